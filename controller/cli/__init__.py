@@ -1,0 +1,1 @@
+"""The `microgrid` command line."""

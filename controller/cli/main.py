@@ -1,0 +1,27 @@
+"""The ``microgrid`` command: one entry point for operators and planning engineers."""
+
+from __future__ import annotations
+
+import typer
+
+from controller.cli import network_cmd, sites_cmd
+from controller.cli.common import run_guarded
+
+app = typer.Typer(
+    help="Dispatch controller for industrial green microgrids.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(sites_cmd.app, name="sites")
+app.add_typer(network_cmd.app, name="network")
+
+
+@app.command()
+def overview() -> None:
+    """Summary and network design check of every bundled park."""
+    run_guarded(network_cmd.print_overview)
+
+
+if __name__ == "__main__":
+    app()

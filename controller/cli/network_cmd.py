@@ -1,0 +1,81 @@
+"""``microgrid network``: the park's network at its design extremes."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from controller.cli.common import SiteId, console, run_guarded
+from controller.cli.sites_cmd import summary_table
+from network_models.design import DesignCheck, design_check
+from sites import Site, bundled_sites, load_bundled_site
+
+app = typer.Typer(help="Network checks of a park.", no_args_is_help=True)
+
+
+def design_table(check: DesignCheck) -> Table:
+    table = Table(title=f"Network design check: {check.site_id}")
+    for col in (
+        "scenario",
+        "V min pu",
+        "V max pu",
+        "max line %",
+        "max trafo %",
+        "grid import kW",
+        "grid export kW",
+        "losses kW",
+        "violations",
+    ):
+        table.add_column(col, justify="right" if col != "scenario" else "left")
+    for name, row in check.table().iterrows():
+        table.add_row(
+            str(name),
+            f"{row.vm_min_pu:.4f}",
+            f"{row.vm_max_pu:.4f}",
+            f"{row.max_line_loading_percent:.1f}",
+            f"{row.max_trafo_loading_percent:.1f}",
+            f"{row.grid_import_kw:,.0f}",
+            f"{row.grid_export_kw:,.0f}",
+            f"{row.losses_kw:,.0f}",
+            str(row.violations),
+        )
+    return table
+
+
+def violations_table(check: DesignCheck) -> Table:
+    table = Table(title="Violations")
+    for col in ("scenario", "element", "quantity", "value", "limit"):
+        table.add_column(col)
+    for v in check.verification.violations.itertuples():
+        table.add_row(
+            str(v.interval), str(v.element), str(v.quantity), f"{v.value:,.3f}", f"{v.limit:,.3f}"
+        )
+    return table
+
+
+def print_check(site: Site) -> None:
+    check = design_check(site)
+    console.print(design_table(check))
+    for scenario in check.scenarios:
+        console.print(f"  {scenario.name}: {scenario.description}")
+    if check.ok:
+        console.print("  no violations")
+    else:
+        console.print(violations_table(check))
+        console.print(
+            "  (violations at the extremes are what the dispatch must avoid: the optimiser "
+            "holds the network and grid-connection limits in every plan)"
+        )
+
+
+@app.command()
+def check(site_id: SiteId) -> None:
+    """Design check at peak load without generation and at peak generation with minimum load."""
+    run_guarded(lambda: print_check(load_bundled_site(site_id)))
+
+
+def print_overview() -> None:
+    sites = bundled_sites()
+    console.print(summary_table(sites))
+    for site in sites:
+        print_check(site)

@@ -1,0 +1,48 @@
+"""Column names of time series, one function per kind, so every package spells them alike.
+
+Units are in the names (kW, kW_th, degC); each column is non-negative where it is a flow.
+"""
+
+from __future__ import annotations
+
+AMBIENT_TEMPERATURE_DEGC = "ambient_temperature_degc"
+
+
+def pv_kw(name: str) -> str:
+    """Available (history, forecast) or dispatched (plan) PV output of one array."""
+    return f"pv_{name}_kw"
+
+
+def wind_kw(name: str) -> str:
+    return f"wind_{name}_kw"
+
+
+def load_kw(name: str) -> str:
+    return f"load_{name}_kw"
+
+
+def battery_charge_kw(name: str) -> str:
+    return f"battery_{name}_charge_kw"
+
+
+def battery_discharge_kw(name: str) -> str:
+    return f"battery_{name}_discharge_kw"
+
+
+def heat_pump_kw(name: str) -> str:
+    """Electric input of a heat pump."""
+    return f"heat_pump_{name}_kw"
+
+
+def boiler_kw(name: str) -> str:
+    """Electric input of an electric boiler."""
+    return f"boiler_{name}_kw"
+
+
+def heat_demand_kw_th(name: str) -> str:
+    return f"heat_demand_{name}_kw_th"
+
+
+def waste_heat_kw_th(name: str) -> str:
+    """Available heat of a waste-heat stream."""
+    return f"waste_heat_{name}_kw_th"

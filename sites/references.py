@@ -1,0 +1,249 @@
+"""Checks between parts of a site file: names that must exist, a network that is connected.
+
+They run on the raw mapping read from YAML, so they still report a missing bus when some
+other part of the file has a wrong type and the typed model could not be built.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from sites.errors import ConfigProblem
+from sites.schema.assets import AMBIENT
+
+# Asset families whose members sit on an electrical bus.
+_ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers")
+# Families that deliver heat to a heat demand.
+_SUPPLIERS = ("heat_pumps", "thermal_storage", "boilers")
+_VOLTAGE_RTOL = 0.05  # nominal voltages of the PCC bus and the connection may differ by rounding
+
+
+def _items(raw: Any, key: str) -> list[Mapping[str, Any]]:
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _section(raw: Any, key: str) -> Mapping[str, Any]:
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _indexed(raw: Any, key: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, Mapping):
+                yield i, item
+
+
+class NetworkTopology:
+    """Bus names, their nominal voltages and the branches between them."""
+
+    def __init__(self, voltages: dict[str, float], edges: list[tuple[str, str]]) -> None:
+        self.voltages = voltages
+        self.edges = edges
+
+    def unreachable_from(self, root: str) -> list[str]:
+        neighbours: dict[str, set[str]] = defaultdict(set)
+        for a, b in self.edges:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+        seen = {root}
+        stack = [root]
+        while stack:
+            for nxt in neighbours[stack.pop()] - seen:
+                seen.add(nxt)
+                stack.append(nxt)
+        return [name for name in self.voltages if name not in seen]
+
+
+def described_topology(network: Mapping[str, Any]) -> NetworkTopology:
+    voltages = {
+        str(b["name"]): float(b.get("vn_kv") or 0.0)
+        for b in _items(network, "buses")
+        if "name" in b and isinstance(b.get("vn_kv", 0), int | float)
+    }
+    edges = [(str(x.get("from_bus")), str(x.get("to_bus"))) for x in _items(network, "lines")]
+    edges += [(str(x.get("hv_bus")), str(x.get("lv_bus"))) for x in _items(network, "transformers")]
+    return NetworkTopology(voltages, edges)
+
+
+def pandapower_topology(path: Path, bus_map: Mapping[str, int]) -> NetworkTopology:
+    """Topology of a pandapower JSON file, with buses named as the site names them."""
+    import pandapower as pp  # heavy import only where a file network is used
+
+    net = pp.from_json(str(path))
+    unknown = {name: idx for name, idx in bus_map.items() if idx not in net.bus.index}
+    if unknown:
+        raise KeyError(f"bus_map names bus indices not in the file: {unknown}")
+    index_to_name = {
+        int(i): str(n)
+        for i, n in net.bus["name"].items()
+        if isinstance(n, str) and n not in bus_map
+    }
+    index_to_name.update({idx: name for name, idx in bus_map.items()})
+    voltages = {index_to_name.get(int(i), f"#{i}"): float(v) for i, v in net.bus["vn_kv"].items()}
+    edges: list[tuple[str, str]] = []
+    for table, a, b in (("line", "from_bus", "to_bus"), ("trafo", "hv_bus", "lv_bus")):
+        frame = net[table]
+        frame = frame[frame["in_service"]]
+        edges += [
+            (index_to_name.get(int(x), f"#{x}"), index_to_name.get(int(y), f"#{y}"))
+            for x, y in zip(frame[a], frame[b], strict=True)
+        ]
+    return NetworkTopology(voltages, edges)
+
+
+def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[ConfigProblem]:
+    """Every broken reference in a raw site mapping (empty when all is well)."""
+    problems: list[ConfigProblem] = []
+
+    def add(field: str, value: Any, rule: str) -> None:
+        problems.append(ConfigProblem(file, field, value, rule))
+
+    network = _section(raw, "network")
+    topology = _topology(network, file, base_dir, add)
+    buses = set(topology.voltages) if topology else set()
+    assets = _section(raw, "assets")
+    bus_rule = f"must name a bus of the network ({', '.join(sorted(buses)) or 'none defined'})"
+
+    # Unique names: buses, and assets across all families (they become column names).
+    _duplicates(_items(network, "buses"), "network.buses", add)
+    all_assets = [(fam, i, a) for fam in _families(assets) for i, a in _indexed(assets, fam)]
+    seen: dict[str, str] = {}
+    for fam, i, a in all_assets:
+        name = a.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                add(
+                    f"assets.{fam}[{i}].name",
+                    name,
+                    f"asset names must be unique; also {seen[name]}",
+                )
+            seen.setdefault(name, f"assets.{fam}")
+
+    if topology is not None:
+        for i, line in _indexed(network, "lines"):
+            for key in ("from_bus", "to_bus"):
+                if line.get(key) not in buses:
+                    add(f"network.lines[{i}].{key}", line.get(key), bus_rule)
+        for i, trafo in _indexed(network, "transformers"):
+            for key in ("hv_bus", "lv_bus"):
+                if trafo.get(key) not in buses:
+                    add(f"network.transformers[{i}].{key}", trafo.get(key), bus_rule)
+        for fam in _ON_BUS:
+            for i, a in _indexed(assets, fam):
+                if "bus" in a and a["bus"] is not None and a["bus"] not in buses:
+                    add(f"assets.{fam}[{i}].bus", a["bus"], bus_rule)
+
+        grid = _section(raw, "grid_connection")
+        pcc = grid.get("pcc_bus")
+        if pcc is not None and pcc not in buses:
+            add("grid_connection.pcc_bus", pcc, bus_rule)
+        elif pcc is not None:
+            kv = grid.get("voltage_kv")
+            bus_kv = topology.voltages[pcc]
+            if isinstance(kv, int | float) and abs(kv - bus_kv) > _VOLTAGE_RTOL * bus_kv:
+                add(
+                    "grid_connection.voltage_kv",
+                    kv,
+                    f"must match the PCC bus '{pcc}' at {bus_kv} kV",
+                )
+            unreachable = topology.unreachable_from(pcc)
+            if unreachable:
+                add(
+                    "network",
+                    sorted(unreachable),
+                    f"every bus must be connected to the grid connection '{pcc}' "
+                    "through lines or transformers",
+                )
+
+    loads = {a.get("name") for a in _items(assets, "electric_loads")}
+    waste = {a.get("name"): a for a in _items(assets, "waste_heat")}
+    demands = {a.get("name"): a for a in _items(assets, "heat_demands")}
+    for i, hp in _indexed(assets, "heat_pumps"):
+        source = hp.get("source")
+        if source != AMBIENT and source not in waste:
+            add(
+                f"assets.heat_pumps[{i}].source",
+                source,
+                f"must be '{AMBIENT}' or a waste-heat stream "
+                f"({', '.join(map(str, waste)) or 'none'})",
+            )
+        sink = hp.get("sink_temperature_degc")
+        demand = demands.get(hp.get("supplies"))
+        need = demand.get("temperature_degc") if demand else None
+        if isinstance(sink, int | float) and isinstance(need, int | float) and sink < need:
+            add(
+                f"assets.heat_pumps[{i}].sink_temperature_degc",
+                sink,
+                f"must reach the {need} degC of heat demand '{hp.get('supplies')}' it supplies",
+            )
+        src = waste.get(source)
+        src_t = src.get("supply_temperature_degc") if src else None
+        if isinstance(sink, int | float) and isinstance(src_t, int | float) and src_t >= sink:
+            add(
+                f"assets.heat_pumps[{i}].sink_temperature_degc",
+                sink,
+                f"must be above its source '{source}' at {src_t} degC",
+            )
+    for fam in _SUPPLIERS:
+        for i, a in _indexed(assets, fam):
+            if a.get("supplies") not in demands:
+                add(
+                    f"assets.{fam}[{i}].supplies",
+                    a.get("supplies"),
+                    f"must name a heat demand ({', '.join(map(str, demands)) or 'none defined'})",
+                )
+    for fam in ("waste_heat", "heat_demands"):
+        for i, a in _indexed(assets, fam):
+            if a.get("process_load") is not None and a.get("process_load") not in loads:
+                add(
+                    f"assets.{fam}[{i}].process_load",
+                    a.get("process_load"),
+                    f"must name an electric load ({', '.join(map(str, loads))})",
+                )
+    names = set(seen)
+    for asset in _section(_section(raw, "history"), "profiles"):
+        if asset not in names:
+            add(f"history.profiles.{asset}", asset, "must name an asset of the site")
+    return problems
+
+
+def _families(assets: Mapping[str, Any]) -> Iterable[str]:
+    return [k for k, v in assets.items() if isinstance(v, list)]
+
+
+def _duplicates(items: list[Mapping[str, Any]], where: str, add: Any) -> None:
+    seen: set[Any] = set()
+    for i, item in enumerate(items):
+        name = item.get("name")
+        if name in seen:
+            add(f"{where}[{i}].name", name, "names must be unique")
+        seen.add(name)
+
+
+def _topology(
+    network: Mapping[str, Any], file: str, base_dir: Path | None, add: Any
+) -> NetworkTopology | None:
+    ref = network.get("pandapower_file")
+    if ref is None:
+        return described_topology(network)
+    path = resolve_relative(str(ref), base_dir)
+    if not path.is_file():
+        add("network.pandapower_file", ref, f"must be an existing pandapower JSON file ({path})")
+        return None
+    bus_map = network.get("bus_map") or {}
+    try:
+        return pandapower_topology(path, bus_map if isinstance(bus_map, Mapping) else {})
+    except (ValueError, KeyError, OSError) as exc:
+        add("network.pandapower_file", ref, f"must be a readable pandapower JSON network ({exc})")
+        return None
+
+
+def resolve_relative(ref: str, base_dir: Path | None) -> Path:
+    path = Path(ref)
+    return path if path.is_absolute() or base_dir is None else base_dir / path

@@ -1,0 +1,218 @@
+"""Assets of a park: generation, storage, conversion, demand.
+
+Ratings are in kW (electric) or kW_th (heat), energies in kWh / kWh_th, temperatures in degC.
+Intra-asset rules (a SoC window that is a window) are checked here; references between
+assets and to the network are checked in :mod:`sites.references`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from sites.schema.base import Name, StrictModel
+
+AMBIENT = "ambient"
+"""Heat-pump source name meaning outdoor air."""
+
+
+class PVArray(StrictModel):
+    name: Name
+    bus: Name
+    peak_kw: float = Field(gt=0, description="DC peak power [kWp]")
+    tilt_deg: float = Field(ge=0, le=90)
+    azimuth_deg: float = Field(ge=0, lt=360, description="180 = south")
+    inverter_kva: float = Field(gt=0)
+
+
+class PowerCurvePoint(StrictModel):
+    wind_speed_m_per_s: float = Field(ge=0)
+    power_kw: float = Field(ge=0)
+
+
+class WindTurbine(StrictModel):
+    name: Name
+    bus: Name
+    turbine_type: str | None = Field(
+        default=None, description="a type in windpowerlib's turbine library, e.g. 'E-115/3200'"
+    )
+    power_curve: list[PowerCurvePoint] | None = Field(default=None, min_length=2)
+    rated_kw: float = Field(gt=0, description="rated power of one turbine [kW]")
+    hub_height_m: float = Field(gt=0)
+    count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_curve_source(self) -> WindTurbine:
+        if (self.turbine_type is None) == (self.power_curve is None):
+            raise ValueError("give exactly one of turbine_type and power_curve")
+        if self.power_curve is not None:
+            speeds = [p.wind_speed_m_per_s for p in self.power_curve]
+            if speeds != sorted(set(speeds)):
+                raise ValueError("power_curve wind speeds must be strictly increasing")
+        return self
+
+    @property
+    def total_rated_kw(self) -> float:
+        return self.rated_kw * self.count
+
+
+class Battery(StrictModel):
+    name: Name
+    bus: Name
+    capacity_kwh: float = Field(gt=0)
+    charge_kw: float = Field(gt=0)
+    discharge_kw: float = Field(gt=0)
+    charge_efficiency: float = Field(gt=0, le=1)
+    discharge_efficiency: float = Field(gt=0, le=1)
+    soc_min_fraction: float = Field(ge=0, le=1)
+    soc_max_fraction: float = Field(ge=0, le=1)
+    initial_soc_fraction: float = Field(default=0.5, ge=0, le=1)
+    degradation_cost_cny_per_kwh: float = Field(
+        ge=0, description="cost per kWh of throughput (charge + discharge)/2"
+    )
+
+    @model_validator(mode="after")
+    def _soc_window(self) -> Battery:
+        if self.soc_min_fraction >= self.soc_max_fraction:
+            raise ValueError(
+                f"soc_min_fraction={self.soc_min_fraction} must be below "
+                f"soc_max_fraction={self.soc_max_fraction}"
+            )
+        if not self.soc_min_fraction <= self.initial_soc_fraction <= self.soc_max_fraction:
+            raise ValueError(
+                f"initial_soc_fraction={self.initial_soc_fraction} must lie in the SoC window "
+                f"[{self.soc_min_fraction}, {self.soc_max_fraction}]"
+            )
+        return self
+
+    @property
+    def soc_min_kwh(self) -> float:
+        return self.capacity_kwh * self.soc_min_fraction
+
+    @property
+    def soc_max_kwh(self) -> float:
+        return self.capacity_kwh * self.soc_max_fraction
+
+
+class CopPoint(StrictModel):
+    source_temperature_degc: float
+    cop: float = Field(gt=1)
+
+
+class HeatPump(StrictModel):
+    name: Name
+    bus: Name
+    electric_kw: float = Field(gt=0)
+    sink_temperature_degc: float = Field(gt=0, le=200)
+    source: str = Field(description=f"'{AMBIENT}' or the name of a waste-heat stream")
+    supplies: Name = Field(description="name of the heat demand it serves")
+    carnot_quality: float | None = Field(default=None, gt=0, lt=1)
+    cop_table: list[CopPoint] | None = Field(default=None, min_length=2)
+    power_factor: float = Field(default=0.95, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_cop_source(self) -> HeatPump:
+        if (self.carnot_quality is None) == (self.cop_table is None):
+            raise ValueError("give exactly one of carnot_quality and cop_table")
+        return self
+
+
+class WasteHeatStream(StrictModel):
+    """Recovered heat, available in proportion to a process load."""
+
+    name: Name
+    process_load: Name = Field(description="electric load whose operation releases this heat")
+    heat_per_load_kw_th_per_kw: float = Field(gt=0)
+    max_kw_th: float = Field(gt=0)
+    supply_temperature_degc: float
+
+
+class ThermalStorage(StrictModel):
+    name: Name
+    supplies: Name
+    capacity_kwh_th: float = Field(gt=0)
+    charge_kw_th: float = Field(gt=0)
+    discharge_kw_th: float = Field(gt=0)
+    standing_loss_fraction_per_hour: float = Field(ge=0, lt=1)
+    temperature_degc: float = Field(gt=0)
+    initial_level_fraction: float = Field(default=0.5, ge=0, le=1)
+
+
+class ElectricLoad(StrictModel):
+    name: Name
+    bus: Name
+    peak_kw: float = Field(gt=0)
+    annual_energy_mwh: float = Field(gt=0)
+    power_factor: float = Field(default=0.95, gt=0, le=1)
+    process: bool = Field(default=True, description="releases waste heat / drives process heat")
+
+    @model_validator(mode="after")
+    def _energy_below_peak(self) -> ElectricLoad:
+        if self.annual_energy_mwh * 1000 > self.peak_kw * 8784:
+            raise ValueError(
+                f"annual_energy_mwh={self.annual_energy_mwh} exceeds peak_kw={self.peak_kw} "
+                "running every hour of a leap year"
+            )
+        return self
+
+
+class HeatDemand(StrictModel):
+    name: Name
+    temperature_degc: float = Field(gt=0, le=250)
+    peak_kw_th: float = Field(gt=0)
+    annual_energy_mwh_th: float = Field(gt=0)
+    process_share: float = Field(ge=0, le=1)
+    space_heating_share: float = Field(ge=0, le=1)
+    process_load: Name | None = Field(
+        default=None, description="electric load the process share follows"
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> HeatDemand:
+        if abs(self.process_share + self.space_heating_share - 1.0) > 1e-9:
+            raise ValueError(
+                f"process_share={self.process_share} + space_heating_share="
+                f"{self.space_heating_share} must equal 1"
+            )
+        if self.process_share > 0 and self.process_load is None:
+            raise ValueError("a process share needs process_load (the electric load it follows)")
+        return self
+
+
+class Fuel(StrEnum):
+    GAS = "gas"
+    ELECTRIC = "electric"
+
+
+class BackupBoiler(StrictModel):
+    name: Name
+    fuel: Fuel
+    supplies: Name
+    capacity_kw_th: float = Field(gt=0)
+    efficiency: float = Field(gt=0, le=1.2, description="heat out / fuel in (gas boilers on LHV)")
+    fuel_price_cny_per_kwh: float = Field(
+        ge=0, description="per kWh of fuel; ignored for electric boilers (they pay the tariff)"
+    )
+    emission_factor_kg_per_kwh_fuel: float = Field(
+        ge=0, description="0.2 for natural gas; ignored for electric (grid factor applies)"
+    )
+    bus: Name | None = Field(default=None, description="required for electric boilers")
+
+    @model_validator(mode="after")
+    def _electric_needs_bus(self) -> BackupBoiler:
+        if self.fuel is Fuel.ELECTRIC and self.bus is None:
+            raise ValueError("an electric boiler needs the bus it draws from")
+        return self
+
+
+class Assets(StrictModel):
+    pv: list[PVArray] = []
+    wind: list[WindTurbine] = []
+    batteries: list[Battery] = []
+    heat_pumps: list[HeatPump] = []
+    waste_heat: list[WasteHeatStream] = []
+    thermal_storage: list[ThermalStorage] = []
+    electric_loads: list[ElectricLoad] = Field(min_length=1)
+    heat_demands: list[HeatDemand] = []
+    boilers: list[BackupBoiler] = []

@@ -1,0 +1,65 @@
+"""Prices over time: which band each interval is in and what it costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sites.errors import DataError
+from sites.loader import load_tariff_calendar
+from sites.schema import Band, Site, TariffCalendar
+from sites.schema.tariff import clock_to_minutes
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """A site's resolved tariff: calendar, band prices, demand charge, export price."""
+
+    calendar: TariffCalendar
+    band_prices_cny_per_kwh: dict[Band, float]
+    demand_charge_cny_per_kw_month: float
+    export_price_cny_per_kwh: float
+
+    def bands(self, index: pd.DatetimeIndex) -> pd.Series:
+        """Band of each interval (by its start, in the index's local clock)."""
+        if index.tz is None:
+            raise DataError("index must be timezone-aware (the site's local time)")
+        table = _band_table(self.calendar)  # (12, 96) band codes
+        quarter = (index.hour * 60 + index.minute) // 15
+        codes = table[index.month - 1, quarter]
+        order = list(Band)
+        return pd.Series([order[c] for c in codes], index=index, name="price_band")
+
+    def prices(self, index: pd.DatetimeIndex) -> pd.Series:
+        """Energy price of each interval [CNY/kWh]."""
+        bands = self.bands(index)
+        values = bands.map(self.band_prices_cny_per_kwh).astype(float)
+        return values.rename("price_cny_per_kwh")
+
+
+def site_tariff(site: Site) -> Tariff:
+    config = site.tariff
+    calendar = load_tariff_calendar(config.calendar)
+    if config.band_prices_cny_per_kwh is not None:
+        prices = dict(config.band_prices_cny_per_kwh)
+    else:
+        assert config.voltage_class is not None  # guaranteed by TariffConfig
+        prices = calendar.band_prices(config.voltage_class)
+    demand = config.demand_charge_cny_per_kw_month
+    if demand is None:
+        demand = calendar.demand_charge_cny_per_kw_month[config.voltage_class or ""]
+    return Tariff(calendar, prices, demand, config.export_price_cny_per_kwh)
+
+
+def _band_table(calendar: TariffCalendar) -> np.ndarray:
+    order = list(Band)
+    table = np.zeros((12, 96), dtype=np.int8)
+    for season in calendar.seasons:
+        for period in season.periods:
+            start = clock_to_minutes(period.start) // 15
+            end = clock_to_minutes(period.end) // 15
+            for month in season.months:
+                table[month - 1, start:end] = order.index(period.band)
+    return table
