@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sites.errors import ConfigProblem
+from sites.history.extract import column_names as benchmark_columns
 from sites.schema.assets import AMBIENT
 
 # Asset families whose members sit on an electrical bus.
@@ -207,9 +208,16 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
                     f"must name an electric load ({', '.join(map(str, loads))})",
                 )
     names = set(seen)
-    for asset in _section(_section(raw, "history"), "profiles"):
+    profiles = _section(_section(raw, "history"), "profiles")
+    for asset, column in profiles.items():
         if asset not in names:
             add(f"history.profiles.{asset}", asset, "must name an asset of the site")
+        if column not in benchmark_columns():
+            add(
+                f"history.profiles.{asset}",
+                column,
+                f"must name a benchmark profile ({', '.join(benchmark_columns())})",
+            )
     return problems
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from controller.cli import network_cmd, sites_cmd
+from controller.cli import history_cmd, network_cmd, sites_cmd
 from controller.cli.common import run_guarded
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(sites_cmd.app, name="sites")
 app.add_typer(network_cmd.app, name="network")
+app.add_typer(history_cmd.app, name="history")
 
 
 @app.command()
