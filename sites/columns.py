@@ -46,3 +46,14 @@ def heat_demand_kw_th(name: str) -> str:
 def waste_heat_kw_th(name: str) -> str:
     """Available heat of a waste-heat stream."""
     return f"waste_heat_{name}_kw_th"
+
+
+QUANTILES = (10, 50, 90)
+"""Forecast quantiles in percent: P10, P50 (the point forecast), P90."""
+
+
+def quantile(column: str, percent: int) -> str:
+    """A forecast column: ``quantile("pv_roof_kw", 50)`` -> ``"pv_roof_kw_p50"``."""
+    if percent not in QUANTILES:
+        raise ValueError(f"percent={percent} must be one of {QUANTILES}")
+    return f"{column}_p{percent}"
