@@ -1,0 +1,158 @@
+"""Site-level AC verification: agrees with pandapower's runpp, and reports what breaks limits."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+import pytest
+
+from network_models.build import KW_PER_MW, Element
+from network_models.design import design_check
+from network_models.verify import NetworkVerifier
+from sites import DataError, bundled_sites, columns, load_bundled_site
+from sites.history.derive import load_history
+
+VM_TOL_PU = 1e-5  # the issue's agreement bound for bus voltages
+LOADING_TOL_PERCENT = 0.01  # ... and for line and transformer loading
+GRID_TOL_KW = 1.0  # ext_grid power: 1 kW of a 10-60 MW connection, far below metering accuracy
+N_INTERVALS = 300
+N_SAMPLED = 12
+
+
+def _injections(site_id: str, n: int, seed: int = 7) -> tuple[NetworkVerifier, pd.DataFrame]:
+    """Real history rows, with battery, heat pumps and boilers at random feasible setpoints."""
+    site = load_bundled_site(site_id)
+    verifier = NetworkVerifier(site)
+    history = load_history(site).frame
+    rng = np.random.default_rng(seed)
+    rows = history.iloc[np.sort(rng.choice(len(history), n, replace=False))]
+    frame = pd.DataFrame(0.0, index=rows.index, columns=verifier.park.columns())
+    for column in frame.columns:
+        if column in rows.columns:
+            frame[column] = rows[column]
+    for b in site.assets.batteries:
+        charging = rng.random(n) < 0.5
+        frame[columns.battery_charge_kw(b.name)] = np.where(
+            charging, rng.random(n) * b.charge_kw, 0
+        )
+        frame[columns.battery_discharge_kw(b.name)] = np.where(
+            charging, 0, rng.random(n) * b.discharge_kw
+        )
+    for hp in site.assets.heat_pumps:
+        frame[columns.heat_pump_kw(hp.name)] = rng.random(n) * hp.electric_kw
+    return verifier, frame
+
+
+def _runpp(verifier: NetworkVerifier, row: pd.Series) -> pp.pandapowerNet:
+    net = copy.deepcopy(verifier.park.net)
+    for table in Element:
+        net[table.value]["p_mw"] = 0.0
+        net[table.value]["q_mvar"] = 0.0
+    for inj in verifier.park.injections:
+        mw = row[inj.column] * inj.sign / KW_PER_MW
+        net[inj.element.value].loc[inj.index, "p_mw"] += mw
+        net[inj.element.value].loc[inj.index, "q_mvar"] += mw * inj.q_per_p
+    pp.runpp(net, numba=False)
+    return net
+
+
+@pytest.mark.parametrize("site_id", [s.id for s in bundled_sites()])
+def test_batched_verification_matches_runpp(site_id: str) -> None:
+    verifier, frame = _injections(site_id, N_INTERVALS)
+    result = verifier.verify(frame)
+    assert result.intervals["converged"].all()
+    for i in np.linspace(0, N_INTERVALS - 1, N_SAMPLED).astype(int):
+        net = _runpp(verifier, frame.iloc[i])
+        np.testing.assert_allclose(result.vm_pu.iloc[i], net.res_bus.vm_pu, rtol=0, atol=VM_TOL_PU)
+        np.testing.assert_allclose(
+            result.line_loading_percent.iloc[i],
+            net.res_line.loading_percent,
+            rtol=0,
+            atol=LOADING_TOL_PERCENT,
+        )
+        np.testing.assert_allclose(
+            result.trafo_loading_percent.iloc[i],
+            net.res_trafo.loading_percent,
+            rtol=0,
+            atol=LOADING_TOL_PERCENT,
+        )
+        grid_kw = net.res_ext_grid.p_mw.sum() * KW_PER_MW
+        got = result.intervals.iloc[i]
+        assert got.grid_import_kw - got.grid_export_kw == pytest.approx(grid_kw, abs=GRID_TOL_KW)
+        losses_kw = (net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()) * KW_PER_MW
+        assert got.losses_kw == pytest.approx(losses_kw, abs=GRID_TOL_KW)
+
+
+def test_overloaded_interval_is_reported() -> None:
+    verifier, frame = _injections("chiping-aluminium", 24)
+    frame = frame.copy()
+    frame[columns.battery_charge_kw("bess_main")] = 0.0
+    frame[columns.battery_discharge_kw("bess_main")] = 0.0
+    frame[columns.heat_pump_kw("hp_cooling_water")] = 0.0
+    assert verifier.verify(frame).violations.empty  # the plain history breaks no limit
+    overloaded = frame.index[5]
+    # 9 MW on the single 7.3 MVA cable of the east PV feeder.
+    frame.loc[overloaded, columns.pv_kw("pv_roof_east")] = 9000.0
+    result = verifier.verify(frame)
+    lines = result.violations[result.violations.element == "line l_pv_east"]
+    assert list(lines.interval) == [overloaded]
+    assert lines.iloc[0].value > 100.0 and lines.iloc[0].limit == 100.0
+    assert (result.violations.interval == overloaded).all()
+
+
+def test_grid_limits_are_violations_too() -> None:
+    verifier, frame = _injections("gaotang-textile", 4)
+    frame = frame.copy()
+    frame[columns.load_kw("spinning_weaving")] = 0.0
+    frame[columns.pv_kw("pv_weaving")] = 3600.0
+    frame[columns.pv_kw("pv_dye_house")] = 5400.0
+    frame[columns.battery_discharge_kw("bess")] = 4000.0
+    frame[columns.battery_charge_kw("bess")] = 0.0
+    for col in frame.columns:
+        if col.startswith("load_") or col.startswith("heat_pump_"):
+            frame[col] = 0.0
+    result = verifier.verify(frame)
+    exports = result.violations[result.violations.quantity == "export_kw"]
+    assert len(exports) == 4 and (exports.value > 5000.0).all()
+
+
+def test_bad_injections_are_refused_with_the_column() -> None:
+    verifier, frame = _injections("gaotang-textile", 4)
+    with pytest.raises(DataError, match="lacks columns \\['pv_pv_weaving_kw'\\]"):
+        verifier.verify(frame.drop(columns=[columns.pv_kw("pv_weaving")]))
+    bad = frame.copy()
+    bad.iloc[2, 0] = -1.0
+    with pytest.raises(DataError, match=f"column {frame.columns[0]} at .* is -1.0"):
+        verifier.verify(bad)
+
+
+@pytest.mark.parametrize("site_id", [s.id for s in bundled_sites()])
+def test_design_check_reports_every_exceeded_limit(site_id: str) -> None:
+    site = load_bundled_site(site_id)
+    check = design_check(site)
+    table = check.table()
+    limits = site.network.limits
+    assert list(table.index) == ["peak_load", "peak_generation"]
+    for name, row in table.iterrows():
+        expected = int(
+            (
+                check.verification.line_loading_percent.loc[name] > limits.max_line_loading_percent
+            ).sum()
+        )
+        expected += int((check.verification.vm_pu.loc[name] < limits.vm_min_pu).sum())
+        expected += int((check.verification.vm_pu.loc[name] > limits.vm_max_pu).sum())
+        expected += int(
+            (
+                check.verification.trafo_loading_percent.loc[name]
+                > limits.max_trafo_loading_percent
+            ).sum()
+        )
+        expected += int(row.grid_import_kw > site.grid_connection.import_limit_kw)
+        expected += int(row.grid_export_kw > site.grid_connection.export_limit_kw)
+        assert row.violations == expected
+    # Peak generation of every bundled park exceeds its export limit: the plan must curtail,
+    # store or consume.
+    assert table.loc["peak_generation", "grid_export_kw"] > site.grid_connection.export_limit_kw
