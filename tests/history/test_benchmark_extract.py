@@ -102,7 +102,6 @@ def test_transform_clips_and_counts_negatives_and_normalises_loads() -> None:
 
 
 def test_rebuild_from_simbench_reproduces_the_bundled_extract(profiles: pd.DataFrame) -> None:
-    pytest.importorskip("simbench")
     frame, _ = build_extract.build_extract(build_extract.read_simbench_tables())
     np.testing.assert_array_equal(
         frame[column_names()].to_numpy(dtype="float64"), profiles.to_numpy()
