@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
-	$(BIN)/microgrid overview
+	$(BIN)/microgrid serve --demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from controller.cli import history_cmd, network_cmd, sites_cmd
+from controller.cli import (
+    forecast_cmd,
+    history_cmd,
+    network_cmd,
+    plan_cmd,
+    serve_cmd,
+    simulate_cmd,
+    sites_cmd,
+)
 from controller.cli.common import run_guarded
 
 app = typer.Typer(
@@ -16,6 +24,11 @@ app = typer.Typer(
 app.add_typer(sites_cmd.app, name="sites")
 app.add_typer(network_cmd.app, name="network")
 app.add_typer(history_cmd.app, name="history")
+app.add_typer(forecast_cmd.app, name="forecast")
+app.command("plan")(plan_cmd.plan_command)
+app.add_typer(serve_cmd.keys_app, name="keys")
+app.command("serve")(serve_cmd.serve)
+app.command("simulate")(simulate_cmd.simulate)
 
 
 @app.command()

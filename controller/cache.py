@@ -1,0 +1,69 @@
+"""Compiled dispatch problems, kept per site, horizon bucket, kind, settings and rows."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.config import DispatchConfig
+from controller.model.build import DispatchModel, build_model
+from controller.network import LinearNetwork
+from controller.plan import PlanKind
+from sites import Site
+
+MODEL_CACHE_SIZE = 32
+
+
+@dataclass
+class CachedModel:
+    model: DispatchModel
+    lock: threading.Lock
+    compiled: bool = False
+    bases: dict[int, Any] = field(default_factory=dict)
+    """Optimal HiGHS basis of each stage's last solve: the next solve starts from it."""
+
+
+class ModelCache:
+    """Compiled problems per (site, horizon, kind, config, network rows), least recent out."""
+
+    def __init__(self, size: int = MODEL_CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, CachedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        site: Site,
+        horizon: int,
+        kind: PlanKind,
+        config: DispatchConfig,
+        linear: LinearNetwork,
+        rows: tuple[int, ...],
+    ) -> CachedModel:
+        key = hashlib.sha256(
+            "|".join(
+                [site.model_dump_json(), str(horizon), kind.value, repr(config), repr(rows)]
+            ).encode()
+        ).hexdigest()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+        model = build_model(site, horizon, kind, config, linear, rows)
+        entry = CachedModel(model, threading.Lock())
+        with self._lock:
+            self._entries[key] = entry
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+DEFAULT_CACHE = ModelCache()

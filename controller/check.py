@@ -1,0 +1,281 @@
+"""Invariant checker of a plan: balances, bounds and storage continuity, re-derived from the
+frame alone (plus the site and the plan's starting state). Used on every plan in the tests;
+the simulator runs it on every interval it replays.
+
+Limits that a plan's relaxation report names (a measured SoC outside its window, an import
+limit below the load) may be exceeded; nothing else may.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from controller import columns as pc
+from controller.layout import Layout
+from controller.plan import Plan
+from sites import Site, columns
+
+DT = 0.25
+# HiGHS holds constraints to 1e-7 relative to rows of up to ~1e5 kW; 0.05 kW is far above
+# that and far below anything metered.
+POWER_ATOL_KW = 0.05
+ENERGY_ATOL_KWH = 0.05
+RATIO_ATOL = 1e-6
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        return "plan OK" if self.ok else "\n".join(self.problems)
+
+
+class _Checker:
+    def __init__(self, frame: pd.DataFrame, relaxed: set[str]) -> None:
+        self.frame = frame
+        self.relaxed = relaxed
+        self.problems: list[str] = []
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self.frame.columns:
+            self.problems.append(f"column {name} is missing")
+            return np.zeros(len(self.frame))
+        return self.frame[name].to_numpy(dtype=float)
+
+    def close(self, what: str, a: np.ndarray, b: np.ndarray, atol: float) -> None:
+        bad = np.abs(a - b) > atol + 1e-9 * np.abs(b)
+        if bad.any():
+            t = int(np.argmax(bad))
+            self.problems.append(
+                f"{what}: {a[t]:.6g} != {b[t]:.6g} at {self.frame.index[t]} "
+                f"({int(bad.sum())} interval(s))"
+            )
+
+    def at_most(self, what: str, a: np.ndarray, limit: float | np.ndarray, atol: float) -> None:
+        if what.split("[")[0] in self.relaxed or what in self.relaxed:
+            return
+        bad = a > limit + atol
+        if bad.any():
+            t = int(np.argmax(bad))
+            bound = limit[t] if isinstance(limit, np.ndarray) else limit
+            self.problems.append(
+                f"{what}: {a[t]:.6g} above {bound:.6g} at {self.frame.index[t]} "
+                f"({int(bad.sum())} interval(s))"
+            )
+
+
+def check_plan(site: Site, plan: Plan) -> CheckReport:
+    frame = plan.frame
+    relaxed = {r.constraint.split("[")[0] for r in plan.relaxations}
+    c = _Checker(frame, relaxed)
+    meta = plan.metadata
+    _index(c, site, frame)
+    _non_negative(c, frame)
+    _electric(c, site)
+    _battery(c, site, dict(meta.initial_battery_soc_kwh))
+    _heat(c, site, dict(meta.initial_storage_level_kwh_th))
+    _cost(c, site)
+    return CheckReport(tuple(c.problems))
+
+
+def _index(c: _Checker, site: Site, frame: pd.DataFrame) -> None:
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is None:
+        c.problems.append("index is not timezone-aware")
+    steps = np.diff(index.to_numpy())
+    if len(index) > 1 and not (steps == np.timedelta64(15, "m")).all():
+        c.problems.append("index is not a regular 15-minute grid")
+
+
+def _non_negative(c: _Checker, frame: pd.DataFrame) -> None:
+    for name in frame.columns:
+        if name.endswith(("_kw", "_kw_th", "_kwh", "_kwh_th")) and not name.startswith("committed"):
+            values = frame[name].to_numpy(dtype=float)
+            if (values < -POWER_ATOL_KW).any() or not np.isfinite(values).all():
+                c.problems.append(
+                    f"{name} has negative or non-finite values (min {values.min():.6g})"
+                )
+
+
+def _electric(c: _Checker, site: Site) -> None:
+    a = site.assets
+    layout = Layout(site)
+    supply = c.col(pc.GRID_IMPORT_KW).copy()
+    demand = c.col(pc.GRID_EXPORT_KW) + c.col(pc.NETWORK_LOSSES_KW)
+    for array in a.pv:
+        used, cut, avail = (
+            c.col(columns.pv_kw(array.name)),
+            c.col(pc.pv_curtailed_kw(array.name)),
+            c.col(pc.pv_available_kw(array.name)),
+        )
+        c.close(f"pv {array.name} used + curtailed = available", used + cut, avail, POWER_ATOL_KW)
+        supply = supply + used
+    for turbine in a.wind:
+        used, cut, avail = (
+            c.col(columns.wind_kw(turbine.name)),
+            c.col(pc.wind_curtailed_kw(turbine.name)),
+            c.col(pc.wind_available_kw(turbine.name)),
+        )
+        c.close(
+            f"wind {turbine.name} used + curtailed = available", used + cut, avail, POWER_ATOL_KW
+        )
+        supply = supply + used
+    for load in a.electric_loads:
+        demand = demand + c.col(columns.load_kw(load.name))
+    for battery in a.batteries:
+        supply = supply + c.col(columns.battery_discharge_kw(battery.name))
+        demand = demand + c.col(columns.battery_charge_kw(battery.name))
+    for pump in a.heat_pumps:
+        demand = demand + c.col(columns.heat_pump_kw(pump.name))
+    for k in layout.electric_boilers:
+        demand = demand + c.col(columns.boiler_kw(a.boilers[k].name))
+    c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
+    grid = site.grid_connection
+    c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)
+    c.at_most("grid_export_limit", c.col(pc.GRID_EXPORT_KW), grid.export_limit_kw, POWER_ATOL_KW)
+
+
+def _battery(c: _Checker, site: Site, initial: dict[str, float]) -> None:
+    for b in site.assets.batteries:
+        charge = c.col(columns.battery_charge_kw(b.name))
+        discharge = c.col(columns.battery_discharge_kw(b.name))
+        soc = c.col(pc.battery_soc_kwh(b.name))
+        c.at_most(
+            f"battery_power[{b.name}]",
+            charge / b.charge_kw + discharge / b.discharge_kw,
+            1.0,
+            RATIO_ATOL,
+        )
+        start = initial.get(b.name, b.capacity_kwh * b.initial_soc_fraction)
+        previous = np.concatenate([[start], soc[:-1]])
+        expected = previous + DT * (
+            b.charge_efficiency * charge - discharge / b.discharge_efficiency
+        )
+        c.close(f"battery {b.name} SoC continuity", soc, expected, ENERGY_ATOL_KWH)
+        c.at_most(f"battery_soc_max[{b.name}]", soc, b.soc_max_kwh, ENERGY_ATOL_KWH)
+        c.at_most(f"battery_soc_min[{b.name}]", -soc, -b.soc_min_kwh, ENERGY_ATOL_KWH)
+
+
+def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
+    a = site.assets
+    layout = Layout(site)
+    supply = {d.name: np.zeros(len(c.frame)) for d in a.heat_demands}
+    source_use = {w.name: np.zeros(len(c.frame)) for w in a.waste_heat}
+    for k, hp in enumerate(a.heat_pumps):
+        electric, heat = (
+            c.col(columns.heat_pump_kw(hp.name)),
+            c.col(pc.heat_pump_heat_kw_th(hp.name)),
+        )
+        c.close(
+            f"heat pump {hp.name} heat = COP x electric",
+            heat,
+            c.col(pc.heat_pump_cop(hp.name)) * electric,
+            POWER_ATOL_KW,
+        )
+        c.at_most(f"heat_pump_rating[{hp.name}]", electric, hp.electric_kw, POWER_ATOL_KW)
+        supply[hp.supplies] = supply[hp.supplies] + heat
+        source = layout.heat_pump_source[k]
+        if source >= 0:
+            source_use[a.waste_heat[source].name] += heat - electric
+    groups: dict[str, list[str]] = {}
+    for w, stream in enumerate(a.waste_heat):
+        to_pump = c.col(pc.waste_heat_to_heat_pump_kw_th(stream.name))
+        direct = c.col(pc.waste_heat_direct_kw_th(stream.name))
+        c.close(
+            f"waste heat {stream.name} to heat pumps = their source heat",
+            to_pump,
+            source_use[stream.name],
+            POWER_ATOL_KW,
+        )
+        available = c.col(pc.waste_heat_available_kw_th(stream.name))
+        c.at_most(f"waste_heat_{stream.name}_available", to_pump + direct, available, POWER_ATOL_KW)
+        targets = [a.heat_demands[d].name for s, d in layout.direct_pairs if s == w]
+        if len(targets) == 1:
+            supply[targets[0]] = supply[targets[0]] + direct
+        elif targets:
+            groups[stream.name] = targets
+    for store in a.thermal_storage:
+        charge = c.col(pc.thermal_storage_charge_kw_th(store.name))
+        discharge = c.col(pc.thermal_storage_discharge_kw_th(store.name))
+        level = c.col(pc.thermal_storage_level_kwh_th(store.name))
+        start = initial.get(store.name, store.capacity_kwh_th * store.initial_level_fraction)
+        previous = np.concatenate([[start], level[:-1]])
+        keep = 1.0 - store.standing_loss_fraction_per_hour * DT
+        c.close(
+            f"thermal storage {store.name} level continuity",
+            level,
+            keep * previous + DT * (charge - discharge),
+            ENERGY_ATOL_KWH,
+        )
+        c.at_most(f"storage_charge_rating[{store.name}]", charge, store.charge_kw_th, POWER_ATOL_KW)
+        c.at_most(
+            f"storage_discharge_rating[{store.name}]",
+            discharge,
+            store.discharge_kw_th,
+            POWER_ATOL_KW,
+        )
+        c.at_most(f"storage_capacity[{store.name}]", level, store.capacity_kwh_th, ENERGY_ATOL_KWH)
+        supply[store.supplies] = supply[store.supplies] + discharge - charge
+    for k, boiler in enumerate(a.boilers):
+        heat = c.col(pc.boiler_heat_kw_th(boiler.name))
+        c.at_most(f"boiler_capacity[{boiler.name}]", heat, boiler.capacity_kw_th, POWER_ATOL_KW)
+        fuel = (
+            columns.boiler_kw(boiler.name)
+            if k in layout.electric_boilers
+            else pc.boiler_fuel_kw(boiler.name)
+        )
+        c.close(
+            f"boiler {boiler.name} input = heat / efficiency",
+            c.col(fuel),
+            heat / boiler.efficiency,
+            POWER_ATOL_KW,
+        )
+        supply[boiler.supplies] = supply[boiler.supplies] + heat
+    grouped = {name for targets in groups.values() for name in targets}
+    for d in a.heat_demands:
+        if d.name in grouped:
+            continue
+        met = supply[d.name] + c.col(pc.heat_unmet_kw_th(d.name))
+        c.close(
+            f"heat balance {d.name}", met, c.col(columns.heat_demand_kw_th(d.name)), POWER_ATOL_KW
+        )
+    if grouped:
+        total = sum(supply[n] + c.col(pc.heat_unmet_kw_th(n)) for n in grouped)
+        total = total + sum(c.col(pc.waste_heat_direct_kw_th(s)) for s in groups)
+        demand = sum(c.col(columns.heat_demand_kw_th(n)) for n in grouped)
+        c.close(
+            "heat balance of demands sharing waste heat",
+            np.asarray(total),
+            np.asarray(demand),
+            POWER_ATOL_KW,
+        )
+    for d in a.heat_demands:
+        c.at_most("heat_unmet", c.col(pc.heat_unmet_kw_th(d.name)), 0.0, POWER_ATOL_KW)
+
+
+def _cost(c: _Checker, site: Site) -> None:
+    a = site.assets
+    layout = Layout(site)
+    cost = c.col(pc.GRID_IMPORT_KW) * c.col(pc.PRICE_CNY_PER_KWH) - c.col(
+        pc.GRID_EXPORT_KW
+    ) * c.col(pc.EXPORT_PRICE_CNY_PER_KWH)
+    co2 = c.col(pc.GRID_IMPORT_KW) * site.grid_emission_factor.kg_co2_per_kwh
+    for b in a.batteries:
+        cost = cost + 0.5 * b.degradation_cost_cny_per_kwh * (
+            c.col(columns.battery_charge_kw(b.name)) + c.col(columns.battery_discharge_kw(b.name))
+        )
+    for k in layout.fuel_boilers:
+        boiler = a.boilers[k]
+        fuel = c.col(pc.boiler_fuel_kw(boiler.name))
+        cost = cost + boiler.fuel_price_cny_per_kwh * fuel
+        co2 = co2 + boiler.emission_factor_kg_per_kwh_fuel * fuel
+    c.close("cost_cny of the interval", c.col(pc.COST_CNY), cost * DT, 1e-6)
+    c.close("co2_kg of the interval", c.col(pc.CO2_KG), co2 * DT, 1e-6)

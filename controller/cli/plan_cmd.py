@@ -1,0 +1,216 @@
+"""``microgrid plan``: a day-ahead or intraday dispatch plan for one bundled park and day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from controller.check import check_plan
+from controller.cli.common import console, run_guarded
+from controller.kpi import Kpis
+from controller.plan import Plan, PlanKind
+from controller.planner import plan
+from controller.serialise import plan_to_csv, plan_to_json
+from controller.state import MeasuredState, default_state
+from sites import DataError, Site, columns, load_bundled_site
+from sites.history.derive import load_history
+from sites.history.series import expected_series
+
+INTRADAY_FROM = time(12, 0)
+FILE_WIDTH = 160  # a table written to a file is as wide as piped output
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+def history_forecast(site: Site, day: date, start: time = time(0, 0)) -> pd.DataFrame:
+    """The bundled history of ``day`` from ``start`` as a perfect P50 forecast."""
+    frame = load_history(site).frame
+    index = pd.DatetimeIndex(frame.index)
+    begin = pd.Timestamp(datetime.combine(day, start)).tz_localize(index.tz)
+    end = pd.Timestamp(datetime.combine(day, time(0, 0))).tz_localize(index.tz) + pd.Timedelta(
+        days=1
+    )
+    chosen = frame[(index >= begin) & (index < end)]
+    if chosen.empty:
+        raise DataError(
+            f"{site.id}: the bundled history covers {index[0]:%Y-%m-%d}..{index[-1]:%Y-%m-%d}; "
+            f"--date {day:%Y-%m-%d} is outside it"
+        )
+    return chosen.rename(columns={c: columns.quantile(c, 50) for c in expected_series(site)})
+
+
+def state_at(site: Site, day_ahead: Plan, at: pd.Timestamp) -> MeasuredState:
+    """Storage levels the day-ahead plan expects at ``at`` (the end of the interval before)."""
+    frame = day_ahead.frame
+    before = frame[frame.index < at]
+    if before.empty:
+        return default_state(site)
+    last = before.iloc[-1]
+    return MeasuredState(
+        {b.name: float(last[f"battery_{b.name}_soc_kwh"]) for b in site.assets.batteries},
+        {
+            t.name: float(last[f"thermal_storage_{t.name}_level_kwh_th"])
+            for t in site.assets.thermal_storage
+        },
+        # the morning's imports (as planned) already count towards the month's peak
+        month_peak_import_kw=max(
+            day_ahead.metadata.month_peak_import_kw, float(before["grid_import_kw"].max())
+        ),
+    )
+
+
+def make_plan(site: Site, day: date, kind: PlanKind) -> Plan:
+    day_ahead = plan(site, history_forecast(site, day), default_state(site), PlanKind.DAY_AHEAD)
+    if kind is PlanKind.DAY_AHEAD:
+        return day_ahead
+    forecast = history_forecast(site, day, INTRADAY_FROM)
+    state = state_at(site, day_ahead, pd.DatetimeIndex(forecast.index)[0])
+    return plan(site, forecast, state, PlanKind.INTRADAY, committed=day_ahead)
+
+
+def kpi_table(k: Kpis) -> Table:
+    table = Table(title="KPIs over the horizon")
+    for col in ("KPI", "value", "target", "met"):
+        table.add_column(col, justify="left" if col == "KPI" else "right")
+    table.add_row(
+        "renewable self-consumption",
+        f"{k.self_consumption_ratio:.1%}",
+        f">= {k.min_self_consumption_ratio:.0%}",
+        "yes" if k.meets_self_consumption_target else "NO",
+    )
+    table.add_row(
+        "export ratio",
+        f"{k.export_ratio:.1%}",
+        f"<= {k.max_export_ratio:.0%}",
+        "yes" if k.meets_export_target else "NO",
+    )
+    rows = [
+        ("renewable share of consumption", f"{k.renewable_share_of_consumption:.1%}"),
+        ("renewable available MWh", f"{k.renewable_available_kwh / 1000:,.2f}"),
+        ("renewable used on site MWh", f"{k.renewable_used_on_site_kwh / 1000:,.2f}"),
+        ("curtailed MWh", f"{k.curtailed_kwh / 1000:,.2f}"),
+        ("export MWh", f"{k.export_kwh / 1000:,.2f}"),
+        ("grid import MWh", f"{k.import_kwh / 1000:,.2f}"),
+        ("peak import kW", f"{k.peak_import_kw:,.0f}"),
+        ("energy cost CNY", f"{k.energy_cost_cny:,.0f}"),
+        ("demand charge CNY", f"{k.demand_charge_cny:,.0f}"),
+        ("battery degradation CNY", f"{k.degradation_cost_cny:,.0f}"),
+        ("boiler fuel CNY", f"{k.fuel_cost_cny:,.0f}"),
+        ("export revenue CNY", f"{k.export_revenue_cny:,.0f}"),
+        ("total cost CNY", f"{k.total_cost_cny:,.0f}"),
+        ("CO2 t", f"{k.co2_kg / 1000:,.2f}"),
+        ("CO2 avoided t", f"{k.co2_avoided_kg / 1000:,.2f}"),
+        ("heat unmet MWh_th", f"{k.heat_unmet_kwh_th / 1000:,.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value, "", "")
+    return table
+
+
+def hourly_table(result: Plan) -> Table:
+    frame = result.frame
+    hourly = frame.select_dtypes("number").resample("1h").mean()
+    table = Table(title="Connection point and storage, hourly means")
+    for col in ("hour", "band", "import kW", "export kW", "curtailed kW", "battery SoC kWh"):
+        table.add_column(col, justify="right")
+    curtailed = [c for c in frame.columns if c.endswith("_curtailed_kw")]
+    soc = [c for c in frame.columns if c.endswith("_soc_kwh")]
+    bands = frame["price_band"].resample("1h").first()
+    for stamp, row in hourly.iterrows():
+        table.add_row(
+            f"{pd.Timestamp(str(stamp)):%H:%M}",
+            str(bands.get(stamp, "")),
+            f"{row['grid_import_kw']:,.0f}",
+            f"{row['grid_export_kw']:,.0f}",
+            f"{sum(row[c] for c in curtailed):,.0f}",
+            f"{sum(row[c] for c in soc):,.0f}",
+        )
+    return table
+
+
+def print_report(site: Site, result: Plan, console: Console = console) -> None:
+    meta = result.metadata
+    net = meta.network
+    console.print(
+        f"[bold]{site.name}[/bold] ({site.id}): {meta.kind.value} plan, "
+        f"{result.index[0]:%Y-%m-%d %H:%M} .. {result.index[-1]:%H:%M} "
+        f"({len(result.index)} intervals); status [bold]{meta.status.value}[/bold], "
+        f"solver {meta.solver}, {meta.solve_time_s * 1000:,.0f} ms"
+    )
+    console.print(
+        "  forecast: the bundled history of that day, used as a perfect forecast", markup=False
+    )
+    console.print(kpi_table(result.kpis))
+    console.print(
+        f"network (AC check): {'ok' if net.ok else f'{net.violations} violation(s)'}; "
+        f"V {net.vm_min_pu:.3f}..{net.vm_max_pu:.3f} pu, max line "
+        f"{net.max_line_loading_percent:.1f} %, max transformer "
+        f"{net.max_trafo_loading_percent:.1f} %, losses {net.losses_kwh / 1000:,.2f} MWh; "
+        f"{meta.ac_rounds} tightening round(s)"
+    )
+    if result.binding:
+        console.print("constraints that bound the optimum:")
+        for b in result.binding:
+            where = f", from {b.first:%H:%M}" if b.first is not None else ""
+            count = f"{b.intervals} interval(s)" if b.intervals else "over the horizon"
+            console.print(f"  {b.constraint}: {count}{where}", markup=False)
+    if result.relaxations:
+        console.print("relaxations and data repairs:")
+        for r in result.relaxations:
+            console.print(f"  {r}", markup=False)
+    report = check_plan(site, result)
+    console.print(f"invariant check: {report}", markup=False)
+    console.print(hourly_table(result))
+
+
+def plan_command(
+    site: Annotated[str, typer.Option(help="bundled park id, see `microgrid sites list`")],
+    day: Annotated[
+        datetime,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="the day to plan (YYYY-MM-DD, in 2016)"),
+    ],
+    kind: Annotated[
+        PlanKind, typer.Option(help="day-ahead: the whole day; intraday: from 12:00")
+    ] = PlanKind.DAY_AHEAD,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table, csv or json")
+    ] = OutputFormat.TABLE,
+    out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """Plan one day of a bundled park and print the KPIs against the policy targets.
+
+    For now the forecast is the bundled historical year's own values for that day, used as
+    a perfect forecast (the forecasting package will replace this). An intraday plan runs
+    from 12:00 to the end of the day, from the storage levels the day-ahead plan expected
+    then, with the day-ahead connection-point schedule as the commitment.
+    """
+
+    def action() -> None:
+        park = load_bundled_site(site)
+        result = make_plan(park, day.date(), kind)
+        if output is OutputFormat.TABLE:
+            if out is not None:
+                with out.open("w", encoding="utf-8") as handle:
+                    print_report(park, result, Console(file=handle, width=FILE_WIDTH))
+            else:
+                print_report(park, result)
+            return
+        text = plan_to_csv(result) if output is OutputFormat.CSV else plan_to_json(result, 2)
+        if out is not None:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"wrote {out}")
+        else:
+            typer.echo(text, nl=False)
+
+    run_guarded(action)

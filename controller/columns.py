@@ -1,0 +1,98 @@
+"""Column names of a plan frame that only plans have; the rest come from :mod:`sites.columns`.
+
+Units are in the names; every flow is non-negative. A plan also carries the injection columns
+of :func:`network_models.build.build_network` (dispatched PV and wind, loads, battery charge
+and discharge, heat-pump and electric-boiler input) so that the AC verifier reads it directly.
+"""
+
+from __future__ import annotations
+
+GRID_IMPORT_KW = "grid_import_kw"
+GRID_EXPORT_KW = "grid_export_kw"
+NETWORK_LOSSES_KW = "network_losses_kw"
+"""Network losses the plan expects (from the AC power flow at its operating point)."""
+PRICE_BAND = "price_band"
+PRICE_CNY_PER_KWH = "price_cny_per_kwh"
+EXPORT_PRICE_CNY_PER_KWH = "export_price_cny_per_kwh"
+COST_CNY = "cost_cny"
+"""Energy cost of the interval: import, degradation, fuel, minus export revenue (the demand
+charge is a charge on the horizon's peak and is reported in the KPIs only)."""
+CO2_KG = "co2_kg"
+
+
+def pv_available_kw(name: str) -> str:
+    return f"pv_{name}_available_kw"
+
+
+def pv_curtailed_kw(name: str) -> str:
+    return f"pv_{name}_curtailed_kw"
+
+
+def wind_available_kw(name: str) -> str:
+    return f"wind_{name}_available_kw"
+
+
+def wind_curtailed_kw(name: str) -> str:
+    return f"wind_{name}_curtailed_kw"
+
+
+def battery_soc_kwh(name: str) -> str:
+    """State of charge at the end of the interval."""
+    return f"battery_{name}_soc_kwh"
+
+
+def heat_pump_heat_kw_th(name: str) -> str:
+    return f"heat_pump_{name}_heat_kw_th"
+
+
+def heat_pump_cop(name: str) -> str:
+    return f"heat_pump_{name}_cop"
+
+
+def waste_heat_available_kw_th(name: str) -> str:
+    return f"waste_heat_{name}_available_kw_th"
+
+
+def waste_heat_direct_kw_th(name: str) -> str:
+    """Waste heat delivered straight to heat demands (hot enough for them)."""
+    return f"waste_heat_{name}_direct_kw_th"
+
+
+def waste_heat_to_heat_pump_kw_th(name: str) -> str:
+    """Waste heat taken up by heat pumps as their source (heat out - electric in)."""
+    return f"waste_heat_{name}_to_heat_pump_kw_th"
+
+
+def thermal_storage_charge_kw_th(name: str) -> str:
+    return f"thermal_storage_{name}_charge_kw_th"
+
+
+def thermal_storage_discharge_kw_th(name: str) -> str:
+    return f"thermal_storage_{name}_discharge_kw_th"
+
+
+def thermal_storage_level_kwh_th(name: str) -> str:
+    """Stored heat at the end of the interval."""
+    return f"thermal_storage_{name}_level_kwh_th"
+
+
+def boiler_heat_kw_th(name: str) -> str:
+    return f"boiler_{name}_heat_kw_th"
+
+
+def boiler_fuel_kw(name: str) -> str:
+    """Fuel input of a fuel-fired boiler (kW of fuel, lower heating value)."""
+    return f"boiler_{name}_fuel_kw"
+
+
+def heat_unmet_kw_th(name: str) -> str:
+    """Heat demand no asset could serve (non-zero only in a relaxed plan)."""
+    return f"heat_demand_{name}_unmet_kw_th"
+
+
+def committed_import_kw() -> str:
+    return "committed_grid_import_kw"
+
+
+def committed_export_kw() -> str:
+    return "committed_grid_export_kw"

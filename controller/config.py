@@ -1,0 +1,104 @@
+"""Dispatch settings: objective priority, penalties, tolerances, intraday rules, solver.
+
+A controller-side object with defaults, so a park's YAML needs no dispatch section; pass a
+different :class:`DispatchConfig` to :func:`controller.planner.plan` to change them for a park.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Objective(StrEnum):
+    """The three objective tiers, each a quantity over the horizon."""
+
+    RENEWABLES = "renewable_spill_kwh"
+    """Available renewable energy not used on site: curtailment plus export [kWh]."""
+    COST = "cost_cny"
+    """Energy, demand charge, degradation and fuel minus export revenue (+ the intraday
+    schedule-deviation penalty) [CNY]."""
+    CO2 = "co2_kg"
+    """Grid import times the grid factor plus fuel emissions [kg]."""
+
+
+@dataclass(frozen=True)
+class Penalties:
+    """Prices of the soft constraints that let an infeasible problem give a plan all the same.
+
+    Physical limits cost ``1e3`` per kWh (or kWh_th, kWh-equivalent for network rows, which
+    are scaled to kW at their most sensitive injection): one unit of slack lets at most a few
+    units of renewable energy more be used (round-trip efficiency, COP), so a limit never
+    gives way for renewables or money. Policy targets cost 10 per kWh: above the renewable
+    spill they are measured in, below every physical limit.
+    """
+
+    heat_unmet_per_kwh_th: float = 1e3
+    grid_import_limit_per_kwh: float = 1e3
+    battery_soc_window_per_kwh: float = 1e3
+    thermal_storage_level_per_kwh_th: float = 1e3
+    network_per_kwh: float = 1e3
+    terminal_storage_per_kwh: float = 1e2
+    """End-of-horizon storage below its start: cheaper than physics, dearer than policy."""
+    self_consumption_target_per_kwh: float = 10.0
+    export_target_per_kwh: float = 10.0
+
+
+@dataclass(frozen=True)
+class TierTolerance:
+    """How far a later stage may move an earlier tier's optimum: max(abs, rel x |value|)."""
+
+    absolute: float
+    relative: float = 1e-6
+
+
+def _default_tolerances() -> dict[Objective, TierTolerance]:
+    return {
+        # 1 kWh in a day of tens of MWh: far below forecast error, above solver noise.
+        Objective.RENEWABLES: TierTolerance(1.0),
+        # 1 CNY on a bill of 10^5-10^6 CNY a day.
+        Objective.COST: TierTolerance(1.0),
+        Objective.CO2: TierTolerance(1.0),
+    }
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """Everything a planning step may be tuned by (defaults suit the bundled parks)."""
+
+    priority: tuple[Objective, ...] = (Objective.RENEWABLES, Objective.COST, Objective.CO2)
+    """Lexicographic order. Each tier but the last two is solved alone and then held within
+    its tolerance; the last tier is folded into the one before it with the weight
+    tolerance / upper bound, which moves that tier by at most its tolerance (see
+    :mod:`controller.solve`)."""
+    tolerances: dict[Objective, TierTolerance] = field(default_factory=_default_tolerances)
+    penalties: Penalties = Penalties()
+    storage_cycle_weight: float = 0.1
+    """Weight of battery throughput [per kWh] in the renewables tier. Charging and
+    discharging in the same interval would 'use' surplus by burning it in losses (at most
+    1 - eta_c eta_d ~ 10 % of the energy charged, 0.05 per kWh of throughput); storing
+    surplus for later avoids spill of at least 0.5 per kWh of throughput. Any weight between
+    those counts burning as no use and storing as use."""
+    enforce_policy_targets: bool = True
+    keep_storage_level: bool = True
+    """Batteries and tanks end the horizon at least as full as they start (soft)."""
+    deviation_band_fraction: float = 0.05
+    """Intraday: no penalty within this share of the committed connection-point power ..."""
+    deviation_band_min_kw: float = 200.0
+    """... or within this many kW, whichever is larger."""
+    deviation_penalty_cny_per_kwh: float = 5.0
+    """Above the widest time-of-use spread (about 1.3 CNY/kWh), so money alone does not move
+    the committed schedule; renewables and safety, earlier tiers, still do."""
+    max_ac_rounds: int = 3
+    ac_margin_fraction: float = 0.005
+    """Extra tightening beyond the AC error observed, as a share of the limit."""
+    solver: str = "HIGHS"
+    warm_start: bool = True
+    """Start each solve from the previous optimal basis of the same compiled problem."""
+    time_limit_s: float = 20.0
+    horizon_bucket_steps: int = 16
+    """Horizons are padded to a multiple of this, so one compiled problem serves every
+    intraday step of the same bucket (4 h)."""
+
+
+DEFAULT_CONFIG = DispatchConfig()

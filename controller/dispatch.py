@@ -1,0 +1,146 @@
+"""A dispatch as arrays (from the optimiser or the fallback rules) and its plan frame."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from controller import columns as pc
+from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs
+from controller.layout import Layout
+from sites import Site, columns
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Setpoints and flows over the real intervals (rows follow the site's asset order)."""
+
+    pv_kw: np.ndarray
+    wind_kw: np.ndarray
+    battery_charge_kw: np.ndarray
+    battery_discharge_kw: np.ndarray
+    battery_soc_kwh: np.ndarray
+    heat_pump_kw: np.ndarray
+    heat_pump_heat_kw_th: np.ndarray
+    waste_heat_direct_kw_th: np.ndarray
+    """(n_direct_pairs, T), pairs as in ``Layout.direct_pairs``."""
+    waste_heat_to_heat_pump_kw_th: np.ndarray
+    """(n_streams, T)"""
+    storage_charge_kw_th: np.ndarray
+    storage_discharge_kw_th: np.ndarray
+    storage_level_kwh_th: np.ndarray
+    boiler_heat_kw_th: np.ndarray
+    heat_unmet_kw_th: np.ndarray
+    grid_import_kw: np.ndarray
+    grid_export_kw: np.ndarray
+    losses_kw: np.ndarray
+    slacks: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Soft-constraint slacks by name (kW, kWh, kWh_th), as the relaxation report reads them."""
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    """Solver output: tiny negatives from tolerances become 0."""
+    out = np.asarray(values, dtype=float).copy()
+    out[np.abs(out) < 1e-7] = 0.0
+    return out
+
+
+def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFrame:
+    """The plan frame: every column of :mod:`controller.columns` that applies to the site."""
+    a = site.assets
+    layout = Layout(site)
+    real = inputs.real
+    data: dict[str, np.ndarray] = {}
+    for i, array in enumerate(a.pv):
+        available = real(inputs.pv_available_kw[i])
+        used = np.minimum(_clean(d.pv_kw[i]), available)
+        data[columns.pv_kw(array.name)] = np.clip(used, 0, None)
+        data[pc.pv_available_kw(array.name)] = available
+        data[pc.pv_curtailed_kw(array.name)] = np.clip(available - used, 0, None)
+    for i, turbine in enumerate(a.wind):
+        available = real(inputs.wind_available_kw[i])
+        used = np.minimum(_clean(d.wind_kw[i]), available)
+        data[columns.wind_kw(turbine.name)] = np.clip(used, 0, None)
+        data[pc.wind_available_kw(turbine.name)] = available
+        data[pc.wind_curtailed_kw(turbine.name)] = np.clip(available - used, 0, None)
+    for i, load in enumerate(a.electric_loads):
+        data[columns.load_kw(load.name)] = real(inputs.load_kw[i])
+    for i, battery in enumerate(a.batteries):
+        data[columns.battery_charge_kw(battery.name)] = np.clip(
+            _clean(d.battery_charge_kw[i]), 0, None
+        )
+        data[columns.battery_discharge_kw(battery.name)] = np.clip(
+            _clean(d.battery_discharge_kw[i]), 0, None
+        )
+        data[pc.battery_soc_kwh(battery.name)] = _clean(d.battery_soc_kwh[i])
+    for i, pump in enumerate(a.heat_pumps):
+        data[columns.heat_pump_kw(pump.name)] = np.clip(_clean(d.heat_pump_kw[i]), 0, None)
+        data[pc.heat_pump_heat_kw_th(pump.name)] = np.clip(
+            _clean(d.heat_pump_heat_kw_th[i]), 0, None
+        )
+        data[pc.heat_pump_cop(pump.name)] = real(inputs.cop[i])
+    for w, stream in enumerate(a.waste_heat):
+        direct = np.zeros(inputs.n_steps)
+        for k, (source, _) in enumerate(layout.direct_pairs):
+            if source == w:
+                direct += _clean(d.waste_heat_direct_kw_th[k])
+        data[pc.waste_heat_available_kw_th(stream.name)] = real(
+            inputs.waste_heat_available_kw_th[w]
+        )
+        data[pc.waste_heat_direct_kw_th(stream.name)] = np.clip(direct, 0, None)
+        data[pc.waste_heat_to_heat_pump_kw_th(stream.name)] = np.clip(
+            _clean(d.waste_heat_to_heat_pump_kw_th[w]), 0, None
+        )
+    for i, store in enumerate(a.thermal_storage):
+        data[pc.thermal_storage_charge_kw_th(store.name)] = np.clip(
+            _clean(d.storage_charge_kw_th[i]), 0, None
+        )
+        data[pc.thermal_storage_discharge_kw_th(store.name)] = np.clip(
+            _clean(d.storage_discharge_kw_th[i]), 0, None
+        )
+        data[pc.thermal_storage_level_kwh_th(store.name)] = _clean(d.storage_level_kwh_th[i])
+    for i, boiler in enumerate(a.boilers):
+        heat = np.clip(_clean(d.boiler_heat_kw_th[i]), 0, None)
+        data[pc.boiler_heat_kw_th(boiler.name)] = heat
+        if i in layout.electric_boilers:
+            data[columns.boiler_kw(boiler.name)] = heat / boiler.efficiency
+        else:
+            data[pc.boiler_fuel_kw(boiler.name)] = heat / boiler.efficiency
+    for i, demand in enumerate(a.heat_demands):
+        data[columns.heat_demand_kw_th(demand.name)] = real(inputs.heat_demand_kw_th[i])
+        data[pc.heat_unmet_kw_th(demand.name)] = np.clip(_clean(d.heat_unmet_kw_th[i]), 0, None)
+    data[columns.AMBIENT_TEMPERATURE_DEGC] = real(inputs.ambient_temperature_degc)
+    grid_import = np.clip(_clean(d.grid_import_kw), 0, None)
+    grid_export = np.clip(_clean(d.grid_export_kw), 0, None)
+    data[pc.GRID_IMPORT_KW] = grid_import
+    data[pc.GRID_EXPORT_KW] = grid_export
+    data[pc.NETWORK_LOSSES_KW] = np.asarray(d.losses_kw, dtype=float)
+    data[pc.PRICE_CNY_PER_KWH] = real(inputs.price_cny_per_kwh)
+    data[pc.EXPORT_PRICE_CNY_PER_KWH] = real(inputs.export_price_cny_per_kwh)
+    if inputs.has_commitment:
+        net = real(inputs.committed_net_import_kw)
+        known = real(inputs.deviation_band_kw) < NO_LIMIT
+        data[pc.committed_import_kw()] = np.where(known, np.clip(net, 0, None), np.nan)
+        data[pc.committed_export_kw()] = np.where(known, np.clip(-net, 0, None), np.nan)
+    cost = (
+        grid_import * data[pc.PRICE_CNY_PER_KWH] - grid_export * data[pc.EXPORT_PRICE_CNY_PER_KWH]
+    )
+    co2 = grid_import * inputs.grid_co2_kg_per_kwh
+    for battery in a.batteries:
+        throughput = (
+            data[columns.battery_charge_kw(battery.name)]
+            + data[columns.battery_discharge_kw(battery.name)]
+        )
+        cost = cost + battery.degradation_cost_cny_per_kwh * 0.5 * throughput
+    for i in layout.fuel_boilers:
+        x = a.boilers[i]
+        cost = cost + x.fuel_price_cny_per_kwh * data[pc.boiler_fuel_kw(x.name)]
+        co2 = co2 + x.emission_factor_kg_per_kwh_fuel * data[pc.boiler_fuel_kw(x.name)]
+    frame = pd.DataFrame(data, index=inputs.index)
+    frame[pc.PRICE_BAND] = list(inputs.bands)
+    frame[pc.COST_CNY] = cost * HOURS_PER_STEP
+    frame[pc.CO2_KG] = co2 * HOURS_PER_STEP
+    return frame

@@ -1,0 +1,73 @@
+"""Reading a forecast frame at the boundary: a regular tz-aware 15-minute grid and repaired
+series, every repair recorded (nothing raises for data it was given)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sites import Site, columns
+
+
+def clean_index(site: Site, forecast: pd.DataFrame, issues: list[str]) -> pd.DataFrame:
+    """The forecast on a regular, tz-aware 15-minute index in the site's zone (a copy)."""
+    frame = forecast.copy()
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        try:
+            frame.index = pd.DatetimeIndex(frame.index)
+        except (TypeError, ValueError):
+            issues.append("forecast index is not time stamps; no interval could be planned")
+            return frame.iloc[0:0]
+    zone = site.location.timezone
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is None:
+        issues.append(f"forecast index has no time zone; read as {zone}")
+        index = index.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    frame.index = index.tz_convert(zone)
+    frame = frame[frame.index.notna()]
+    if frame.index.has_duplicates:
+        issues.append("forecast index has duplicate time stamps; the first of each was kept")
+        frame = frame[~frame.index.duplicated(keep="first")]
+    frame = frame.sort_index()
+    if len(frame) == 0:
+        return frame
+    start = frame.index[0].floor("15min")
+    regular = pd.date_range(start, frame.index[-1], freq="15min")
+    if not frame.index.equals(regular):
+        issues.append("forecast index is not a regular 15-minute grid; values were re-gridded")
+        union = frame.index.union(regular)
+        frame = frame.reindex(union).interpolate(method="time", limit_direction="both")
+        frame = frame.reindex(regular)
+    return frame
+
+
+def read_series(
+    frame: pd.DataFrame,
+    column: str,
+    default: float,
+    issues: list[str],
+    non_negative: bool = True,
+    upper: float | None = None,
+) -> np.ndarray:
+    """The P50 column (or the plain column), repaired; ``default`` where nothing is known."""
+    name = columns.quantile(column, 50)
+    if name not in frame.columns:
+        name = column
+    if name not in frame.columns:
+        issues.append(
+            f"forecast lacks {columns.quantile(column, 50)}; assumed {default:g} throughout"
+        )
+        return np.full(len(frame), float(default))
+    values = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    values = values.replace([np.inf, -np.inf], np.nan)
+    if values.isna().any():
+        issues.append(f"{name} has {int(values.isna().sum())} missing value(s); interpolated")
+        values = values.interpolate(limit_direction="both").fillna(default)
+    out = values.to_numpy(dtype=float)
+    if non_negative and (out < 0).any():
+        issues.append(f"{name} has negative values (min {out.min():.3g}); clipped to 0")
+        out = np.clip(out, 0.0, None)
+    if upper is not None and (out > upper * (1 + 1e-9)).any():
+        issues.append(f"{name} exceeds the rating {upper:g} (max {out.max():.4g}); clipped")
+        out = np.minimum(out, upper)
+    return out

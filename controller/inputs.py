@@ -1,0 +1,257 @@
+"""Problem preparation: site + forecast + state (+ commitment) -> plain arrays. Pure.
+
+Bad data does not raise: gaps are filled, impossible values clipped, missing columns
+assumed conservatively, and each repair is recorded in ``DispatchInputs.issues`` so that
+the plan can report it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from controller import columns as pc
+from controller.config import DispatchConfig
+from controller.cop import heat_pump_cop
+from controller.forecast_data import clean_index, read_series
+from controller.layout import Layout
+from controller.plan import PlanKind
+from controller.state import (
+    MeasuredState,
+    battery_start,
+    committed_end_levels,
+    storage_start,
+)
+from sites import Site, columns
+from sites.schema import AMBIENT
+from sites.tariff import site_tariff
+
+STEP = pd.Timedelta(minutes=15)
+HOURS_PER_STEP = 0.25
+NO_LIMIT = 1e9
+"""Stands in for 'unbounded' in a parameter (cvxpy parameters cannot be infinite); the HiGHS
+interface turns any bound at or above it into infinity. 1e9 kW is far above any park."""
+DEFAULT_AMBIENT_DEGC = 0.0  # assumed when the forecast has no temperature: a cold-side COP
+
+
+@dataclass(frozen=True)
+class NetworkData:
+    """Right-hand sides of the linear network rows and the expected losses, per interval."""
+
+    rhs: np.ndarray
+    """(n_rows, horizon) in the rows' scaled units (see :mod:`controller.network`)."""
+    losses_kw: np.ndarray
+    """(horizon,)"""
+
+
+@dataclass(frozen=True)
+class DispatchInputs:
+    """Everything one planning step needs, as arrays padded to ``horizon`` intervals.
+
+    Rows follow :class:`~controller.layout.Layout`. The real intervals are the last
+    ``n_steps`` columns; the columns before them (``start`` of them) are padding in which
+    nothing can run (zero availability, demand, prices, grid limits and ``active``). Padding
+    in front keeps each interval of the day in the same column as a horizon shrinks, so one
+    compiled problem serves every intraday step of a bucket and each solve can start from the
+    previous step's basis.
+    """
+
+    site_id: str
+    kind: PlanKind
+    index: pd.DatetimeIndex
+    horizon: int
+    pv_available_kw: np.ndarray
+    wind_available_kw: np.ndarray
+    load_kw: np.ndarray
+    heat_demand_kw_th: np.ndarray
+    waste_heat_available_kw_th: np.ndarray
+    ambient_temperature_degc: np.ndarray
+    cop: np.ndarray
+    price_cny_per_kwh: np.ndarray
+    bands: tuple[str, ...]
+    export_price_cny_per_kwh: np.ndarray
+    import_limit_kw: np.ndarray
+    export_limit_kw: np.ndarray
+    battery_soc0_kwh: np.ndarray
+    battery_soc_target_kwh: np.ndarray
+    storage_level0_kwh_th: np.ndarray
+    storage_level_target_kwh_th: np.ndarray
+    month_peak_import_kw: float
+    demand_charge_cny_per_kw: float
+    grid_co2_kg_per_kwh: float
+    committed_net_import_kw: np.ndarray
+    deviation_band_kw: np.ndarray
+    terminal_mask: np.ndarray
+    active: np.ndarray
+    """(horizon,) 1 in real intervals, 0 in padding."""
+    storage_keep: np.ndarray
+    """(n_storage, horizon) share of the level kept over an interval (standing loss)."""
+    storage_level_in: np.ndarray
+    """(n_storage, horizon) the starting level entering the first column, 0 elsewhere."""
+    network: NetworkData | None = None
+    issues: tuple[str, ...] = field(default=())
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.index)
+
+    @property
+    def start(self) -> int:
+        """Column of the first real interval."""
+        return self.horizon - self.n_steps
+
+    def real(self, values: np.ndarray) -> np.ndarray:
+        """The real intervals of a (..., horizon) array."""
+        return np.asarray(values)[..., self.start :]
+
+    @property
+    def has_commitment(self) -> bool:
+        return bool((self.real(self.deviation_band_kw) < NO_LIMIT).any())
+
+
+def padded_horizon(n_steps: int, bucket: int) -> int:
+    return max(bucket, int(math.ceil(n_steps / bucket)) * bucket)
+
+
+def _pad(values: np.ndarray, horizon: int, fill: float = 0.0) -> np.ndarray:
+    """Right-align ``values`` (..., n) in (..., horizon), ``fill`` in front."""
+    out = np.full(values.shape[:-1] + (horizon,), fill, dtype=float)
+    n = values.shape[-1]
+    if n:
+        out[..., horizon - n :] = values
+    return out
+
+
+def _rows(arrays: list[np.ndarray], n: int, horizon: int) -> np.ndarray:
+    if not arrays:
+        return np.zeros((0, horizon))
+    return _pad(np.vstack(arrays), horizon) if n else np.zeros((0, horizon))
+
+
+def _committed_net(committed: pd.DataFrame | None, index: pd.DatetimeIndex) -> np.ndarray:
+    """Committed import - export on ``index``; NaN where nothing was committed."""
+    if committed is None or not {pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW} <= set(committed.columns):
+        return np.full(len(index), np.nan)
+    net = committed[pc.GRID_IMPORT_KW].astype(float) - committed[pc.GRID_EXPORT_KW].astype(float)
+    try:
+        aligned = net.reindex(index)
+    except (TypeError, ValueError):
+        return np.full(len(index), np.nan)
+    return aligned.to_numpy(dtype=float)
+
+
+def prepare(
+    site: Site,
+    forecast: pd.DataFrame,
+    state: MeasuredState,
+    kind: PlanKind,
+    config: DispatchConfig,
+    committed: pd.DataFrame | None = None,
+) -> DispatchInputs:
+    """Arrays of one planning step (without network data; see :mod:`controller.network`)."""
+    issues: list[str] = []
+    frame = clean_index(site, forecast, issues)
+    index = pd.DatetimeIndex(frame.index)
+    n = len(index)
+    horizon = padded_horizon(n, config.horizon_bucket_steps)
+    a = site.assets
+    layout = Layout(site)
+
+    pv = [
+        read_series(frame, columns.pv_kw(x.name), 0.0, issues, upper=x.inverter_kva) for x in a.pv
+    ]
+    wind = [
+        read_series(frame, columns.wind_kw(x.name), 0.0, issues, upper=x.total_rated_kw)
+        for x in a.wind
+    ]
+    loads = [
+        read_series(frame, columns.load_kw(x.name), x.peak_kw, issues) for x in a.electric_loads
+    ]
+    heat = [
+        read_series(frame, columns.heat_demand_kw_th(x.name), x.peak_kw_th, issues)
+        for x in a.heat_demands
+    ]
+    waste = [
+        read_series(frame, columns.waste_heat_kw_th(x.name), 0.0, issues, upper=x.max_kw_th)
+        for x in a.waste_heat
+    ]
+    ambient = read_series(
+        frame, columns.AMBIENT_TEMPERATURE_DEGC, DEFAULT_AMBIENT_DEGC, issues, non_negative=False
+    )
+    cops = []
+    for hp, source in zip(a.heat_pumps, layout.heat_pump_source, strict=True):
+        if hp.source == AMBIENT:
+            cops.append(heat_pump_cop(hp, ambient))
+        else:
+            temperature = a.waste_heat[source].supply_temperature_degc
+            cops.append(heat_pump_cop(hp, np.full(n, temperature)))
+
+    tariff = site_tariff(site)
+    if n:
+        bands = tuple(str(b) for b in tariff.bands(index))
+        prices = tariff.prices(index).to_numpy(dtype=float)
+    else:
+        bands, prices = (), np.zeros(0)
+
+    soc0, soc_target = battery_start(site, state, config, issues)
+    level0, level_target = storage_start(site, state, config, issues)
+    if kind is PlanKind.INTRADAY and config.keep_storage_level:
+        soc_target, level_target = committed_end_levels(
+            site, committed, index, soc_target, level_target
+        )
+    month_peak = float(state.month_peak_import_kw)
+    if not math.isfinite(month_peak) or month_peak < 0:
+        issues.append(f"month_peak_import_kw={month_peak} is not a power; 0 assumed")
+        month_peak = 0.0
+
+    committed_net = _committed_net(committed if kind is PlanKind.INTRADAY else None, index)
+    band = np.maximum(
+        config.deviation_band_fraction * np.abs(np.nan_to_num(committed_net)),
+        config.deviation_band_min_kw,
+    )
+    band = np.where(np.isnan(committed_net), NO_LIMIT, band)
+    if kind is PlanKind.INTRADAY and n and np.isnan(committed_net).all():
+        issues.append("intraday plan without a committed schedule: no deviation penalty")
+    terminal = np.zeros(horizon)
+    terminal[-1] = 1.0
+    active = _pad(np.ones(n), horizon)
+    loss = np.array([t.standing_loss_fraction_per_hour * HOURS_PER_STEP for t in a.thermal_storage])
+    keep = 1.0 - loss[:, None] * active[None, :]
+    level_in = np.zeros((len(a.thermal_storage), horizon))
+    level_in[:, 0] = level0 * keep[:, 0]
+    grid = site.grid_connection
+    return DispatchInputs(
+        site_id=site.id,
+        kind=kind,
+        index=index,
+        horizon=horizon,
+        pv_available_kw=_rows(pv, len(a.pv), horizon),
+        wind_available_kw=_rows(wind, len(a.wind), horizon),
+        load_kw=_rows(loads, len(a.electric_loads), horizon),
+        heat_demand_kw_th=_rows(heat, len(a.heat_demands), horizon),
+        waste_heat_available_kw_th=_rows(waste, len(a.waste_heat), horizon),
+        ambient_temperature_degc=_pad(ambient, horizon),
+        cop=_pad(np.vstack(cops), horizon, fill=1.0) if cops else np.zeros((0, horizon)),
+        price_cny_per_kwh=_pad(prices, horizon),
+        bands=bands,
+        export_price_cny_per_kwh=_pad(np.full(n, tariff.export_price_cny_per_kwh), horizon),
+        import_limit_kw=grid.import_limit_kw * active,
+        export_limit_kw=grid.export_limit_kw * active,
+        battery_soc0_kwh=soc0,
+        battery_soc_target_kwh=soc_target,
+        storage_level0_kwh_th=level0,
+        storage_level_target_kwh_th=level_target,
+        month_peak_import_kw=month_peak,
+        demand_charge_cny_per_kw=tariff.demand_charge_cny_per_kw_month,
+        grid_co2_kg_per_kwh=site.grid_emission_factor.kg_co2_per_kwh,
+        committed_net_import_kw=_pad(np.nan_to_num(committed_net), horizon),
+        deviation_band_kw=_pad(band, horizon, fill=NO_LIMIT),
+        terminal_mask=terminal,
+        active=active,
+        storage_keep=keep,
+        storage_level_in=level_in,
+        issues=tuple(issues),
+    )

@@ -1,0 +1,151 @@
+"""Key figures of a dispatch over a horizon, from a plan frame (or replayed actuals).
+
+One definition for the planner, the simulator and the service. Energies are sums of
+kW x 0.25 h over the frame's intervals. Definitions:
+
+- renewable available = PV + wind available; used on site = available - curtailed - export
+  (export counts as renewable export: the park has no other generation);
+- self-consumption ratio = used on site / available; export ratio = export / available
+  (both 1.0 / 0.0 by convention when nothing is available);
+- renewable share of consumption = used on site / (used on site + grid import);
+- cost = energy (import x price) + demand charge (rate x the horizon's peak import above the
+  month's peak so far) + battery degradation (rate x (charge + discharge) / 2) + boiler fuel
+  - export revenue;
+- CO2 = grid import x the grid factor + boiler fuel x its factor; CO2 avoided = renewable
+  used on site x the grid factor (what the same energy from the grid would have emitted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from controller import columns as pc
+from sites import Site, columns
+from sites.schema import Fuel
+from sites.tariff import site_tariff
+
+HOURS_PER_STEP = 0.25
+
+
+@dataclass(frozen=True)
+class Kpis:
+    renewable_available_kwh: float
+    renewable_used_on_site_kwh: float
+    curtailed_kwh: float
+    export_kwh: float
+    import_kwh: float
+    peak_import_kw: float
+    self_consumption_ratio: float
+    export_ratio: float
+    renewable_share_of_consumption: float
+    energy_cost_cny: float
+    demand_charge_cny: float
+    degradation_cost_cny: float
+    fuel_cost_cny: float
+    export_revenue_cny: float
+    total_cost_cny: float
+    co2_kg: float
+    co2_avoided_kg: float
+    heat_demand_kwh_th: float
+    heat_unmet_kwh_th: float
+    min_self_consumption_ratio: float
+    max_export_ratio: float
+
+    @property
+    def meets_self_consumption_target(self) -> bool:
+        return self.self_consumption_ratio >= self.min_self_consumption_ratio - RATIO_TOL
+
+    @property
+    def meets_export_target(self) -> bool:
+        return self.export_ratio <= self.max_export_ratio + RATIO_TOL
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+RATIO_TOL = 1e-6  # ratios of solver output: a target met to solver precision is met
+
+
+def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in frame.columns:
+        return np.zeros(len(frame))
+    return frame[name].to_numpy(dtype=float)
+
+
+def _energy(frame: pd.DataFrame, names: list[str]) -> float:
+    return float(sum(_col(frame, n).sum() for n in names) * HOURS_PER_STEP)
+
+
+def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 0.0) -> Kpis:
+    """KPIs of a plan frame (columns of :mod:`controller.columns` and :mod:`sites.columns`)."""
+    a = site.assets
+    tariff = site_tariff(site)
+    available = _energy(frame, [pc.pv_available_kw(x.name) for x in a.pv]) + _energy(
+        frame, [pc.wind_available_kw(x.name) for x in a.wind]
+    )
+    curtailed = _energy(frame, [pc.pv_curtailed_kw(x.name) for x in a.pv]) + _energy(
+        frame, [pc.wind_curtailed_kw(x.name) for x in a.wind]
+    )
+    grid_import = _col(frame, pc.GRID_IMPORT_KW)
+    grid_export = _col(frame, pc.GRID_EXPORT_KW)
+    import_kwh = float(grid_import.sum() * HOURS_PER_STEP)
+    export_kwh = float(grid_export.sum() * HOURS_PER_STEP)
+    used = max(available - curtailed - export_kwh, 0.0)
+    if pc.PRICE_CNY_PER_KWH in frame.columns:
+        prices = _col(frame, pc.PRICE_CNY_PER_KWH)
+    else:
+        prices = tariff.prices(pd.DatetimeIndex(frame.index)).to_numpy(dtype=float)
+    if pc.EXPORT_PRICE_CNY_PER_KWH in frame.columns:
+        export_prices = _col(frame, pc.EXPORT_PRICE_CNY_PER_KWH)
+    else:
+        export_prices = np.full(len(frame), tariff.export_price_cny_per_kwh)
+    energy_cost = float((grid_import * prices).sum() * HOURS_PER_STEP)
+    export_revenue = float((grid_export * export_prices).sum() * HOURS_PER_STEP)
+    peak = float(grid_import.max()) if len(grid_import) else 0.0
+    demand_charge = tariff.demand_charge_cny_per_kw_month * max(peak - month_peak_import_kw, 0.0)
+    degradation = sum(
+        b.degradation_cost_cny_per_kwh
+        * 0.5
+        * _energy(frame, [columns.battery_charge_kw(b.name), columns.battery_discharge_kw(b.name)])
+        for b in a.batteries
+    )
+    gas = [b for b in a.boilers if b.fuel is not Fuel.ELECTRIC]
+    fuel_cost = sum(
+        b.fuel_price_cny_per_kwh * _energy(frame, [pc.boiler_fuel_kw(b.name)]) for b in gas
+    )
+    fuel_co2 = sum(
+        b.emission_factor_kg_per_kwh_fuel * _energy(frame, [pc.boiler_fuel_kw(b.name)]) for b in gas
+    )
+    factor = site.grid_emission_factor.kg_co2_per_kwh
+    heat_demand = _energy(frame, [columns.heat_demand_kw_th(d.name) for d in a.heat_demands])
+    unmet = _energy(frame, [pc.heat_unmet_kw_th(d.name) for d in a.heat_demands])
+    return Kpis(
+        renewable_available_kwh=available,
+        renewable_used_on_site_kwh=used,
+        curtailed_kwh=curtailed,
+        export_kwh=export_kwh,
+        import_kwh=import_kwh,
+        peak_import_kw=peak,
+        self_consumption_ratio=used / available if available > 0 else 1.0,
+        export_ratio=export_kwh / available if available > 0 else 0.0,
+        renewable_share_of_consumption=used / (used + import_kwh) if used + import_kwh > 0 else 0.0,
+        energy_cost_cny=energy_cost,
+        demand_charge_cny=demand_charge,
+        degradation_cost_cny=float(degradation),
+        fuel_cost_cny=float(fuel_cost),
+        export_revenue_cny=export_revenue,
+        total_cost_cny=energy_cost
+        + demand_charge
+        + float(degradation)
+        + float(fuel_cost)
+        - export_revenue,
+        co2_kg=import_kwh * factor + float(fuel_co2),
+        co2_avoided_kg=used * factor,
+        heat_demand_kwh_th=heat_demand,
+        heat_unmet_kwh_th=unmet,
+        min_self_consumption_ratio=site.policy.min_self_consumption_ratio,
+        max_export_ratio=site.policy.max_export_ratio,
+    )

@@ -1,0 +1,83 @@
+"""A site's assets as index lists: the shape every array of a dispatch problem follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sites import Site, columns
+from sites.schema import AMBIENT, Fuel
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Positions of a site's assets in the arrays of :class:`~controller.inputs.DispatchInputs`
+    and :class:`~controller.dispatch.Dispatch` (rows = assets, in site order)."""
+
+    site: Site
+
+    @cached_property
+    def demand_position(self) -> dict[str, int]:
+        return {d.name: i for i, d in enumerate(self.site.assets.heat_demands)}
+
+    @cached_property
+    def heat_pump_demand(self) -> tuple[int, ...]:
+        return tuple(self.demand_position[h.supplies] for h in self.site.assets.heat_pumps)
+
+    @cached_property
+    def heat_pump_source(self) -> tuple[int, ...]:
+        """Waste-heat stream position feeding each heat pump, -1 for ambient air."""
+        streams = {w.name: i for i, w in enumerate(self.site.assets.waste_heat)}
+        return tuple(
+            -1 if h.source == AMBIENT else streams[h.source] for h in self.site.assets.heat_pumps
+        )
+
+    @cached_property
+    def direct_pairs(self) -> tuple[tuple[int, int], ...]:
+        """(stream, demand) pairs where the stream is hot enough to serve the demand directly."""
+        a = self.site.assets
+        return tuple(
+            (w, d)
+            for w, stream in enumerate(a.waste_heat)
+            for d, demand in enumerate(a.heat_demands)
+            if stream.supply_temperature_degc >= demand.temperature_degc
+        )
+
+    @cached_property
+    def storage_demand(self) -> tuple[int, ...]:
+        return tuple(self.demand_position[t.supplies] for t in self.site.assets.thermal_storage)
+
+    @cached_property
+    def boiler_demand(self) -> tuple[int, ...]:
+        return tuple(self.demand_position[b.supplies] for b in self.site.assets.boilers)
+
+    @cached_property
+    def electric_boilers(self) -> tuple[int, ...]:
+        return tuple(i for i, b in enumerate(self.site.assets.boilers) if b.fuel is Fuel.ELECTRIC)
+
+    @cached_property
+    def fuel_boilers(self) -> tuple[int, ...]:
+        return tuple(
+            i for i, b in enumerate(self.site.assets.boilers) if b.fuel is not Fuel.ELECTRIC
+        )
+
+    @cached_property
+    def injection_capacity_kw(self) -> dict[str, float]:
+        """Largest value each network injection column can take (for screening limits)."""
+        a = self.site.assets
+        caps: dict[str, float] = {}
+        for pv in a.pv:
+            caps[columns.pv_kw(pv.name)] = min(pv.peak_kw, pv.inverter_kva)
+        for w in a.wind:
+            caps[columns.wind_kw(w.name)] = w.total_rated_kw
+        for load in a.electric_loads:
+            caps[columns.load_kw(load.name)] = load.peak_kw
+        for b in a.batteries:
+            caps[columns.battery_charge_kw(b.name)] = b.charge_kw
+            caps[columns.battery_discharge_kw(b.name)] = b.discharge_kw
+        for hp in a.heat_pumps:
+            caps[columns.heat_pump_kw(hp.name)] = hp.electric_kw
+        for i in self.electric_boilers:
+            boiler = a.boilers[i]
+            caps[columns.boiler_kw(boiler.name)] = boiler.capacity_kw_th / boiler.efficiency
+        return caps

@@ -1,0 +1,155 @@
+"""Electric side: grid connection, PV, wind, loads, batteries, and the park's power balance."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+
+from controller.inputs import DispatchInputs
+from controller.model.context import ModelContext
+from controller.plan import PlanKind
+from sites import columns
+
+
+def add_grid_connection(ctx: ModelContext) -> None:
+    """Import and export within the connection limits (import soft: a load above the limit
+    is a relaxation, not an empty plan); TOU energy cost, export revenue, demand charge on the
+    horizon's peak above the month's peak so far, grid CO2."""
+    h, dt = ctx.horizon, ctx.dt
+    pen = ctx.config.penalties
+    grid_import = ctx.var("grid_import", (h,))
+    grid_export = ctx.var("grid_export", (h,))
+    import_limit = ctx.param("import_limit", (h,), lambda i: i.import_limit_kw)
+    export_limit = ctx.param("export_limit", (h,), lambda i: i.export_limit_kw, nonneg=True)
+    over = ctx.slack("grid_import_limit", (h,), "kW", pen.grid_import_limit_per_kwh, dt)
+    ctx.add("grid_import_limit", grid_import <= import_limit + over)
+    ctx.add("grid_export_limit", grid_export <= export_limit)
+    ctx.electric_in.append(grid_import)
+    ctx.electric_out.append(grid_export)
+
+    price = ctx.param("price", (h,), lambda i: i.price_cny_per_kwh, nonneg=True)
+    export_price = ctx.param("export_price", (h,), lambda i: i.export_price_cny_per_kwh)
+    ctx.add_term("energy_cny", dt * (price @ grid_import))
+    ctx.add_term("export_revenue_cny", dt * (export_price @ grid_export))
+    ctx.add_term("spill_kwh", dt * cp.sum(grid_export))
+    ctx.add_term("co2_kg", dt * ctx.site.grid_emission_factor.kg_co2_per_kwh * cp.sum(grid_import))
+
+    month_peak = ctx.param("month_peak", (), lambda i: i.month_peak_import_kw, nonneg=True)
+    rate = ctx.param("demand_rate", (), lambda i: i.demand_charge_cny_per_kw, nonneg=True)
+    excess = ctx.var("peak_excess", ())
+    ctx.add("demand_peak", excess >= grid_import - month_peak)
+    ctx.add_term("demand_charge_cny", rate * excess)
+
+    if ctx.kind is PlanKind.INTRADAY:
+        committed = ctx.param("committed_net", (h,), lambda i: i.committed_net_import_kw)
+        band = ctx.param("deviation_band", (h,), lambda i: i.deviation_band_kw, nonneg=True)
+        above = ctx.var("deviation_above", (h,))
+        below = ctx.var("deviation_below", (h,))
+        net = grid_import - grid_export
+        ctx.add("schedule_band_upper", net - committed <= band + above)
+        ctx.add("schedule_band_lower", committed - net <= band + below)
+        penalty = ctx.config.deviation_penalty_cny_per_kwh
+        ctx.add_term("deviation_penalty_cny", penalty * dt * cp.sum(above + below))
+
+
+def _renewable(ctx: ModelContext, family: str, names: list[str], feed_name: str) -> None:
+    n, h, dt = len(names), ctx.horizon, ctx.dt
+    if n == 0:
+        return
+
+    def feed(i: DispatchInputs) -> np.ndarray:
+        return np.asarray(getattr(i, feed_name))
+
+    available = ctx.param(f"{family}_available", (n, h), feed, nonneg=True)
+    used = ctx.var(f"{family}_used", (n, h))
+    ctx.add(f"{family}_available", used <= available)
+    ctx.electric_in.append(cp.sum(used, axis=0))
+    # spill = available - used; the available part is data, added outside the model
+    ctx.add_term("spill_kwh", -dt * cp.sum(used))
+    for k, name in enumerate(names):
+        column = columns.pv_kw(name) if family == "pv" else columns.wind_kw(name)
+        ctx.injections[column] = used[k]
+
+
+def add_pv(ctx: ModelContext) -> None:
+    _renewable(ctx, "pv", [x.name for x in ctx.site.assets.pv], "pv_available_kw")
+
+
+def add_wind(ctx: ModelContext) -> None:
+    _renewable(ctx, "wind", [x.name for x in ctx.site.assets.wind], "wind_available_kw")
+
+
+def add_loads(ctx: ModelContext) -> None:
+    loads = ctx.site.assets.electric_loads
+    load = ctx.param("load", (len(loads), ctx.horizon), lambda i: i.load_kw, nonneg=True)
+    ctx.electric_out.append(cp.sum(load, axis=0))
+    for k, x in enumerate(loads):
+        ctx.injections[columns.load_kw(x.name)] = load[k]
+
+
+def add_battery(ctx: ModelContext) -> None:
+    """Charge and discharge within power ratings and not both at full power at once; SoC
+    dynamics with efficiencies; SoC window (soft: a measured SoC outside it); end of horizon
+    at least the start (soft); degradation cost on throughput."""
+    batteries = ctx.site.assets.batteries
+    n, h, dt = len(batteries), ctx.horizon, ctx.dt
+    if n == 0:
+        return
+    pen = ctx.config.penalties
+    p_charge = np.array([b.charge_kw for b in batteries])[:, None]
+    p_discharge = np.array([b.discharge_kw for b in batteries])[:, None]
+    eta_c = np.array([b.charge_efficiency for b in batteries])[:, None]
+    eta_d = np.array([b.discharge_efficiency for b in batteries])[:, None]
+    soc_min = np.array([b.soc_min_kwh for b in batteries])[:, None]
+    soc_max = np.array([b.soc_max_kwh for b in batteries])[:, None]
+    degradation = np.array([b.degradation_cost_cny_per_kwh for b in batteries])
+
+    charge = ctx.var("battery_charge", (n, h))
+    discharge = ctx.var("battery_discharge", (n, h))
+    soc = ctx.var("battery_soc", (n, h))
+    soc0 = ctx.param("battery_soc0", (n,), lambda i: i.battery_soc0_kwh, nonneg=True)
+    target = ctx.param("battery_target", (n,), lambda i: i.battery_soc_target_kwh, nonneg=True)
+    terminal = ctx.terminal()
+    active = cp.reshape(ctx.active(), (1, h), order="F")
+
+    ctx.add(
+        "battery_power",
+        cp.multiply(charge, 1 / p_charge) + cp.multiply(discharge, 1 / p_discharge)
+        <= np.ones((n, 1)) @ active,
+    )
+    delta = dt * (cp.multiply(charge, eta_c) - cp.multiply(discharge, 1 / eta_d))
+    previous = cp.hstack([cp.reshape(soc0, (n, 1), order="F"), soc[:, :-1]])
+    ctx.add("battery_soc_dynamics", soc == previous + delta, inequality=False)
+    low = ctx.slack("battery_soc_min", (n, h), "kWh", pen.battery_soc_window_per_kwh, 1.0)
+    high = ctx.slack("battery_soc_max", (n, h), "kWh", pen.battery_soc_window_per_kwh, 1.0)
+    ctx.add("battery_soc_min", soc >= soc_min - low)
+    ctx.add("battery_soc_max", soc <= soc_max + high)
+    short = ctx.slack(
+        "battery_end_level", (n,), "kWh", pen.terminal_storage_per_kwh, 1.0, per_interval=False
+    )
+    ctx.add("battery_end_level", soc @ terminal >= target - short)
+
+    ctx.electric_in.append(cp.sum(discharge, axis=0))
+    ctx.electric_out.append(cp.sum(charge, axis=0))
+    ctx.add_term("degradation_cny", 0.5 * dt * (degradation @ cp.sum(charge + discharge, axis=1)))
+    ctx.add_term("throughput_kwh", dt * cp.sum(charge + discharge))
+    for k, b in enumerate(batteries):
+        ctx.injections[columns.battery_charge_kw(b.name)] = charge[k]
+        ctx.injections[columns.battery_discharge_kw(b.name)] = discharge[k]
+
+
+def add_electric_balance(ctx: ModelContext) -> None:
+    """Supply = demand + expected network losses, in every interval."""
+    losses = ctx.param("losses", (ctx.horizon,), _losses)
+    ctx.add(
+        "electric_balance",
+        cp.sum(cp.vstack(ctx.electric_in), axis=0)
+        == cp.sum(cp.vstack(ctx.electric_out), axis=0) + losses,
+        inequality=False,
+    )
+
+
+def _losses(inputs: DispatchInputs) -> np.ndarray:
+    if inputs.network is None:
+        return np.zeros(inputs.horizon)
+    return inputs.network.losses_kw

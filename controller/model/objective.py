@@ -1,0 +1,112 @@
+"""Policy targets over the horizon, and the objective tiers the stages minimise.
+
+Tier expressions contain no parameter products with other parameters, so every stage
+objective is DPP: the available-renewable part of the spill is data and is added outside.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+
+from controller.config import Objective
+from controller.inputs import NO_LIMIT, DispatchInputs
+from controller.model.context import ModelContext
+
+BIG_CAP = 10 * NO_LIMIT
+"""A tier cap that does not bind (a cap parameter cannot be infinite; HiGHS gets inf)."""
+
+
+def available_renewable_kwh(inputs: DispatchInputs) -> float:
+    return float((inputs.pv_available_kw.sum() + inputs.wind_available_kw.sum()) * 0.25)
+
+
+def add_policy_targets(ctx: ModelContext) -> None:
+    """Self-consumption >= target and export <= target, as shares of the renewable energy
+    available over the horizon (soft, priced between spill and physical limits)."""
+    site = ctx.site
+    if not ctx.config.enforce_policy_targets or not (site.assets.pv or site.assets.wind):
+        return
+    pen = ctx.config.penalties
+    policy = site.policy
+    available = ctx.param("available_kwh", (), available_renewable_kwh, nonneg=True)
+    exported = ctx.dt * cp.sum(ctx.variables["grid_export"])
+    shortfall = ctx.slack(
+        "self_consumption_target",
+        (),
+        "kWh",
+        pen.self_consumption_target_per_kwh,
+        1.0,
+        per_interval=False,
+    )
+    excess = ctx.slack(
+        "export_target", (), "kWh", pen.export_target_per_kwh, 1.0, per_interval=False
+    )
+    spill = ctx.terms["spill_kwh"] + available
+    ctx.add(
+        "self_consumption_target",
+        spill <= (1.0 - policy.min_self_consumption_ratio) * available + shortfall,
+    )
+    ctx.add("export_target", exported <= policy.max_export_ratio * available + excess)
+
+
+def violation_expression(ctx: ModelContext) -> cp.Expression:
+    """Sum of penalty x slack energy over every soft constraint."""
+    parts = [s.penalty * s.energy_factor * cp.sum(s.variable) for s in ctx.slacks.values()]
+    return cp.sum(cp.hstack(parts)) if parts else cp.Constant(0.0)
+
+
+def tier_expressions(ctx: ModelContext) -> dict[Objective, cp.Expression]:
+    """Parameter-free-where-it-matters expressions of each tier (spill without its data part)."""
+    terms = ctx.terms
+
+    def term(name: str) -> cp.Expression:
+        return terms.get(name, cp.Constant(0.0))
+
+    cost = (
+        term("energy_cny")
+        + term("demand_charge_cny")
+        + term("degradation_cny")
+        + term("fuel_cny")
+        - term("export_revenue_cny")
+        + term("deviation_penalty_cny")
+    )
+    return {
+        Objective.RENEWABLES: term("spill_kwh"),
+        Objective.COST: cost,
+        Objective.CO2: term("co2_kg"),
+    }
+
+
+def tier_offset(objective: Objective, inputs: DispatchInputs) -> float:
+    """Data part of a tier's value (added to the model expression to get the tier value)."""
+    return available_renewable_kwh(inputs) if objective is Objective.RENEWABLES else 0.0
+
+
+def co2_upper_bound_kg(ctx: ModelContext, inputs: DispatchInputs) -> float:
+    """An upper bound on the CO2 of any unrelaxed plan of the horizon, for the weight that
+    folds CO2 into the tier above it: per interval the import is at most the import limit
+    and at most everything that can consume at once (loads, heat pumps, electric boilers,
+    battery charging, losses) plus what can be exported at the same time; every fuel boiler
+    at capacity. The tighter the bound, the
+    larger the weight and the surer the tie-break (the cost bound holds either way)."""
+    site = ctx.site
+    a = site.assets
+    real = inputs.real
+    consumers = sum(h.electric_kw for h in a.heat_pumps) + sum(b.charge_kw for b in a.batteries)
+    consumers += sum(
+        a.boilers[k].capacity_kw_th / a.boilers[k].efficiency for k in ctx.layout.electric_boilers
+    )
+    losses = real(inputs.network.losses_kw) if inputs.network is not None else 0.0
+    most = real(inputs.load_kw).sum(axis=0) + consumers + losses + real(inputs.export_limit_kw)
+    grid_kwh = float(np.minimum(real(inputs.import_limit_kw), most).sum()) * ctx.dt
+    fuel = sum(
+        b.capacity_kw_th
+        / b.efficiency
+        * b.emission_factor_kg_per_kwh_fuel
+        * inputs.n_steps
+        * ctx.dt
+        for k, b in enumerate(a.boilers)
+        if k in ctx.layout.fuel_boilers
+    )
+    return max(grid_kwh * site.grid_emission_factor.kg_co2_per_kwh + fuel, 1.0)

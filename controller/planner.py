@@ -1,0 +1,246 @@
+"""The planning entry point: forecast + measured state -> an immutable :class:`Plan`.
+
+One step: prepare the arrays; take the rule-based dispatch as the operating point and run
+the AC power flow there (voltages, losses); solve the staged LP; verify the plan with AC
+power flow and, where it finds a violation, tighten that element's rows and re-solve
+(at most ``max_ac_rounds`` times). A solver failure gives the rule-based dispatch instead.
+Nothing raises for the data it is given: repairs and relaxations are in the plan's report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from controller.cache import DEFAULT_CACHE, ModelCache
+from controller.config import DEFAULT_CONFIG, DispatchConfig
+from controller.dispatch import dispatch_frame
+from controller.fallback import fallback_dispatch
+from controller.highs import RunFunction, run_highs
+from controller.inputs import DispatchInputs, prepare
+from controller.kpi import compute_kpis
+from controller.network import injections_matrix, network_for
+from controller.plan import (
+    NetworkSummary,
+    Plan,
+    PlanKind,
+    PlanMetadata,
+    PlanStatus,
+)
+from controller.provenance import code_version, input_hash
+from controller.relaxations import relaxations_from
+from controller.solve import StageFailure, solve_model
+from controller.state import MeasuredState, default_state
+from controller.tightening import new_tightening, tighten, with_network
+from network_models.verify import NetworkVerifier, Verification
+from sites import Site
+
+FALLBACK_ROUNDS = 6
+FALLBACK_BACKOFF = 0.7  # six rounds reach 0.7^6 = 12 % of the flexible power
+RELAXED_SLACK = 1e-3  # kW-eq: a network row whose slack exceeds this gave way in the plan
+
+
+def _summary(
+    verification: Verification, frame: pd.DataFrame, rounds: int, notes: list[str]
+) -> NetworkSummary:
+    intervals = verification.intervals
+    ac_net = (intervals["grid_import_kw"] - intervals["grid_export_kw"]).to_numpy()
+    planned = (frame["grid_import_kw"] - frame["grid_export_kw"]).to_numpy()
+    violations = verification.violations
+    remaining = tuple(
+        sorted({f"{v.element} {v.quantity}" for v in violations.itertuples(index=False)})
+    )
+    return NetworkSummary(
+        ok=verification.ok,
+        violations=len(violations),
+        rounds=rounds,
+        vm_min_pu=float(intervals["vm_min_pu"].min()),
+        vm_max_pu=float(intervals["vm_max_pu"].max()),
+        max_line_loading_percent=float(intervals["max_line_loading_percent"].max()),
+        max_trafo_loading_percent=float(intervals["max_trafo_loading_percent"].max()),
+        losses_kwh=float(intervals["losses_kw"].sum() * 0.25),
+        max_import_error_kw=float(np.nanmax(np.abs(ac_net - planned))) if len(frame) else 0.0,
+        tightened=tuple(dict.fromkeys(notes)),
+        remaining=remaining,
+    )
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """What every plan of one call records, whichever way it was made."""
+
+    site: Site
+    kind: PlanKind
+    version: int
+    created_at: datetime
+    forecast_issued_at: datetime | None
+    input_hash: str
+    started: float
+    inputs: DispatchInputs
+
+    def metadata(
+        self,
+        status: PlanStatus,
+        solver: str,
+        terms: dict[str, float],
+        summary: NetworkSummary,
+        rounds: int,
+        notes: tuple[str, ...] = (),
+    ) -> PlanMetadata:
+        a, inputs = self.site.assets, self.inputs
+        return PlanMetadata(
+            site_id=self.site.id,
+            kind=self.kind,
+            version=self.version,
+            created_at=self.created_at,
+            forecast_issued_at=self.forecast_issued_at,
+            input_hash=self.input_hash,
+            code_version=code_version(),
+            solver=solver,
+            status=status,
+            solve_time_s=time.perf_counter() - self.started,
+            objective_terms=terms,
+            network=summary,
+            ac_rounds=rounds,
+            month_peak_import_kw=inputs.month_peak_import_kw,
+            initial_battery_soc_kwh={
+                b.name: float(v) for b, v in zip(a.batteries, inputs.battery_soc0_kwh, strict=True)
+            },
+            initial_storage_level_kwh_th={
+                t.name: float(v)
+                for t, v in zip(a.thermal_storage, inputs.storage_level0_kwh_th, strict=True)
+            },
+            notes=notes,
+        )
+
+
+def plan(
+    site: Site,
+    forecast: pd.DataFrame,
+    state: MeasuredState | None = None,
+    kind: PlanKind = PlanKind.DAY_AHEAD,
+    committed: Plan | pd.DataFrame | None = None,
+    *,
+    config: DispatchConfig | None = None,
+    forecast_issued_at: datetime | None = None,
+    created_at: datetime | None = None,
+    version_number: int = 1,
+    run: RunFunction = run_highs,
+    cache: ModelCache | None = None,
+) -> Plan:
+    """Plan the intervals of ``forecast`` (P50 columns; see :func:`controller.inputs.prepare`).
+
+    ``committed`` (intraday): the day-ahead plan or its connection-point schedule.
+    ``run`` and ``cache`` are for tests and benchmarks; ``created_at`` defaults to now (UTC).
+    """
+    started = time.perf_counter()
+    config = config or DEFAULT_CONFIG
+    state = state or default_state(site)
+    cache = cache or DEFAULT_CACHE
+    committed_frame = committed.frame if isinstance(committed, Plan) else committed
+    inputs = prepare(site, forecast, state, kind, config, committed_frame)
+    stamp = _Stamp(
+        site,
+        kind,
+        version_number,
+        created_at or datetime.now(UTC),
+        forecast_issued_at,
+        input_hash(site, forecast, state, kind, committed_frame, config),
+        started,
+        inputs,
+    )
+    if inputs.n_steps == 0:
+        return _empty_plan(stamp)
+
+    linear, verifier = network_for(site)
+    operating = dispatch_frame(site, inputs, fallback_dispatch(site, inputs))
+    x0 = injections_matrix(linear, operating)
+    ac0 = verifier.verify(operating)
+    tightening = new_tightening(linear, inputs.n_steps)
+    inputs = with_network(
+        site, inputs, linear, x0, ac0, tightening, ac0.intervals["losses_kw"].to_numpy()
+    )
+
+    rounds = 0
+    try:
+        while True:
+            rows = tuple(int(r) for r in np.flatnonzero(tightening.screened))
+            entry = cache.get(site, inputs.horizon, kind, config, linear, rows)
+            result = solve_model(entry, inputs, config, run)
+            frame = dispatch_frame(site, inputs, result.dispatch)
+            verification = verifier.verify(frame)
+            if verification.ok or rounds >= config.max_ac_rounds:
+                break
+            relaxed = np.zeros((linear.n_rows, inputs.n_steps), dtype=bool)
+            slack = result.dispatch.slacks.get("network_limit")
+            if slack is not None and len(rows):
+                relaxed[list(rows)] = slack > RELAXED_SLACK
+            if not tighten(
+                site,
+                linear,
+                verification,
+                tightening,
+                config.ac_margin_fraction,
+                frame["grid_import_kw"].to_numpy(),
+                frame["grid_export_kw"].to_numpy(),
+                relaxed,
+            ):
+                break
+            rounds += 1
+            losses = verification.intervals["losses_kw"].to_numpy()
+            inputs = with_network(site, inputs, linear, x0, ac0, tightening, losses)
+    except StageFailure as failure:
+        return _fallback_plan(dataclasses.replace(stamp, inputs=inputs), verifier, str(failure))
+
+    summary = _summary(verification, frame, rounds, tightening.notes)
+    relaxations = relaxations_from(site, inputs, result.dispatch, linear, rows, verification)
+    status = PlanStatus.RELAXED if relaxations else PlanStatus.OPTIMAL
+    terms = dict(result.tier_values) | result.terms
+    terms["solve_seconds"] = result.solve_seconds
+    kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
+    notes = (f"solver outcome: {result.outcome.value}",)
+    meta = dataclasses.replace(stamp, inputs=inputs).metadata(
+        status, config.solver, terms, summary, rounds, notes
+    )
+    return Plan(meta, frame, kpis, relaxations, result.binding)
+
+
+def _fallback_plan(stamp: _Stamp, verifier: NetworkVerifier, reason: str) -> Plan:
+    """The rule-based dispatch, backed off (less heat-pump and battery power, renewables
+    curtailed) in intervals where the AC check finds a line, transformer or voltage limit
+    broken, until it holds or ``FALLBACK_ROUNDS`` are spent."""
+    site, inputs = stamp.site, stamp.inputs
+    flex = np.ones(inputs.n_steps)
+    for _ in range(FALLBACK_ROUNDS + 1):
+        dispatch = fallback_dispatch(site, inputs, flex)
+        frame = dispatch_frame(site, inputs, dispatch)
+        verification = verifier.verify(frame)
+        violations = verification.violations
+        network = violations[violations["element"] != "grid_connection"]
+        if network.empty:
+            break
+        broken = pd.DatetimeIndex(frame.index).isin(pd.DatetimeIndex(network["interval"]))
+        flex[broken] *= FALLBACK_BACKOFF
+    relaxations = relaxations_from(site, inputs, dispatch, None, (), verification)
+    summary = _summary(verification, frame, 0, [])
+    kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
+    meta = stamp.metadata(
+        PlanStatus.FALLBACK, "rule-based", {}, summary, 0, (f"solver failed: {reason}",)
+    )
+    return Plan(meta, frame, kpis, relaxations, ())
+
+
+def _empty_plan(stamp: _Stamp) -> Plan:
+    site, inputs = stamp.site, stamp.inputs
+    frame = dispatch_frame(site, inputs, fallback_dispatch(site, inputs))
+    nan = float("nan")
+    summary = NetworkSummary(True, 0, 0, nan, nan, nan, nan, 0.0, 0.0)
+    meta = stamp.metadata(PlanStatus.FALLBACK, "none", {}, summary, 0, ("no interval to plan",))
+    relaxations = relaxations_from(site, inputs, None, None, (), None)
+    kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
+    return Plan(meta, frame, kpis, relaxations, ())

@@ -1,0 +1,118 @@
+"""The relaxation report: which soft constraint gave way, by how much, in which intervals;
+plus the data repairs of preparation and what the AC check still found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from controller.dispatch import Dispatch
+from controller.inputs import DispatchInputs
+from controller.network import LinearNetwork
+from controller.plan import Relaxation
+from network_models.verify import Verification
+from sites import Site
+
+SLACK_TOL = 1e-2  # kW, kWh or kW-eq: below 10 W (Wh) a slack is solver noise, not a relaxation
+
+_UNITS = {
+    "grid_import_limit": "kW",
+    "heat_unmet": "kW_th",
+    "battery_soc_min": "kWh",
+    "battery_soc_max": "kWh",
+    "battery_end_level": "kWh",
+    "storage_capacity": "kWh_th",
+    "storage_end_level": "kWh_th",
+    "network_limit": "kW-eq",
+    "self_consumption_target": "kWh",
+    "export_target": "kWh",
+}
+
+_DETAIL = {
+    "grid_import_limit": "import above the connection's limit: loads exceed what the park can "
+    "supply within it",
+    "heat_unmet": "heat demand no asset could serve",
+    "battery_soc_min": "SoC below its window (a measured SoC outside it, brought back in)",
+    "battery_soc_max": "SoC above its window",
+    "battery_end_level": "battery ends the horizon below its starting SoC",
+    "storage_capacity": "thermal storage above its capacity",
+    "storage_end_level": "thermal storage ends the horizon below its starting level",
+    "network_limit": "linear network limit (loading or voltage) exceeded",
+    "self_consumption_target": "renewable self-consumption below the policy target over the "
+    "horizon",
+    "export_target": "export above the policy target over the horizon",
+}
+
+
+def _labels(
+    site: Site, name: str, rows: int, linear: LinearNetwork | None, network_rows: tuple[int, ...]
+) -> list[str]:
+    a = site.assets
+    names = {
+        "heat_unmet": [d.name for d in a.heat_demands],
+        "battery_soc_min": [b.name for b in a.batteries],
+        "battery_soc_max": [b.name for b in a.batteries],
+        "battery_end_level": [b.name for b in a.batteries],
+        "storage_capacity": [s.name for s in a.thermal_storage],
+        "storage_end_level": [s.name for s in a.thermal_storage],
+    }.get(name)
+    if name == "network_limit" and linear is not None:
+        names = [linear.rows[r].element for r in network_rows]
+    if names is None or len(names) != rows:
+        return [name] * rows
+    return [f"{name}[{n}]" for n in names]
+
+
+def relaxations_from(
+    site: Site,
+    inputs: DispatchInputs,
+    dispatch: Dispatch | None,
+    linear: LinearNetwork | None,
+    network_rows: tuple[int, ...],
+    verification: Verification | None,
+) -> tuple[Relaxation, ...]:
+    found: list[Relaxation] = [Relaxation("data", 0.0, "", (), issue) for issue in inputs.issues]
+    index = inputs.index
+    if dispatch is not None:
+        for name, values in dispatch.slacks.items():
+            values = np.asarray(values, dtype=float)
+            unit = _UNITS.get(name, "")
+            detail = _DETAIL.get(name, "")
+            if values.ndim <= 1 and (values.ndim == 0 or values.shape[0] != len(index)):
+                flat = np.atleast_1d(values)
+                for label, amount in zip(
+                    _labels(site, name, flat.size, linear, network_rows), flat, strict=True
+                ):
+                    if amount > SLACK_TOL:
+                        found.append(Relaxation(label, float(amount), unit, (), detail))
+                continue
+            matrix = (
+                values.reshape(-1, len(index)) if values.size else values.reshape(0, len(index))
+            )
+            grouped: dict[str, np.ndarray] = {}
+            for label, row in zip(
+                _labels(site, name, matrix.shape[0], linear, network_rows), matrix, strict=True
+            ):
+                grouped[label] = np.maximum(grouped.get(label, np.zeros(len(index))), row)
+            for label, row in grouped.items():
+                where = row > SLACK_TOL
+                if where.any():
+                    intervals = tuple(pd.Timestamp(t) for t in index[where])
+                    found.append(Relaxation(label, float(row.max()), unit, intervals, detail))
+    if verification is not None and not verification.ok:
+        for (element, quantity), group in verification.violations.groupby(["element", "quantity"]):
+            value = pd.to_numeric(group["value"], errors="coerce")
+            limit = pd.to_numeric(group["limit"], errors="coerce")
+            excess = (
+                float(np.nanmax(np.abs(value - limit))) if value.notna().any() else float("nan")
+            )
+            found.append(
+                Relaxation(
+                    f"ac_network_check[{element} {quantity}]",
+                    excess,
+                    str(quantity).rsplit("_", 1)[-1],
+                    tuple(pd.Timestamp(t) for t in group["interval"]),
+                    "AC power flow of the final plan still exceeds this limit",
+                )
+            )
+    return tuple(found)

@@ -1,0 +1,91 @@
+"""Dependencies every router shares: the service, and who is calling with what right.
+
+(No ``from __future__ import annotations`` here: FastAPI must see the dependency factories'
+annotations as objects, since they refer to the factories' own arguments.)
+
+A key is sent as ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). Missing or
+unknown keys get 401; a key whose role is too low, or that is not granted the park in the
+path, gets 403; a park that does not exist gets 404.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from controller.service.auth import Principal, Role
+from controller.service.context import Service
+from sites import Site
+
+
+def get_service(request: Request) -> Service:
+    service = request.app.state.service
+    assert isinstance(service, Service)
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="microgrid"'}
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return request.headers.get("x-api-key") or None
+
+
+async def authenticate(request: Request) -> Principal:
+    service = get_service(request)
+    token = _token(request)
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API key is required", _CHALLENGE)
+    principal = service.keys.cached(token)
+    if principal is None:
+        principal = await run_in_threadpool(service.keys.verify, token)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", _CHALLENGE)
+    request.state.principal = principal
+    return principal
+
+
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: a key with at least ``role`` (any park)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.has(role):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"this needs a key of role {role.value} or above"
+            )
+        return principal
+
+    return dependency
+
+
+def require_site(role: Role) -> Callable[..., Awaitable[Site]]:
+    """A dependency: the park in the path, for a key with ``role`` that is granted it."""
+
+    async def dependency(
+        site_id: str,
+        request: Request,
+        principal: Annotated[Principal, Depends(require(role))],
+    ) -> Site:
+        site = get_service(request).parks.get(site_id)
+        if site is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no park {site_id!r}")
+        if not principal.may_see(site_id):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key is not granted {site_id!r}")
+        return site
+
+    return dependency
+
+
+UtilityKey = Annotated[Principal, Depends(require(Role.UTILITY))]
+OperatorKey = Annotated[Principal, Depends(require(Role.OPERATOR))]
+AdminKey = Annotated[Principal, Depends(require(Role.ADMIN))]
+UtilitySite = Annotated[Site, Depends(require_site(Role.UTILITY))]
+OperatorSite = Annotated[Site, Depends(require_site(Role.OPERATOR))]

@@ -1,0 +1,95 @@
+"""Operator actions: trigger a re-plan now, list job runs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from controller.service import db
+from controller.service.api.deps import OperatorKey, OperatorSite, ServiceDep
+from controller.service.store import runs as run_store
+from controller.service.store.runs import Job, JobRun, Trigger
+
+router = APIRouter(prefix="/api/v1", tags=["operator"])
+
+
+class JobRunOut(BaseModel):
+    id: int
+    site_id: str
+    job: Job
+    trigger: Trigger
+    scheduled_for: str | None
+    started_at: str
+    finished_at: str | None
+    status: str
+    error: str | None
+    plan_id: int | None
+
+
+class Accepted(BaseModel):
+    site_id: str
+    job: Job
+    message: str
+
+
+def run_out(run: JobRun) -> JobRunOut:
+    return JobRunOut(
+        id=run.id,
+        site_id=run.site_id,
+        job=run.job,
+        trigger=run.trigger,
+        scheduled_for=run.scheduled_for.isoformat() if run.scheduled_for else None,
+        started_at=run.started_at.isoformat(),
+        finished_at=run.finished_at.isoformat() if run.finished_at else None,
+        status=run.status.value,
+        error=run.error,
+        plan_id=run.plan_id,
+    )
+
+
+@router.post(
+    "/sites/{site_id}/replan",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={201: {"model": JobRunOut, "description": "with wait=true: the finished run"}},
+    response_model=Accepted,
+)
+async def replan(
+    site: OperatorSite,
+    service: ServiceDep,
+    job: Annotated[Job, Query(description="intraday (default) or day-ahead")] = Job.INTRADAY,
+    target: Annotated[
+        date | None, Query(alias="date", description="day-ahead only: the day (default tomorrow)")
+    ] = None,
+    wait: Annotated[bool, Query(description="answer when the run has finished")] = False,
+) -> JSONResponse:
+    """Make a new plan version now (a recorded run with trigger ``operator``)."""
+
+    def run() -> JobRun:
+        return service.runner.run(site.id, job, Trigger.OPERATOR, target=target)
+
+    if wait:
+        finished = await run_in_threadpool(run)
+        return JSONResponse(run_out(finished).model_dump(mode="json"), status.HTTP_201_CREATED)
+    service.submit(run)
+    accepted = Accepted(site_id=site.id, job=job, message="started; see /api/v1/job-runs")
+    return JSONResponse(accepted.model_dump(mode="json"), status.HTTP_202_ACCEPTED)
+
+
+@router.get("/job-runs", response_model=list[JobRunOut])
+def job_runs(
+    service: ServiceDep,
+    principal: OperatorKey,
+    site: Annotated[str | None, Query(description="one park; default every granted park")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[JobRunOut]:
+    """Newest first, of the parks this key is granted."""
+    granted = [s for s in service.parks.ids if principal.may_see(s)]
+    wanted = [s for s in granted if site is None or s == site]
+    with db.read(service.engine) as connection:
+        runs = run_store.recent(connection, wanted, limit)
+    return [run_out(r) for r in runs]

@@ -1,0 +1,225 @@
+"""The FastAPI application: store, scheduler, demo feeder, API and dashboard in one process.
+
+:func:`create_app` opens the store (running migrations), records the parks and builds the
+service; starting the app (its lifespan) starts the background work: in demo mode the
+feeder's backfill, then the start-up catch-up (:mod:`controller.service.catchup`), and the
+scheduler. Tests build the app with ``scheduler=False`` and drive it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from controller.service import db, migrate
+from controller.service.api import forecasts, health, keys, kpis, measurements, operator, plans
+from controller.service.api import sites as sites_api
+from controller.service.auth import KeyVerifier, Role, create_key
+from controller.service.bodies import BodyCache
+from controller.service.catchup import catch_up
+from controller.service.context import Service
+from controller.service.dashboard import mount
+from controller.service.feeder import ReplayFeeder
+from controller.service.health import all_health
+from controller.service.metrics import Metrics
+from controller.service.parks import load_parks
+from controller.service.pipeline import Pipeline
+from controller.service.runner import Clock, Runner, utc_now
+from controller.service.scheduler import Scheduler
+from controller.service.settings import ServiceSettings
+from controller.service.store import keys as key_store
+from controller.service.store import runs as run_store
+from controller.service.store.sites import upsert_sites
+
+log = logging.getLogger(__name__)
+DEMO_KEY_LABEL = "demo dashboard (read-only, made at start)"
+API_VERSION = "1"
+
+
+@dataclass
+class Background:
+    """What the app's lifespan starts and stops."""
+
+    scheduler: Scheduler | None = None
+    thread: threading.Thread | None = None
+    executor: ThreadPoolExecutor | None = None
+
+
+def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
+    """Open the store (migrated to the newest schema), record the parks, build the service."""
+    engine = db.make_engine(settings.database_url, settings.sqlite_synchronous)
+    migrate.upgrade(engine)
+    parks = load_parks(settings.sites, settings.site_files)
+    with db.write(engine) as connection:
+        upsert_sites(connection, {i: (s, parks.sources[i]) for i, s in parks.by_id.items()})
+        interrupted = run_store.close_interrupted(connection)
+    if interrupted:
+        log.warning("%d run(s) were interrupted by the last stop; marked failed", interrupted)
+    metrics = Metrics()
+    holder: list[Service] = []
+    runner = Runner(
+        engine,
+        parks,
+        Pipeline(engine, settings.history_days, settings.forecast_refit_hours),
+        metrics,
+        settings.run_lock_timeout_s,
+        clock,
+        on_plan=lambda: holder[0].plans_changed(),
+    )
+    service = Service(
+        settings=settings,
+        engine=engine,
+        parks=parks,
+        metrics=metrics,
+        runner=runner,
+        keys=KeyVerifier(engine, settings.key_cache_ttl_s),
+        bodies=BodyCache(settings.plan_body_cache_size),
+        clock=clock,
+    )
+    holder.append(service)
+
+    def probe() -> dict[str, tuple[bool, float | None]]:
+        now = service.now()
+        return {
+            site_id: (
+                h.degraded,
+                (now - h.plan_in_force.created_at).total_seconds() if h.plan_in_force else None,
+            )
+            for site_id, h in all_health(engine, parks, now).items()
+        }
+
+    metrics.watch_health(probe)
+    return service
+
+
+def demo_key(service: Service) -> str:
+    """A fresh read-only key of every park for the demo dashboard; older demo keys revoked."""
+    with db.write(service.engine) as connection:
+        for old in key_store.find_by_label(connection, DEMO_KEY_LABEL):
+            key_store.revoke(connection, old.id)
+    made = create_key(
+        service.engine, Role.UTILITY, service.parks.ids, service.parks.ids, DEMO_KEY_LABEL
+    )
+    return made.token
+
+
+def _start_background(service: Service) -> Background:
+    settings = service.settings
+    background = Background(executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="run"))
+    service.executor = background.executor
+    feeder = (
+        ReplayFeeder(service.engine, service.parks, service.clock, settings.demo_backfill_days)
+        if settings.demo
+        else None
+    )
+    if settings.scheduler:
+        background.scheduler = Scheduler(
+            service.engine, service.parks, service.runner, settings.misfire_grace_s, feeder
+        )
+
+    def startup_work() -> None:
+        try:
+            if feeder is not None:
+                started = time.perf_counter()
+                points = feeder()
+                log.info(
+                    "demo backfill: %d points in %.1f s", points, time.perf_counter() - started
+                )
+            if background.scheduler is not None:
+                background.scheduler.start(service.now())
+            if settings.startup_catch_up:
+                catch_up(service.runner)
+        except Exception:  # the service keeps serving; /health shows what is missing
+            log.exception("start-up work failed")
+
+    background.thread = threading.Thread(target=startup_work, name="startup", daemon=True)
+    background.thread.start()
+    return background
+
+
+def _stop_background(background: Background) -> None:
+    if background.thread is not None:
+        background.thread.join(timeout=600)
+    if background.scheduler is not None:
+        background.scheduler.shutdown()
+    if background.executor is not None:
+        background.executor.shutdown(wait=True)
+
+
+class RequestMetrics:
+    """Counts requests by method, route template and status (pure ASGI: cheap)."""
+
+    def __init__(self, app: ASGIApp, count: Callable[[str, str, int], None]) -> None:
+        self.app = app
+        self.count = count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status_code = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            self.count(scope["method"], getattr(route, "path", "unmatched"), status_code)
+
+
+def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
+    service = build_service(settings, clock)
+    if settings.demo:
+        service.demo_key = demo_key(service)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        background = _start_background(service)
+        try:
+            yield
+        finally:
+            _stop_background(background)
+            service.engine.dispose()
+
+    app = FastAPI(
+        title="Park microgrid dispatch controller",
+        version=API_VERSION,
+        description=(
+            "Plans, measurements, forecasts and KPIs of industrial green microgrids. "
+            "Send an API key as `Authorization: Bearer <key>`; only `/health`, the OpenAPI "
+            "document and the dashboard page are public."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    for router in (
+        sites_api.router,
+        plans.router,
+        measurements.router,
+        forecasts.router,
+        kpis.router,
+        operator.router,
+        keys.router,
+        health.router,
+    ):
+        app.include_router(router)
+    mount(app)
+
+    def count(method: str, route: str, status_code: int) -> None:
+        service.metrics.requests.labels(method, route, str(status_code)).inc()
+
+    app.add_middleware(RequestMetrics, count=count)
+    return app

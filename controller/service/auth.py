@@ -1,0 +1,144 @@
+"""API keys and roles: who may read or change what.
+
+A key is ``mg_<id>_<secret>``: ``id`` is public (it names the key in lists and logs), the
+secret is 32 random bytes. The store keeps only the sha256 of the whole key and compares in
+constant time. Roles nest: ``utility`` reads plans, forecasts and KPIs of the parks it is
+granted; ``operator`` also posts measurements, triggers re-plans and reads job runs and
+metrics; ``admin`` also manages keys, on every park.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Engine
+
+from controller.service import db
+from controller.service.store import keys as key_store
+from controller.service.store.keys import ALL_SITES, StoredKey
+from sites.errors import MicrogridError
+
+KEY_PREFIX = "mg"
+
+
+class Role(StrEnum):
+    UTILITY = "utility"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class ApiKeyError(MicrogridError):
+    """A key that cannot be created as asked (unknown park, no park for a utility key)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The holder of a verified key."""
+
+    key_id: str
+    role: Role
+    sites: frozenset[str]
+
+    def has(self, role: Role) -> bool:
+        return self.role.rank >= role.rank
+
+    def may_see(self, site_id: str) -> bool:
+        return self.role is Role.ADMIN or ALL_SITES in self.sites or site_id in self.sites
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just made: ``token`` is shown once and never stored."""
+
+    token: str
+    stored: StoredKey
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_key_id(token: str) -> str | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1]
+
+
+def create_key(
+    engine: Engine,
+    role: Role,
+    sites: Sequence[str],
+    known_sites: Sequence[str],
+    label: str = "",
+) -> NewKey:
+    """Make and store a key. A utility key needs parks; without, other roles get every park."""
+    unknown = sorted(set(sites) - set(known_sites) - {ALL_SITES})
+    if unknown:
+        raise ApiKeyError(f"--site {', '.join(unknown)}: must be one of {', '.join(known_sites)}")
+    if role is Role.UTILITY and not sites:
+        raise ApiKeyError("a utility key needs at least one --site (the parks it may read)")
+    granted = list(dict.fromkeys(sites)) or [ALL_SITES]
+    key_id = secrets.token_hex(4)
+    token = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    with db.write(engine) as connection:
+        stored = key_store.insert(connection, key_id, hash_token(token), role.value, granted, label)
+    return NewKey(token, stored)
+
+
+class KeyVerifier:
+    """Checks keys against the store, trusting a verified key for ``ttl_s`` seconds.
+
+    Within the TTL a revoked key still works in other processes; a revocation through this
+    process's API takes effect at once (:meth:`forget`).
+    """
+
+    def __init__(self, engine: Engine, ttl_s: float) -> None:
+        self._engine = engine
+        self._ttl_s = ttl_s
+        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, token: str) -> Principal | None:
+        """A principal from the cache only (no database access); ``None`` if not cached."""
+        entry = self._cache.get(hash_token(token))
+        if entry is not None and entry[1] > time.monotonic():
+            return entry[0]
+        return None
+
+    def verify(self, token: str) -> Principal | None:
+        digest = hash_token(token)
+        entry = self._cache.get(digest)
+        now = time.monotonic()
+        if entry is not None and entry[1] > now:
+            return entry[0]
+        key_id = parse_key_id(token)
+        if key_id is None:
+            return None
+        with db.read(self._engine) as connection:
+            stored = key_store.get(connection, key_id)
+        if stored is None or stored.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(stored.hash, digest):
+            return None
+        principal = Principal(stored.id, Role(stored.role), frozenset(stored.sites))
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (principal, now + self._ttl_s)
+        return principal
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()

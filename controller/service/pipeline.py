@@ -1,0 +1,244 @@
+"""One planning step against the store: measurements -> history -> forecast -> plan -> version.
+
+The only module of the service that calls the forecaster and the planner, so the rest of
+the service (API, scheduler, store) knows neither. Every plan is made the same way whether
+the scheduler, the start-up catch-up or an operator asked for it:
+
+1. the issue time is the start of the current quarter hour (park's clock); the history is
+   the last ``history_days`` of measurements strictly before it;
+2. the horizon runs from the issue time to the end of the target day: tomorrow for a
+   day-ahead plan at the gate time (today when catching up a missing plan for today); for an
+   intraday plan, the end of the day-ahead window (the last day with a day-ahead plan, at
+   least today);
+3. the forecast is stored, then planned from with the measured state: the newest measured
+   battery SoC and tank level of the last hour, else what the plan in force expected at the
+   issue time, else each store's configured initial level; the month's measured peak import;
+4. an intraday plan is held to the committed connection schedule: for each day, the latest
+   day-ahead version for that day;
+5. the plan is stored as the next version of its (park, kind, date) in one transaction with
+   the job run's outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Connection, Engine
+
+from controller import columns as pc
+from controller.plan import Plan, PlanKind
+from controller.planner import plan as make_plan
+from controller.service import db
+from controller.service.jsonable import to_jsonable
+from controller.service.store import forecasts as forecast_store
+from controller.service.store import measurements as measurement_store
+from controller.service.store import plans as plan_store
+from controller.service.store import runs as run_store
+from controller.state import MeasuredState, default_state
+from forecasting import ForecastModels, fit
+from sites import Site
+from sites.history.series import expected_series
+
+STEP = pd.Timedelta(minutes=15)
+STATE_MAX_AGE = pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    kind: PlanKind
+    plan_date: date
+    issue_time: pd.Timestamp
+    """Start of the first planned interval (park's clock); history ends strictly before it."""
+    end: pd.Timestamp
+    """End of the last planned interval (exclusive)."""
+
+    @property
+    def steps(self) -> int:
+        return int((self.end - self.issue_time) / STEP)
+
+
+def issue_time(site: Site, now: datetime) -> pd.Timestamp:
+    return pd.Timestamp(now).tz_convert(site.location.timezone).floor("15min")
+
+
+def day_start(site: Site, day: date) -> pd.Timestamp:
+    return pd.Timestamp(
+        datetime.combine(day, datetime.min.time()), tz=ZoneInfo(site.location.timezone)
+    )
+
+
+def day_ahead_horizon(site: Site, now: datetime, target: date) -> Horizon:
+    start = issue_time(site, now)
+    return Horizon(PlanKind.DAY_AHEAD, target, start, day_start(site, target + timedelta(days=1)))
+
+
+def intraday_horizon(connection: Connection, site: Site, now: datetime) -> Horizon:
+    start = issue_time(site, now)
+    today = start.date()
+    last = today
+    while plan_store.for_date(connection, site.id, PlanKind.DAY_AHEAD, last + timedelta(days=1)):
+        last += timedelta(days=1)
+    return Horizon(PlanKind.INTRADAY, today, start, day_start(site, last + timedelta(days=1)))
+
+
+def history_frame(
+    connection: Connection, site: Site, issue: pd.Timestamp, days: int
+) -> pd.DataFrame:
+    columns = list(expected_series(site))
+    start = (issue - pd.Timedelta(days=days)).to_pydatetime()
+    return measurement_store.frame(connection, site, columns, start, issue.to_pydatetime())
+
+
+def measured_state(connection: Connection, site: Site, issue: pd.Timestamp) -> MeasuredState:
+    """Storage levels and the month's peak import at ``issue`` (see the module docstring)."""
+    base = default_state(site)
+    at = issue.to_pydatetime()
+    expected = _expected_levels(connection, site, issue)
+    soc: dict[str, float] = {}
+    for battery in site.assets.batteries:
+        column = pc.battery_soc_kwh(battery.name)
+        soc[battery.name] = _level(
+            connection, site, column, at, expected, base.battery_soc_kwh[battery.name]
+        )
+    levels: dict[str, float] = {}
+    for tank in site.assets.thermal_storage:
+        column = pc.thermal_storage_level_kwh_th(tank.name)
+        levels[tank.name] = _level(
+            connection, site, column, at, expected, base.thermal_storage_level_kwh_th[tank.name]
+        )
+    month_start = issue.normalize().replace(day=1).to_pydatetime()
+    peak = measurement_store.maximum(connection, site.id, pc.GRID_IMPORT_KW, month_start, at)
+    return MeasuredState(soc, levels, peak or 0.0)
+
+
+def _level(
+    connection: Connection,
+    site: Site,
+    column: str,
+    at: datetime,
+    expected: Mapping[str, float],
+    default: float,
+) -> float:
+    point = measurement_store.latest(connection, site.id, column, at)
+    if point is not None and pd.Timestamp(at) - pd.Timestamp(point.ts) <= STATE_MAX_AGE:
+        return point.value
+    return expected.get(column, default)
+
+
+def _expected_levels(connection: Connection, site: Site, issue: pd.Timestamp) -> dict[str, float]:
+    """Storage levels the plan in force expected at the end of the interval before ``issue``."""
+    before = (issue - STEP).to_pydatetime()
+    header = plan_store.in_force(connection, site.id, before)
+    if header is None:
+        return {}
+    stored = plan_store.load(connection, header.id, site.location.timezone)
+    if stored is None or (issue - STEP) not in stored.frame.index:
+        return {}
+    row = stored.frame.loc[issue - STEP]
+    names = [pc.battery_soc_kwh(b.name) for b in site.assets.batteries]
+    names += [pc.thermal_storage_level_kwh_th(t.name) for t in site.assets.thermal_storage]
+    return {n: float(row[n]) for n in names if n in row.index and pd.notna(row[n])}
+
+
+def committed_schedule(connection: Connection, site: Site, horizon: Horizon) -> pd.DataFrame | None:
+    """Grid import and export of the latest day-ahead version of each day in the horizon."""
+    parts = []
+    day = horizon.issue_time.date()
+    while day_start(site, day) < horizon.end:
+        header = plan_store.for_date(connection, site.id, PlanKind.DAY_AHEAD, day)
+        if header is not None:
+            stored = plan_store.load(connection, header.id, site.location.timezone)
+            if stored is not None:
+                frame = stored.frame[[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]]
+                parts.append(frame[pd.DatetimeIndex(frame.index).date == day])
+        day += timedelta(days=1)
+    return pd.concat(parts).astype(float) if parts else None
+
+
+class Pipeline:
+    """Makes and stores plans for the parks; one call is one planning step of one park.
+
+    The forecaster's fitted models are kept per park and refitted on the newest history
+    once they are ``refit_hours`` old (fitting is the slow part; predicting is fast).
+    """
+
+    def __init__(self, engine: Engine, history_days: int, refit_hours: float = 24.0) -> None:
+        self._engine = engine
+        self._history_days = history_days
+        self._refit = pd.Timedelta(hours=refit_hours)
+        self._models: dict[str, ForecastModels] = {}
+
+    def models(self, site: Site, history: pd.DataFrame, issue: pd.Timestamp) -> ForecastModels:
+        models = self._models.get(site.id)
+        if models is None or issue - models.trained_until >= self._refit:
+            models = fit(site, history, until=issue)
+            self._models[site.id] = models
+        return models
+
+    def horizon(self, site: Site, kind: PlanKind, now: datetime, target: date | None) -> Horizon:
+        if kind is PlanKind.DAY_AHEAD:
+            day = target or (issue_time(site, now).date() + timedelta(days=1))
+            return day_ahead_horizon(site, now, day)
+        with db.read(self._engine) as connection:
+            return intraday_horizon(connection, site, now)
+
+    def run(
+        self,
+        site: Site,
+        kind: PlanKind,
+        now: datetime,
+        run_id: int,
+        target: date | None = None,
+    ) -> plan_store.PlanHeader:
+        """Forecast, plan and store; the plan and the run's success are one transaction."""
+        horizon = self.horizon(site, kind, now, target)
+        if horizon.steps <= 0:
+            raise ValueError(f"{site.id}: nothing to plan for {horizon.plan_date} at {now}")
+        with db.read(self._engine) as connection:
+            history = history_frame(connection, site, horizon.issue_time, self._history_days)
+        models = self.models(site, history, horizon.issue_time)
+        made = models.predict(horizon.issue_time, horizon.end - horizon.issue_time, history)
+        forecast = made.frame
+        info = to_jsonable(made.metadata)
+        window = pd.DatetimeIndex(forecast.index)
+        forecast = forecast[(window >= horizon.issue_time) & (window < horizon.end)]
+        with db.write(self._engine) as connection:
+            forecast_id = forecast_store.insert(
+                connection, site.id, forecast, horizon.issue_time.to_pydatetime(), info
+            )
+        with db.read(self._engine) as connection:
+            state = measured_state(connection, site, horizon.issue_time)
+            committed = (
+                committed_schedule(connection, site, horizon) if kind is PlanKind.INTRADAY else None
+            )
+            version = plan_store.next_version(connection, site.id, kind, horizon.plan_date)
+        plan = make_plan(
+            site,
+            forecast,
+            state,
+            kind,
+            committed,
+            forecast_issued_at=horizon.issue_time.to_pydatetime(),
+            created_at=datetime.now(UTC),
+            version_number=version,
+        )
+        return store_plan(self._engine, plan, horizon.plan_date, forecast_id, run_id)
+
+
+def store_plan(
+    engine: Engine,
+    plan: Plan,
+    plan_date: date,
+    forecast_id: int | None,
+    run_id: int | None,
+) -> plan_store.PlanHeader:
+    """Plan header, rows and the run's success in one transaction."""
+    with db.write(engine) as connection:
+        header = plan_store.insert(connection, plan, plan_date, forecast_id, run_id)
+        if run_id is not None:
+            run_store.finish(connection, run_id, run_store.RunStatus.SUCCEEDED, plan_id=header.id)
+    return header

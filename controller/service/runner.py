@@ -1,0 +1,95 @@
+"""Runs planning jobs: one at a time per park, each recorded with its outcome.
+
+Every run, whatever started it, takes the park's lock (a run of the other job waits, up to
+``lock_timeout_s``), records its start, and ends either with the plan it stored (in the same
+transaction as the plan) or with its error. A failed run stores no plan, so the last good
+plan stays in force; the park shows as degraded until a run succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+
+from controller.plan import PlanKind
+from controller.service import db
+from controller.service.metrics import Metrics
+from controller.service.parks import Parks
+from controller.service.pipeline import Pipeline
+from controller.service.store import runs as run_store
+from controller.service.store.runs import Job, JobRun, RunStatus, Trigger
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+KIND_OF_JOB = {Job.DAY_AHEAD: PlanKind.DAY_AHEAD, Job.INTRADAY: PlanKind.INTRADAY}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Runner:
+    def __init__(
+        self,
+        engine: Engine,
+        parks: Parks,
+        pipeline: Pipeline,
+        metrics: Metrics,
+        lock_timeout_s: float,
+        clock: Clock = utc_now,
+        on_plan: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.engine = engine
+        self.parks = parks
+        self.clock = clock
+        self._pipeline = pipeline
+        self._metrics = metrics
+        self._lock_timeout_s = lock_timeout_s
+        self._on_plan = on_plan
+        self._locks = {site_id: threading.Lock() for site_id in parks.ids}
+
+    def run(
+        self,
+        site_id: str,
+        job: Job,
+        trigger: Trigger,
+        scheduled_for: datetime | None = None,
+        target: date | None = None,
+    ) -> JobRun:
+        """Plan one park now and record the run; never raises for a failed plan."""
+        site = self.parks.by_id[site_id]
+        lock = self._locks[site_id]
+        with db.write(self.engine) as connection:
+            run_id = run_store.start(connection, site_id, job, trigger, scheduled_for)
+        started = time.perf_counter()
+        status = RunStatus.FAILED
+        try:
+            if not lock.acquire(timeout=self._lock_timeout_s):
+                raise TimeoutError(
+                    f"the park's previous run still held its lock after {self._lock_timeout_s:g} s"
+                )
+            try:
+                self._pipeline.run(site, KIND_OF_JOB[job], self.clock(), run_id, target)
+                status = RunStatus.SUCCEEDED
+                self._on_plan()
+            finally:
+                lock.release()
+        except Exception as exc:  # any failure is recorded and the service goes on
+            log.error("%s %s run %d failed: %s", site_id, job.value, run_id, exc)
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            with db.write(self.engine) as connection:
+                run_store.finish(connection, run_id, RunStatus.FAILED, error=detail)
+        self._metrics.job_finished(site_id, job.value, status.value, time.perf_counter() - started)
+        with db.read(self.engine) as connection:
+            run = run_store.get(connection, run_id)
+        assert run is not None
+        return run
+
+    def busy(self, site_id: str) -> bool:
+        return self._locks[site_id].locked()

@@ -1,0 +1,125 @@
+"""Measurements: one value per (park, series, interval start), upserted idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from controller.service.db import insert_on_conflict
+from controller.service.models import measurements as m_t
+from sites import Site
+
+STEP = pd.Timedelta(minutes=15)
+_CHUNK = 5_000  # rows per executemany call: bounded parameter lists, same transaction
+
+
+@dataclass(frozen=True)
+class Point:
+    series: str
+    ts: datetime
+    """Start of the 15-minute interval the value describes (aware)."""
+    value: float
+
+
+def upsert(connection: Connection, site_id: str, points: Sequence[Point]) -> int:
+    """Insert or replace ``points``; posting the same point twice leaves one row. Returns count."""
+    if not points:
+        return 0
+    insert = insert_on_conflict(connection, m_t)
+    stmt = insert.on_conflict_do_update(
+        index_elements=[m_t.c.site_id, m_t.c.series, m_t.c.ts],
+        set_={"value": insert.excluded.value},
+    )
+    for start in range(0, len(points), _CHUNK):
+        rows = [
+            {"site_id": site_id, "series": p.series, "ts": p.ts, "value": p.value}
+            for p in points[start : start + _CHUNK]
+        ]
+        connection.execute(stmt, rows)
+    return len(points)
+
+
+def read(
+    connection: Connection,
+    site_id: str,
+    series: Iterable[str] | None,
+    start: datetime,
+    end: datetime,
+) -> list[Point]:
+    """Points in ``[start, end)``, ordered by series then time."""
+    query = select(m_t.c.series, m_t.c.ts, m_t.c.value).where(
+        m_t.c.site_id == site_id, m_t.c.ts >= start, m_t.c.ts < end
+    )
+    wanted = list(series) if series is not None else None
+    if wanted is not None:
+        query = query.where(m_t.c.series.in_(wanted))
+    rows = connection.execute(query.order_by(m_t.c.series, m_t.c.ts))
+    return [Point(r.series, r.ts, r.value) for r in rows]
+
+
+def frame(
+    connection: Connection, site: Site, series: Sequence[str], start: datetime, end: datetime
+) -> pd.DataFrame:
+    """Wide frame of ``series`` on the park's 15-minute local index over ``[start, end)``.
+
+    Intervals without a measurement are NaN: the forecaster decides what a gap means.
+    """
+    zone = site.location.timezone
+    first = pd.Timestamp(start).tz_convert(zone).ceil("15min")
+    last = pd.Timestamp(end).tz_convert(zone)
+    index = (
+        pd.date_range(first, last, freq=STEP, inclusive="left")
+        if first < last
+        else pd.DatetimeIndex([], tz=zone)
+    )
+    points = read(connection, site.id, series, start, end)
+    out = pd.DataFrame(np.nan, index=index, columns=list(series), dtype=float)
+    if points:
+        long = pd.DataFrame(
+            {
+                "series": [p.series for p in points],
+                "ts": pd.DatetimeIndex([p.ts for p in points]).tz_convert(zone),
+                "value": [p.value for p in points],
+            }
+        )
+        wide = long.pivot(index="ts", columns="series", values="value")
+        wide = wide.reindex(index=index.intersection(pd.DatetimeIndex(wide.index)))
+        out.loc[wide.index, list(wide.columns)] = wide.to_numpy()
+    out.index.name = None
+    return out
+
+
+def latest(connection: Connection, site_id: str, series: str, before: datetime) -> Point | None:
+    """The newest point of ``series`` starting before ``before``."""
+    row = connection.execute(
+        select(m_t.c.series, m_t.c.ts, m_t.c.value)
+        .where(m_t.c.site_id == site_id, m_t.c.series == series, m_t.c.ts < before)
+        .order_by(m_t.c.ts.desc())
+        .limit(1)
+    ).first()
+    return Point(row.series, row.ts, row.value) if row else None
+
+
+def maximum(
+    connection: Connection, site_id: str, series: str, start: datetime, end: datetime
+) -> float | None:
+    value = connection.scalar(
+        select(func.max(m_t.c.value)).where(
+            m_t.c.site_id == site_id, m_t.c.series == series, m_t.c.ts >= start, m_t.c.ts < end
+        )
+    )
+    return None if value is None else float(value)
+
+
+def count(connection: Connection, site_id: str) -> int:
+    return int(connection.scalar(select(func.count()).where(m_t.c.site_id == site_id)) or 0)
+
+
+def newest_time(connection: Connection, site_id: str) -> datetime | None:
+    value = connection.scalar(select(func.max(m_t.c.ts)).where(m_t.c.site_id == site_id))
+    return value if isinstance(value, datetime) else None

@@ -1,0 +1,224 @@
+"""Solving a compiled dispatch model on new data: the lexicographic stages.
+
+Priority (``DispatchConfig.priority``, default renewables, cost, CO2) is lexicographic:
+stage 1 minimises the soft-constraint penalties plus the first tier; every later stage holds
+what came before within its tolerance (``tier <= optimum + max(abs, rel x |optimum|)``) and
+minimises the next tier. The last tier, CO2, is folded into the stage before it with the
+weight ``w = tol / CO2_max``: if x* minimises cost + w CO2 and x_c minimises cost alone,
+cost(x*) - cost(x_c) <= w (CO2(x_c) - CO2(x*)) <= w CO2_max = tol, so cost moves by at most its
+tolerance and, among plans that close to the cheapest, CO2 is minimised.
+
+The renewables stage also counts battery throughput at ``storage_cycle_weight`` (so that
+burning surplus in charge/discharge losses does not count as using it); only the spill
+itself is held afterwards, so later stages may cycle the battery for money.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import cvxpy as cp
+import cvxpy.settings as s
+import numpy as np
+
+from controller.cache import CachedModel
+from controller.config import DispatchConfig, Objective
+from controller.dispatch import Dispatch
+from controller.extract import binding, extract
+from controller.highs import (
+    HIGHS_STATUS,
+    RunFunction,
+    SolveOutcome,
+    highs_lp,
+    highs_results,
+    map_status,
+    new_highs,
+    pass_lp,
+    run_highs,
+)
+from controller.inputs import DispatchInputs
+from controller.model.build import DispatchModel
+from controller.model.objective import BIG_CAP, co2_upper_bound_kg, tier_offset
+from controller.plan import Binding
+
+VIOLATION_ATOL = 1e-3  # penalty units (CNY-equivalent): 1e-6 kWh of a physical limit
+
+
+class StageFailure(Exception):
+    """A stage ended without a usable solution (caught by the planner: fallback)."""
+
+    def __init__(self, stage: str, outcome: SolveOutcome, detail: str = "") -> None:
+        self.stage, self.outcome = stage, outcome
+        super().__init__(f"stage {stage}: {outcome.value} {detail}".strip())
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    dispatch: Dispatch
+    tier_values: dict[str, float]
+    terms: dict[str, float]
+    binding: tuple[Binding, ...]
+    outcome: SolveOutcome
+    solve_seconds: float
+    stage_seconds: tuple[float, ...]
+
+
+def load_parameters(model: DispatchModel, inputs: DispatchInputs) -> None:
+    ctx = model.ctx
+    for name, parameter in ctx.params.items():
+        value = np.asarray(ctx.feeds[name](inputs), dtype=float)
+        if parameter.is_nonneg():
+            value = np.clip(value, 0.0, None)
+        if not np.isfinite(value).all():  # prepare() repairs data; this is the safety net
+            raise StageFailure("data", SolveOutcome.SOLVER_ERROR, f"{name} is not finite")
+        # shape and sign are ensured here, so cvxpy's own validation is skipped (it costs
+        # more than the rest of loading the data)
+        parameter.save_value(value.reshape(parameter.shape))
+
+
+def _scalar(expression: cp.Expression) -> float:
+    """The value of a scalar expression after a solve (0 for an expression without one)."""
+    value = expression.value
+    return 0.0 if value is None else float(np.asarray(value, dtype=float).sum())
+
+
+def _tolerance(config: DispatchConfig, tier: Objective, value: float) -> float:
+    tol = config.tolerances[tier]
+    return max(tol.absolute, tol.relative * abs(value))
+
+
+def _set_caps(
+    model: DispatchModel, config: DispatchConfig, stage_index: int, inputs: DispatchInputs
+) -> None:
+    """Hold what stage ``stage_index`` just optimised (variables hold its solution)."""
+    stage = model.stages[stage_index]
+    if stage_index == 0:
+        value = _scalar(model.violations)
+        model.caps["violations"].value = value + max(VIOLATION_ATOL, 1e-6 * abs(value))
+    model_value = _scalar(model.tiers[stage.tier])
+    full = model_value + tier_offset(stage.tier, inputs)
+    model.caps[stage.tier.value].value = model_value + _tolerance(config, stage.tier, full)
+
+
+def _run_highs_stages(
+    entry: CachedModel, inputs: DispatchInputs, config: DispatchConfig, run: RunFunction
+) -> tuple[SolveOutcome, list[float]]:
+    """Each stage as its own HiGHS run. With ``config.warm_start`` a stage starts from its
+    optimal basis of the previous solve of this compiled problem (the next intraday step,
+    or the next day); otherwise, or when that start does not end optimal, from scratch with
+    presolve. (A stage's optimum is a poor start for the *next stage*: its objective leaves
+    most variables free.)"""
+    model = entry.model
+    seconds: list[float] = []
+    for k, stage in enumerate(model.stages):
+        if k > 0:
+            _set_caps(model, config, k - 1, inputs)
+        if stage.folded is not None:
+            bound = co2_upper_bound_kg(model.ctx, inputs)
+            model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
+        data, chain, inverse = stage.problem.get_problem_data(cp.HIGHS)
+        highs = new_highs(config)
+        lp = highs_lp(data)
+        pass_lp(highs, lp)
+        basis = entry.bases.get(k) if config.warm_start else None
+        if basis is not None:
+            highs.setBasis(basis)
+        t0 = time.perf_counter()
+        try:
+            run(highs)
+            if basis is not None and highs.getModelStatus().name != "kOptimal":
+                highs.clearSolver()
+                pass_lp(highs, lp)
+                run(highs)
+        except (RuntimeError, ValueError, ArithmeticError) as exc:
+            entry.bases.clear()
+            raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
+        seconds.append(time.perf_counter() - t0)
+        results = highs_results(highs)
+        status = HIGHS_STATUS.get(results["model_status"], cp.SOLVER_ERROR)
+        stage_outcome = map_status(status)
+        if not stage_outcome.usable:
+            entry.bases.clear()
+            raise StageFailure(stage.tier.value, stage_outcome)
+        entry.bases[k] = results["basis"]
+        if k < len(model.stages) - 1:
+            _save_primal(data, results["solution"].col_value)  # enough to hold this tier
+            continue
+        try:
+            stage.problem.unpack_results(results, chain, inverse)
+        except cp.error.SolverError as exc:
+            raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
+    return SolveOutcome.SOLVED, seconds
+
+
+def _save_primal(data: dict[str, Any], column_values: Any) -> None:
+    """Variable values straight from HiGHS's columns (no duals, no checks): what a stage
+    that only hands its optimum on to the next needs."""
+    x = np.asarray(column_values, dtype=float)
+    program = data[s.PARAM_PROB]
+    for variable in program.variables:
+        col = program.var_id_to_col[variable.id]
+        variable.save_value(x[col : col + variable.size].reshape(variable.shape, order="F"))
+
+
+def _run_cvxpy_stages(
+    model: DispatchModel, inputs: DispatchInputs, config: DispatchConfig
+) -> tuple[SolveOutcome, list[float]]:
+    """Any other solver cvxpy knows, one stage problem after the other."""
+    seconds: list[float] = []
+    outcome = SolveOutcome.SOLVED
+    for k, stage in enumerate(model.stages):
+        if k > 0:
+            _set_caps(model, config, k - 1, inputs)
+        if stage.folded is not None:
+            bound = co2_upper_bound_kg(model.ctx, inputs)
+            model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
+        t0 = time.perf_counter()
+        try:
+            stage.problem.solve(solver=config.solver)
+        except (cp.error.SolverError, ValueError, ArithmeticError) as exc:
+            raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
+        seconds.append(time.perf_counter() - t0)
+        stage_outcome = map_status(stage.problem.status)
+        if not stage_outcome.usable:
+            raise StageFailure(stage.tier.value, stage_outcome)
+        if stage_outcome is SolveOutcome.INACCURATE:
+            outcome = stage_outcome
+    return outcome, seconds
+
+
+def solve_model(
+    entry: CachedModel,
+    inputs: DispatchInputs,
+    config: DispatchConfig,
+    run: RunFunction = run_highs,
+) -> SolveResult:
+    """Run the stages on new data. Raises :class:`StageFailure` if any stage fails."""
+    model = entry.model
+    with entry.lock:
+        start = time.perf_counter()
+        load_parameters(model, inputs)
+        for cap in model.caps.values():
+            cap.value = BIG_CAP
+        model.fold_weight.value = 0.0
+        if config.solver.upper() == "HIGHS":
+            outcome, stage_seconds = _run_highs_stages(entry, inputs, config, run)
+        else:
+            outcome, stage_seconds = _run_cvxpy_stages(model, inputs, config)
+        entry.compiled = True
+        dispatch = extract(model, inputs)
+        tier_values = {t.value: _scalar(e) + tier_offset(t, inputs) for t, e in model.tiers.items()}
+        terms = {name: _scalar(e) for name, e in model.ctx.terms.items()}
+        terms["violation_penalty"] = _scalar(model.violations)
+        bound = binding(model, inputs)
+        return SolveResult(
+            dispatch,
+            tier_values,
+            terms,
+            bound,
+            outcome,
+            time.perf_counter() - start,
+            tuple(stage_seconds),
+        )

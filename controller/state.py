@@ -1,0 +1,125 @@
+"""The measured state a plan starts from."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from controller import columns as pc
+from controller.config import DispatchConfig
+from sites import Site
+
+
+def _frozen(values: Mapping[str, float]) -> Mapping[str, float]:
+    return MappingProxyType({str(k): float(v) for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class MeasuredState:
+    """Storage levels at the start of the horizon and the month's billing peak so far.
+
+    Storage not named here starts at the site's initial fraction (see :func:`default_state`).
+    """
+
+    battery_soc_kwh: Mapping[str, float] = field(default_factory=dict)
+    thermal_storage_level_kwh_th: Mapping[str, float] = field(default_factory=dict)
+    month_peak_import_kw: float = 0.0
+    """Highest 15-minute import of the month before this horizon: the demand charge applies
+    to the horizon's peak only where it exceeds this. 0 at the start of a month."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "battery_soc_kwh", _frozen(self.battery_soc_kwh))
+        object.__setattr__(
+            self, "thermal_storage_level_kwh_th", _frozen(self.thermal_storage_level_kwh_th)
+        )
+
+
+def default_state(site: Site, month_peak_import_kw: float = 0.0) -> MeasuredState:
+    """Every battery and tank at its configured initial fraction."""
+    return MeasuredState(
+        battery_soc_kwh={
+            b.name: b.capacity_kwh * b.initial_soc_fraction for b in site.assets.batteries
+        },
+        thermal_storage_level_kwh_th={
+            t.name: t.capacity_kwh_th * t.initial_level_fraction
+            for t in site.assets.thermal_storage
+        },
+        month_peak_import_kw=month_peak_import_kw,
+    )
+
+
+def committed_end_levels(
+    site: Site,
+    committed: pd.DataFrame | None,
+    index: pd.DatetimeIndex,
+    soc_target: np.ndarray,
+    level_target: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intraday: end where the committed plan ends (at the horizon's last interval), or at
+    the site's initial levels; the day-ahead plan already chose the day's end state."""
+    a = site.assets
+    soc = np.array([b.capacity_kwh * b.initial_soc_fraction for b in a.batteries])
+    level = np.array([t.capacity_kwh_th * t.initial_level_fraction for t in a.thermal_storage])
+    if committed is not None and len(index):
+        try:
+            row = committed.loc[committed.index <= index[-1]].iloc[-1]
+        except (IndexError, TypeError, KeyError):
+            row = None
+        if row is not None:
+            for k, b in enumerate(a.batteries):
+                value = row.get(pc.battery_soc_kwh(b.name))
+                if value is not None and np.isfinite(value):
+                    soc[k] = min(max(float(value), b.soc_min_kwh), b.soc_max_kwh)
+            for k, t in enumerate(a.thermal_storage):
+                value = row.get(pc.thermal_storage_level_kwh_th(t.name))
+                if value is not None and np.isfinite(value):
+                    level[k] = min(max(float(value), 0.0), t.capacity_kwh_th)
+    return soc.astype(float), level.astype(float)
+
+
+def _number(value: float, fallback: float) -> float:
+    return float(value) if math.isfinite(value) else fallback
+
+
+def battery_start(
+    site: Site, state: MeasuredState, config: DispatchConfig, issues: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    known = {b.name for b in site.assets.batteries}
+    for name in set(state.battery_soc_kwh) - known:
+        issues.append(f"state names battery '{name}', which the site does not have; ignored")
+    start, target = [], []
+    for b in site.assets.batteries:
+        default = b.capacity_kwh * b.initial_soc_fraction
+        soc = _number(state.battery_soc_kwh.get(b.name, default), default)
+        if soc < 0 or soc > b.capacity_kwh:
+            issues.append(
+                f"battery '{b.name}' SoC {soc:g} kWh is outside 0..{b.capacity_kwh:g}; clipped"
+            )
+            soc = min(max(soc, 0.0), b.capacity_kwh)
+        start.append(soc)
+        inside = min(max(soc, b.soc_min_kwh), b.soc_max_kwh)
+        target.append(inside if config.keep_storage_level else b.soc_min_kwh)
+    return np.asarray(start, dtype=float), np.asarray(target, dtype=float)
+
+
+def storage_start(
+    site: Site, state: MeasuredState, config: DispatchConfig, issues: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    known = {t.name for t in site.assets.thermal_storage}
+    for name in set(state.thermal_storage_level_kwh_th) - known:
+        issues.append(f"state names thermal storage '{name}', which the site lacks; ignored")
+    start, target = [], []
+    for t in site.assets.thermal_storage:
+        default = t.capacity_kwh_th * t.initial_level_fraction
+        level = _number(state.thermal_storage_level_kwh_th.get(t.name, default), default)
+        if level < 0:
+            issues.append(f"thermal storage '{t.name}' level {level:g} kWh_th < 0; clipped to 0")
+            level = 0.0
+        start.append(level)
+        target.append(min(level, t.capacity_kwh_th) if config.keep_storage_level else 0.0)
+    return np.asarray(start, dtype=float), np.asarray(target, dtype=float)

@@ -1,0 +1,215 @@
+"""Right-hand sides of the network rows for one planning step, and AC tightening.
+
+Around the operating point x0 (the rule-based dispatch) with its AC voltages and losses:
+flow rows get the branch rating at the from-end voltage, voltage rows the limit minus the
+AC voltage plus the linear term at x0. Rows no dispatch within this step's bounds can bring
+near their limit get none in that interval. Where the AC check of a plan finds a
+violation, that element's rows in that interval are tightened by the AC error plus a margin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from controller.inputs import DispatchInputs, NetworkData
+from controller.layout import Layout
+from controller.network import UNBOUNDED_RHS, LinearNetwork
+from network_models.verify import Verification
+from sites import Site, columns
+
+INTERVAL_SCREEN_FRACTION = 0.9
+"""A row is kept in an interval where its worst case can come within 10 % of its limit."""
+VM_MARGIN_PU = 0.001  # extra voltage tightening beyond the AC error
+
+
+def row_rhs(
+    site: Site,
+    linear: LinearNetwork,
+    x0: np.ndarray,
+    vm0: np.ndarray,
+    reduction: np.ndarray,
+    horizon: int,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Scaled right-hand sides (n_rows, horizon) around the operating point ``x0`` (T, n_col)
+    with AC voltages ``vm0`` (T, n_bus); ``reduction`` (n_rows, T) is the tightening so far
+    [raw units]. With ``bounds`` (lower, upper), each (T, n_col), of what the injections can
+    be in each interval, a row that no dispatch within them can bring within
+    ``INTERVAL_SCREEN_FRACTION`` of its limit gets no limit in that interval (the solver's
+    presolve then drops it), unless the AC check has tightened it there."""
+    limits = site.network.limits
+    n = x0.shape[0]
+    rhs = np.full((linear.n_rows, horizon), UNBOUNDED_RHS)
+    if linear.n_rows == 0 or n == 0:
+        return rhs
+    linear_x0 = linear.coef @ x0.T  # (rows, T)
+    raw = np.zeros((linear.n_rows, n))
+    for r, row in enumerate(linear.rows):
+        if row.kind == "flow":
+            vm_from = np.nan_to_num(vm0[:, linear.from_bus[r]], nan=limits.vm_min_pu)
+            raw[r] = linear.rating_mva[r] * vm_from - linear.offset[r]
+        elif row.kind == "vm_max":
+            raw[r] = limits.vm_max_pu - np.nan_to_num(vm0[:, row.position], nan=1.0) + linear_x0[r]
+        else:
+            raw[r] = -limits.vm_min_pu + np.nan_to_num(vm0[:, row.position], nan=1.0) + linear_x0[r]
+    raw = raw - reduction
+    real = rhs[:, horizon - n :]
+    real[:] = raw * linear.scale[:, None]
+    if bounds is not None:
+        lower, upper = bounds
+        positive = np.clip(linear.coef, 0, None)
+        negative = np.clip(linear.coef, None, 0)
+        worst = positive @ upper.T + negative @ lower.T  # (rows, T)
+        slack = np.abs(raw) * (1.0 - INTERVAL_SCREEN_FRACTION)
+        idle = (worst < raw - slack) & (reduction <= 0)
+        real[idle] = UNBOUNDED_RHS
+    return rhs
+
+
+@dataclass
+class Tightening:
+    """Accumulated AC tightening of one planning step (mutable while the step runs)."""
+
+    reduction: np.ndarray
+    """(n_rows, T) raw units."""
+    import_reduction_kw: np.ndarray
+    export_reduction_kw: np.ndarray
+    screened: np.ndarray
+    notes: list[str]
+
+
+def new_tightening(linear: LinearNetwork, n_steps: int) -> Tightening:
+    return Tightening(
+        np.zeros((linear.n_rows, n_steps)),
+        np.zeros(n_steps),
+        np.zeros(n_steps),
+        linear.screened.copy(),
+        [],
+    )
+
+
+def tighten(
+    site: Site,
+    linear: LinearNetwork,
+    verification: Verification,
+    tightening: Tightening,
+    margin_fraction: float,
+    planned_import_kw: np.ndarray,
+    planned_export_kw: np.ndarray,
+    relaxed: np.ndarray | None = None,
+) -> bool:
+    """Tighten the rows of every element the AC check found in violation. Returns False when
+    nothing could be tightened (no violation, or only ones no row describes).
+
+    The grid limits are tightened by the AC error of the planned exchange (the loss estimate)
+    only where the plan held them; where the plan already relaxed a limit, tightening it
+    would only relax it further. The same holds for network rows: ``relaxed`` (n_rows, T)
+    marks where the plan's own slack let a row give way. Only rows the model holds are
+    tightened; an element none of whose rows it holds gets all of them (a new model)."""
+    index = verification.intervals.index
+    position = {t: k for k, t in enumerate(index)}
+    by_element: dict[str, list[int]] = {}
+    for r, row in enumerate(linear.rows):
+        by_element.setdefault(row.element, []).append(r)
+    vm = verification.vm_pu.to_numpy()
+    changed = False
+    records: list[dict[Any, Any]] = verification.violations.to_dict("records")
+    for v in records:
+        t = position.get(v["interval"])
+        if t is None:
+            continue
+        value, limit = float(v["value"]), float(v["limit"])
+        element, quantity, interval = str(v["element"]), str(v["quantity"]), v["interval"]
+        if element == "grid_connection":
+            planned = planned_import_kw[t] if quantity == "import_kw" else planned_export_kw[t]
+            if planned > limit * (1 + margin_fraction):
+                continue  # relaxed in the plan itself, reported there
+            excess = value - limit + margin_fraction * limit
+            if quantity == "import_kw":
+                tightening.import_reduction_kw[t] += excess
+            else:
+                tightening.export_reduction_kw[t] += excess
+            changed = True
+            tightening.notes.append(f"grid {quantity} at {interval:%H:%M}")
+            continue
+        rows = by_element.get(element, [])
+        if relaxed is not None and any(relaxed[r, t] for r in rows):
+            continue  # relaxed in the plan itself, reported there
+        held = [r for r in rows if tightening.screened[r]]
+        for r in held or rows:
+            row = linear.rows[r]
+            if row.kind == "flow":
+                vm_from = vm[t, linear.from_bus[r]]
+                excess = (value / limit - 1.0 + margin_fraction) * linear.rating_mva[r] * vm_from
+            elif row.kind == "vm_max" and value > limit:
+                excess = value - limit + VM_MARGIN_PU
+            elif row.kind == "vm_min" and value < limit:
+                excess = limit - value + VM_MARGIN_PU
+            else:
+                continue
+            tightening.reduction[r, t] += excess
+            tightening.screened[r] = True
+            changed = True
+        tightening.notes.append(f"{element} {quantity} at {interval:%H:%M}")
+    return changed
+
+
+def injection_bounds(
+    site: Site, linear: LinearNetwork, inputs: DispatchInputs
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each network injection column can be in each interval, (T, n_col) twice:
+    renewables up to their availability, loads at the forecast, the rest up to rating."""
+    n = inputs.n_steps
+    real = inputs.real
+    a = site.assets
+    fixed: dict[str, np.ndarray] = {}
+    upto: dict[str, np.ndarray] = {}
+    for k, array in enumerate(a.pv):
+        upto[columns.pv_kw(array.name)] = real(inputs.pv_available_kw[k])
+    for k, turbine in enumerate(a.wind):
+        upto[columns.wind_kw(turbine.name)] = real(inputs.wind_available_kw[k])
+    for k, load in enumerate(a.electric_loads):
+        fixed[columns.load_kw(load.name)] = real(inputs.load_kw[k])
+    capacity = Layout(site).injection_capacity_kw
+    lower = np.zeros((n, len(linear.columns)))
+    upper = np.zeros((n, len(linear.columns)))
+    for j, column in enumerate(linear.columns):
+        if column in fixed:
+            lower[:, j] = upper[:, j] = fixed[column]
+        elif column in upto:
+            upper[:, j] = upto[column]
+        else:
+            upper[:, j] = capacity.get(column, 0.0)
+    return lower, upper
+
+
+def with_network(
+    site: Site,
+    inputs: DispatchInputs,
+    linear: LinearNetwork,
+    x0: np.ndarray,
+    ac: Verification,
+    tightening: Tightening,
+    losses_kw: np.ndarray,
+) -> DispatchInputs:
+    h = inputs.horizon
+    bounds = injection_bounds(site, linear, inputs)
+    rhs = row_rhs(site, linear, x0, ac.vm_pu.to_numpy(), tightening.reduction, h, bounds)
+    start = inputs.start
+    losses = np.zeros(h)
+    losses[start:] = np.nan_to_num(losses_kw)
+    grid = site.grid_connection
+    import_limit = grid.import_limit_kw * inputs.active
+    import_limit[start:] -= tightening.import_reduction_kw
+    export_limit = grid.export_limit_kw * inputs.active
+    export_limit[start:] = np.clip(export_limit[start:] - tightening.export_reduction_kw, 0.0, None)
+    return dataclasses.replace(
+        inputs,
+        network=NetworkData(rhs, losses),
+        import_limit_kw=import_limit,
+        export_limit_kw=export_limit,
+    )

@@ -1,0 +1,224 @@
+"""The entry points: fit models on a history, and forecast from an issue time.
+
+``make_forecast(site, history, issue_time, horizon)`` fits and forecasts in one call;
+``fit(site, history)`` returns :class:`ForecastModels` whose ``predict`` forecasts again and
+again (a replay fits once and predicts thousands of times).
+
+Only history that is complete at the issue time is used: rows whose interval has ended by
+``issue_time`` (label + 15 min <= issue time). Both functions slice the history themselves, so
+a caller may pass the whole frame, future included; they never modify it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting import quality
+from forecasting.calendar import calendar_arrays
+from forecasting.fitting import FittedSeries, band_level, fit_all, p50_or_fallback
+from forecasting.frame import (
+    Forecast,
+    ForecastMetadata,
+    SeriesInfo,
+    assemble,
+    code_version,
+    ordered_band,
+)
+from forecasting.models import METHOD_DESCRIPTIONS
+from forecasting.pv import ClearSkyCache, clear_sky_cache
+from forecasting.timeline import STEP, STEPS_PER_DAY, Panel, make_pairs, regular_grid
+from forecasting.weather import WeatherForecast, align_weather, weather_p50
+from sites import columns
+from sites.errors import DataError
+from sites.history.series import SeriesKind, expected_series
+from sites.schema import Site
+
+LOOKBACK_DAYS = 36  # longest feature window (28 days of similar days) plus a week of margin
+MAX_HORIZON = pd.Timedelta(days=7)  # weekly lags stay observed; models trained to 48 h
+MIN_HISTORY_DAYS = 1.0  # below a day not even daily persistence exists
+
+
+@dataclass(frozen=True)
+class ForecastModels:
+    """Fitted, calibrated models of every series of a site; reusable for any issue time."""
+
+    site: Site
+    series: tuple[FittedSeries, ...]
+    quality_profile: quality.QualityProfile
+    training_quality: quality.QualityReport
+    trained_from: pd.Timestamp
+    trained_until: pd.Timestamp
+    clear_sky: dict[str, ClearSkyCache]
+
+    def predict(
+        self,
+        issue_time: pd.Timestamp,
+        horizon: pd.Timedelta,
+        history: pd.DataFrame,
+        weather: WeatherForecast | pd.DataFrame | None = None,
+    ) -> Forecast:
+        return _predict(self, issue_time, horizon, history, weather)
+
+
+def _clear_sky_caches(site: Site) -> dict[str, ClearSkyCache]:
+    return {
+        columns.pv_kw(a.name): clear_sky_cache(site.location, a.tilt_deg, a.azimuth_deg)
+        for a in site.assets.pv
+    }
+
+
+def _issue_time(issue_time: pd.Timestamp, site: Site) -> pd.Timestamp:
+    issue = pd.Timestamp(issue_time)
+    if issue.tzinfo is None:
+        raise DataError(
+            f"issue_time: got {issue} without a timezone; it must be timezone-aware "
+            f"(e.g. in {site.location.timezone})"
+        )
+    return issue.tz_convert(site.location.timezone)
+
+
+def _clean(
+    models_site: Site,
+    history: pd.DataFrame,
+    grid: pd.DatetimeIndex,
+    caches: dict[str, ClearSkyCache],
+    profile: quality.QualityProfile | None,
+) -> tuple[dict[str, np.ndarray], quality.QualityReport, quality.QualityProfile]:
+    index = quality.site_index(history, models_site.location.timezone)
+    used = history[(index >= grid[0]) & (index + STEP <= grid[-1] + STEP)]
+    night = {c: cache.per_kwp(grid) == 0.0 for c, cache in caches.items()}
+    caps = quality.series_caps(models_site)
+    return quality.clean(used, expected_series(models_site), grid, caps, night, profile)
+
+
+def fit(site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None) -> ForecastModels:
+    """Fit every series on the history complete by ``until`` (default: all of it)."""
+    index = quality.site_index(history, site.location.timezone)
+    end = index.max() + STEP if until is None else _issue_time(until, site)
+    usable = index[index + STEP <= end]
+    if len(usable) == 0:
+        raise DataError(
+            f"history: no complete interval before {end}; need {MIN_HISTORY_DAYS:g} day(s)"
+        )
+    grid = regular_grid(usable.min().floor("15min"), end.floor("15min"))
+    if len(grid) < MIN_HISTORY_DAYS * STEPS_PER_DAY:
+        raise DataError(
+            f"history: {len(grid) / STEPS_PER_DAY:.2f} days before {end}; at least "
+            f"{MIN_HISTORY_DAYS:g} day is needed (shorter than a model needs, longer "
+            "histories fall back to daily persistence)"
+        )
+    caches = _clear_sky_caches(site)
+    values, report, profile = _clean(site, history, grid, caches, None)
+    clear_sky = {c: cache.per_kwp(grid) for c, cache in caches.items()}
+    panel = Panel(grid, values, calendar_arrays(grid), clear_sky, {})
+    uppers = quality.series_caps(site)
+    series = fit_all(site, expected_series(site), panel, uppers)
+    return ForecastModels(site, series, profile, report, grid[0], grid[-1] + STEP, caches)
+
+
+def _horizon_steps(horizon: pd.Timedelta) -> int:
+    horizon = pd.Timedelta(horizon)
+    if not pd.Timedelta(0) < horizon <= MAX_HORIZON:
+        raise DataError(f"horizon: got {horizon}; it must be above 0 and at most {MAX_HORIZON}")
+    return int(np.ceil(horizon / STEP))
+
+
+def _predict(
+    models: ForecastModels,
+    issue_time: pd.Timestamp,
+    horizon: pd.Timedelta,
+    history: pd.DataFrame,
+    weather: WeatherForecast | pd.DataFrame | None,
+) -> Forecast:
+    site = models.site
+    issue = _issue_time(issue_time, site)
+    steps = _horizon_steps(horizon)
+    start = issue.ceil("15min")
+    origin = LOOKBACK_DAYS * STEPS_PER_DAY
+    timeline = regular_grid(start - origin * STEP, start + steps * STEP)
+    observed = timeline[:origin]
+    # the interval just before an off-grid issue time is incomplete: not used
+    complete = history if issue == start else _complete(history, site, issue)
+    values, report, _ = _clean(site, complete, observed, models.clear_sky, models.quality_profile)
+    future = np.full(steps, np.nan)
+    values = {c: np.concatenate([v, future]) for c, v in values.items()}
+    clear_sky = {c: cache.per_kwp(timeline) for c, cache in models.clear_sky.items()}
+    horizon_index = timeline[origin:]
+    aligned, wind_height = align_weather(weather, horizon_index)
+    panel = Panel(timeline, values, calendar_arrays(timeline), clear_sky, {})
+    pairs = make_pairs(np.array([origin]), steps, len(timeline))
+    upstream: dict[str, np.ndarray] = {}
+    bands = {}
+    infos = []
+    for fitted in models.series:
+        spec, model = fitted.spec, fitted.model
+        p50 = p50_or_fallback(model, spec.column, panel, pairs, upstream)
+        method = model.method
+        from_weather = weather_p50(site, spec, horizon_index, aligned, wind_height)
+        if from_weather is not None:
+            p50, method = from_weather
+        if np.isnan(p50).any():
+            raise DataError(
+                f"history column {spec.column}: no valid value in the {LOOKBACK_DAYS} days "
+                f"before {issue}; a forecast needs recent measurements"
+            )
+        upstream[spec.column] = p50
+        scale = model.scale(panel, pairs)
+        level = band_level(spec, p50, scale)
+        offsets = fitted.quantiles.offsets_for(pairs.lead, level) * scale[:, None]
+        lower = 0.0 if spec.non_negative else -np.inf
+        band = ordered_band(p50, p50 + offsets[:, 0], p50 + offsets[:, 1], lower, fitted.upper)
+        if spec.kind is SeriesKind.PV:
+            sun_up = panel.clear_sky[spec.column][pairs.target] > 0.0
+            band = (band[0] * sun_up, band[1] * sun_up, band[2] * sun_up)
+        bands[spec.column] = band
+        infos.append(
+            SeriesInfo(
+                spec.column,
+                method,
+                METHOD_DESCRIPTIONS[method],
+                fitted.fallback_reason is not None,
+                fitted.fallback_reason,
+                fitted.quantile_note,
+            )
+        )
+    order = list(expected_series(site))
+    frame = assemble(horizon_index, {c: bands[c] for c in order})
+    metadata = ForecastMetadata(
+        series=tuple(sorted(infos, key=lambda i: order.index(i.column))),
+        quality=report,
+        training_quality=models.training_quality,
+        trained_from=models.trained_from,
+        trained_until=models.trained_until,
+        out_of_sample=models.trained_until <= issue,
+        weather_columns=tuple(aligned),
+        code_version=code_version(),
+    )
+    return Forecast(frame, site.id, issue, metadata)
+
+
+def _complete(history: pd.DataFrame, site: Site, issue: pd.Timestamp) -> pd.DataFrame:
+    index = quality.site_index(history, site.location.timezone)
+    return history[np.asarray(index + STEP <= issue)]
+
+
+def make_forecast(
+    site: Site,
+    history: pd.DataFrame,
+    issue_time: pd.Timestamp,
+    horizon: pd.Timedelta,
+    weather: WeatherForecast | pd.DataFrame | None = None,
+    models: ForecastModels | None = None,
+) -> Forecast:
+    """Forecast every series of ``site`` from ``issue_time`` for ``horizon``.
+
+    Without ``models``, they are fitted first on the history complete at ``issue_time``.
+    """
+    if models is None:
+        models = fit(site, history, until=issue_time)
+    elif models.site.id != site.id:
+        raise DataError(f"models: fitted for site {models.site.id!r}, not for {site.id!r}")
+    return models.predict(issue_time, horizon, history, weather)

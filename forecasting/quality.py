@@ -1,0 +1,311 @@
+"""Data quality of a history: what is wrong with it and what was done, in one place.
+
+No model sees a history that has not been through :func:`clean`. It works on the slice of
+history a fit or a forecast uses and returns the cleaned values on a regular 15-minute grid
+plus a :class:`QualityReport` of every finding. The rules, in the order they run:
+
+1. **Timestamps** (whole rows). The index must be timezone-aware (else :class:`DataError`); it
+   is converted to the site's zone. Duplicated timestamps: the last non-missing value of each
+   column is kept. Timestamps off the quarter-hour grid: excluded. The rows are then put on
+   the regular grid; timestamps missing from it become gaps.
+2. **Physical range** (per value). Non-negative flows (kW, kW_th) slightly below zero (down to
+   ``NEGATIVE_TOLERANCE`` x rating: meter offset) are clipped to 0; further below zero, above
+   ``MAX_RATING_FACTOR`` x rating, or a temperature outside ``TEMPERATURE_RANGE_DEGC``:
+   excluded. PV while the sun is below the horizon (negative or positive): set to 0.
+3. **Spikes**: a value further than the series' spike threshold from the median of its
+   ``SPIKE_WINDOW`` neighbours is excluded. The threshold is learnt once per fit
+   (:func:`fit_profile`) from the training history: ``SPIKE_FACTOR`` x the ``SPIKE_QUANTILE``
+   quantile of that distance, at least ``SPIKE_FLOOR`` x the series' 1-99 % range.
+4. **Frozen sensors**: ``FROZEN_MIN_STEPS`` or more identical values in a row are excluded,
+   unless the value is 0 (off, calm, night) or the series' ceiling (its rating, an inverter or
+   heat-recovery limit, or its training maximum), where flat runs are genuine.
+5. **Gaps** (missing timestamps, missing values and everything excluded above): runs of at
+   most ``MAX_FILL_STEPS`` between two known values are filled by linear interpolation (PV at
+   night with 0); longer gaps stay missing and the models skip them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from sites import columns
+from sites.errors import DataError
+from sites.history.series import SeriesKind, SeriesSpec
+from sites.schema import Site
+
+NEGATIVE_TOLERANCE = 0.01  # of rating: meters read a few tenths of a percent below zero
+MAX_RATING_FACTOR = 1.5  # a flow half again above its rating is a unit or meter error
+TEMPERATURE_RANGE_DEGC = (-45.0, 55.0)  # beyond any weather record in the North China Plain
+SPIKE_WINDOW = 5  # centred neighbourhood (75 min) whose median a spike stands out from
+SPIKE_QUANTILE = 0.999  # natural one-step excursions of a clean series stay below this...
+SPIKE_FACTOR = 3.0  # ...and spikes are judged against three times that
+SPIKE_FLOOR = 0.05  # smooth series: never call less than 5 % of the range a spike
+FROZEN_MIN_STEPS = 16  # 4 h; the bundled clean data repeat a value for at most 11 steps
+MAX_FILL_STEPS = 4  # an hour: what interpolation can bridge without inventing a profile
+_CEILING_RTOL = 1e-6
+
+
+class Issue(StrEnum):
+    DUPLICATE_TIMESTAMP = "duplicate timestamp"
+    OFF_GRID_TIMESTAMP = "timestamp off the 15-minute grid"
+    MISSING_TIMESTAMP = "missing timestamp"
+    MISSING_VALUE = "missing value"
+    SMALL_NEGATIVE = "slightly negative flow"
+    OUT_OF_RANGE = "physically impossible value"
+    PV_AT_NIGHT = "PV output while the sun is down"
+    SPIKE = "spike"
+    FROZEN = "frozen sensor"
+    GAP_FILLED = "short gap"
+    GAP_LEFT = "long gap"
+
+
+class Action(StrEnum):
+    KEPT_LAST = "kept the last value"
+    EXCLUDED = "excluded"
+    CLIPPED_TO_ZERO = "clipped to 0"
+    SET_TO_ZERO = "set to 0"
+    INTERPOLATED = "filled by linear interpolation"
+    LEFT_MISSING = "left missing; models skip it"
+
+
+@dataclass(frozen=True)
+class Finding:
+    column: str
+    """Series column, or ``"*"`` for whole rows."""
+    issue: Issue
+    action: Action
+    count: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+
+    def __str__(self) -> str:
+        span = f" ({self.first} .. {self.last})" if self.first is not None else ""
+        return f"{self.column}: {self.count} x {self.issue}: {self.action}{span}"
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    rows_in: int
+    findings: tuple[Finding, ...]
+
+    def count(self, issue: Issue, column: str | None = None) -> int:
+        return sum(
+            f.count for f in self.findings if f.issue is issue and column in (None, f.column)
+        )
+
+    def __str__(self) -> str:
+        if not self.findings:
+            return f"{self.rows_in} rows, no findings"
+        return "\n".join([f"{self.rows_in} rows:", *(f"  {f}" for f in self.findings)])
+
+
+@dataclass(frozen=True)
+class SeriesLimits:
+    ceilings: tuple[float, ...]
+    """Values at which a flat run is genuine (besides 0)."""
+    spike_threshold: float
+    """Distance from the neighbourhood median beyond which a value is a spike."""
+
+
+@dataclass(frozen=True)
+class QualityProfile:
+    """Per series the limits the rules use, learnt from a training history."""
+
+    limits: Mapping[str, SeriesLimits]
+
+
+def series_caps(site: Site) -> dict[str, float]:
+    """Hard output limits below the rating: PV inverters, turbine groups, heat recovery."""
+    caps = {columns.pv_kw(a.name): min(a.inverter_kva, a.peak_kw) for a in site.assets.pv}
+    caps |= {columns.wind_kw(w.name): w.total_rated_kw for w in site.assets.wind}
+    caps |= {columns.waste_heat_kw_th(s.name): s.max_kw_th for s in site.assets.waste_heat}
+    return caps
+
+
+def series_ceiling(spec: SeriesSpec, caps: Mapping[str, float]) -> float:
+    """Hard ceiling of a series: an inverter, turbine or recovery limit, else its rating."""
+    return caps.get(spec.column, spec.rating if spec.rating is not None else np.inf)
+
+
+def _physical_limits(spec: SeriesSpec, caps: Mapping[str, float]) -> tuple[float, float]:
+    """Values outside (lower, upper) are impossible; flows in (lower, 0) are meter offset."""
+    if spec.kind is SeriesKind.AMBIENT_TEMPERATURE:
+        return TEMPERATURE_RANGE_DEGC
+    rating = series_ceiling(spec, caps)
+    return -NEGATIVE_TOLERANCE * rating, MAX_RATING_FACTOR * rating
+
+
+def site_index(history: pd.DataFrame, timezone: str) -> pd.DatetimeIndex:
+    """The history's index on the site's clock; raises DataError unless timezone-aware times."""
+    index = history.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        raise DataError(
+            f"history.index: got {type(index).__name__} (tz={getattr(index, 'tz', None)}); "
+            f"it must be a timezone-aware DatetimeIndex (e.g. in {timezone})"
+        )
+    return index.tz_convert(timezone)
+
+
+def _rows_on_grid(
+    history: pd.DataFrame, index: pd.DatetimeIndex, grid: pd.DatetimeIndex, found: list[Finding]
+) -> pd.DataFrame:
+    frame = history.set_axis(index, axis=0)
+    duplicated = index.duplicated(keep=False)
+    if duplicated.any():
+        _note(found, "*", Issue.DUPLICATE_TIMESTAMP, Action.KEPT_LAST, index[duplicated])
+        frame = frame.groupby(level=0, sort=False).last()
+    rows = pd.DatetimeIndex(frame.index)
+    off_grid = np.asarray(rows != rows.floor("15min"))
+    if off_grid.any():
+        _note(found, "*", Issue.OFF_GRID_TIMESTAMP, Action.EXCLUDED, rows[off_grid])
+        frame, rows = frame[~off_grid], rows[~off_grid]
+    missing = grid.difference(rows)
+    if len(missing):
+        _note(found, "*", Issue.MISSING_TIMESTAMP, Action.LEFT_MISSING, missing)
+    return frame.reindex(grid)
+
+
+def _note(found: list[Finding], column: str, issue: Issue, action: Action, times: pd.Index) -> None:
+    if len(times):
+        found.append(Finding(column, issue, action, len(times), times.min(), times.max()))
+
+
+def _flag(
+    found: list[Finding],
+    column: str,
+    issue: Issue,
+    action: Action,
+    mask: np.ndarray,
+    grid: pd.DatetimeIndex,
+) -> None:
+    if mask.any():
+        _note(found, column, issue, action, grid[mask])
+
+
+def _spike_distance(x: np.ndarray) -> np.ndarray:
+    median = pd.Series(x).rolling(SPIKE_WINDOW, center=True, min_periods=3).median()
+    return np.abs(x - median.to_numpy())
+
+
+def _frozen(x: np.ndarray, ceilings: tuple[float, ...]) -> np.ndarray:
+    change = np.concatenate([[True], x[1:] != x[:-1]])  # NaN != NaN: gaps break runs
+    run = np.cumsum(change) - 1
+    length = np.bincount(run)[run]
+    exempt = np.isnan(x) | (x == 0.0)
+    for ceiling in ceilings:
+        exempt |= np.isclose(x, ceiling, rtol=_CEILING_RTOL, atol=0.0)
+    return (length >= FROZEN_MIN_STEPS) & ~exempt
+
+
+def _fill_short_gaps(x: np.ndarray) -> np.ndarray:
+    series = pd.Series(x)
+    missing = series.isna().to_numpy()
+    run = np.cumsum(np.concatenate([[True], missing[1:] != missing[:-1]])) - 1
+    short = missing & (np.bincount(run)[run] <= MAX_FILL_STEPS)
+    filled = series.interpolate(limit_area="inside").to_numpy()
+    return np.where(short, filled, x)
+
+
+def _physical(
+    x: np.ndarray,
+    spec: SeriesSpec,
+    caps: Mapping[str, float],
+    night: np.ndarray | None,
+    found: list[Finding],
+    grid: pd.DatetimeIndex,
+) -> np.ndarray:
+    column = spec.column
+    if night is not None:
+        lit = night & ~np.isnan(x) & (x != 0.0)
+        _flag(found, column, Issue.PV_AT_NIGHT, Action.SET_TO_ZERO, lit, grid)
+        x = np.where(night, 0.0, x)
+    lower, upper = _physical_limits(spec, caps)
+    out_of_range = (x < lower) | (x > upper)
+    _flag(found, column, Issue.OUT_OF_RANGE, Action.EXCLUDED, out_of_range, grid)
+    x = np.where(out_of_range, np.nan, x)
+    if spec.non_negative:
+        small = x < 0.0
+        _flag(found, column, Issue.SMALL_NEGATIVE, Action.CLIPPED_TO_ZERO, small, grid)
+        x = np.where(small, 0.0, x)
+    return x
+
+
+def clean(
+    history: pd.DataFrame,
+    specs: Mapping[str, SeriesSpec],
+    grid: pd.DatetimeIndex,
+    caps: Mapping[str, float],
+    night: Mapping[str, np.ndarray],
+    profile: QualityProfile | None,
+) -> tuple[dict[str, np.ndarray], QualityReport, QualityProfile]:
+    """Cleaned values of every series on ``grid``, the report, and the profile used.
+
+    ``history`` holds the rows to use (already sliced by time); ``night[column]`` marks the
+    intervals where a PV column's array sees no sun. Without ``profile`` the spike thresholds
+    are learnt from this history (a fit); with one (a forecast) they are reused.
+    """
+    missing_columns = [c for c in specs if c not in history.columns]
+    if missing_columns:
+        raise DataError(
+            f"history columns: {missing_columns} are missing; a history of this site needs "
+            f"the columns {list(specs)}"
+        )
+    found: list[Finding] = []
+    index = site_index(history, str(grid.tz))
+    try:
+        raw = history[list(specs)].astype("float64")
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"history columns: must all be numeric ({exc})") from None
+    frame = _rows_on_grid(raw, index, grid, found)
+    values: dict[str, np.ndarray] = {}
+    for column, spec in specs.items():
+        x = frame[column].to_numpy(dtype="float64", copy=True)
+        given = ~np.isnan(x)
+        missing_values = ~given & grid.isin(index)
+        _flag(found, column, Issue.MISSING_VALUE, Action.LEFT_MISSING, missing_values, grid)
+        values[column] = _physical(x, spec, caps, night.get(column), found, grid)
+    if profile is None:
+        profile = fit_profile(values, specs, caps)
+    for column, x in values.items():
+        limits = profile.limits[column]
+        spike = _spike_distance(x) > limits.spike_threshold
+        _flag(found, column, Issue.SPIKE, Action.EXCLUDED, spike, grid)
+        x = np.where(spike, np.nan, x)
+        frozen = _frozen(x, limits.ceilings)
+        _flag(found, column, Issue.FROZEN, Action.EXCLUDED, frozen, grid)
+        x = np.where(frozen, np.nan, x)
+        gaps = np.isnan(x)
+        x = _fill_short_gaps(x)
+        if column in night:
+            x = np.where(night[column], 0.0, x)
+        filled = gaps & ~np.isnan(x)
+        _flag(found, column, Issue.GAP_FILLED, Action.INTERPOLATED, filled, grid)
+        _flag(found, column, Issue.GAP_LEFT, Action.LEFT_MISSING, np.isnan(x), grid)
+        values[column] = x
+    return values, QualityReport(len(history), tuple(found)), profile
+
+
+def fit_profile(
+    values: Mapping[str, np.ndarray], specs: Mapping[str, SeriesSpec], caps: Mapping[str, float]
+) -> QualityProfile:
+    """Spike thresholds and ceilings of each series, from range-checked training values."""
+    limits = {}
+    for column, spec in specs.items():
+        x = values[column]
+        known = x[~np.isnan(x)]
+        spread = float(np.subtract(*np.quantile(known, [0.99, 0.01]))) if len(known) else 0.0
+        distance = _spike_distance(x)
+        distance = distance[~np.isnan(distance)]
+        natural = float(np.quantile(distance, SPIKE_QUANTILE)) if len(distance) else 0.0
+        threshold = max(SPIKE_FACTOR * natural, SPIKE_FLOOR * spread)
+        ceilings: tuple[float, ...] = ()
+        if spec.non_negative:
+            ceiling = series_ceiling(spec, caps)
+            ceilings = (ceiling, float(known.max())) if len(known) else (ceiling,)
+        limits[column] = SeriesLimits(ceilings, threshold)
+    return QualityProfile(limits)

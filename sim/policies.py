@@ -1,0 +1,252 @@
+"""Dispatch policies a replay compares, each deciding one interval's setpoints at a time.
+
+Every policy sees only what a real controller would have seen at its decision time: the
+history strictly before ``now`` and the measured state. The rule-based policy also reads the
+current interval's conditions, as a real-time feedback controller does; the perfect-foresight
+policy is the exception by design (it is the bound, and is labelled so).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from controller.cache import ModelCache
+from controller.config import DEFAULT_CONFIG, DispatchConfig
+from controller.dispatch import dispatch_frame
+from controller.fallback import fallback_dispatch
+from controller.inputs import prepare
+from controller.plan import Plan, PlanKind
+from controller.planner import plan
+from controller.state import MeasuredState
+from sites import Site, columns
+from sites.history.series import expected_series
+
+STEP = pd.Timedelta(minutes=15)
+BOUND_WINDOW = pd.Timedelta(days=7)
+
+Forecaster = Callable[[pd.Timestamp, pd.Timestamp, pd.DataFrame], pd.DataFrame]
+"""(issue time, end of horizon (exclusive), history strictly before issue time) -> forecast
+frame with P50 columns (``sites.columns.quantile(c, 50)``) on [issue time, end)."""
+
+
+def as_forecast(truth: pd.DataFrame) -> pd.DataFrame:
+    """A frame of true values in the forecast layout (P10 = P50 = P90 = truth)."""
+    return pd.concat(
+        {columns.quantile(c, q): truth[c] for c in truth.columns for q in columns.QUANTILES},
+        axis=1,
+    )
+
+
+def numeric(row: pd.Series) -> dict[str, float]:
+    """The numeric entries of a plan row (setpoints and flows; not the price band)."""
+    return {str(k): float(v) for k, v in row.items() if isinstance(v, int | float | np.number)}
+
+
+def row_at(frame: pd.DataFrame, now: pd.Timestamp) -> pd.Series:
+    return frame.iloc[int(frame.index.searchsorted(now))]
+
+
+@dataclass
+class Decisions:
+    """What a policy asked of its planner, for the replay's audit trail."""
+
+    plans: int = 0
+    latest_history_seen: pd.Timestamp | None = None
+    decision_times: list[pd.Timestamp] = field(default_factory=list)
+
+    def saw(self, now: pd.Timestamp, history: pd.DataFrame) -> None:
+        self.decision_times.append(now)
+        if len(history):
+            last = pd.Timestamp(history.index[-1])
+            if self.latest_history_seen is None or last > self.latest_history_seen:
+                self.latest_history_seen = last
+
+
+class Policy(ABC):
+    name: str
+    sees_the_future: bool = False
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.decisions = Decisions()
+
+    @abstractmethod
+    def setpoints(
+        self,
+        now: pd.Timestamp,
+        state: MeasuredState,
+        history: pd.DataFrame,
+        current: Mapping[str, float],
+    ) -> Mapping[str, float]:
+        """Setpoints for the interval starting at ``now``. ``history`` ends before ``now``;
+        ``current`` is the interval's true conditions (only real-time policies may read it)."""
+
+
+class OptimiserPolicy(Policy):
+    """The production setup: a day-ahead plan at each gate time, intraday re-plans."""
+
+    def __init__(
+        self,
+        site: Site,
+        forecaster: Forecaster,
+        intraday_every: pd.Timedelta | None,
+        config: DispatchConfig = DEFAULT_CONFIG,
+    ) -> None:
+        super().__init__(site)
+        self.name = "optimiser day-ahead + intraday" if intraday_every else "optimiser day-ahead"
+        self.forecaster = forecaster
+        self.intraday_every = intraday_every
+        self.config = config
+        self.cache = ModelCache()  # own compiled problems: warm starts never cross replays
+        self.committed: dict[pd.Timestamp, Plan] = {}  # by the local date they cover
+        self.current: Plan | None = None
+        self.last_intraday: pd.Timestamp | None = None
+
+    def _plan(
+        self,
+        now: pd.Timestamp,
+        end: pd.Timestamp,
+        state: MeasuredState,
+        history: pd.DataFrame,
+        kind: PlanKind,
+        committed: Plan | None,
+    ) -> Plan:
+        forecast = self.forecaster(now, end, history)
+        self.decisions.plans += 1
+        return plan(
+            self.site,
+            forecast,
+            state,
+            kind,
+            committed,
+            config=self.config,
+            forecast_issued_at=now.to_pydatetime(),
+            created_at=now.to_pydatetime(),
+            cache=self.cache,
+        )
+
+    def setpoints(
+        self,
+        now: pd.Timestamp,
+        state: MeasuredState,
+        history: pd.DataFrame,
+        current: Mapping[str, float],
+    ) -> Mapping[str, float]:
+        self.decisions.saw(now, history)
+        today = now.normalize()
+        tomorrow = today + pd.Timedelta(days=1)
+        end_of_tomorrow = tomorrow + pd.Timedelta(days=1)
+        gate = today + pd.Timedelta(
+            hours=self.site.gate_time.hour, minutes=self.site.gate_time.minute
+        )
+        if self.current is None or (now == gate and tomorrow not in self.committed):
+            # At the gate (or at start-up) the day-ahead plan runs to the end of tomorrow;
+            # its part for tomorrow is what the utility receives.
+            made = self._plan(now, end_of_tomorrow, state, history, PlanKind.DAY_AHEAD, None)
+            self.committed[tomorrow] = made
+            self.committed.setdefault(today, made)
+            self.current = made
+        elif self.intraday_every is not None and (
+            self.last_intraday is None or now - self.last_intraday >= self.intraday_every
+        ):
+            window_end = end_of_tomorrow if tomorrow in self.committed else tomorrow
+            committed = self.committed.get(today)
+            self.current = self._plan(now, window_end, state, history, PlanKind.INTRADAY, committed)
+            self.last_intraday = now
+        frame = self.current.frame
+        if now not in frame.index:  # a plan always covers now; guard against gaps
+            self.current = self._plan(
+                now, end_of_tomorrow, state, history, PlanKind.INTRADAY, self.committed.get(today)
+            )
+            frame = self.current.frame
+        return numeric(row_at(frame, now))
+
+    def committed_schedule(self) -> pd.DataFrame:
+        """Connection-point schedule the utility received, day by day."""
+        parts = [
+            p.frame.loc[
+                day : day + pd.Timedelta(days=1) - STEP, ["grid_import_kw", "grid_export_kw"]
+            ]
+            for day, p in sorted(self.committed.items())
+        ]
+        return pd.concat(parts) if parts else pd.DataFrame()
+
+
+class RuleBasedPolicy(Policy):
+    """Self-consumption rules reacting to the interval's conditions (no forecast, no optimiser):
+    what a park without our controller runs. The same rules are the planner's fallback."""
+
+    name = "rule-based self-consumption"
+
+    def setpoints(
+        self,
+        now: pd.Timestamp,
+        state: MeasuredState,
+        history: pd.DataFrame,
+        current: Mapping[str, float],
+    ) -> Mapping[str, float]:
+        self.decisions.saw(now, history)
+        specs = expected_series(self.site)
+        truth = pd.DataFrame({c: [current[c]] for c in specs}, index=pd.DatetimeIndex([now]))
+        inputs = prepare(self.site, as_forecast(truth), state, PlanKind.INTRADAY, DEFAULT_CONFIG)
+        frame = dispatch_frame(self.site, inputs, fallback_dispatch(self.site, inputs))
+        return numeric(frame.iloc[0])
+
+
+class PerfectForesightPolicy(Policy):
+    """The bound: the optimiser given the true future, one window at a time.
+
+    Each window (a week by default) is planned once with perfect information, storage carried
+    over between windows. A single problem over a whole year is too large for the compiled
+    model, so this bound is optimal within each window, not across windows.
+    """
+
+    name = "perfect foresight (bound)"
+    sees_the_future = True
+
+    def __init__(
+        self,
+        site: Site,
+        truth: pd.DataFrame,
+        end: pd.Timestamp,
+        window: pd.Timedelta = BOUND_WINDOW,
+        config: DispatchConfig = DEFAULT_CONFIG,
+    ) -> None:
+        super().__init__(site)
+        self.truth = truth
+        self.end = end
+        self.window = window
+        self.config = config
+        self.frame: pd.DataFrame | None = None
+
+    def setpoints(
+        self,
+        now: pd.Timestamp,
+        state: MeasuredState,
+        history: pd.DataFrame,
+        current: Mapping[str, float],
+    ) -> Mapping[str, float]:
+        self.decisions.saw(now, history)
+        if self.frame is None or now > self.frame.index[-1]:
+            until = min(now + self.window, self.end) - STEP
+            made = plan(
+                self.site,
+                as_forecast(self.truth.loc[now:until]),
+                state,
+                PlanKind.DAY_AHEAD,
+                config=self.config,
+            )
+            self.decisions.plans += 1
+            self.frame = made.frame
+        return numeric(row_at(self.frame, now))
+
+
+def without_storage(site: Site) -> Site:
+    """The same park with no battery and no thermal store (the 'no storage' baseline)."""
+    assets = site.assets.model_copy(update={"batteries": [], "thermal_storage": []})
+    return site.model_copy(update={"assets": assets})
