@@ -11,14 +11,12 @@ import copy
 import statistics
 import time
 
-import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from network_models.build import KW_PER_MW, Element
+from network_models.reference import history_injections, set_row
 from network_models.verify import NetworkVerifier
-from sites import bundled_sites, columns
-from sites.history.derive import load_history
+from sites import bundled_sites
 
 RUNPP_SAMPLE = 100  # per-interval runpp is ~25/s; 100 intervals give a stable rate in seconds
 REPEATS = 3
@@ -28,40 +26,12 @@ def largest_site():  # type: ignore[no-untyped-def]
     return max(bundled_sites(), key=lambda s: sum(x.peak_kw for x in s.assets.electric_loads))
 
 
-def year_of_injections(verifier: NetworkVerifier) -> pd.DataFrame:
-    site = verifier.site
-    history = load_history(site).frame
-    rng = np.random.default_rng(0)
-    n = len(history)
-    frame = pd.DataFrame(0.0, index=history.index, columns=verifier.park.columns())
-    for column in frame.columns:
-        if column in history.columns:
-            frame[column] = history[column]
-    for b in site.assets.batteries:
-        charging = rng.random(n) < 0.5
-        frame[columns.battery_charge_kw(b.name)] = np.where(
-            charging, rng.random(n) * b.charge_kw, 0
-        )
-        frame[columns.battery_discharge_kw(b.name)] = np.where(
-            charging, 0, rng.random(n) * b.discharge_kw
-        )
-    for hp in site.assets.heat_pumps:
-        frame[columns.heat_pump_kw(hp.name)] = rng.random(n) * hp.electric_kw * 0.5
-    return frame
-
-
 def runpp_rate(verifier: NetworkVerifier, frame: pd.DataFrame) -> float:
     net = copy.deepcopy(verifier.park.net)
     rows = frame.iloc[:: len(frame) // RUNPP_SAMPLE][:RUNPP_SAMPLE]
     start = time.perf_counter()
     for _, row in rows.iterrows():
-        for table in Element:
-            net[table.value]["p_mw"] = 0.0
-            net[table.value]["q_mvar"] = 0.0
-        for inj in verifier.park.injections:
-            mw = row[inj.column] * inj.sign / KW_PER_MW
-            net[inj.element.value].loc[inj.index, "p_mw"] += mw
-            net[inj.element.value].loc[inj.index, "q_mvar"] += mw * inj.q_per_p
+        set_row(verifier.park, net, row)
         pp.runpp(net, numba=False)  # pandapower default here: numba is not installed
     return len(rows) / (time.perf_counter() - start)
 
@@ -69,7 +39,7 @@ def runpp_rate(verifier: NetworkVerifier, frame: pd.DataFrame) -> float:
 def main() -> None:
     site = largest_site()
     verifier = NetworkVerifier(site)
-    frame = year_of_injections(verifier)
+    frame = history_injections(site, verifier.park, heat_pump_share=0.5)
     times = []
     for _ in range(REPEATS):
         start = time.perf_counter()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
-import pandapower as pp
 import pandas as pd
 import pytest
 
-from network_models.build import KW_PER_MW, Element
+from network_models.build import KW_PER_MW
 from network_models.design import design_check
+from network_models.reference import history_injections, runpp_row
 from network_models.verify import NetworkVerifier
 from sites import DataError, bundled_sites, columns, load_bundled_site
-from sites.history.derive import load_history
 
 VM_TOL_PU = 1e-5  # the issue's agreement bound for bus voltages
 LOADING_TOL_PERCENT = 0.01  # ... and for line and transformer loading
@@ -23,40 +20,12 @@ N_SAMPLED = 12
 
 
 def _injections(site_id: str, n: int, seed: int = 7) -> tuple[NetworkVerifier, pd.DataFrame]:
-    """Real history rows, with battery, heat pumps and boilers at random feasible setpoints."""
+    """Real history rows, with battery and heat pumps at random feasible setpoints."""
     site = load_bundled_site(site_id)
     verifier = NetworkVerifier(site)
-    history = load_history(site).frame
     rng = np.random.default_rng(seed)
-    rows = history.iloc[np.sort(rng.choice(len(history), n, replace=False))]
-    frame = pd.DataFrame(0.0, index=rows.index, columns=verifier.park.columns())
-    for column in frame.columns:
-        if column in rows.columns:
-            frame[column] = rows[column]
-    for b in site.assets.batteries:
-        charging = rng.random(n) < 0.5
-        frame[columns.battery_charge_kw(b.name)] = np.where(
-            charging, rng.random(n) * b.charge_kw, 0
-        )
-        frame[columns.battery_discharge_kw(b.name)] = np.where(
-            charging, 0, rng.random(n) * b.discharge_kw
-        )
-    for hp in site.assets.heat_pumps:
-        frame[columns.heat_pump_kw(hp.name)] = rng.random(n) * hp.electric_kw
-    return verifier, frame
-
-
-def _runpp(verifier: NetworkVerifier, row: pd.Series) -> pp.pandapowerNet:
-    net = copy.deepcopy(verifier.park.net)
-    for table in Element:
-        net[table.value]["p_mw"] = 0.0
-        net[table.value]["q_mvar"] = 0.0
-    for inj in verifier.park.injections:
-        mw = row[inj.column] * inj.sign / KW_PER_MW
-        net[inj.element.value].loc[inj.index, "p_mw"] += mw
-        net[inj.element.value].loc[inj.index, "q_mvar"] += mw * inj.q_per_p
-    pp.runpp(net, numba=False)
-    return net
+    rows = np.sort(rng.choice(35_136, n, replace=False))
+    return verifier, history_injections(site, verifier.park, rows, seed)
 
 
 @pytest.mark.parametrize("site_id", [s.id for s in bundled_sites()])
@@ -65,7 +34,7 @@ def test_batched_verification_matches_runpp(site_id: str) -> None:
     result = verifier.verify(frame)
     assert result.intervals["converged"].all()
     for i in np.linspace(0, N_INTERVALS - 1, N_SAMPLED).astype(int):
-        net = _runpp(verifier, frame.iloc[i])
+        net = runpp_row(verifier.park, frame.iloc[i])
         np.testing.assert_allclose(result.vm_pu.iloc[i], net.res_bus.vm_pu, rtol=0, atol=VM_TOL_PU)
         np.testing.assert_allclose(
             result.line_loading_percent.iloc[i],
