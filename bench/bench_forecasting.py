@@ -46,8 +46,8 @@ def bench_speed() -> bool:
             start = time.perf_counter()
             models = fit(site, history)
             fit_times.append(time.perf_counter() - start)
-        issues = pd.date_range(history.index[0] + pd.Timedelta(days=40), history.index[-1]
-                               - HORIZON, periods=PREDICT_REPEATS).floor("15min")  # fmt: skip
+        first, last = history.index[0] + pd.Timedelta(days=40), history.index[-1] - HORIZON
+        issues = pd.date_range(first, last, periods=PREDICT_REPEATS).floor("15min")
         models.predict(issues[0], HORIZON, history)  # first call fills the clear-sky cache
         predict_times = []
         for issue in issues:

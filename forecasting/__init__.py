@@ -2,7 +2,7 @@
 
 ``make_forecast(site, history, issue_time, horizon)`` is the entry point; ``fit`` returns
 reusable :class:`ForecastModels`; :mod:`forecasting.backtest` evaluates them from rolling
-origins. See ``docs/forecasting.md`` for the models, the bands and the data-quality rules.
+origins. ``forecasting/README.md`` describes the models, the bands and the data-quality rules.
 """
 
 from forecasting.api import ForecastModels, fit, make_forecast

@@ -39,6 +39,7 @@ from sites.schema import Site
 LOOKBACK_DAYS = 36  # longest feature window (28 days of similar days) plus a week of margin
 MAX_HORIZON = pd.Timedelta(days=7)  # weekly lags stay observed; models trained to 48 h
 MIN_HISTORY_DAYS = 1.0  # below a day not even daily persistence exists
+MAX_TRAINING = pd.Timedelta(days=400)  # a year and a bit: keeps a fit's time bounded
 
 
 @dataclass(frozen=True)
@@ -81,21 +82,22 @@ def _issue_time(issue_time: pd.Timestamp, site: Site) -> pd.Timestamp:
 
 
 def _clean(
-    models_site: Site,
+    site: Site,
     history: pd.DataFrame,
     grid: pd.DatetimeIndex,
     caches: dict[str, ClearSkyCache],
     profile: quality.QualityProfile | None,
 ) -> tuple[dict[str, np.ndarray], quality.QualityReport, quality.QualityProfile]:
-    index = quality.site_index(history, models_site.location.timezone)
+    index = quality.site_index(history, site.location.timezone)
     used = history[(index >= grid[0]) & (index + STEP <= grid[-1] + STEP)]
     night = {c: cache.per_kwp(grid) == 0.0 for c, cache in caches.items()}
-    caps = quality.series_caps(models_site)
-    return quality.clean(used, expected_series(models_site), grid, caps, night, profile)
+    caps = quality.series_caps(site)
+    return quality.clean(used, expected_series(site), grid, caps, night, profile)
 
 
 def fit(site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None) -> ForecastModels:
-    """Fit every series on the history complete by ``until`` (default: all of it)."""
+    """Fit every series on the history complete by ``until`` (default: all of it), at most
+    the last ``MAX_TRAINING`` of it."""
     index = quality.site_index(history, site.location.timezone)
     end = index.max() + STEP if until is None else _issue_time(until, site)
     usable = index[index + STEP <= end]
@@ -103,7 +105,8 @@ def fit(site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None) ->
         raise DataError(
             f"history: no complete interval before {end}; need {MIN_HISTORY_DAYS:g} day(s)"
         )
-    grid = regular_grid(usable.min().floor("15min"), end.floor("15min"))
+    first = max(usable.min().floor("15min"), end.floor("15min") - MAX_TRAINING)
+    grid = regular_grid(first, end.floor("15min"))
     if len(grid) < MIN_HISTORY_DAYS * STEPS_PER_DAY:
         raise DataError(
             f"history: {len(grid) / STEPS_PER_DAY:.2f} days before {end}; at least "

@@ -83,8 +83,8 @@ def builder(site: Site, spec: SeriesSpec) -> tuple[Builder, int]:
 
 
 def calibration_days(total_days: float) -> int:
-    return int(np.clip(round(CALIBRATION_FRACTION * total_days), CALIBRATION_MIN_DAYS,
-                       CALIBRATION_MAX_DAYS))  # fmt: skip
+    days = round(CALIBRATION_FRACTION * total_days)
+    return int(np.clip(days, CALIBRATION_MIN_DAYS, CALIBRATION_MAX_DAYS))
 
 
 def p50_or_fallback(
@@ -135,8 +135,9 @@ def _fallback(spec: SeriesSpec, panel: Panel, upper: float, reason: str) -> Fitt
     return FittedSeries(spec, model, table, upper, reason, note)
 
 
-def fit_all(site: Site, specs: dict[str, SeriesSpec], panel: Panel,
-            uppers: dict[str, float]) -> tuple[FittedSeries, ...]:  # fmt: skip
+def fit_all(
+    site: Site, specs: dict[str, SeriesSpec], panel: Panel, uppers: dict[str, float]
+) -> tuple[FittedSeries, ...]:
     n = len(panel)
     total_days = n / STEPS_PER_DAY
     held_back = calibration_days(total_days)

@@ -33,16 +33,20 @@ def plot_backtest(result: BacktestResult, path: Path) -> Path:
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_title(f"MAE skill of P50, {bucket}")
         ax.set_xlabel("1 - MAE / MAE(baseline)")
-        ax.set_xlim(left=max(-1.0, float(np.nanmin(table.filter(like="skill_").to_numpy())) - 0.05))
+        lowest = float(np.nanmin(table.filter(like="skill_").to_numpy()))
+        ax.set_xlim(left=min(0.0, max(-1.0, lowest - 0.05)))
     axes[0].set_yticks(y, series)
     axes[0].invert_yaxis()
-    axes[0].legend(loc="lower right", fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(Baseline), title="baseline")
     coverage_ax = axes[-1]
     coverage_ax.axvspan(*COVERAGE_TARGET, color="tab:green", alpha=0.15)
     coverage_ax.axvline(0.8, color="tab:green", linewidth=0.8)
     for i, bucket in enumerate(BUCKETS):
         rows = table[table["bucket"] == bucket].set_index("series").reindex(series)
-        coverage_ax.plot(rows["coverage"], y, "o", label=bucket, alpha=0.8, marker="os"[i % 2])
+        coverage_ax.plot(
+            rows["coverage"], y, linestyle="none", marker="os"[i % 2], label=bucket, alpha=0.8
+        )
     coverage_ax.set_xlim(0.4, 1.0)
     coverage_ax.set_title("P10-P90 coverage (nominal 80 %)")
     coverage_ax.legend(loc="lower left", fontsize="small")

@@ -175,18 +175,6 @@ def _note(found: list[Finding], column: str, issue: Issue, action: Action, times
         found.append(Finding(column, issue, action, len(times), times.min(), times.max()))
 
 
-def _flag(
-    found: list[Finding],
-    column: str,
-    issue: Issue,
-    action: Action,
-    mask: np.ndarray,
-    grid: pd.DatetimeIndex,
-) -> None:
-    if mask.any():
-        _note(found, column, issue, action, grid[mask])
-
-
 def _spike_distance(x: np.ndarray) -> np.ndarray:
     median = pd.Series(x).rolling(SPIKE_WINDOW, center=True, min_periods=3).median()
     return np.abs(x - median.to_numpy())
@@ -222,15 +210,15 @@ def _physical(
     column = spec.column
     if night is not None:
         lit = night & ~np.isnan(x) & (x != 0.0)
-        _flag(found, column, Issue.PV_AT_NIGHT, Action.SET_TO_ZERO, lit, grid)
+        _note(found, column, Issue.PV_AT_NIGHT, Action.SET_TO_ZERO, grid[lit])
         x = np.where(night, 0.0, x)
     lower, upper = _physical_limits(spec, caps)
     out_of_range = (x < lower) | (x > upper)
-    _flag(found, column, Issue.OUT_OF_RANGE, Action.EXCLUDED, out_of_range, grid)
+    _note(found, column, Issue.OUT_OF_RANGE, Action.EXCLUDED, grid[out_of_range])
     x = np.where(out_of_range, np.nan, x)
     if spec.non_negative:
         small = x < 0.0
-        _flag(found, column, Issue.SMALL_NEGATIVE, Action.CLIPPED_TO_ZERO, small, grid)
+        _note(found, column, Issue.SMALL_NEGATIVE, Action.CLIPPED_TO_ZERO, grid[small])
         x = np.where(small, 0.0, x)
     return x
 
@@ -262,30 +250,30 @@ def clean(
     except (TypeError, ValueError) as exc:
         raise DataError(f"history columns: must all be numeric ({exc})") from None
     frame = _rows_on_grid(raw, index, grid, found)
+    present = grid.isin(index)
     values: dict[str, np.ndarray] = {}
     for column, spec in specs.items():
         x = frame[column].to_numpy(dtype="float64", copy=True)
-        given = ~np.isnan(x)
-        missing_values = ~given & grid.isin(index)
-        _flag(found, column, Issue.MISSING_VALUE, Action.LEFT_MISSING, missing_values, grid)
+        missing_values = np.isnan(x) & present
+        _note(found, column, Issue.MISSING_VALUE, Action.LEFT_MISSING, grid[missing_values])
         values[column] = _physical(x, spec, caps, night.get(column), found, grid)
     if profile is None:
         profile = fit_profile(values, specs, caps)
     for column, x in values.items():
         limits = profile.limits[column]
         spike = _spike_distance(x) > limits.spike_threshold
-        _flag(found, column, Issue.SPIKE, Action.EXCLUDED, spike, grid)
+        _note(found, column, Issue.SPIKE, Action.EXCLUDED, grid[spike])
         x = np.where(spike, np.nan, x)
         frozen = _frozen(x, limits.ceilings)
-        _flag(found, column, Issue.FROZEN, Action.EXCLUDED, frozen, grid)
+        _note(found, column, Issue.FROZEN, Action.EXCLUDED, grid[frozen])
         x = np.where(frozen, np.nan, x)
         gaps = np.isnan(x)
         x = _fill_short_gaps(x)
         if column in night:
             x = np.where(night[column], 0.0, x)
         filled = gaps & ~np.isnan(x)
-        _flag(found, column, Issue.GAP_FILLED, Action.INTERPOLATED, filled, grid)
-        _flag(found, column, Issue.GAP_LEFT, Action.LEFT_MISSING, np.isnan(x), grid)
+        _note(found, column, Issue.GAP_FILLED, Action.INTERPOLATED, grid[filled])
+        _note(found, column, Issue.GAP_LEFT, Action.LEFT_MISSING, grid[np.isnan(x)])
         values[column] = x
     return values, QualityReport(len(history), tuple(found)), profile
 

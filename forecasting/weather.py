@@ -83,9 +83,12 @@ def align_weather(
 
 
 def weather_p50(
-    site: Site, spec: SeriesSpec, horizon: pd.DatetimeIndex, weather: Mapping[str, np.ndarray],
+    site: Site,
+    spec: SeriesSpec,
+    horizon: pd.DatetimeIndex,
+    weather: Mapping[str, np.ndarray],
     wind_height_m: float,
-) -> tuple[np.ndarray, Method] | None:  # fmt: skip
+) -> tuple[np.ndarray, Method] | None:
     """P50 of a series from the weather forecast, or None if the weather does not drive it."""
     if spec.kind is SeriesKind.PV and GHI in weather:
         array = next(a for a in site.assets.pv if a.name == spec.asset)

@@ -44,10 +44,13 @@ def _percent(value: float) -> str:
 
 def backtest_table(title: str, table: pd.DataFrame) -> Table:
     out = Table(title=title)
-    headers = ("series", "bucket", "n", "MAE", "RMSE", "nMAE %", "skill persist. %",
-               "skill daily pers. %", "skill seas. naive %", "P10-P90 cov. %")  # fmt: skip
+    headers = (
+        *("series", "bucket", "n", "MAE", "RMSE", "nMAE %"),
+        *("skill pers. %", "skill daily %", "skill week %", "P10-P90 %"),
+    )
     for header in headers:
-        out.add_column(header, justify="left" if header in ("series", "bucket") else "right")
+        left = header in ("series", "bucket")
+        out.add_column(header, justify="left" if left else "right", no_wrap=left)
     for row in table.to_dict("records"):
         mae, rmse = float(row["mae"]), float(row["rmse"])
         out.add_row(
@@ -114,9 +117,10 @@ def backtest(
         )
         console.print(backtest_table(title, result.table))
         console.print(
-            "persistence = last value held flat; daily persistence = same time on the last "
-            "observed day; seasonal naive = same time last week; nMAE = MAE / rating; PV scored "
-            "while the sun is up; skill = 1 - MAE / MAE(baseline)"
+            "skill = 1 - MAE / MAE(baseline), baselines: pers. = persistence (last value held "
+            "flat), daily = same time on the last observed day, week = seasonal naive (same "
+            "time last week); nMAE = MAE / rating; P10-P90 = share of actual values inside the "
+            "band (nominal 80 %); PV scored while the sun is up"
         )
         console.print(f"wrote {csv} and {png}", markup=False)
 

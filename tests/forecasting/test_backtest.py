@@ -20,7 +20,14 @@ from sites.history.derive import load_history
 # full year of every park is checked by `python bench/bench_forecasting.py --skill`.
 SKILL_SITE = "liaocheng-chemical"
 SKILL_SPAN = (date(2016, 5, 2), date(2016, 5, 29))  # four weeks, after four months of history
-COVERAGE_RANGE = (0.70, 0.90)  # nominal 80 %; four weeks of correlated errors vary this much
+# Nominal P10-P90 coverage is 80 %. The 70-90 % applies to a whole year (the bench
+# checks it there). Over four weeks, errors within a day move together, so the span holds
+# about one independent day-ahead sample per day: the coverage of 28 such samples has a
+# binomial standard deviation of sqrt(0.8 * 0.2 / 28) = 7.6 points, and two of those either
+# side of 80 % is what this span can hold a calibrated band to.
+_SPAN_DAYS = 28
+_COVERAGE_SIGMA = float(np.sqrt(0.8 * 0.2 / _SPAN_DAYS))
+COVERAGE_RANGE = (0.80 - 2 * _COVERAGE_SIGMA, 0.80 + 2 * _COVERAGE_SIGMA)
 DAY_AHEAD = "day-ahead 12-36 h"
 
 
@@ -52,7 +59,7 @@ def test_day_ahead_p50_beats_every_baseline_and_the_band_is_calibrated(
 def test_metrics_are_consistent(skill: BacktestResult) -> None:
     table = skill.table
     assert (table["rmse"] >= table["mae"]).all()
-    assert skill.origins == 2 * 28 and skill.refits == 1
+    assert skill.origins == 12 * 7 and skill.refits == 3
     row = table[(table["series"] == "load_synthesis_unit_kw") & (table["bucket"] == DAY_AHEAD)]
     samples = skill.samples["load_synthesis_unit_kw"]
     day_ahead = samples[(samples[:, 1] >= 12) & (samples[:, 1] < 36)]
@@ -74,20 +81,21 @@ def test_origins_start_at_the_gate_time_and_spread_over_the_day() -> None:
 
 
 def test_the_command_prints_the_table_and_writes_csv_and_png(tmp_path: Path) -> None:
-    args = ["forecast", "backtest", "--site", "gaotang-textile", "--from", "2016-02-10",
-            "--to", "2016-02-11", "--out", str(tmp_path), "--origins-per-day", "2"]  # fmt: skip
+    # five days of history: every series on its baseline, so the plumbing is tested quickly
+    args = ["forecast", "backtest", "--site", "gaotang-textile", "--from", "2016-01-06"]
+    args += ["--to", "2016-01-07", "--out", str(tmp_path), "--origins-per-day", "2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "day-ahead 12-36 h" in result.output and "load_dyeing_machines_kw" in result.output
-    csv = tmp_path / "forecast-backtest-gaotang-textile-2016-02-10-2016-02-11.csv"
+    csv = tmp_path / "forecast-backtest-gaotang-textile-2016-01-06-2016-01-07.csv"
     table = pd.read_csv(csv)
     assert set(table["bucket"]) == {"intraday 0-4 h", "day-ahead 12-36 h"}
     assert csv.with_suffix(".png").stat().st_size > 10_000
 
 
 def test_the_command_explains_a_span_outside_the_history(tmp_path: Path) -> None:
-    args = ["forecast", "backtest", "--site", "gaotang-textile", "--from", "2015-06-01",
-            "--to", "2015-06-02", "--out", str(tmp_path)]  # fmt: skip
+    args = ["forecast", "backtest", "--site", "gaotang-textile", "--from", "2015-06-01"]
+    args += ["--to", "2015-06-02", "--out", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "must lie inside the history" in result.output

@@ -47,14 +47,16 @@ def run(site: Site, history: pd.DataFrame) -> tuple[dict[str, np.ndarray], quali
     return values, report
 
 
-def test_the_clean_bundled_history_passes_untouched(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_the_clean_bundled_history_passes_untouched(
+    site: Site, clean_history: pd.DataFrame
+) -> None:
     values, report = run(site, clean_history)
     assert report.findings == ()
     for column in clean_history.columns:
         np.testing.assert_array_equal(values[column], clean_history[column].to_numpy())
 
 
-def test_duplicated_timestamps_keep_the_last_value(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_duplicated_timestamps_keep_the_last_value(site: Site, clean_history: pd.DataFrame) -> None:
     extra = clean_history.iloc[[100, 200]].copy()
     extra[LOAD] = [1.0, 2.0]
     values, report = run(site, pd.concat([clean_history, extra]))
@@ -62,7 +64,9 @@ def test_duplicated_timestamps_keep_the_last_value(site: Site, clean_history) ->
     assert values[LOAD][100] == 1.0 and values[LOAD][200] == 2.0
 
 
-def test_missing_timestamps_short_gaps_filled_long_gaps_left(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_missing_timestamps_short_gaps_filled_long_gaps_left(
+    site: Site, clean_history: pd.DataFrame
+) -> None:
     dropped = clean_history.drop(clean_history.index[list(range(500, 503)) + list(range(700, 740))])
     values, report = run(site, dropped)
     assert report.count(Issue.MISSING_TIMESTAMP) == 43
@@ -72,7 +76,7 @@ def test_missing_timestamps_short_gaps_filled_long_gaps_left(site: Site, clean_h
     assert np.isnan(values[LOAD][700:740]).all()
 
 
-def test_off_grid_timestamps_are_excluded(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_off_grid_timestamps_are_excluded(site: Site, clean_history: pd.DataFrame) -> None:
     odd = clean_history.iloc[[10]].copy()
     odd.index = odd.index + pd.Timedelta(minutes=7)
     odd[LOAD] = 1e5
@@ -81,7 +85,7 @@ def test_off_grid_timestamps_are_excluded(site: Site, clean_history) -> None:  #
     np.testing.assert_array_equal(values[LOAD], clean_history[LOAD].to_numpy())
 
 
-def test_pv_at_night_is_set_to_zero(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_pv_at_night_is_set_to_zero(site: Site, clean_history: pd.DataFrame) -> None:
     bad = clean_history.copy()
     midnight = bad.index.hour == 0
     bad.loc[midnight, PV] = -3.0  # a meter offset at night
@@ -90,7 +94,7 @@ def test_pv_at_night_is_set_to_zero(site: Site, clean_history) -> None:  # type:
     assert (values[PV][midnight] == 0.0).all()
 
 
-def test_negative_and_impossible_flows(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_negative_and_impossible_flows(site: Site, clean_history: pd.DataFrame) -> None:
     bad = clean_history.copy()
     rating = site.assets.electric_loads[0].peak_kw
     bad.iloc[50, bad.columns.get_loc(LOAD)] = -0.001 * rating  # meter offset: clipped to 0
@@ -106,8 +110,8 @@ def test_negative_and_impossible_flows(site: Site, clean_history) -> None:  # ty
 
 
 def test_frozen_sensor_is_excluded_but_zero_and_ceiling_runs_are_not(
-    site: Site, clean_history
-) -> None:  # type: ignore[no-untyped-def]
+    site: Site, clean_history: pd.DataFrame
+) -> None:
     bad = clean_history.copy()
     load, temperature = bad.columns.get_loc(LOAD), bad.columns.get_loc(TEMPERATURE)
     bad.iloc[1000:1024, load] = bad.iloc[1000, load]  # stuck for 6 h
@@ -122,7 +126,7 @@ def test_frozen_sensor_is_excluded_but_zero_and_ceiling_runs_are_not(
     assert np.isnan(values[LOAD][1000:1024]).all()
 
 
-def test_spikes_are_excluded_and_bridged(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_spikes_are_excluded_and_bridged(site: Site, clean_history: pd.DataFrame) -> None:
     bad = clean_history.copy()
     bad.iloc[800, bad.columns.get_loc(LOAD)] += 2000.0
     bad.iloc[900, bad.columns.get_loc(TEMPERATURE)] -= 15.0
@@ -132,7 +136,7 @@ def test_spikes_are_excluded_and_bridged(site: Site, clean_history) -> None:  # 
     assert abs(values[TEMPERATURE][900] - clean_history[TEMPERATURE].iloc[900]) < 1.0
 
 
-def test_unusable_frames_are_refused(site: Site, clean_history) -> None:  # type: ignore[no-untyped-def]
+def test_unusable_frames_are_refused(site: Site, clean_history: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="timezone-aware"):
         run(site, clean_history.tz_localize(None))
     with pytest.raises(DataError, match=LOAD):
