@@ -43,8 +43,9 @@ METHOD_DESCRIPTIONS: Mapping[Method, str] = {
     "decaying with lead time",
     Method.WIND_POWER_CURVE: "windpowerlib power curve at hub height from the weather "
     "forecast's wind speed",
-    Method.LOAD_GRADIENT_BOOSTING: "gradient boosting (median) on the Chinese working calendar, "
-    "time of day, similar days and lags known at issue time",
+    Method.LOAD_GRADIENT_BOOSTING: "similar-day profile (last value under 6 h) plus a gradient-"
+    "boosting correction on the Chinese working calendar, time of day and lags known at issue "
+    "time",
     Method.HEAT_PROCESS_AND_DEGREE_HOURS: "process share from the load forecast plus space "
     "heating from heating degree-hours of the temperature forecast",
     Method.WASTE_HEAT_FROM_LOAD: "linear in the process load forecast, capped at the stream's "
