@@ -1,8 +1,8 @@
 """Heat demand and waste heat: physical relations to the load and temperature forecasts.
 
 - Heat demand = a + b x process load + c x heating degree-hours, the degree-hours being
-  ``max(0, HEATING_BASE_DEGC - temperature)`` inside the heating season (northern China's
-  central heating runs 15 November - 15 March; Shandong's statutory season). A demand
+  ``max(0, HEATING_BASE_DEGC - temperature)`` (``sites.history.derive``) inside the heating
+  season (15 November - 15 March, Shandong's statutory central-heating season). A demand
   without a process load has no ``b`` term.
 - Waste heat = a + b x process load, capped at the stream's ``max_kw_th``.
 
@@ -24,21 +24,13 @@ from forecasting.anomaly import Blend, deviation_window, fit_blend, origin_anoma
 from forecasting.models import Method, TrainingSpan, training_pairs
 from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
 from sites import columns
+from sites.history.derive import heating_degrees
 from sites.schema import HeatDemand, WasteHeatStream
 
-HEATING_BASE_DEGC = 18.0  # degree-hour base for space heating of industrial buildings
-HEATING_SEASON = ((11, 15), (3, 15))  # (month, day) first and last day, inclusive
 MIN_TRAIN_DAYS = 7
 TRAIN_STRIDE = 16  # an origin every 4 h
 RECENT_STEPS = 4
 _CAP_RTOL = 1e-6
-
-
-def heating_degrees(temperature_degc: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
-    (m0, d0), (m1, d1) = HEATING_SEASON
-    month_day = np.asarray(index.month * 100 + index.day)
-    in_season = (month_day >= m0 * 100 + d0) | (month_day <= m1 * 100 + d1)
-    return np.where(in_season, np.clip(HEATING_BASE_DEGC - temperature_degc, 0.0, None), 0.0)
 
 
 def _design(

@@ -249,12 +249,19 @@ def scale_to_peak_and_energy(shape: np.ndarray, peak_kw: float, energy_kwh: floa
     return a + b * unit
 
 
-def heating_degree_shape(index: pd.DatetimeIndex, temperature_degc: np.ndarray) -> np.ndarray:
-    """Heating degree-hours inside the heating season, normalised to sum to 1."""
+def heating_degrees(temperature_degc: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
+    """Heating degrees [K] per interval: below the base, inside the heating season only."""
     (m0, d0), (m1, d1) = HEATING_SEASON
     month_day = index.month * 100 + index.day
     in_season = (month_day >= m0 * 100 + d0) | (month_day <= m1 * 100 + d1)
-    degrees = np.where(in_season, np.clip(HEATING_BASE_DEGC - temperature_degc, 0.0, None), 0.0)
+    return np.asarray(
+        np.where(in_season, np.clip(HEATING_BASE_DEGC - temperature_degc, 0.0, None), 0.0)
+    )
+
+
+def heating_degree_shape(index: pd.DatetimeIndex, temperature_degc: np.ndarray) -> np.ndarray:
+    """Heating degree-hours inside the heating season, normalised to sum to 1."""
+    degrees = heating_degrees(temperature_degc, index)
     total = degrees.sum()
     if total <= 0:
         raise DataError("no heating degree-hours in the heating season; check the temperature")
