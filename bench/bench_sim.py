@@ -14,7 +14,7 @@ import time
 
 import pandas as pd
 
-from sim.forecaster import RefittingForecaster
+from sim.forecaster import PrefetchingForecaster
 from sim.policies import OptimiserPolicy
 from sim.replay import replay
 from sites import bundled_sites
@@ -32,7 +32,7 @@ def main() -> None:
     end = start + pd.Timedelta(days=DAYS)
     print(f"site: {site.id}; replay {start:%Y-%m-%d} + {DAYS} days per setting")
     for every in (pd.Timedelta(minutes=15), pd.Timedelta(hours=1)):
-        forecaster = RefittingForecaster(site)
+        forecaster = PrefetchingForecaster(site, truth)
         policy = OptimiserPolicy(site, forecaster, every)
         began = time.perf_counter()
         result = replay(site, truth, policy, start, end)

@@ -112,7 +112,7 @@ class NetworkVerifier:
             },
             index=index,
         )
-        found = [
+        found: list[pd.DataFrame | None] = [
             _exceeding(index, vm, "bus", "vm_pu", limits.vm_max_pu, above=True),
             _exceeding(index, vm, "bus", "vm_pu", limits.vm_min_pu, above=False),
             _exceeding(index, lines, "line", "loading_percent", limits.max_line_loading_percent),
@@ -145,7 +145,10 @@ class NetworkVerifier:
                     }
                 )
             )
-        violations = pd.concat([f for f in found if not f.empty] or [_empty()], ignore_index=True)
+        present = [f for f in found if f is not None]
+        if not present:
+            return Verification(intervals, vm, lines, trafos, _empty())
+        violations = pd.concat(present, ignore_index=True)
         violations = violations.sort_values(["interval", "element"], kind="stable")
         return Verification(intervals, vm, lines, trafos, violations.reset_index(drop=True))
 
@@ -162,13 +165,14 @@ def _exceeding(
     quantity: str,
     limit: float,
     above: bool = True,
-) -> pd.DataFrame:
+) -> pd.DataFrame | None:
+    """The (interval, element) pairs beyond ``limit``, or None where there are none."""
     data = values.to_numpy()
     with np.errstate(invalid="ignore"):
         mask = data > limit if above else data < limit
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
-        return _empty()
+        return None
     names = np.asarray(
         [f"{kind} {c}" if kind != "grid_connection" else kind for c in values.columns]
     )

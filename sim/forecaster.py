@@ -1,13 +1,37 @@
-"""The production forecaster inside a replay: fitted on the past only, refitted as time goes on."""
+"""The production forecaster inside a replay: fitted on the past only, refitted as time goes on.
+
+A forecast depends only on the history before its issue time, never on what the controller
+did with earlier forecasts. So a replay can make its forecasts ahead of the controller:
+:class:`PrefetchingForecaster` runs the same :class:`RefittingForecaster` in a second process
+over the issue times the policy will ask for, each to the furthest end it may ask, and hands
+each one over cut to the end asked for (a forecast's values do not depend on its horizon;
+``tests/sim/test_forecaster.py`` holds that). The controller loop and the forecasts then use
+both cores, and the decisions are the same as with the forecaster in the loop.
+"""
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import queue
+import weakref
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from forecasting.api import ForecastModels, fit
+from forecasting.timeline import STEP
 from sites import Site
 
 DEFAULT_REFIT_EVERY = pd.Timedelta(days=28)
+AHEAD = 32
+"""Forecasts the second process may make ahead of the controller (a few MB)."""
+POLL_S = 1.0  # how often a wait for the next forecast checks that the process still runs
 
 
 class RefittingForecaster:
@@ -31,3 +55,107 @@ class RefittingForecaster:
             self.fitted_at = now
             self.fits += 1
         return self.models.predict(now, end - now, history).frame
+
+
+@dataclass(frozen=True)
+class Call:
+    """One forecast a policy will ask for: at ``issue``, to at most ``end`` (exclusive)."""
+
+    issue: pd.Timestamp
+    end: pd.Timestamp
+
+
+def _forecast_ahead(
+    site: Site,
+    truth: pd.DataFrame,
+    calls: Sequence[Call],
+    refit_every: pd.Timedelta,
+    out: Any,
+) -> None:
+    """The second process: every call in order, on the truth strictly before its issue time."""
+    with threadpool_limits(1):  # one core for this process, the other for the controller
+        forecaster = RefittingForecaster(site, refit_every)
+        try:
+            for call in calls:
+                history = truth.iloc[: int(truth.index.searchsorted(call.issue))]
+                out.put((call.issue, forecaster(call.issue, call.end, history), forecaster.fits))
+        except Exception as exc:  # handed to the replay, which raises it there
+            out.put(exc)
+
+
+def _stop(process: BaseProcess) -> None:
+    if process.is_alive():
+        process.terminate()
+    process.join()
+
+
+class PrefetchingForecaster:
+    """A :class:`RefittingForecaster` run ahead of the replay in a second process.
+
+    :meth:`expect` starts it on the calls the policy will make; a call off that schedule is
+    answered by a forecaster in this process (fitted on its own schedule)."""
+
+    def __init__(
+        self, site: Site, truth: pd.DataFrame, refit_every: pd.Timedelta = DEFAULT_REFIT_EVERY
+    ) -> None:
+        self.site = site
+        self.truth = truth
+        self.refit_every = refit_every
+        self.local = RefittingForecaster(site, refit_every)
+        self.prefetched_fits = 0
+        self._pending: deque[pd.Timestamp] = deque()
+        self._queue: Any = None
+        self._process: BaseProcess | None = None
+
+    @property
+    def fits(self) -> int:
+        return self.prefetched_fits + self.local.fits
+
+    def expect(self, calls: Sequence[Call]) -> None:
+        self.close()
+        context = mp.get_context("spawn")  # no fork of a process holding solver threads
+        self._queue = context.Queue(maxsize=AHEAD)
+        process = context.Process(
+            target=_forecast_ahead,
+            args=(self.site, self.truth, list(calls), self.refit_every, self._queue),
+            daemon=True,
+        )
+        process.start()
+        weakref.finalize(self, _stop, process)
+        self._process = process
+        self._pending = deque(c.issue for c in calls)
+
+    def close(self) -> None:
+        if self._process is not None:
+            _stop(self._process)
+            self._process = None
+        self._pending.clear()
+
+    def __call__(self, now: pd.Timestamp, end: pd.Timestamp, history: pd.DataFrame) -> pd.DataFrame:
+        while self._pending and self._pending[0] < now:
+            self._next()  # asked for no more (the policy skipped it)
+        if not self._pending or self._pending[0] != now:
+            return self.local(now, end, history)
+        frame = self._next()
+        steps = int(np.ceil((end - now) / STEP))
+        return frame.iloc[:steps]
+
+    def _next(self) -> pd.DataFrame:
+        expected = self._pending.popleft()
+        while True:
+            try:
+                item = self._queue.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                if self._process is None or not self._process.is_alive():
+                    raise RuntimeError(
+                        f"the forecasting process stopped before the forecast of {expected}"
+                    ) from None
+        if isinstance(item, Exception):
+            self.close()
+            raise item
+        issue, frame, fits = item
+        if issue != expected:  # the two processes walk the same list; guard all the same
+            raise RuntimeError(f"forecast for {issue} arrived where {expected} was due")
+        self.prefetched_fits = fits
+        return frame

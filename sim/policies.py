@@ -23,6 +23,7 @@ from controller.inputs import prepare
 from controller.plan import Plan, PlanKind
 from controller.planner import plan
 from controller.state import MeasuredState
+from sim.forecaster import Call, PrefetchingForecaster
 from sites import Site, columns
 from sites.history.series import expected_series
 
@@ -86,6 +87,14 @@ class Policy(ABC):
         """Setpoints for the interval starting at ``now``. ``history`` ends before ``now``;
         ``current`` is the interval's true conditions (only real-time policies may read it)."""
 
+    def begin(self, steps: pd.DatetimeIndex) -> None:
+        """Called once before the replay's first interval with all its intervals."""
+        return None
+
+    def finish(self) -> None:
+        """Called once after the replay's last interval (also when it failed)."""
+        return None
+
 
 class OptimiserPolicy(Policy):
     """The production setup: a day-ahead plan at each gate time, intraday re-plans."""
@@ -105,7 +114,6 @@ class OptimiserPolicy(Policy):
         self.cache = ModelCache()  # own compiled problems: warm starts never cross replays
         self.committed: dict[pd.Timestamp, Plan] = {}  # by the local date they cover
         self.current: Plan | None = None
-        self.last_intraday: pd.Timestamp | None = None
 
     def _plan(
         self,
@@ -130,6 +138,34 @@ class OptimiserPolicy(Policy):
             cache=self.cache,
         )
 
+    def kind_at(self, now: pd.Timestamp, first: bool) -> PlanKind | None:
+        """What is planned at ``now``: a day-ahead plan at start-up and at the gate time, an
+        intraday plan where ``now`` is on the intraday clock (aligned to the day's start, as
+        the service's scheduler runs it), else nothing (the plan in force carries on)."""
+        gate = now.normalize() + pd.Timedelta(
+            hours=self.site.gate_time.hour, minutes=self.site.gate_time.minute
+        )
+        if first or now == gate:
+            return PlanKind.DAY_AHEAD
+        every = self.intraday_every
+        if every is not None and (now - now.normalize()) % every == pd.Timedelta(0):
+            return PlanKind.INTRADAY
+        return None
+
+    def begin(self, steps: pd.DatetimeIndex) -> None:
+        if isinstance(self.forecaster, PrefetchingForecaster):
+            self.forecaster.expect(
+                [
+                    Call(now, now.normalize() + pd.Timedelta(days=2))
+                    for k, now in enumerate(steps)
+                    if self.kind_at(now, k == 0) is not None
+                ]
+            )
+
+    def finish(self) -> None:
+        if isinstance(self.forecaster, PrefetchingForecaster):
+            self.forecaster.close()
+
     def setpoints(
         self,
         now: pd.Timestamp,
@@ -141,23 +177,19 @@ class OptimiserPolicy(Policy):
         today = now.normalize()
         tomorrow = today + pd.Timedelta(days=1)
         end_of_tomorrow = tomorrow + pd.Timedelta(days=1)
-        gate = today + pd.Timedelta(
-            hours=self.site.gate_time.hour, minutes=self.site.gate_time.minute
-        )
-        if self.current is None or (now == gate and tomorrow not in self.committed):
+        kind = self.kind_at(now, self.current is None)
+        if kind is PlanKind.DAY_AHEAD:
             # At the gate (or at start-up) the day-ahead plan runs to the end of tomorrow;
             # its part for tomorrow is what the utility receives.
             made = self._plan(now, end_of_tomorrow, state, history, PlanKind.DAY_AHEAD, None)
             self.committed[tomorrow] = made
             self.committed.setdefault(today, made)
             self.current = made
-        elif self.intraday_every is not None and (
-            self.last_intraday is None or now - self.last_intraday >= self.intraday_every
-        ):
+        elif kind is PlanKind.INTRADAY:
             window_end = end_of_tomorrow if tomorrow in self.committed else tomorrow
             committed = self.committed.get(today)
             self.current = self._plan(now, window_end, state, history, PlanKind.INTRADAY, committed)
-            self.last_intraday = now
+        assert self.current is not None  # the first call always plans
         frame = self.current.frame
         if now not in frame.index:  # a plan always covers now; guard against gaps
             self.current = self._plan(

@@ -71,7 +71,7 @@ def replay(
     started = time.perf_counter()
     plant = Plant(site)
     state = PlantState.initial(site)
-    steps = truth.loc[start : end - pd.Timedelta(minutes=15)].index
+    steps = pd.DatetimeIndex(truth.loc[start : end - pd.Timedelta(minutes=15)].index)
     truth_rows = {
         now: {str(c): float(v) for c, v in row.items()} for now, row in truth.loc[steps].iterrows()
     }
@@ -82,25 +82,29 @@ def replay(
     grid_violations = 0
     month_peak = 0.0
     month = steps[0].month
-    for k, now in enumerate(steps):
-        if now.month != month:
-            month, month_peak = now.month, 0.0
-        measured = MeasuredState(
-            dict(state.battery_soc_kwh), dict(state.tank_level_kwh_th), month_peak
-        )
-        history = truth.iloc[: start_pos + k]  # strictly before now
-        current = truth_rows[now]
-        wanted = policy.setpoints(now, measured, history, current)
-        result = plant.step(state, wanted, current)
-        month_peak = max(month_peak, result.actual[pc.GRID_IMPORT_KW])
-        not_followed += len(result.not_followed)
-        backup += result.boiler_backup_kwh_th
-        unmet += result.heat_unmet_kwh_th
-        dumped += result.heat_dumped_kwh_th
-        grid_violations += int(result.grid_limit_violation)
-        rows.append(result.actual)
-        if progress is not None:
-            progress(k + 1, len(steps))
+    policy.begin(steps)
+    try:
+        for k, now in enumerate(steps):
+            if now.month != month:
+                month, month_peak = now.month, 0.0
+            measured = MeasuredState(
+                dict(state.battery_soc_kwh), dict(state.tank_level_kwh_th), month_peak
+            )
+            history = truth.iloc[: start_pos + k]  # strictly before now
+            current = truth_rows[now]
+            wanted = policy.setpoints(now, measured, history, current)
+            result = plant.step(state, wanted, current)
+            month_peak = max(month_peak, result.actual[pc.GRID_IMPORT_KW])
+            not_followed += len(result.not_followed)
+            backup += result.boiler_backup_kwh_th
+            unmet += result.heat_unmet_kwh_th
+            dumped += result.heat_dumped_kwh_th
+            grid_violations += int(result.grid_limit_violation)
+            rows.append(result.actual)
+            if progress is not None:
+                progress(k + 1, len(steps))
+    finally:
+        policy.finish()
     frame = pd.DataFrame(rows, index=steps)
     frame = _with_truth(site, frame, truth.loc[steps])
     verification = NetworkVerifier(site).verify(frame)

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from sim.forecaster import RefittingForecaster
+from sim.forecaster import PrefetchingForecaster
 from sim.policies import (
     OptimiserPolicy,
     PerfectForesightPolicy,
@@ -38,9 +38,9 @@ def make_policy(
     name: str, site: Site, truth: pd.DataFrame, end: pd.Timestamp, intraday_every: pd.Timedelta
 ) -> tuple[Site, Policy]:
     if name == "production":
-        return site, OptimiserPolicy(site, RefittingForecaster(site), intraday_every)
+        return site, OptimiserPolicy(site, PrefetchingForecaster(site, truth), intraday_every)
     if name == "day-ahead":
-        return site, OptimiserPolicy(site, RefittingForecaster(site), None)
+        return site, OptimiserPolicy(site, PrefetchingForecaster(site, truth), None)
     if name == "rule-based":
         return site, RuleBasedPolicy(site)
     if name == "no-storage":

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from controller import columns as pc
-from sim.forecaster import RefittingForecaster
+from sim.forecaster import PrefetchingForecaster
 from sim.policies import OptimiserPolicy, RuleBasedPolicy
 from sim.replay import ReplayResult, energy_balance_error_kw, replay
 from sites import columns, load_bundled_site
@@ -24,7 +24,7 @@ SOC_TOL_KWH = 1e-6
 
 
 def _run(truth: pd.DataFrame) -> tuple[ReplayResult, OptimiserPolicy]:
-    policy = OptimiserPolicy(SITE, RefittingForecaster(SITE), INTRADAY_EVERY)
+    policy = OptimiserPolicy(SITE, PrefetchingForecaster(SITE, truth), INTRADAY_EVERY)
     return replay(SITE, truth, policy, START, END), policy
 
 

@@ -1,0 +1,62 @@
+"""Forecasts made ahead in a second process are the forecasts the loop would have made."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from forecasting.api import fit
+from sim.forecaster import Call, PrefetchingForecaster, RefittingForecaster
+from sim.policies import OptimiserPolicy
+from sim.replay import replay
+from sites import load_bundled_site
+from sites.history.derive import load_history
+
+SITE = load_bundled_site("gaotang-textile")
+TRUTH = load_history(SITE).frame
+ZONE = SITE.location.timezone
+START = pd.Timestamp("2016-03-09 20:00", tz=ZONE)  # the gate (10:00) falls inside the day
+END = START + pd.Timedelta(hours=24)
+INTRADAY_EVERY = pd.Timedelta(hours=4)
+
+
+def test_a_forecast_cut_to_a_shorter_end_equals_the_shorter_forecast() -> None:
+    now = pd.Timestamp("2016-03-10 13:15", tz=ZONE)
+    history = TRUTH.loc[: now - pd.Timedelta(minutes=15)]
+    models = fit(SITE, history, until=now)
+    furthest = now.normalize() + pd.Timedelta(days=2)
+    long = models.predict(now, furthest - now, history).frame
+    for end in (now.normalize() + pd.Timedelta(days=1), furthest - pd.Timedelta(hours=5)):
+        short = models.predict(now, end - now, history).frame
+        pd.testing.assert_frame_equal(long.iloc[: len(short)], short, check_exact=True)
+
+
+def test_prefetched_replay_makes_the_same_decisions_as_the_forecaster_in_the_loop() -> None:
+    in_loop = OptimiserPolicy(SITE, RefittingForecaster(SITE), INTRADAY_EVERY)
+    ahead = OptimiserPolicy(SITE, PrefetchingForecaster(SITE, TRUTH), INTRADAY_EVERY)
+    expected = replay(SITE, TRUTH, in_loop, START, END)
+    got = replay(SITE, TRUTH, ahead, START, END)
+    pd.testing.assert_frame_equal(got.frame, expected.frame, check_exact=True)
+    assert got.counters == expected.counters
+    assert ahead.forecaster.fits == in_loop.forecaster.fits == 1  # type: ignore[attr-defined]
+
+
+def test_a_call_off_the_schedule_is_answered_in_this_process() -> None:
+    forecaster = PrefetchingForecaster(SITE, TRUTH)
+    forecaster.expect([Call(START, START + pd.Timedelta(hours=6))])
+    try:
+        off = START + pd.Timedelta(hours=1)
+        frame = forecaster(off, off + pd.Timedelta(hours=2), TRUTH.loc[: off - pd.Timedelta(1)])
+    finally:
+        forecaster.close()
+    assert frame.index[0] == off and len(frame) == 8
+    assert forecaster.local.fits == 1
+
+
+def test_a_failure_in_the_forecasting_process_is_raised_in_the_replay() -> None:
+    forecaster = PrefetchingForecaster(SITE, TRUTH.iloc[:10])  # far too short to fit on
+    first = TRUTH.index[10]
+    forecaster.expect([Call(first, first + pd.Timedelta(hours=6))])
+    with pytest.raises(Exception, match="history"):
+        forecaster(first, first + pd.Timedelta(hours=6), TRUTH.iloc[:10])
+    forecaster.close()
