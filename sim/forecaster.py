@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import tempfile
 import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,7 +69,7 @@ class Call:
 
 def _forecast_ahead(
     site: Site,
-    truth: pd.DataFrame,
+    truth_path: Path,
     calls: Sequence[Call],
     refit_every: pd.Timedelta,
     out: Any,
@@ -76,6 +78,7 @@ def _forecast_ahead(
     with threadpool_limits(1):  # one core for this process, the other for the controller
         forecaster = RefittingForecaster(site, refit_every)
         try:
+            truth = pd.read_parquet(truth_path)
             for call in calls:
                 history = truth.iloc[: int(truth.index.searchsorted(call.issue))]
                 out.put((call.issue, forecaster(call.issue, call.end, history), forecaster.fits))
@@ -83,10 +86,11 @@ def _forecast_ahead(
             out.put(exc)
 
 
-def _stop(process: BaseProcess) -> None:
+def _stop(process: BaseProcess, folder: tempfile.TemporaryDirectory[str]) -> None:
     if process.is_alive():
         process.terminate()
     process.join()
+    folder.cleanup()
 
 
 class PrefetchingForecaster:
@@ -106,29 +110,37 @@ class PrefetchingForecaster:
         self._pending: deque[pd.Timestamp] = deque()
         self._queue: Any = None
         self._process: BaseProcess | None = None
+        self._stopper: weakref.finalize[Any, Any] | None = None
 
     @property
     def fits(self) -> int:
         return self.prefetched_fits + self.local.fits
 
     def expect(self, calls: Sequence[Call]) -> None:
+        """Start the second process on ``calls`` (in time order). The history goes to it as a
+        file, so starting it sends little (a program that starts it must guard its main
+        module with ``if __name__ == "__main__":``, as every spawned process needs)."""
         self.close()
+        folder = tempfile.TemporaryDirectory(prefix="replay-forecasts-")
+        truth_path = Path(folder.name) / "truth.parquet"
+        self.truth.to_parquet(truth_path)
         context = mp.get_context("spawn")  # no fork of a process holding solver threads
         self._queue = context.Queue(maxsize=AHEAD)
         process = context.Process(
             target=_forecast_ahead,
-            args=(self.site, self.truth, list(calls), self.refit_every, self._queue),
+            args=(self.site, truth_path, list(calls), self.refit_every, self._queue),
             daemon=True,
         )
         process.start()
-        weakref.finalize(self, _stop, process)
+        self._stopper = weakref.finalize(self, _stop, process, folder)
         self._process = process
         self._pending = deque(c.issue for c in calls)
 
     def close(self) -> None:
-        if self._process is not None:
-            _stop(self._process)
-            self._process = None
+        if self._stopper is not None:
+            self._stopper()  # stops the process and removes its file, once
+            self._stopper = None
+        self._process = None
         self._pending.clear()
 
     def __call__(self, now: pd.Timestamp, end: pd.Timestamp, history: pd.DataFrame) -> pd.DataFrame:

@@ -194,6 +194,8 @@ class Plant:
                 if boiler.fuel is Fuel.ELECTRIC:
                     out[columns.boiler_kw(boiler.name)] = heat / boiler.efficiency
                     e_boiler += heat / boiler.efficiency
+                else:
+                    out[pc.boiler_fuel_kw(boiler.name)] = heat / boiler.efficiency
                 need -= heat
             if need > FOLLOW_TOL_KW:
                 result.heat_unmet_kwh_th += need * HOURS

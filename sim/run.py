@@ -45,7 +45,9 @@ def make_policy(
         return site, RuleBasedPolicy(site)
     if name == "no-storage":
         bare = without_storage(site)
-        return bare, RuleBasedPolicy(bare)
+        policy = RuleBasedPolicy(bare)
+        policy.name = "no storage (rule-based)"
+        return bare, policy
     if name == "perfect":
         return site, PerfectForesightPolicy(site, truth, end)
     raise DataError(f"policy: got {name!r}; accepted: {', '.join(POLICIES)}")

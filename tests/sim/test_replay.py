@@ -11,6 +11,7 @@ from sim.forecaster import PrefetchingForecaster
 from sim.policies import OptimiserPolicy, RuleBasedPolicy
 from sim.replay import ReplayResult, energy_balance_error_kw, replay
 from sites import columns, load_bundled_site
+from sites.schema import Fuel
 from sites.history.derive import load_history
 
 SITE = load_bundled_site("gaotang-textile")
@@ -73,6 +74,21 @@ def test_heat_is_conserved_every_interval(week) -> None:  # type: ignore[no-unty
     # Supplied heat equals demand except where the plant reported unmet or dumped heat.
     assert np.clip(gap, 0, None).sum() * 0.25 == pytest.approx(unmet_kwh, abs=1e-3)
     assert np.clip(-gap, 0, None).sum() * 0.25 == pytest.approx(dumped_kwh, abs=1e-3)
+
+
+def test_fuel_of_fired_boilers_is_counted_in_cost_and_co2(week) -> None:  # type: ignore[no-untyped-def]
+    result, _ = week
+    frame = result.frame
+    fired = [b for b in SITE.assets.boilers if b.fuel is not Fuel.ELECTRIC]
+    assert fired, "the test park needs a fuel-fired boiler"
+    for b in fired:
+        fuel = frame[pc.boiler_fuel_kw(b.name)]
+        np.testing.assert_allclose(fuel * b.efficiency, frame[pc.boiler_heat_kw_th(b.name)])
+    cost = sum(
+        b.fuel_price_cny_per_kwh * frame[pc.boiler_fuel_kw(b.name)].sum() * 0.25 for b in fired
+    )
+    assert cost > 0
+    assert result.kpis.fuel_cost_cny == pytest.approx(cost, rel=1e-9)
 
 
 def test_the_controller_never_saw_the_future(week) -> None:  # type: ignore[no-untyped-def]
