@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
 from controller.config import DispatchConfig
 from controller.plan import PlanKind
 from controller.state import MeasuredState
+from forecasting.frame import code_version
 from sites import Site
-
-PACKAGE = "park-microgrid"
-
-
-def code_version() -> str:
-    try:
-        return version(PACKAGE)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def input_hash(
@@ -42,3 +33,6 @@ def input_hash(
     digest.update(kind.value.encode())
     digest.update(repr(config).encode())
     return digest.hexdigest()
+
+
+__all__ = ["code_version", "input_hash"]

@@ -10,6 +10,7 @@ down and never above the inverter rating, wind never above the rated power.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -22,7 +23,9 @@ from sites.columns import QUANTILES, quantile
 DISTRIBUTION = "park-microgrid"
 
 
+@cache
 def code_version() -> str:
+    """The installed version of this code (read once per process)."""
     try:
         return version(DISTRIBUTION)
     except PackageNotFoundError:

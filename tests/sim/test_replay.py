@@ -11,8 +11,8 @@ from sim.forecaster import PrefetchingForecaster
 from sim.policies import OptimiserPolicy, RuleBasedPolicy
 from sim.replay import ReplayResult, energy_balance_error_kw, replay
 from sites import columns, load_bundled_site
-from sites.schema import Fuel
 from sites.history.derive import load_history
+from sites.schema import Fuel
 
 SITE = load_bundled_site("gaotang-textile")
 TRUTH = load_history(SITE).frame
