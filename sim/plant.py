@@ -197,6 +197,7 @@ class Plant:
                 else:
                     out[pc.boiler_fuel_kw(boiler.name)] = heat / boiler.efficiency
                 need -= heat
+            out[pc.heat_unmet_kw_th(demand.name)] = max(need, 0.0)
             if need > FOLLOW_TOL_KW:
                 result.heat_unmet_kwh_th += need * HOURS
             elif need < -FOLLOW_TOL_KW:

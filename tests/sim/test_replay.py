@@ -73,6 +73,8 @@ def test_heat_is_conserved_every_interval(week) -> None:  # type: ignore[no-unty
     gap = (demand - supplied).to_numpy()
     # Supplied heat equals demand except where the plant reported unmet or dumped heat.
     assert np.clip(gap, 0, None).sum() * 0.25 == pytest.approx(unmet_kwh, abs=1e-3)
+    # The KPI (same definition as a plan's) reads the unmet heat the plant wrote.
+    assert result.kpis.heat_unmet_kwh_th == pytest.approx(unmet_kwh, abs=1e-3)
     assert np.clip(-gap, 0, None).sum() * 0.25 == pytest.approx(dumped_kwh, abs=1e-3)
 
 
