@@ -81,9 +81,25 @@ def _forecast_ahead(
             truth = pd.read_parquet(truth_path)
             for call in calls:
                 history = truth.iloc[: int(truth.index.searchsorted(call.issue))]
-                out.put((call.issue, forecaster(call.issue, call.end, history), forecaster.fits))
+                item = (call.issue, forecaster(call.issue, call.end, history), forecaster.fits)
+                if not _hand_over(out, item):
+                    return
         except Exception as exc:  # handed to the replay, which raises it there
-            out.put(exc)
+            _hand_over(out, exc)
+
+
+def _hand_over(out: Any, item: object) -> bool:
+    """Put ``item`` on the queue as soon as there is room; False if the replay is gone (the
+    process then ends instead of waiting for a reader that will never come)."""
+    parent = mp.parent_process()
+    while True:
+        try:
+            out.put(item, timeout=POLL_S)
+            return True
+        except queue.Full:
+            if parent is None or not parent.is_alive():
+                out.cancel_join_thread()  # what is still buffered has no reader either
+                return False
 
 
 def _stop(process: BaseProcess, folder: tempfile.TemporaryDirectory[str]) -> None:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -18,6 +24,8 @@ ZONE = SITE.location.timezone
 START = pd.Timestamp("2016-03-09 20:00", tz=ZONE)  # the gate (10:00) falls inside the day
 END = START + pd.Timedelta(hours=24)
 INTRADAY_EVERY = pd.Timedelta(hours=4)
+FILL_S = 25.0  # start, one fit (~8 s) and AHEAD short forecasts, with room for a busy machine
+CHILD_EXIT_S = 30.0  # the child notices within a second or, if still fitting, after the fit
 
 
 def test_a_forecast_cut_to_a_shorter_end_equals_the_shorter_forecast() -> None:
@@ -60,3 +68,48 @@ def test_a_failure_in_the_forecasting_process_is_raised_in_the_replay() -> None:
     with pytest.raises(Exception, match="history"):
         forecaster(first, first + pd.Timedelta(hours=6), TRUTH.iloc[:10])
     forecaster.close()
+
+
+def test_the_forecasting_process_ends_when_the_replay_is_gone(tmp_path: Path) -> None:
+    # A replay killed while the second process waits for room on the queue must not leave
+    # that process behind.
+    script = tmp_path / "replay.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "import pandas as pd\n"
+        "from sim.forecaster import AHEAD, Call, PrefetchingForecaster\n"
+        "from sites import load_bundled_site\n"
+        "from sites.history.derive import load_history\n"
+        "if __name__ == '__main__':\n"
+        "    site = load_bundled_site('gaotang-textile')\n"
+        "    truth = load_history(site).frame\n"
+        "    start = pd.Timestamp('2016-03-09', tz=site.location.timezone)\n"
+        "    step = pd.Timedelta(minutes=15)\n"
+        "    calls = [Call(start + k * step, start + k * step + step) for k in range(AHEAD + 8)]\n"
+        "    forecaster = PrefetchingForecaster(site, truth)\n"
+        "    forecaster.expect(calls)\n"
+        "    print(forecaster._process.pid, flush=True)\n"
+        "    time.sleep(600)\n",
+        encoding="utf-8",
+    )
+    replay_process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True
+    )
+    assert replay_process.stdout is not None
+    child = int(replay_process.stdout.readline())
+    time.sleep(FILL_S)  # the child fits, forecasts and fills the queue
+    replay_process.kill()
+    replay_process.wait()
+    deadline = time.monotonic() + CHILD_EXIT_S
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.2)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.exists() and status.read_text().split()[2] == "Z")
