@@ -1,15 +1,23 @@
-"""The running service under load: plan-in-force latency, 304s, measurement ingestion.
+"""The running service under load: plan-in-force latency, 304s, ingestion, start-up time.
 
 A real ``microgrid serve`` (uvicorn, one process, SQLite in WAL mode) on loopback; the load
 comes from this process (a second process) over keep-alive HTTP/1.1 connections:
 
 - GET the plan in force (full JSON body, a 96-interval plan of the largest park) from 50
   concurrent clients, each sending its next request as soon as the last is answered
-  (closed loop: the service's saturation latency), and at fixed offered rates of
-  :data:`PACED_RATES` requests/s spread over the 50 clients (utilities polling every
-  half second, and a fleet polling very hard);
+  (closed loop: the service's saturation latency and its maximum throughput), and at fixed
+  offered rates of :data:`PACED_RATES` requests/s spread over the 50 clients (utilities
+  polling every half second, a fleet polling hard, and near saturation);
 - the same with ``If-None-Match`` (every answer a 304 without body);
-- measurement ingestion: batches of :data:`BATCH` points from 4 concurrent clients.
+- measurement ingestion: batches of :data:`BATCH` points from 4 concurrent clients;
+- start-up: ``microgrid serve --demo`` on an empty store (what ``make run`` does on a fresh
+  clone), and when each park's first day-ahead and first intraday plan are stored (the run's
+  end, read from the store), counted from the start of the process. The first intraday plan
+  comes from the scheduler at the next quarter hour (15 s past); it is waited for only if
+  that is due soon, or with ``--wait-intraday``.
+
+The load generator shares the machine's cores with the service, and so does anything else
+running: the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -28,24 +36,33 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+from sqlalchemy import func, select
 
 from controller.plan import PlanKind
 from controller.planner import plan as make_plan
 from controller.service import db, migrate
 from controller.service.auth import Role, create_key
 from controller.service.feeder import replay_values
+from controller.service.models import job_runs as runs_t
+from controller.service.models import plans as plans_t
 from controller.service.parks import load_parks
 from controller.service.pipeline import store_plan
+from controller.service.scheduler import PLANNING_DELAY_S
 from controller.service.store.sites import upsert_sites
 from sites import columns
 
 PARK = "chiping-aluminium"
 CLIENTS = 50
 SECONDS = 6.0
-PACED_RATES = (100.0, 1000.0)
+PACED_RATES = (100.0, 1000.0, 5000.0)
 BATCH = 2000
 INGEST_CLIENTS = 4
 INGEST_BATCHES = 40
+STARTUP_GUARD_S = 600.0
+"""Give up on the start-up measurement after this long (the service is then reported stuck)."""
+INTRADAY_WAIT_S = 180.0
+"""Wait for the first scheduled intraday plan only if it is due within this after start-up
+(``--wait-intraday``: whenever it is due, up to a quarter hour)."""
 
 
 def free_port() -> int:
@@ -147,7 +164,7 @@ def report(name: str, latencies: list[float], statuses: dict[int, int], seconds:
     values = np.array(latencies)
     p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
     print(
-        f"{name:<44} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+        f"{name:<48} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
         f"  {len(values) / seconds:7.0f} req/s  statuses {statuses}"
     )
 
@@ -182,30 +199,41 @@ async def ingest(port: int, key: str) -> float:
     return INGEST_BATCHES * BATCH / elapsed
 
 
-def main() -> int:
+def wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with {process.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("the service did not answer within a minute")
+
+
+def serve(url: str, port: int, env: dict[str, str], *options: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "controller.cli.main", "serve", *options]
+        + ["--database-url", url, "--port", str(port)],
+        env=os.environ | {"MICROGRID_LOG_LEVEL": "warning"} | env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def latency_and_ingestion() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         utility, operator = prepare(url)
         port = free_port()
-        env = os.environ | {
+        env = {
             "MICROGRID_SCHEDULER": "false",
             "MICROGRID_STARTUP_CATCH_UP": "false",
             "MICROGRID_SITES": f'["{PARK}"]',
-            "MICROGRID_LOG_LEVEL": "warning",
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli.main", "serve", "--no-demo"]
-            + ["--database-url", url, "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
+        server = serve(url, port, env, "--no-demo")
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+            wait_until_up(port, server)
             path = f"/api/v1/sites/{PARK}/plans/current"
             first = httpx.get(
                 f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {utility}"}
@@ -220,7 +248,7 @@ def main() -> int:
             asyncio.run(load(port, full, 1.0, None))  # warm-up
             for name, raw in (("GET plan in force, 200", full), ("GET plan in force, 304", cached)):
                 latencies, statuses = asyncio.run(load(port, raw, SECONDS, None))
-                report(f"{name} (closed loop)", latencies, statuses, SECONDS)
+                report(f"{name} (closed loop: saturated)", latencies, statuses, SECONDS)
                 for paced in PACED_RATES:
                     latencies, statuses = asyncio.run(load(port, raw, SECONDS, paced))
                     report(f"{name} ({paced:.0f} req/s offered)", latencies, statuses, SECONDS)
@@ -232,6 +260,88 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def first_plans(url: str, since: datetime) -> dict[tuple[str, str], float]:
+    """(park, kind) -> seconds from ``since`` until its first plan of that kind was stored."""
+    engine = db.make_engine(url)
+    try:
+        with db.read(engine) as connection:
+            rows = connection.execute(
+                select(runs_t.c.site_id, plans_t.c.kind, func.min(runs_t.c.finished_at))
+                .join(plans_t, plans_t.c.id == runs_t.c.plan_id)
+                .where(runs_t.c.status == "succeeded")
+                .group_by(runs_t.c.site_id, plans_t.c.kind)
+            ).all()
+    finally:
+        engine.dispose()
+    return {(site, kind): (at - since).total_seconds() for site, kind, at in rows}
+
+
+def next_intraday_fire(after: datetime) -> datetime:
+    """The scheduler's next intraday fire time: the next quarter hour, 15 s past."""
+    quarter = pd.Timestamp(after).floor("15min") + pd.Timedelta(seconds=PLANNING_DELAY_S)
+    while quarter <= after:
+        quarter += pd.Timedelta(minutes=15)
+    return quarter.to_pydatetime()
+
+
+def start_up() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'demo.db'}"
+        port = free_port()
+        began = datetime.now(UTC)
+        server = serve(url, port, {}, "--demo")
+        try:
+            wait_until_up(port, server)
+            answered = (datetime.now(UTC) - began).total_seconds()
+            parks = list(httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["sites"])
+            deadline = time.monotonic() + STARTUP_GUARD_S
+            wanted = {(p, PlanKind.DAY_AHEAD.value) for p in parks}
+            while time.monotonic() < deadline and not wanted <= set(first_plans(url, began)):
+                time.sleep(0.5)
+            fire = next_intraday_fire(datetime.now(UTC))
+            wait = (fire - datetime.now(UTC)).total_seconds()
+            if wait <= INTRADAY_WAIT_S or "--wait-intraday" in sys.argv:
+                wanted |= {(p, PlanKind.INTRADAY.value) for p in parks}
+                deadline = time.monotonic() + wait + 120
+                while time.monotonic() < deadline and not wanted <= set(first_plans(url, began)):
+                    time.sleep(1)
+            found = first_plans(url, began)
+        finally:
+            server.terminate()
+            server.wait(timeout=120)
+    print(f"start-up: {len(parks)} parks, demo backfill; the API answered after {answered:.1f} s")
+    after_start = (fire - began).total_seconds()
+    for park in parks:
+        day_ahead = found.get((park, PlanKind.DAY_AHEAD.value))
+        intraday = found.get((park, PlanKind.INTRADAY.value))
+        da_text = f"{day_ahead:.1f} s" if day_ahead is not None else "none yet (stuck?)"
+        if intraday is not None:
+            id_text = f"intraday plan after {intraday:.1f} s"
+        else:
+            id_text = (
+                f"first intraday plan due at the scheduler's {fire:%H:%M:%S} UTC run "
+                f"({after_start:.0f} s after start; not waited for)"
+            )
+        print(f"start-up: park {park} day-ahead plan after {da_text}, {id_text}")
+    if found:
+        last = max(v for (p, k), v in found.items() if k == PlanKind.DAY_AHEAD.value)
+        print(f"start-up: every park had a plan in force after {last:.1f} s")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> int:
+    """All of it; ``--start-up-only`` skips the load tests, ``--wait-intraday`` waits for the
+    first scheduled intraday plans however far off."""
+    print(f"load average (1, 5, 15 min) before: {load_average()}")
+    if "--start-up-only" not in sys.argv:
+        latency_and_ingestion()
+    start_up()
+    print(f"load average (1, 5, 15 min) after: {load_average()}")
     return 0
 
 

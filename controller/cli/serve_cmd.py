@@ -72,7 +72,13 @@ def serve(
             console.print(f"dashboard: {base}/#key={service.demo_key}", markup=False)
         else:
             console.print(f"dashboard: {base}/   API: {base}/docs")
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=settings.log_level == "debug",  # a line per poll only when debugging
+        )
 
     run_guarded(action)
 
@@ -140,7 +146,7 @@ def revoke(
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Revoke a key (a running service notices within its key cache time, 5 s by default)."""
+    """Revoke a key (a running service notices within its store poll interval, 1 s by default)."""
 
     def action() -> None:
         from controller.service import db

@@ -1,16 +1,23 @@
 """The FastAPI application: store, scheduler, demo feeder, API and dashboard in one process.
 
 :func:`create_app` opens the store (running migrations), records the parks and builds the
-service; starting the app (its lifespan) starts the background work: in demo mode the
-feeder's backfill, then the start-up catch-up (:mod:`controller.service.catchup`), and the
-scheduler. Tests build the app with ``scheduler=False`` and drive it directly.
+service; starting the app (its lifespan) starts the background work: the store watcher
+(:mod:`controller.service.watch`), the forecast worker processes
+(:mod:`controller.service.fitpool`), then in a background thread the start-up sequence
+(:mod:`controller.service.startup`: demo backfill, scheduler, catch-up of every park at
+once). Tests build the app with ``scheduler=False`` and drive it directly.
+
+GET plan-in-force is answered from memory while nothing changed: the app
+(:class:`~controller.service.fastpath.ServiceApp`) first offers every request to
+:class:`~controller.service.fastpath.PlanInForceFastPath`, which hands everything it cannot
+answer from its caches to the framework and the routes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -24,20 +31,24 @@ from controller.service.api import forecasts, health, keys, kpis, measurements, 
 from controller.service.api import sites as sites_api
 from controller.service.auth import KeyVerifier, Role, create_key
 from controller.service.bodies import BodyCache
-from controller.service.catchup import catch_up
 from controller.service.context import Service
 from controller.service.dashboard import mount
+from controller.service.fastpath import PlanInForceFastPath, ServiceApp
 from controller.service.feeder import ReplayFeeder
+from controller.service.fitpool import ForecastFitter
 from controller.service.health import all_health
+from controller.service.inforce import PlansInForce
 from controller.service.metrics import Metrics
 from controller.service.parks import load_parks
 from controller.service.pipeline import Pipeline
 from controller.service.runner import Clock, Runner, utc_now
 from controller.service.scheduler import Scheduler
 from controller.service.settings import ServiceSettings
+from controller.service.startup import start_up
 from controller.service.store import keys as key_store
 from controller.service.store import runs as run_store
 from controller.service.store.sites import upsert_sites
+from controller.service.watch import StoreWatcher
 
 log = logging.getLogger(__name__)
 DEMO_KEY_LABEL = "demo dashboard (read-only, made at start)"
@@ -51,6 +62,8 @@ class Background:
     scheduler: Scheduler | None = None
     thread: threading.Thread | None = None
     executor: ThreadPoolExecutor | None = None
+    watcher: StoreWatcher | None = None
+    fitter: ForecastFitter | None = None
 
 
 def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
@@ -65,10 +78,14 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         log.warning("%d run(s) were interrupted by the last stop; marked failed", interrupted)
     metrics = Metrics()
     holder: list[Service] = []
+    processes = settings.forecast_processes
+    if processes is None:
+        processes = min(os.cpu_count() or 1, len(parks.ids))
+    fitter = ForecastFitter(processes)
     runner = Runner(
         engine,
         parks,
-        Pipeline(engine, settings.history_days, settings.forecast_refit_hours),
+        Pipeline(engine, settings.history_days, settings.forecast_refit_hours, fitter),
         metrics,
         settings.run_lock_timeout_s,
         clock,
@@ -82,7 +99,9 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         runner=runner,
         keys=KeyVerifier(engine, settings.key_cache_ttl_s),
         bodies=BodyCache(settings.plan_body_cache_size),
+        in_force=PlansInForce(engine, clock),
         clock=clock,
+        fitter=fitter,
     )
     holder.append(service)
 
@@ -113,8 +132,15 @@ def demo_key(service: Service) -> str:
 
 def _start_background(service: Service) -> Background:
     settings = service.settings
-    background = Background(executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="run"))
+    background = Background(
+        executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="run"),
+        fitter=service.fitter,
+    )
     service.executor = background.executor
+    background.watcher = StoreWatcher(
+        service.engine, settings.store_poll_s, service.plans_changed, service.keys.forget
+    )
+    background.watcher.start()
     feeder = (
         ReplayFeeder(service.engine, service.parks, service.clock, settings.demo_backfill_days)
         if settings.demo
@@ -125,18 +151,14 @@ def _start_background(service: Service) -> Background:
             service.engine, service.parks, service.runner, settings.misfire_grace_s, feeder
         )
 
+    fitter = service.fitter
+    parallel = len(service.parks.ids) if fitter is not None and fitter.processes > 0 else 1
+    if fitter is not None and (settings.scheduler or settings.startup_catch_up):
+        fitter.warm()  # the workers import the forecaster while the history is written
+
     def startup_work() -> None:
         try:
-            if feeder is not None:
-                started = time.perf_counter()
-                points = feeder()
-                log.info(
-                    "demo backfill: %d points in %.1f s", points, time.perf_counter() - started
-                )
-            if background.scheduler is not None:
-                background.scheduler.start(service.now())
-            if settings.startup_catch_up:
-                catch_up(service.runner)
+            start_up(service, feeder, background.scheduler, parallel)
         except Exception:  # the service keeps serving; /health shows what is missing
             log.exception("start-up work failed")
 
@@ -146,12 +168,16 @@ def _start_background(service: Service) -> Background:
 
 
 def _stop_background(background: Background) -> None:
+    if background.watcher is not None:
+        background.watcher.stop()
     if background.thread is not None:
         background.thread.join(timeout=600)
     if background.scheduler is not None:
         background.scheduler.shutdown()
     if background.executor is not None:
         background.executor.shutdown(wait=True)
+    if background.fitter is not None:
+        background.fitter.close()
 
 
 class RequestMetrics:
@@ -194,7 +220,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
             _stop_background(background)
             service.engine.dispose()
 
-    app = FastAPI(
+    app = ServiceApp(
         title="Park microgrid dispatch controller",
         version=API_VERSION,
         description=(
@@ -222,4 +248,5 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         service.metrics.requests.labels(method, route, str(status_code)).inc()
 
     app.add_middleware(RequestMetrics, count=count)
+    app.fast_path = PlanInForceFastPath(service, count)
     return app

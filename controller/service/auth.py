@@ -21,6 +21,7 @@ from enum import StrEnum
 from sqlalchemy import Engine
 
 from controller.service import db
+from controller.service.flight import SingleFlight
 from controller.service.store import keys as key_store
 from controller.service.store.keys import ALL_SITES, StoredKey
 from sites.errors import MicrogridError
@@ -35,7 +36,10 @@ class Role(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        return _RANK[self]
+
+
+_RANK = {role: i for i, role in enumerate(Role)}
 
 
 class ApiKeyError(MicrogridError):
@@ -97,18 +101,32 @@ def create_key(
     return NewKey(token, stored)
 
 
+def token_of(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The key a request sends: ``Authorization: Bearer <key>``, else ``X-API-Key: <key>``."""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return x_api_key or None
+
+
 class KeyVerifier:
     """Checks keys against the store, trusting a verified key for ``ttl_s`` seconds.
 
-    Within the TTL a revoked key still works in other processes; a revocation through this
-    process's API takes effect at once (:meth:`forget`).
+    The cache maps the key's hash to its principal (role and parks), so a request with a
+    trusted key needs no store access. Any revocation empties it (:meth:`forget`): at once
+    for a revocation through this service's API, within the store watcher's poll interval
+    (:mod:`controller.service.watch`) for one by another process (``microgrid keys revoke``).
+    A lookup that raced with a revocation is used for its own request but not kept.
     """
 
     def __init__(self, engine: Engine, ttl_s: float) -> None:
         self._engine = engine
         self._ttl_s = ttl_s
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self._generation = 0
         self._lock = threading.Lock()
+        self._flight: SingleFlight[tuple[str, int], Principal | None] = SingleFlight()
 
     def cached(self, token: str) -> Principal | None:
         """A principal from the cache only (no database access); ``None`` if not cached."""
@@ -118,14 +136,15 @@ class KeyVerifier:
         return None
 
     def verify(self, token: str) -> Principal | None:
+        """The key's principal, from the cache or the store (blocking: call off the loop)."""
         digest = hash_token(token)
         entry = self._cache.get(digest)
-        now = time.monotonic()
-        if entry is not None and entry[1] > now:
+        if entry is not None and entry[1] > time.monotonic():
             return entry[0]
         key_id = parse_key_id(token)
         if key_id is None:
             return None
+        generation = self._generation
         with db.read(self._engine) as connection:
             stored = key_store.get(connection, key_id)
         if stored is None or stored.revoked_at is not None:
@@ -134,11 +153,23 @@ class KeyVerifier:
             return None
         principal = Principal(stored.id, Role(stored.role), frozenset(stored.sites))
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (principal, now + self._ttl_s)
+            if generation == self._generation:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[digest] = (principal, time.monotonic() + self._ttl_s)
         return principal
 
+    async def lookup(self, token: str) -> Principal | None:
+        """:meth:`verify` from the event loop: cached at once, else one store lookup in a
+        worker thread, shared by every concurrent request with the same key."""
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
+        key = (hash_token(token), self._generation)  # never shared across a revocation
+        return await self._flight.run(key, lambda: self.verify(token))
+
     def forget(self) -> None:
+        """Keys changed (a revocation): trust no cached key any more."""
         with self._lock:
+            self._generation += 1
             self._cache.clear()

@@ -11,10 +11,15 @@ Each is a normal recorded run with trigger ``startup``. So a fresh service has a
 force within a minute, and a service restarted after a missed gate time commits tomorrow's
 schedule at once instead of waiting a day. A failure is recorded like any run (the park is
 degraded) and the scheduled jobs try again at their next time.
+
+The parks are independent: the service catches them up at the same time, one thread per
+park (:func:`catch_up_site`), their forecast fits in parallel worker processes
+(:mod:`controller.service.fitpool`); a park's own plans are made one after another.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -52,10 +57,20 @@ def missing(runner: Runner, site: Site, now: datetime) -> list[Missing]:
     return needed
 
 
-def catch_up(runner: Runner) -> list[JobRun]:
-    """Make every missing plan of every park; returns the runs (failed ones included)."""
-    runs = []
-    for site in runner.parks.by_id.values():
-        for item in missing(runner, site, runner.clock()):
-            runs.append(runner.run(site.id, item.job, Trigger.STARTUP, target=item.target))
-    return runs
+def catch_up_site(runner: Runner, site: Site) -> list[JobRun]:
+    """Make every missing plan of one park, in the order above."""
+    return [
+        runner.run(site.id, item.job, Trigger.STARTUP, target=item.target)
+        for item in missing(runner, site, runner.clock())
+    ]
+
+
+def catch_up(runner: Runner, parallel: int = 1) -> list[JobRun]:
+    """Make every missing plan of every park, ``parallel`` parks at a time; returns the runs
+    (failed ones included), park by park in the parks' order."""
+    sites = list(runner.parks.by_id.values())
+    if parallel <= 1 or len(sites) <= 1:
+        return [run for site in sites for run in catch_up_site(runner, site)]
+    with ThreadPoolExecutor(min(parallel, len(sites)), thread_name_prefix="catch-up") as pool:
+        per_site = list(pool.map(lambda site: catch_up_site(runner, site), sites))
+    return [run for runs in per_site for run in runs]

@@ -21,7 +21,7 @@ the scheduler, the start-up catch-up or an operator asked for it:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -44,6 +44,9 @@ from sites import Site
 from sites.history.series import expected_series
 
 STEP = pd.Timedelta(minutes=15)
+Fitter = Callable[[Site, pd.DataFrame, pd.Timestamp], ForecastModels]
+"""Fits a park's forecast models on the history complete by the issue time (``fit``, or
+:class:`controller.service.fitpool.ForecastFitter` in worker processes)."""
 STATE_MAX_AGE = pd.Timedelta(hours=1)
 
 
@@ -163,19 +166,28 @@ class Pipeline:
     """Makes and stores plans for the parks; one call is one planning step of one park.
 
     The forecaster's fitted models are kept per park and refitted on the newest history
-    once they are ``refit_hours`` old (fitting is the slow part; predicting is fast).
+    once they are ``refit_hours`` old (fitting is the slow part; predicting is fast), by
+    ``fitter``. Runs of different parks may run at once (one at a time per park: the
+    runner's lock).
     """
 
-    def __init__(self, engine: Engine, history_days: int, refit_hours: float = 24.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        history_days: int,
+        refit_hours: float = 24.0,
+        fitter: Fitter = fit,
+    ) -> None:
         self._engine = engine
         self._history_days = history_days
         self._refit = pd.Timedelta(hours=refit_hours)
+        self._fit = fitter
         self._models: dict[str, ForecastModels] = {}
 
     def models(self, site: Site, history: pd.DataFrame, issue: pd.Timestamp) -> ForecastModels:
         models = self._models.get(site.id)
         if models is None or issue - models.trained_until >= self._refit:
-            models = fit(site, history, until=issue)
+            models = self._fit(site, history, issue)
             self._models[site.id] = models
         return models
 

@@ -70,12 +70,23 @@ class ServiceSettings(BaseSettings):
     forecast_refit_hours: float = Field(
         default=24.0, gt=0, description="refit a park's forecast models when this old"
     )
+    forecast_processes: int | None = Field(
+        default=None,
+        ge=0,
+        description="worker processes fitting forecast models (parks fit in parallel); "
+        "0 = fit in the planning thread; default: one per core, at most one per park",
+    )
     forecast_retention_days: int = Field(default=7, ge=1)
     run_lock_timeout_s: float = Field(
         default=600.0, gt=0, description="how long a run waits for the park's previous run"
     )
     key_cache_ttl_s: float = Field(
         default=5.0, ge=0, description="how long a verified API key is trusted without a lookup"
+    )
+    store_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="how often plans stored and keys revoked by other processes are looked for",
     )
     plan_body_cache_size: int = Field(default=256, ge=1)
     max_measurement_batch: int = Field(default=100_000, ge=1)

@@ -96,6 +96,7 @@ def service_settings(database_url: str, **overrides: Any) -> ServiceSettings:
         "startup_catch_up": False,
         "demo": False,
         "key_cache_ttl_s": 0.0,
+        "forecast_processes": 0,
     }
     return ServiceSettings(**(values | overrides))
 

@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from starlette.concurrency import run_in_threadpool
 
-from controller.service.auth import Principal, Role
+from controller.service.auth import Principal, Role, token_of
 from controller.service.context import Service
 from sites import Site
 
@@ -25,28 +24,23 @@ def get_service(request: Request) -> Service:
     return service
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+async def _service(request: Request) -> Service:
+    """``get_service`` as a dependency (async: a plain function would cost a worker thread)."""
+    return get_service(request)
+
+
+ServiceDep = Annotated[Service, Depends(_service)]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="microgrid"'}
 
 
-def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-    return request.headers.get("x-api-key") or None
-
-
 async def authenticate(request: Request) -> Principal:
     service = get_service(request)
-    token = _token(request)
+    headers = request.headers
+    token = token_of(headers.get("authorization"), headers.get("x-api-key"))
     if token is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API key is required", _CHALLENGE)
-    principal = service.keys.cached(token)
-    if principal is None:
-        principal = await run_in_threadpool(service.keys.verify, token)
+    principal = await service.keys.lookup(token)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", _CHALLENGE)
     request.state.principal = principal

@@ -2,28 +2,33 @@
 
 JSON or CSV by ``?format=json|csv`` or the ``Accept`` header. Every plan response carries a
 strong ``ETag`` made from the stored plan's id and content hash (no re-serialising); a
-request with a matching ``If-None-Match`` gets ``304 Not Modified`` and no body. Bodies are
-cached per plan id: a stored plan never changes.
+request with a matching ``If-None-Match`` gets ``304 Not Modified`` and no body. Answers are
+cached per (plan id, format) ready to send (:mod:`controller.service.bodies`): a stored plan
+never changes. The plan in force is resolved once per park and kept until it may change
+(:mod:`controller.service.inforce`); a poll that finds all of it cached is answered before
+routing (:mod:`controller.service.fastpath`) with the same bytes as this route sends.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from controller.plan import PlanKind
 from controller.service import db
 from controller.service.api.deps import ServiceDep, UtilityKey, UtilitySite
+from controller.service.bodies import Encoded, if_none_match
 from controller.service.context import Service
 from controller.service.render import Format, render
 from controller.service.store import plans as plan_store
 from controller.service.store.plans import PlanHeader
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
+PLAN_IN_FORCE_PATH = "/sites/{site_id}/plans/current"
 FormatQuery = Annotated[Format | None, Query(alias="format", description="json (default) or csv")]
 
 
@@ -37,35 +42,45 @@ class PlanVersion(BaseModel):
     etag: str
 
 
-def negotiate(request: Request, fmt: Format | None) -> Format:
+def negotiate(accept: str | None, fmt: Format | None) -> Format:
+    """``?format=`` if given, else CSV when the ``Accept`` header asks for it, else JSON."""
     if fmt is not None:
         return fmt
-    accept = request.headers.get("accept", "")
+    accept = accept or ""
     return Format.CSV if "text/csv" in accept and "application/json" not in accept else Format.JSON
 
 
-def _matches(request: Request, etag: str) -> bool:
-    given = request.headers.get("if-none-match")
-    if not given:
-        return False
-    return given.strip() == "*" or etag in [t.strip() for t in given.split(",")]
+class EncodedResponse(Response):
+    """A cached plan answer sent as it is (no serialising, no header building)."""
+
+    def __init__(self, encoded: Encoded, not_modified: bool) -> None:
+        self.background = None
+        if not_modified:
+            self.status_code = status.HTTP_304_NOT_MODIFIED
+            self.body = b""
+            self.raw_headers = list(encoded.not_modified_headers)
+        else:
+            self.status_code = status.HTTP_200_OK
+            self.body = encoded.body
+            self.raw_headers = list(encoded.ok_headers)
+
+
+def answer(request: Request, encoded: Encoded) -> Response:
+    not_modified = if_none_match(request.headers.get("if-none-match"), encoded.etag)
+    return EncodedResponse(encoded, not_modified)
 
 
 async def plan_response(
     service: Service, request: Request, header: PlanHeader, fmt: Format | None
 ) -> Response:
-    chosen = negotiate(request, fmt)
-    etag = f'{header.etag[:-1]}-{chosen.value}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept"}
-    if _matches(request, etag):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    body = service.bodies.peek(header.id, chosen.value)
-    if body is None:
-        body = await run_in_threadpool(_render, service, header, chosen)
-    return Response(body, media_type=chosen.media_type, headers=headers)
+    chosen = negotiate(request.headers.get("accept"), fmt)
+    encoded = service.bodies.peek(header.id, chosen)
+    if encoded is None:
+        encoded = await run_in_threadpool(_encode, service, header, chosen)
+    return answer(request, encoded)
 
 
-def _render(service: Service, header: PlanHeader, fmt: Format) -> bytes:
+def _encode(service: Service, header: PlanHeader, fmt: Format) -> Encoded:
     def make() -> bytes:
         timezone = service.parks.by_id[header.site_id].location.timezone
         with db.read(service.engine) as connection:
@@ -73,28 +88,78 @@ def _render(service: Service, header: PlanHeader, fmt: Format) -> bytes:
         assert stored is not None
         return render(stored, fmt)
 
-    return service.bodies.get(header.id, fmt.value, make)
+    return service.bodies.get(header, fmt, make)
 
 
-@router.get(
-    "/sites/{site_id}/plans/current",
-    responses={200: {"content": {"text/csv": {}}}, 304: {}, 404: {}},
-)
+class PlanIntervals(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str
+    interval_start: list[str]
+    columns: dict[str, list[float | str | None]] = Field(
+        description="one list per column, units in the names (kW, kWh, CNY, kg CO2)"
+    )
+
+
+class PlanDocument(BaseModel):
+    """A stored plan as JSON: the store's identity of it, then the planner's serialisation
+    (documentation of what the plan routes send; they send it without re-validating it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    site_id: str
+    kind: PlanKind
+    date: str
+    version: int
+    created_at: str
+    status: str
+    start: str
+    end: str
+    n_intervals: int
+    content_hash: str
+    format_version: int
+    metadata: dict[str, Any] = Field(description="provenance: code version, solver, inputs")
+    kpis: dict[str, Any]
+    relaxations: list[Any]
+    binding: list[Any]
+    intervals: PlanIntervals
+
+
+PLAN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": PlanDocument,
+        "description": "The plan as JSON (default) or CSV (one row per interval), with a "
+        "strong ETag",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    304: {"description": "Not modified: the ETag sent in If-None-Match is still current"},
+    404: {"description": "No such plan"},
+}
+
+
+@router.get(PLAN_IN_FORCE_PATH, responses=PLAN_RESPONSES)
 async def plan_in_force(
     site: UtilitySite, request: Request, service: ServiceDep, fmt: FormatQuery = None
 ) -> Response:
-    """The plan in force now: the newest plan whose horizon covers this moment."""
-    hit, header = service.cached_in_force(site.id)
-    if not hit:
-        header = await run_in_threadpool(service.in_force, site.id)
-    if header is None:
+    """The plan in force now: the newest plan whose horizon covers this moment.
+
+    Answered from memory while the plan in force is unchanged (see
+    :mod:`controller.service.inforce`); the same answer, byte for byte, as from the store.
+    """
+    resolved = service.in_force.peek(site.id)
+    if resolved is None:
+        # shared only with lookups begun since the last plan was stored (same generation)
+        key = (site.id, service.in_force.generation)
+        resolved = await service.in_force_flight.run(key, lambda: service.in_force.resolve(site.id))
+    if resolved.header is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan in force for {site.id!r}")
-    return await plan_response(service, request, header, fmt)
+    return await plan_response(service, request, resolved.header, fmt)
 
 
 @router.get(
     "/sites/{site_id}/plans/{kind}/{plan_date}",
-    responses={200: {"content": {"text/csv": {}}}, 304: {}, 404: {}},
+    responses=PLAN_RESPONSES,
 )
 async def plan_for_date(
     site: UtilitySite,
@@ -142,7 +207,7 @@ def plan_versions(
     ]
 
 
-@router.get("/plans/{plan_id}", responses={200: {"content": {"text/csv": {}}}, 304: {}, 404: {}})
+@router.get("/plans/{plan_id}", responses=PLAN_RESPONSES)
 async def plan_by_id(
     plan_id: int,
     request: Request,

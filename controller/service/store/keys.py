@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from controller.service.models import api_keys as k_t
 
@@ -76,3 +76,8 @@ def revoke(connection: Connection, key_id: str) -> bool:
 def find_by_label(connection: Connection, label: str) -> list[StoredKey]:
     rows = connection.execute(select(k_t).where(k_t.c.label == label, k_t.c.revoked_at.is_(None)))
     return [_key(r) for r in rows]
+
+
+def revoked_count(connection: Connection) -> int:
+    """How many keys are revoked: grows with every revocation, by any process."""
+    return int(connection.scalar(select(func.count()).where(k_t.c.revoked_at.is_not(None))) or 0)

@@ -199,6 +199,22 @@ def in_force(connection: Connection, site_id: str, at: datetime) -> PlanHeader |
     return _header(row) if row else None
 
 
+def next_start(connection: Connection, site_id: str, after: datetime) -> datetime | None:
+    """The earliest start of a plan of the park that starts after ``after``: a plan stored for
+    later (a newer plan starting then takes over from the one in force)."""
+    start: datetime | None = connection.scalar(
+        select(func.min(p_t.c.start_at)).where(p_t.c.site_id == site_id, p_t.c.start_at > after)
+    )
+    return start
+
+
+def revision(connection: Connection) -> tuple[int, int]:
+    """(number of plans, newest id): changes whenever any process stores a plan (plans are
+    never deleted; the count also catches a transaction that committed a lower id late)."""
+    count, newest = connection.execute(select(func.count(), func.max(p_t.c.id))).one()
+    return int(count), int(newest or 0)
+
+
 def for_date(
     connection: Connection,
     site_id: str,
