@@ -160,7 +160,7 @@ class OptimiserPolicy(Policy):
         if isinstance(self.forecaster, PrefetchingForecaster):
             self.forecaster.expect(
                 [
-                    Call(now, now.normalize() + pd.Timedelta(days=2))
+                    Call(now, _end_of_tomorrow(now))
                     for k, now in enumerate(steps)
                     if self.kind_at(now, k == 0) is not None
                 ]
@@ -180,7 +180,7 @@ class OptimiserPolicy(Policy):
         self.decisions.saw(now, history)
         today = now.normalize()
         tomorrow = today + pd.Timedelta(days=1)
-        end_of_tomorrow = tomorrow + pd.Timedelta(days=1)
+        end_of_tomorrow = _end_of_tomorrow(now)
         kind = self.kind_at(now, self.current is None)
         if kind is PlanKind.DAY_AHEAD:
             # At the gate (or at start-up) the day-ahead plan runs to the end of tomorrow;
@@ -211,6 +211,11 @@ class OptimiserPolicy(Policy):
             for day, p in sorted(self.committed.items())
         ]
         return pd.concat(parts) if parts else pd.DataFrame()
+
+
+def _end_of_tomorrow(now: pd.Timestamp) -> pd.Timestamp:
+    """The furthest end any plan made at ``now`` covers (the day-ahead plan's)."""
+    return now.normalize() + pd.Timedelta(days=2)
 
 
 class RuleBasedPolicy(Policy):
