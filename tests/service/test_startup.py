@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from conftest import Harness
+from processes import alive, gone_within
 from service_helpers import OTHER_PARK, PARK, quarter_hour, real_plan
 
 from controller.plan import PlanKind
@@ -41,7 +41,7 @@ def test_models_fitted_in_a_worker_process_forecast_as_those_fitted_here() -> No
         os.kill(fitter.warm()[0].result(timeout=60), signal.SIGKILL)  # a worker dies
         after_death = fitter(site, history, issue)  # made here instead, the pool replaced
         replaced = fitter.warm()[0].result(timeout=120)
-        assert _alive(replaced) and fitter(site, history, issue).trained_until == issue
+        assert alive(replaced) and fitter(site, history, issue).trained_until == issue
     finally:
         fitter.close()
     local = fit(site, history, issue)
@@ -73,25 +73,7 @@ def test_workers_exit_when_the_service_is_killed(tmp_path: Path) -> None:
     finally:
         service.kill()
         service.wait()
-    deadline = time.monotonic() + 10 * PARENT_CHECK_S
-    while time.monotonic() < deadline and _alive(worker):
-        time.sleep(0.1)
-    assert not _alive(worker)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return "Z"
+    assert gone_within(worker, 10 * PARENT_CHECK_S)
 
 
 def test_parks_are_caught_up_at_the_same_time_each_in_order(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from processes import gone_within
 
 from forecasting.api import fit
 from sim.forecaster import Call, PrefetchingForecaster, RefittingForecaster
@@ -100,16 +100,4 @@ def test_the_forecasting_process_ends_when_the_replay_is_gone(tmp_path: Path) ->
     time.sleep(FILL_S)  # the child fits, forecasts and fills the queue
     replay_process.kill()
     replay_process.wait()
-    deadline = time.monotonic() + CHILD_EXIT_S
-    while time.monotonic() < deadline and _alive(child):
-        time.sleep(0.2)
-    assert not _alive(child)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/stat")
-    return not (status.exists() and status.read_text().split()[2] == "Z")
+    assert gone_within(child, CHILD_EXIT_S)
