@@ -6,9 +6,9 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 from controller.config import DispatchConfig
+from controller.highs import HotLp
 from controller.model.build import DispatchModel, build_model
 from controller.network import LinearNetwork
 from controller.plan import PlanKind
@@ -22,8 +22,9 @@ class CachedModel:
     model: DispatchModel
     lock: threading.Lock
     compiled: bool = False
-    bases: dict[int, Any] = field(default_factory=dict)
-    """Optimal HiGHS basis of each stage's last solve: the next solve starts from it."""
+    solvers: dict[int, HotLp] = field(default_factory=dict)
+    """Each stage's HiGHS instance, holding its last optimal basis: the next solve starts
+    from it (see :class:`controller.highs.HotLp`)."""
 
 
 class ModelCache:

@@ -177,8 +177,79 @@ def highs_results(highs: Any) -> dict[str, Any]:
     status = highs.getModelStatus()
     return {
         "solution": highs.getSolution(),
-        "basis": highs.getBasis(),
         "info": highs.getInfo(),
         "model_status": status.name,
         "run_time": highs.getRunTime(),
     }
+
+
+HOT_CHANGE_LIMIT = 0.05
+"""Share of the matrix's entries that may change before a re-solve is cheaper from a fresh
+model (each changed entry is one call into HiGHS; a whole new model is one call)."""
+
+
+class HotLp:
+    """A HiGHS instance kept alive between solves of one compiled problem.
+
+    Successive intraday steps solve the same LP structure with new data. Handing HiGHS only
+    the entries that changed keeps its factorised optimal basis, so a re-solve that needs a
+    few simplex iterations costs a few milliseconds; a new instance given the old basis
+    (``setBasis``) has to rebuild and refactorise everything first. Where the structure
+    differs (or too much of the matrix changed), the model is passed afresh and the last
+    basis set on it. :meth:`run` may be retried from scratch with :meth:`restart`.
+    """
+
+    def __init__(self, config: DispatchConfig) -> None:
+        self.highs = new_highs(config)
+        self.lp: LpArrays | None = None
+
+    def load(self, lp: LpArrays) -> None:
+        old, highs = self.lp, self.highs
+        if old is None or not _same_structure(old, lp):
+            basis = highs.getBasis() if old is not None else None
+            pass_lp(highs, lp)
+            if basis is not None and basis.valid and old is not None and old.shape == lp.shape:
+                highs.setBasis(basis)
+        else:
+            coefficients = np.flatnonzero(old.value != lp.value)
+            if len(coefficients) > HOT_CHANGE_LIMIT * len(lp.value):
+                basis = highs.getBasis()
+                pass_lp(highs, lp)
+                highs.setBasis(basis)
+            else:
+                _change_coefficients(highs, lp, coefficients)
+                _change_rest(highs, old, lp)
+        self.lp = lp
+
+    def restart(self) -> None:
+        """Forget the basis (the next run starts from scratch, with presolve)."""
+        self.highs.clearSolver()
+
+
+def _same_structure(a: LpArrays, b: LpArrays) -> bool:
+    return (
+        a.shape == b.shape and np.array_equal(a.start, b.start) and np.array_equal(a.index, b.index)
+    )
+
+
+def _change_coefficients(highs: Any, lp: LpArrays, positions: np.ndarray) -> None:
+    if not len(positions):
+        return
+    columns = np.searchsorted(lp.start, positions, side="right") - 1
+    for position, column in zip(positions, columns, strict=True):
+        highs.changeCoeff(int(lp.index[position]), int(column), float(lp.value[position]))
+
+
+def _change_rest(highs: Any, old: LpArrays, new: LpArrays) -> None:
+    """Costs and bounds: only the columns and rows where something changed."""
+    cols = np.flatnonzero(
+        (old.cost != new.cost) | (old.col_lower != new.col_lower) | (old.col_upper != new.col_upper)
+    ).astype(np.int32)
+    if len(cols):
+        highs.changeColsCost(len(cols), cols, new.cost[cols])
+        highs.changeColsBounds(len(cols), cols, new.col_lower[cols], new.col_upper[cols])
+    rows = np.flatnonzero(
+        (old.row_lower != new.row_lower) | (old.row_upper != new.row_upper)
+    ).astype(np.int32)
+    if len(rows):
+        highs.changeRowsBounds(len(rows), rows, new.row_lower[rows], new.row_upper[rows])

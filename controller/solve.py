@@ -29,13 +29,12 @@ from controller.dispatch import Dispatch
 from controller.extract import binding, extract
 from controller.highs import (
     HIGHS_STATUS,
+    HotLp,
     RunFunction,
     SolveOutcome,
     highs_lp,
     highs_results,
     map_status,
-    new_highs,
-    pass_lp,
     run_highs,
 )
 from controller.inputs import DispatchInputs
@@ -105,11 +104,12 @@ def _set_caps(
 def _run_highs_stages(
     entry: CachedModel, inputs: DispatchInputs, config: DispatchConfig, run: RunFunction
 ) -> tuple[SolveOutcome, list[float]]:
-    """Each stage as its own HiGHS run. With ``config.warm_start`` a stage starts from its
-    optimal basis of the previous solve of this compiled problem (the next intraday step,
-    or the next day); otherwise, or when that start does not end optimal, from scratch with
-    presolve. (A stage's optimum is a poor start for the *next stage*: its objective leaves
-    most variables free.)"""
+    """Each stage as its own HiGHS run. With ``config.warm_start`` each stage keeps its HiGHS
+    instance between solves of this compiled problem (the next intraday step, or the next
+    day) and hands it only what changed, so it starts from its last optimal basis; when
+    that start does not end optimal, the stage is run again from scratch with presolve.
+    Without it, every stage starts from scratch. (A stage's optimum is a poor start for the
+    *next stage*: its objective leaves most variables free.)"""
     model = entry.model
     seconds: list[float] = []
     for k, stage in enumerate(model.stages):
@@ -119,30 +119,29 @@ def _run_highs_stages(
             bound = co2_upper_bound_kg(model.ctx, inputs)
             model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
         data, chain, inverse = stage.problem.get_problem_data(cp.HIGHS)
-        highs = new_highs(config)
-        lp = highs_lp(data)
-        pass_lp(highs, lp)
-        basis = entry.bases.get(k) if config.warm_start else None
-        if basis is not None:
-            highs.setBasis(basis)
+        hot = entry.solvers.get(k) if config.warm_start else None
+        warm = hot is not None
+        if hot is None:
+            hot = HotLp(config)
+        hot.load(highs_lp(data))
         t0 = time.perf_counter()
         try:
-            run(highs)
-            if basis is not None and highs.getModelStatus().name != "kOptimal":
-                highs.clearSolver()
-                pass_lp(highs, lp)
-                run(highs)
+            run(hot.highs)
+            if warm and hot.highs.getModelStatus().name != "kOptimal":
+                hot.restart()
+                run(hot.highs)
         except (RuntimeError, ValueError, ArithmeticError) as exc:
-            entry.bases.clear()
+            entry.solvers.clear()
             raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
         seconds.append(time.perf_counter() - t0)
-        results = highs_results(highs)
+        results = highs_results(hot.highs)
         status = HIGHS_STATUS.get(results["model_status"], cp.SOLVER_ERROR)
         stage_outcome = map_status(status)
         if not stage_outcome.usable:
-            entry.bases.clear()
+            entry.solvers.clear()
             raise StageFailure(stage.tier.value, stage_outcome)
-        entry.bases[k] = results["basis"]
+        if config.warm_start:
+            entry.solvers[k] = hot
         if k < len(model.stages) - 1:
             _save_primal(data, results["solution"].col_value)  # enough to hold this tier
             continue
