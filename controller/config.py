@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 
 class Objective(StrEnum):
     """The three objective tiers, each a quantity over the horizon."""
@@ -99,6 +101,16 @@ class DispatchConfig:
     horizon_bucket_steps: int = 16
     """Horizons are padded to a multiple of this, so one compiled problem serves every
     intraday step of the same bucket (4 h)."""
+
+    def deviation_band_kw(self, committed_net_kw: np.ndarray) -> np.ndarray:
+        """Tolerance band around a committed connection-point power (import - export, kW):
+        the planner's intraday penalty starts outside it, and a replay's adherence is
+        measured against it. NaN where nothing was committed."""
+        committed = np.asarray(committed_net_kw, dtype=float)
+        band = np.maximum(
+            self.deviation_band_fraction * np.abs(committed), self.deviation_band_min_kw
+        )
+        return np.where(np.isnan(committed), np.nan, band)
 
 
 DEFAULT_CONFIG = DispatchConfig()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from controller import columns as pc
+from controller.adherence import Adherence, schedule_adherence
 from controller.cache import ModelCache
 from controller.config import DEFAULT_CONFIG, DispatchConfig
 from controller.dispatch import dispatch_frame
@@ -97,6 +99,11 @@ class Policy(ABC):
 
     def finish(self) -> None:
         """Called once after the replay's last interval (also when it failed)."""
+        return None
+
+    def adherence(self, actual: pd.DataFrame) -> Adherence | None:
+        """How the replay's connection-point flow (``actual``, plan columns) kept the schedule
+        this policy committed; None for a policy that commits none."""
         return None
 
 
@@ -206,11 +213,19 @@ class OptimiserPolicy(Policy):
         """Connection-point schedule the utility received, day by day."""
         parts = [
             p.frame.loc[
-                day : day + pd.Timedelta(days=1) - STEP, ["grid_import_kw", "grid_export_kw"]
+                day : day + pd.Timedelta(days=1) - STEP, [pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]
             ]
             for day, p in sorted(self.committed.items())
         ]
         return pd.concat(parts) if parts else pd.DataFrame()
+
+    def adherence(self, actual: pd.DataFrame) -> Adherence:
+        schedule = self.committed_schedule().reindex(actual.index)
+        return schedule_adherence(_net(actual).to_numpy(), _net(schedule).to_numpy(), self.config)
+
+
+def _net(frame: pd.DataFrame) -> pd.Series:
+    return frame[pc.GRID_IMPORT_KW] - frame[pc.GRID_EXPORT_KW]
 
 
 def _end_of_tomorrow(now: pd.Timestamp) -> pd.Timestamp:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
+from controller.adherence import Adherence
 from controller.kpi import Kpis, compute_kpis
 from controller.planner import code_version
 from controller.state import MeasuredState
@@ -49,6 +50,8 @@ class ReplayResult:
     kpis: Kpis
     counters: ReplayCounters
     verification: Verification
+    adherence: Adherence | None = None
+    """Connection-point flow against the committed day-ahead schedule (policies that commit)."""
     provenance: dict[str, str] = field(default_factory=dict)
 
 
@@ -127,7 +130,16 @@ def replay(
         "run_time_s": f"{time.perf_counter() - started:.1f}",
         **settings,
     }
-    return ReplayResult(site.id, policy.name, frame, kpis, counters, verification, provenance)
+    return ReplayResult(
+        site.id,
+        policy.name,
+        frame,
+        kpis,
+        counters,
+        verification,
+        policy.adherence(frame),
+        provenance,
+    )
 
 
 def _with_truth(site: Site, frame: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:

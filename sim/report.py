@@ -15,6 +15,13 @@ from controller import columns as pc
 from sim.replay import ReplayResult
 from sites import Site, columns
 
+ADHERENCE_ROWS = (
+    "intervals_committed",
+    "intervals_within_band",
+    "share_within_band",
+    "energy_outside_band_kwh",
+)
+"""Adherence to the committed schedule, as KPI rows (NaN for a policy that commits none)."""
 SLUG_CHARS = str.maketrans({" ": "_", "(": "", ")": "", "+": "plus", "-": "_"})
 
 
@@ -28,6 +35,8 @@ def kpi_table(results: Sequence[ReplayResult]) -> pd.DataFrame:
     for r in results:
         values = dict(r.kpis.as_dict())
         values.update({f"count_{k}": float(v) for k, v in vars(r.counters).items()})
+        adherence = r.adherence.as_dict() if r.adherence is not None else {}
+        values.update({f"schedule_{k}": adherence.get(k, float("nan")) for k in ADHERENCE_ROWS})
         data[r.policy] = values
     return pd.DataFrame(data)
 

@@ -118,7 +118,24 @@ def test_results_are_identical_on_a_second_run(week) -> None:  # type: ignore[no
     assert again.provenance["inputs_hash"] == week[0].provenance["inputs_hash"]
 
 
+def test_adherence_is_measured_against_the_schedule_the_utility_received(week) -> None:  # type: ignore[no-untyped-def]
+    result, policy = week
+    assert result.adherence is not None
+    assert result.adherence.intervals_committed == len(result.frame)  # every day committed
+    schedule = policy.committed_schedule().loc[result.frame.index]
+    deviation = (result.frame[pc.GRID_IMPORT_KW] - result.frame[pc.GRID_EXPORT_KW]) - (
+        schedule[pc.GRID_IMPORT_KW] - schedule[pc.GRID_EXPORT_KW]
+    )
+    band = policy.config.deviation_band_kw(
+        (schedule[pc.GRID_IMPORT_KW] - schedule[pc.GRID_EXPORT_KW]).to_numpy()
+    )
+    outside = np.abs(deviation.to_numpy()) > band
+    assert result.adherence.intervals_within_band == len(result.frame) - int(outside.sum())
+    assert 0 < result.adherence.intervals_within_band < len(result.frame)  # forecasts err
+
+
 def test_rule_based_baseline_runs_through_the_same_plant() -> None:
     result = replay(SITE, TRUTH, RuleBasedPolicy(SITE), START, START + pd.Timedelta(days=1))
     assert np.abs(energy_balance_error_kw(SITE, result.frame)).max() < BALANCE_TOL_KW
     assert result.counters.plans_made == 0
+    assert result.adherence is None  # commits no schedule

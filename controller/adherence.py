@@ -1,0 +1,59 @@
+"""How closely the connection-point flow kept the committed day-ahead schedule.
+
+The utility receives each day's schedule at the gate; what the park then draws is settled
+against it. An interval is within the schedule when the actual net import (import -
+export) is inside the tolerance band around the committed one
+(:meth:`controller.config.DispatchConfig.deviation_band_kw`, the band the intraday planner
+also keeps to); the energy outside is what lies beyond the band's edge. Intervals without a
+committed value are not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from controller.config import DispatchConfig
+
+HOURS_PER_STEP = 0.25
+
+
+@dataclass(frozen=True)
+class Adherence:
+    intervals_committed: int
+    intervals_within_band: int
+    energy_outside_band_kwh: float
+
+    @property
+    def share_within_band(self) -> float:
+        """Within-band share of the committed intervals (NaN where none was committed)."""
+        if not self.intervals_committed:
+            return float("nan")
+        return self.intervals_within_band / self.intervals_committed
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()} | {
+            "share_within_band": self.share_within_band
+        }
+
+
+def schedule_adherence(
+    actual_net_kw: np.ndarray, committed_net_kw: np.ndarray, config: DispatchConfig
+) -> Adherence:
+    """Adherence of ``actual_net_kw`` to ``committed_net_kw`` (same intervals; NaN where
+    nothing was committed)."""
+    actual = np.asarray(actual_net_kw, dtype=float)
+    committed = np.asarray(committed_net_kw, dtype=float)
+    if actual.shape != committed.shape:
+        raise ValueError(
+            f"actual_net_kw has shape {actual.shape} but committed_net_kw {committed.shape}; "
+            "they must cover the same intervals"
+        )
+    known = ~np.isnan(committed)
+    excess = np.abs(actual[known] - committed[known]) - config.deviation_band_kw(committed[known])
+    return Adherence(
+        intervals_committed=int(known.sum()),
+        intervals_within_band=int((excess <= 0).sum()),
+        energy_outside_band_kwh=float(np.clip(excess, 0, None).sum() * HOURS_PER_STEP),
+    )
