@@ -11,6 +11,8 @@ kW x 0.25 h over the frame's intervals. Definitions:
 - cost = energy (import x price) + demand charge (rate x the horizon's peak import above the
   month's peak so far) + battery degradation (rate x (charge + discharge) / 2) + boiler fuel
   - export revenue;
+- battery equivalent full cycles = (charge + discharge) / 2 / capacity, all batteries together
+  (0 without batteries);
 - CO2 = grid import x the grid factor + boiler fuel x its factor; CO2 avoided = renewable
   used on site x the grid factor (what the same energy from the grid would have emitted).
 """
@@ -53,6 +55,8 @@ class Kpis:
     heat_unmet_kwh_th: float
     min_self_consumption_ratio: float
     max_export_ratio: float
+    battery_equivalent_full_cycles: float = float("nan")
+    """NaN in plans stored before it was computed."""
 
     @property
     def meets_self_consumption_target(self) -> bool:
@@ -106,12 +110,17 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     export_revenue = float((grid_export * export_prices).sum() * HOURS_PER_STEP)
     peak = float(grid_import.max()) if len(grid_import) else 0.0
     demand_charge = tariff.demand_charge_cny_per_kw_month * max(peak - month_peak_import_kw, 0.0)
-    degradation = sum(
-        b.degradation_cost_cny_per_kwh
-        * 0.5
-        * _energy(frame, [columns.battery_charge_kw(b.name), columns.battery_discharge_kw(b.name)])
+    throughput = {
+        b.name: _energy(
+            frame, [columns.battery_charge_kw(b.name), columns.battery_discharge_kw(b.name)]
+        )
         for b in a.batteries
+    }
+    degradation = sum(
+        b.degradation_cost_cny_per_kwh * 0.5 * throughput[b.name] for b in a.batteries
     )
+    capacity = sum(b.capacity_kwh for b in a.batteries)
+    cycles = 0.5 * sum(throughput.values()) / capacity if capacity > 0 else 0.0
     gas = [b for b in a.boilers if b.fuel is not Fuel.ELECTRIC]
     fuel_cost = sum(
         b.fuel_price_cny_per_kwh * _energy(frame, [pc.boiler_fuel_kw(b.name)]) for b in gas
@@ -148,4 +157,5 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         heat_unmet_kwh_th=unmet,
         min_self_consumption_ratio=site.policy.min_self_consumption_ratio,
         max_export_ratio=site.policy.max_export_ratio,
+        battery_equivalent_full_cycles=float(cycles),
     )

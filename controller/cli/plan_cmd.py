@@ -105,6 +105,7 @@ def kpi_table(k: Kpis) -> Table:
         ("peak import kW", f"{k.peak_import_kw:,.0f}"),
         ("energy cost CNY", f"{k.energy_cost_cny:,.0f}"),
         ("demand charge CNY", f"{k.demand_charge_cny:,.0f}"),
+        ("battery equivalent full cycles", f"{k.battery_equivalent_full_cycles:.2f}"),
         ("battery degradation CNY", f"{k.degradation_cost_cny:,.0f}"),
         ("boiler fuel CNY", f"{k.fuel_cost_cny:,.0f}"),
         ("export revenue CNY", f"{k.export_revenue_cny:,.0f}"),

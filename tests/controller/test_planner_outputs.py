@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,8 @@ def test_kpis_of_a_hand_made_frame() -> None:
     assert k.total_cost_cny == pytest.approx(300.0 - 20.0 + 1.5)
     assert k.co2_kg == pytest.approx(300.0 * 0.6191)
     assert k.co2_avoided_kg == pytest.approx(425.0 * 0.6191)
+    capacity = site.assets.batteries[0].capacity_kwh
+    assert k.battery_equivalent_full_cycles == pytest.approx(0.5 * 150.0 / capacity)
     assert k.meets_self_consumption_target and k.meets_export_target
 
 
@@ -133,6 +136,16 @@ def test_json_round_trip_and_csv_with_units() -> None:
     assert header[0] == "interval_start"
     units = ("_kw", "_kwh", "_kw_th", "_kwh_th", "_degc", "_cny", "_kg", "_cny_per_kwh")
     assert all(c.endswith(units) or c in ("price_band", "heat_pump_cop") for c in header[1:])
+
+
+def test_a_plan_stored_before_a_kpi_existed_reads_back_with_it_unknown() -> None:
+    site = site_from(base_mapping())
+    result = plan(site, forecast(site, day_index(), pv_roof_kw=500.0, load_plant_kw=1000.0))
+    data = json.loads(plan_to_json(result))
+    del data["kpis"]["battery_equivalent_full_cycles"]
+    again = plan_from_json(json.dumps(data))
+    assert math.isnan(again.kpis.battery_equivalent_full_cycles)
+    assert again.kpis.total_cost_cny == result.kpis.total_cost_cny
 
 
 def test_cli_plan_prints_kpis_against_targets_and_binding_constraints(tmp_path: Path) -> None:
