@@ -10,13 +10,13 @@ persistence"), at long leads close to the base (climatology): the decay is learn
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from forecasting.calendar import CalendarArrays
 from forecasting.lags import smooth_time_of_day, time_of_day_climatology
+from forecasting.medians import nanmedian_rows
 from forecasting.models import TRAIN_LEADS, lead_hour
 from forecasting.timeline import STEPS_PER_DAY, Pairs
 
@@ -117,10 +117,10 @@ def climatology_table(
     without one take the day's median."""
     table = time_of_day_climatology(x, calendar, s.window_days, s.median, s.min_days, days)
     table = smooth_time_of_day(table, s.smooth_steps)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days stay NaN
-        day_median = np.nanmedian(table, axis=1, keepdims=True)
-    return np.where(np.isnan(table), day_median, table)
+    day_median = np.full(len(table), np.nan)  # all-NaN days stay NaN
+    computed = ~np.isnan(table).all(axis=1)
+    day_median[computed] = nanmedian_rows(table[computed])
+    return np.where(np.isnan(table), day_median[:, None], table)
 
 
 @dataclass(frozen=True)

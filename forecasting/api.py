@@ -88,11 +88,23 @@ def _clean(
     caches: dict[str, ClearSkyCache],
     profile: quality.QualityProfile | None,
 ) -> tuple[dict[str, np.ndarray], quality.QualityReport, quality.QualityProfile]:
-    index = quality.site_index(history, site.location.timezone)
-    used = history[(index >= grid[0]) & (index + STEP <= grid[-1] + STEP)]
+    used = _rows_between(history, quality.site_index(history, site.location.timezone), grid)
     night = {c: cache.per_kwp(grid) == 0.0 for c, cache in caches.items()}
     caps = quality.series_caps(site)
     return quality.clean(used, expected_series(site), grid, caps, night, profile)
+
+
+def _rows_between(
+    history: pd.DataFrame, index: pd.DatetimeIndex, grid: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """The rows of ``history`` (on ``index``) labelled ``grid[0]`` .. ``grid[-1]``: a slice
+    found by bisection when the index is sorted (a replay passes a year of history on every
+    call), else a mask."""
+    if index.is_monotonic_increasing:
+        first = index.searchsorted(grid[0], side="left")
+        last = index.searchsorted(grid[-1], side="right")
+        return history.iloc[first:last]
+    return history[(index >= grid[0]) & (index <= grid[-1])]
 
 
 def fit(site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None) -> ForecastModels:

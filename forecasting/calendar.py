@@ -28,6 +28,9 @@ import pandas as pd
 
 STEPS_PER_HOUR = 4
 STEPS_PER_DAY = 96
+_STEP_NS = pd.Timedelta(minutes=15).value
+_DAY_NS = pd.Timedelta(days=1).value
+_UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 class DayKind(IntEnum):
@@ -73,13 +76,19 @@ class CalendarArrays:
     next_kind: np.ndarray
 
 
+def wall_clock_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """The local wall-clock time of each timestamp, as nanoseconds since 1970-01-01 00:00 on
+    that clock (what ``index.hour``, ``index.date`` and ``index.normalize()`` are read from,
+    without building them)."""
+    local = index.tz_localize(None) if index.tz is not None else index
+    return local.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
 def calendar_arrays(index: pd.DatetimeIndex) -> CalendarArrays:
     """Calendar of a timezone-aware timeline, on the timeline's own (local) clock."""
-    midnights = index.normalize()
-    days, day = np.unique(
-        midnights.to_numpy(dtype="datetime64[ns]").view(np.int64), return_inverse=True
-    )
-    ordinals = np.array([pd.Timestamp(d, tz=index.tz).toordinal() for d in days])
+    wall = wall_clock_ns(index)
+    local_days, day = np.unique(wall // _DAY_NS, return_inverse=True)  # days since 1970-01-01
+    ordinals = local_days + _UNIX_EPOCH_ORDINAL
     first = int(ordinals[0])
     # every calendar day from the first to the last, plus one either side (day before/after)
     dates = [date.fromordinal(o) for o in range(first - 1, int(ordinals[-1]) + 2)]
@@ -88,8 +97,8 @@ def calendar_arrays(index: pd.DatetimeIndex) -> CalendarArrays:
     slot = ordinals[day] - first + 1
     return CalendarArrays(
         day=day.astype(np.int64),
-        day_start=np.searchsorted(day, np.arange(len(days))).astype(np.int64),
-        step_of_day=(index.hour * STEPS_PER_HOUR + index.minute // 15).to_numpy(np.int64),
+        day_start=np.searchsorted(day, np.arange(len(local_days))).astype(np.int64),
+        step_of_day=(wall % _DAY_NS) // _STEP_NS,
         weekday=weekdays[slot],
         kind=kinds[slot],
         previous_kind=kinds[slot - 1],

@@ -89,11 +89,13 @@ def assemble(
     index: pd.DatetimeIndex, bands: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 ) -> pd.DataFrame:
     """The forecast frame from (P10, P50, P90) per series column, in the given order."""
-    data = {}
+    names, data = [], []
     for column, band in bands.items():
         for percent, values in zip(QUANTILES, band, strict=True):
-            data[quantile(column, percent)] = values
-    return pd.DataFrame(data, index=index)
+            names.append(quantile(column, percent))
+            data.append(values)
+    table = np.column_stack(data) if data else np.empty((len(index), 0))
+    return pd.DataFrame(table, index=index, columns=names)
 
 
 def ordered_band(

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from forecasting.calendar import CalendarArrays
+from forecasting.medians import nanmedian_rows
 from forecasting.timeline import STEPS_PER_DAY
 
 WEEK_STEPS = 7 * STEPS_PER_DAY
@@ -62,22 +63,37 @@ def similar_days(
     observed before the origin, on a day of the same kind (see
     :class:`~forecasting.calendar.DayKind`) and not missing. NaN if there is none.
     """
-    back = STEPS_PER_DAY * np.arange(1, max_days + 1)
-    source = target[:, None] - back[None, :]
-    clipped = np.maximum(source, 0)
-    values = x[clipped]
-    ok = (
-        (source >= 0)
-        & (source < origin[:, None])
-        & (kind[clipped] == kind[target][:, None])
-        & ~np.isnan(values)
-    )
-    ok &= np.cumsum(ok, axis=1) <= count
-    picked = np.where(ok, values, np.nan)
-    out = np.full(len(target), np.nan)
-    have = ok.any(axis=1)
-    out[have] = np.nanmedian(picked[have], axis=1)
-    return out
+    return SimilarDays(x, kind, origin, target, max_days).median(count)
+
+
+class SimilarDays:
+    """The candidates of :func:`similar_days` for (origin, target) pairs, found once for the
+    medians over several counts of days."""
+
+    def __init__(
+        self, x: np.ndarray, kind: np.ndarray, origin: np.ndarray, target: np.ndarray, max_days: int
+    ) -> None:
+        back = STEPS_PER_DAY * np.arange(1, max_days + 1)
+        source = target[:, None] - back[None, :]
+        clipped = np.maximum(source, 0)
+        self.values = x[clipped]
+        """Shape (pairs, max_days): ``x`` 1 .. ``max_days`` days before each target."""
+        self.candidate = (
+            (source >= 0)
+            & (source < origin[:, None])
+            & (kind[clipped] == kind[target][:, None])
+            & ~np.isnan(self.values)
+        )
+        self.rank = np.cumsum(self.candidate, axis=1)
+        """How many candidates there are from the most recent day back to each day."""
+
+    def median(self, count: int) -> np.ndarray:
+        """Median over the most recent ``count`` candidates of each pair; NaN if none."""
+        ok = self.candidate & (self.rank <= count)
+        out = np.full(len(self.values), np.nan)
+        have = ok.any(axis=1)
+        out[have] = nanmedian_rows(np.where(ok, self.values, np.nan)[have])
+        return out
 
 
 def time_of_day_climatology(
@@ -95,15 +111,17 @@ def time_of_day_climatology(
     n_days = int(calendar.day[-1]) + 1 if len(calendar.day) else 0
     table = np.full((n_days + window_days, STEPS_PER_DAY), np.nan)
     table[calendar.day + window_days, calendar.step_of_day] = x
-    windows = sliding_window_view(table[:-1], window_days, axis=0)  # days d-W .. d-1
-    valid = (~np.isnan(windows)).sum(axis=-1)
-    out = np.full((n_days, STEPS_PER_DAY), np.nan)
     wanted = np.zeros(n_days, dtype=bool)
     wanted[days] = True
-    have = (valid >= min_days) & wanted[:, None]
+    wanted_days = np.flatnonzero(wanted)
+    windows = sliding_window_view(table[:-1], window_days, axis=0)[wanted_days]  # d-W .. d-1
+    have = (~np.isnan(windows)).sum(axis=-1) >= min_days
+    out = np.full((n_days, STEPS_PER_DAY), np.nan)
     if have.any():
-        stat = np.nanmedian if median else np.nanmean
-        out[have] = stat(windows[have], axis=-1)
+        chosen = windows[have]
+        computed = np.full((len(wanted_days), STEPS_PER_DAY), np.nan)
+        computed[have] = nanmedian_rows(chosen) if median else np.nanmean(chosen, axis=-1)
+        out[wanted_days] = computed
     return out
 
 

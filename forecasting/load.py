@@ -28,7 +28,14 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor  # type: ignore[import-untyped]
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
-from forecasting.lags import WEEK_STEPS, last_valid, periodic_lag, similar_days, window_mean
+from forecasting.lags import (
+    WEEK_STEPS,
+    SimilarDays,
+    last_valid,
+    periodic_lag,
+    similar_days,
+    window_mean,
+)
 from forecasting.models import Method, TrainingSpan, training_pairs
 from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
 
@@ -93,8 +100,8 @@ def load_features(x: np.ndarray, panel: Panel, pairs: Pairs) -> tuple[np.ndarray
     profile."""
     cal = panel.calendar
     origin, target = pairs.origin, pairs.target
-    similar = similar_days(x, cal.kind, origin, target, SIMILAR_DAYS, SIMILAR_LOOKBACK_DAYS)
-    latest = similar_days(x, cal.kind, origin, target, 1, SIMILAR_LOOKBACK_DAYS)
+    candidates = SimilarDays(x, cal.kind, origin, target, SIMILAR_LOOKBACK_DAYS)
+    similar, latest = candidates.median(SIMILAR_DAYS), candidates.median(1)
     daily = periodic_lag(x, origin, target, STEPS_PER_DAY)
     weekly = periodic_lag(x, origin, target, WEEK_STEPS)
     at_origin = np.column_stack(

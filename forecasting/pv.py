@@ -21,6 +21,7 @@ import pandas as pd
 import pvlib
 
 from forecasting.anomaly import ClimatologyBlend, ClimatologySettings, fit_climatology_blend
+from forecasting.calendar import wall_clock_ns
 from forecasting.models import Method, TrainingSpan, training_pairs
 from forecasting.timeline import STEP, STEPS_PER_DAY, Pairs, Panel
 from sites.history.solar import clear_sky_per_kwp
@@ -36,34 +37,46 @@ SETTINGS = ClimatologySettings(
 MIN_TRAIN_DAYS = 10
 TRAIN_STRIDE = 16  # an origin every 4 h: ~2,200 a year, plenty for three weights an hour
 _MIDPOINT = pd.Timedelta(minutes=7.5)
+_DAY_NS = pd.Timedelta(days=1).value
 
 
 @dataclass
 class ClearSkyCache:
-    """Clear-sky output [kW/kWp] of one array, computed per local day once and kept."""
+    """Clear-sky output [kW/kWp] of one array, computed per local day once and kept (the
+    days a call needs are read from its index's wall clock, without building timestamps)."""
 
     location: Location
     tilt_deg: float
     azimuth_deg: float
-    _days: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _days: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
+    """(time zone, local day number since 1970-01-01) -> that day's values from midnight."""
 
     def per_kwp(self, index: pd.DatetimeIndex) -> np.ndarray:
-        midnights = index.normalize()
-        days = pd.DatetimeIndex(midnights.unique())
-        missing = [d for d in days if d.value not in self._days]
+        """Values at the times of ``index``, an ascending regular 15-minute range."""
+        zone = str(index.tz)
+        day = wall_clock_ns(index) // _DAY_NS
+        keys = [(zone, d) for d in day[np.concatenate([[True], day[1:] != day[:-1]])].tolist()]
+        missing = [key for key in keys if key not in self._days]
         if missing:
-            span = pd.date_range(missing[0], missing[-1] + pd.Timedelta(days=1), freq=STEP)
-            span = span[span < missing[-1] + pd.Timedelta(days=1)]
+            first, last = _midnight(missing[0][1], index), _midnight(missing[-1][1], index)
+            span = pd.date_range(first, last + pd.Timedelta(days=1), freq=STEP)
+            span = span[span < last + pd.Timedelta(days=1)]
             loc = self.location
             values = clear_sky_per_kwp(
                 span, loc.latitude, loc.longitude, loc.altitude_m, self.tilt_deg, self.azimuth_deg
             ).to_numpy()
-            span_days = span.normalize().to_numpy(dtype="datetime64[ns]").view(np.int64)
-            for day in np.unique(span_days):
-                self._days[int(day)] = values[span_days == day]
-        stitched = np.concatenate([self._days[d.value] for d in days])
-        offset = int((index[0] - days[0]) / STEP)
+            span_days = wall_clock_ns(span) // _DAY_NS
+            for span_day in np.unique(span_days):
+                self._days[(zone, int(span_day))] = values[span_days == span_day]
+        stitched = np.concatenate([self._days[key] for key in keys])
+        offset = (index[0] - _midnight(keys[0][1], index)) // STEP
         return np.asarray(stitched[offset : offset + len(index)])
+
+
+def _midnight(day: int, index: pd.DatetimeIndex) -> pd.Timestamp:
+    """The start of local day number ``day`` (since 1970-01-01) on ``index``'s clock, as
+    ``index.normalize()`` gives it."""
+    return pd.Timestamp(day * _DAY_NS).tz_localize(index.tz)
 
 
 @lru_cache(maxsize=64)

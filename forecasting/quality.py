@@ -29,10 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from forecasting.medians import rolling_nanmedian
 from sites import columns
 from sites.errors import DataError
 from sites.history.series import SeriesKind, SeriesSpec
@@ -151,10 +153,29 @@ def site_index(history: pd.DataFrame, timezone: str) -> pd.DatetimeIndex:
     return index.tz_convert(timezone)
 
 
+def _float_columns(history: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The ``columns`` of ``history`` as float64, shape (rows, columns); DataError if one of
+    them is not numeric. A frame of floats is read as it is (selecting columns from a frame
+    costs more than the rest of a forecast's cleaning)."""
+    if history.columns.is_unique:
+        values = history.to_numpy()
+        if values.dtype == np.float64:
+            return values[:, [cast(int, history.columns.get_loc(c)) for c in columns]]
+    try:
+        return history[columns].astype("float64").to_numpy()
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"history columns: must all be numeric ({exc})") from None
+
+
 def _rows_on_grid(
-    history: pd.DataFrame, index: pd.DatetimeIndex, grid: pd.DatetimeIndex, found: list[Finding]
-) -> pd.DataFrame:
-    frame = history.set_axis(index, axis=0)
+    values: np.ndarray, index: pd.DatetimeIndex, grid: pd.DatetimeIndex, found: list[Finding]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The history's ``values`` (rows at ``index``) on ``grid``, and which grid timestamps
+    the history has a row for. A history whose rows are the grid's timestamps, in order (a
+    forecast's usual case), is taken as it is."""
+    if index.equals(grid):
+        return values, np.ones(len(grid), dtype=bool)
+    frame = pd.DataFrame(values, index=index)
     duplicated = index.duplicated(keep=False)
     if duplicated.any():
         _note(found, "*", Issue.DUPLICATE_TIMESTAMP, Action.KEPT_LAST, index[duplicated])
@@ -167,7 +188,7 @@ def _rows_on_grid(
     missing = grid.difference(rows)
     if len(missing):
         _note(found, "*", Issue.MISSING_TIMESTAMP, Action.LEFT_MISSING, missing)
-    return frame.reindex(grid)
+    return frame.reindex(grid).to_numpy(dtype="float64"), grid.isin(index)
 
 
 def _note(found: list[Finding], column: str, issue: Issue, action: Action, times: pd.Index) -> None:
@@ -175,28 +196,60 @@ def _note(found: list[Finding], column: str, issue: Issue, action: Action, times
         found.append(Finding(column, issue, action, len(times), times.min(), times.max()))
 
 
+def _note_at(
+    found: list[Finding],
+    column: str,
+    issue: Issue,
+    action: Action,
+    grid: pd.DatetimeIndex,
+    at: np.ndarray,
+) -> None:
+    """:func:`_note` of the timestamps of the ascending ``grid`` where ``at`` is True (the
+    first and last of them are its earliest and latest: no index of them is built)."""
+    if at.any():
+        positions = np.flatnonzero(at)
+        first, last = grid[positions[0]], grid[positions[-1]]
+        found.append(Finding(column, issue, action, len(positions), first, last))
+
+
 def _spike_distance(x: np.ndarray) -> np.ndarray:
-    median = pd.Series(x).rolling(SPIKE_WINDOW, center=True, min_periods=3).median()
-    return np.abs(x - median.to_numpy())
+    return np.abs(x - rolling_nanmedian(x, SPIKE_WINDOW, min_periods=3))
+
+
+def _run_lengths(change: np.ndarray) -> np.ndarray:
+    """Length of the run each position belongs to; a run starts where ``change`` is True
+    (``change[0]`` must be)."""
+    run = np.cumsum(change) - 1
+    return np.asarray(np.bincount(run)[run])
 
 
 def _frozen(x: np.ndarray, ceilings: tuple[float, ...]) -> np.ndarray:
+    repeats = (x[1:] == x[:-1]) & (x[1:] != 0.0)
+    if np.count_nonzero(repeats) < FROZEN_MIN_STEPS - 1:  # the usual case: no run can be long
+        return np.zeros(len(x), dtype=bool)
     change = np.concatenate([[True], x[1:] != x[:-1]])  # NaN != NaN: gaps break runs
-    run = np.cumsum(change) - 1
-    length = np.bincount(run)[run]
-    exempt = np.isnan(x) | (x == 0.0)
-    for ceiling in ceilings:
-        exempt |= np.isclose(x, ceiling, rtol=_CEILING_RTOL, atol=0.0)
-    return (length >= FROZEN_MIN_STEPS) & ~exempt
+    frozen = (_run_lengths(change) >= FROZEN_MIN_STEPS) & ~np.isnan(x) & (x != 0.0)
+    if frozen.any():  # rare: the ceiling test only where it can matter
+        for ceiling in ceilings:
+            frozen &= ~np.isclose(x, ceiling, rtol=_CEILING_RTOL, atol=0.0)
+    return frozen
 
 
 def _fill_short_gaps(x: np.ndarray) -> np.ndarray:
-    series = pd.Series(x)
-    missing = series.isna().to_numpy()
-    run = np.cumsum(np.concatenate([[True], missing[1:] != missing[:-1]])) - 1
-    short = missing & (np.bincount(run)[run] <= MAX_FILL_STEPS)
-    filled = series.interpolate(limit_area="inside").to_numpy()
-    return np.where(short, filled, x)
+    """Runs of at most ``MAX_FILL_STEPS`` NaN between two known values, filled by linear
+    interpolation by position (the numbers of pandas' ``Series.interpolate(limit_area=
+    "inside")``, which calls ``np.interp`` the same way)."""
+    missing = np.isnan(x)
+    known = np.flatnonzero(~missing)
+    if len(known) in (0, len(x)):
+        return x.copy()
+    change = np.concatenate([[True], missing[1:] != missing[:-1]])
+    short = missing & (_run_lengths(change) <= MAX_FILL_STEPS)
+    positions = np.arange(len(x))
+    inside = np.flatnonzero(short & (positions > known[0]) & (positions < known[-1]))
+    out = x.copy()
+    out[inside] = np.interp(inside, known, x[known])
+    return out
 
 
 def _physical(
@@ -210,15 +263,15 @@ def _physical(
     column = spec.column
     if night is not None:
         lit = night & ~np.isnan(x) & (x != 0.0)
-        _note(found, column, Issue.PV_AT_NIGHT, Action.SET_TO_ZERO, grid[lit])
+        _note_at(found, column, Issue.PV_AT_NIGHT, Action.SET_TO_ZERO, grid, lit)
         x = np.where(night, 0.0, x)
     lower, upper = _physical_limits(spec, caps)
     out_of_range = (x < lower) | (x > upper)
-    _note(found, column, Issue.OUT_OF_RANGE, Action.EXCLUDED, grid[out_of_range])
+    _note_at(found, column, Issue.OUT_OF_RANGE, Action.EXCLUDED, grid, out_of_range)
     x = np.where(out_of_range, np.nan, x)
     if spec.non_negative:
         small = x < 0.0
-        _note(found, column, Issue.SMALL_NEGATIVE, Action.CLIPPED_TO_ZERO, grid[small])
+        _note_at(found, column, Issue.SMALL_NEGATIVE, Action.CLIPPED_TO_ZERO, grid, small)
         x = np.where(small, 0.0, x)
     return x
 
@@ -233,9 +286,10 @@ def clean(
 ) -> tuple[dict[str, np.ndarray], QualityReport, QualityProfile]:
     """Cleaned values of every series on ``grid``, the report, and the profile used.
 
-    ``history`` holds the rows to use (already sliced by time); ``night[column]`` marks the
-    intervals where a PV column's array sees no sun. Without ``profile`` the spike thresholds
-    are learnt from this history (a fit); with one (a forecast) they are reused.
+    ``history`` holds the rows to use (already sliced by time); ``grid`` is ascending, on the
+    quarter hours; ``night[column]`` marks the intervals where a PV column's array sees no
+    sun. Without ``profile`` the spike thresholds are learnt from this history (a fit); with
+    one (a forecast) they are reused.
     """
     missing_columns = [c for c in specs if c not in history.columns]
     if missing_columns:
@@ -245,35 +299,31 @@ def clean(
         )
     found: list[Finding] = []
     index = site_index(history, str(grid.tz))
-    try:
-        raw = history[list(specs)].astype("float64")
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"history columns: must all be numeric ({exc})") from None
-    frame = _rows_on_grid(raw, index, grid, found)
-    present = grid.isin(index)
+    raw = _float_columns(history, list(specs))
+    on_grid, present = _rows_on_grid(raw, index, grid, found)
     values: dict[str, np.ndarray] = {}
-    for column, spec in specs.items():
-        x = frame[column].to_numpy(dtype="float64", copy=True)
+    for position, (column, spec) in enumerate(specs.items()):
+        x = on_grid[:, position].copy()
         missing_values = np.isnan(x) & present
-        _note(found, column, Issue.MISSING_VALUE, Action.LEFT_MISSING, grid[missing_values])
+        _note_at(found, column, Issue.MISSING_VALUE, Action.LEFT_MISSING, grid, missing_values)
         values[column] = _physical(x, spec, caps, night.get(column), found, grid)
     if profile is None:
         profile = fit_profile(values, specs, caps)
     for column, x in values.items():
         limits = profile.limits[column]
         spike = _spike_distance(x) > limits.spike_threshold
-        _note(found, column, Issue.SPIKE, Action.EXCLUDED, grid[spike])
+        _note_at(found, column, Issue.SPIKE, Action.EXCLUDED, grid, spike)
         x = np.where(spike, np.nan, x)
         frozen = _frozen(x, limits.ceilings)
-        _note(found, column, Issue.FROZEN, Action.EXCLUDED, grid[frozen])
+        _note_at(found, column, Issue.FROZEN, Action.EXCLUDED, grid, frozen)
         x = np.where(frozen, np.nan, x)
         gaps = np.isnan(x)
         x = _fill_short_gaps(x)
         if column in night:
             x = np.where(night[column], 0.0, x)
         filled = gaps & ~np.isnan(x)
-        _note(found, column, Issue.GAP_FILLED, Action.INTERPOLATED, grid[filled])
-        _note(found, column, Issue.GAP_LEFT, Action.LEFT_MISSING, grid[np.isnan(x)])
+        _note_at(found, column, Issue.GAP_FILLED, Action.INTERPOLATED, grid, filled)
+        _note_at(found, column, Issue.GAP_LEFT, Action.LEFT_MISSING, grid, np.isnan(x))
         values[column] = x
     return values, QualityReport(len(history), tuple(found)), profile
 
