@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs
-from controller.layout import Layout
+from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, layout_for
 from sites import Site, columns
 
 
@@ -51,7 +50,7 @@ def _clean(values: np.ndarray) -> np.ndarray:
 def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFrame:
     """The plan frame: every column of :mod:`controller.columns` that applies to the site."""
     a = site.assets
-    layout = Layout(site)
+    layout = layout_for(site)
     real = inputs.real
     data: dict[str, np.ndarray] = {}
     for i, array in enumerate(a.pv):
@@ -139,8 +138,24 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         x = a.boilers[i]
         cost = cost + x.fuel_price_cny_per_kwh * data[pc.boiler_fuel_kw(x.name)]
         co2 = co2 + x.emission_factor_kg_per_kwh_fuel * data[pc.boiler_fuel_kw(x.name)]
-    frame = pd.DataFrame(data, index=inputs.index)
-    frame[pc.PRICE_BAND] = list(inputs.bands)
-    frame[pc.COST_CNY] = cost * HOURS_PER_STEP
-    frame[pc.CO2_KG] = co2 * HOURS_PER_STEP
+    band_position = len(data)
+    data[pc.COST_CNY] = cost * HOURS_PER_STEP
+    data[pc.CO2_KG] = co2 * HOURS_PER_STEP
+    return _frame(inputs.index, data, band_position, inputs.bands)
+
+
+def _frame(
+    index: pd.DatetimeIndex,
+    floats: dict[str, np.ndarray],
+    band_position: int,
+    bands: tuple[str, ...],
+) -> pd.DataFrame:
+    """The frame of ``floats`` (columns in order) with the price band inserted at
+    ``band_position``: built as one float block and one object column, not column by
+    column, which costs pandas a consolidation per column."""
+    values = np.empty((len(index), len(floats)))
+    for j, column in enumerate(floats.values()):
+        values[:, j] = column
+    frame = pd.DataFrame(values, index=index, columns=list(floats), copy=False)
+    frame.insert(band_position, pc.PRICE_BAND, list(bands))  # a list: pandas picks the dtype
     return frame

@@ -8,9 +8,31 @@ import pandas as pd
 
 from sites import Site, columns
 
+STEP_NS = 15 * 60 * 1_000_000_000
+
+
+def _is_regular(index: pd.Index) -> bool:
+    """A tz-aware, nanosecond index already on the 15-minute grid: sorted, unique, no NaT,
+    starting on a quarter hour of the local clock, one step apart. :func:`clean_index` would
+    leave such an index as it is (but for the zone)."""
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or len(index) == 0:
+        return False
+    if index.unit != "ns" or index.hasnans or not index.is_unique:
+        return False
+    start = index[0]
+    if start.minute % 15 or start.second or start.microsecond or start.nanosecond:
+        return False
+    return bool((np.diff(index.values.view(np.int64)) == STEP_NS).all())
+
 
 def clean_index(site: Site, forecast: pd.DataFrame, issues: list[str]) -> pd.DataFrame:
-    """The forecast on a regular, tz-aware 15-minute index in the site's zone (a copy)."""
+    """The forecast on a regular, tz-aware 15-minute index in the site's zone (a new frame;
+    where the index is already regular it shares the forecast's data, which is only read)."""
+    zone = site.location.timezone
+    if _is_regular(forecast.index):
+        frame = forecast.copy(deep=False)
+        frame.index = pd.DatetimeIndex(forecast.index).tz_convert(zone)
+        return frame
     frame = forecast.copy()
     if not isinstance(frame.index, pd.DatetimeIndex):
         try:
@@ -18,7 +40,6 @@ def clean_index(site: Site, forecast: pd.DataFrame, issues: list[str]) -> pd.Dat
         except (TypeError, ValueError):
             issues.append("forecast index is not time stamps; no interval could be planned")
             return frame.iloc[0:0]
-    zone = site.location.timezone
     index = pd.DatetimeIndex(frame.index)
     if index.tz is None:
         issues.append(f"forecast index has no time zone; read as {zone}")
@@ -58,12 +79,10 @@ def read_series(
             f"forecast lacks {columns.quantile(column, 50)}; assumed {default:g} throughout"
         )
         return np.full(len(frame), float(default))
-    values = pd.to_numeric(frame[name], errors="coerce").astype(float)
-    values = values.replace([np.inf, -np.inf], np.nan)
-    if values.isna().any():
-        issues.append(f"{name} has {int(values.isna().sum())} missing value(s); interpolated")
-        values = values.interpolate(limit_direction="both").fillna(default)
-    out = values.to_numpy(dtype=float)
+    series = frame[name]
+    out = series.to_numpy(dtype=float, copy=True) if series.dtype == np.float64 else None
+    if out is None or not np.isfinite(out).all():
+        out = _repaired(series, name, default, issues)
     if non_negative and (out < 0).any():
         issues.append(f"{name} has negative values (min {out.min():.3g}); clipped to 0")
         out = np.clip(out, 0.0, None)
@@ -71,3 +90,14 @@ def read_series(
         issues.append(f"{name} exceeds the rating {upper:g} (max {out.max():.4g}); clipped")
         out = np.minimum(out, upper)
     return out
+
+
+def _repaired(series: pd.Series, name: str, default: float, issues: list[str]) -> np.ndarray:
+    """Numbers of a column that is not all finite floats: anything else becomes NaN, and
+    NaN is interpolated (``default`` where the column has no number at all)."""
+    values = pd.to_numeric(series, errors="coerce").astype(float)
+    values = values.replace([np.inf, -np.inf], np.nan)
+    if values.isna().any():
+        issues.append(f"{name} has {int(values.isna().sum())} missing value(s); interpolated")
+        values = values.interpolate(limit_direction="both").fillna(default)
+    return values.to_numpy(dtype=float)

@@ -7,8 +7,13 @@ the plan can report it.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,7 +32,7 @@ from controller.state import (
 )
 from sites import Site, columns
 from sites.schema import AMBIENT
-from sites.tariff import site_tariff
+from sites.tariff import Tariff, site_tariff
 
 STEP = pd.Timedelta(minutes=15)
 HOURS_PER_STEP = 0.25
@@ -35,6 +40,44 @@ NO_LIMIT = 1e9
 """Stands in for 'unbounded' in a parameter (cvxpy parameters cannot be infinite); the HiGHS
 interface turns any bound at or above it into infinity. 1e9 kW is far above any park."""
 DEFAULT_AMBIENT_DEGC = 0.0  # assumed when the forecast has no temperature: a cold-side COP
+SITE_CACHE_SIZE = 16
+"""Sites whose derived constants :func:`per_site` keeps (a process plans for a few parks)."""
+
+_Value = TypeVar("_Value")
+
+
+def per_site(build: Callable[[Site], _Value]) -> Callable[[Site], _Value]:
+    """``build(site)``, computed once per Site object (for the last ``SITE_CACHE_SIZE`` ones).
+
+    For values that depend on the site alone and are needed on every planning step. A Site
+    is frozen and never edited in place, so such a value holds as long as the object lives.
+    Sites are not hashable (they hold lists) and their JSON costs more than most of what is
+    cached, so entries are found by identity; each entry keeps its site alive, so that no
+    other object can take its id while the entry exists.
+    """
+    entries: OrderedDict[int, tuple[Site, _Value]] = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(build)
+    def cached(site: Site) -> _Value:
+        with lock:
+            hit = entries.get(id(site))
+            if hit is not None and hit[0] is site:
+                entries.move_to_end(id(site))
+                return hit[1]
+        value = build(site)
+        with lock:
+            entries[id(site)] = (site, value)
+            entries.move_to_end(id(site))
+            while len(entries) > SITE_CACHE_SIZE:
+                entries.popitem(last=False)
+        return value
+
+    return cached
+
+
+layout_for = per_site(Layout)
+"""The site's :class:`Layout`, one per Site object, so its cached properties stay computed."""
 
 
 @dataclass(frozen=True)
@@ -135,12 +178,35 @@ def _committed_net(committed: pd.DataFrame | None, index: pd.DatetimeIndex) -> n
     """Committed import - export on ``index``; NaN where nothing was committed."""
     if committed is None or not {pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW} <= set(committed.columns):
         return np.full(len(index), np.nan)
-    net = committed[pc.GRID_IMPORT_KW].astype(float) - committed[pc.GRID_EXPORT_KW].astype(float)
+    imports = committed[pc.GRID_IMPORT_KW].astype(float).to_numpy()
+    net = imports - committed[pc.GRID_EXPORT_KW].astype(float).to_numpy()
+    # aligned as ``Series.reindex`` aligns: same index, else by label where labels are unique
+    source = committed.index
+    if source.equals(index):
+        return net
+    out = np.full(len(index), np.nan)
+    if not source.is_unique:
+        return out
     try:
-        aligned = net.reindex(index)
+        positions = source.get_indexer(index)
     except (TypeError, ValueError):
-        return np.full(len(index), np.nan)
-    return aligned.to_numpy(dtype=float)
+        return out
+    found = positions >= 0
+    out[found] = net[positions[found]]
+    return out
+
+
+def _bands_and_prices(
+    tariff: Tariff, index: pd.DatetimeIndex
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The price band and energy price of each interval. ``Tariff.prices`` is the price of
+    each interval's band; looking the bands up takes the tariff about a millisecond, so they
+    are looked up once and priced here."""
+    if not len(index):
+        return (), np.zeros(0)
+    bands = list(tariff.bands(index))
+    price = tariff.band_prices_cny_per_kwh
+    return tuple(str(b) for b in bands), np.array([price.get(b, np.nan) for b in bands])
 
 
 def prepare(
@@ -158,7 +224,7 @@ def prepare(
     n = len(index)
     horizon = padded_horizon(n, config.horizon_bucket_steps)
     a = site.assets
-    layout = Layout(site)
+    layout = layout_for(site)
 
     pv = [
         read_series(frame, columns.pv_kw(x.name), 0.0, issues, upper=x.inverter_kva) for x in a.pv
@@ -190,11 +256,7 @@ def prepare(
             cops.append(heat_pump_cop(hp, np.full(n, temperature)))
 
     tariff = site_tariff(site)
-    if n:
-        bands = tuple(str(b) for b in tariff.bands(index))
-        prices = tariff.prices(index).to_numpy(dtype=float)
-    else:
-        bands, prices = (), np.zeros(0)
+    bands, prices = _bands_and_prices(tariff, index)
 
     soc0, soc_target = battery_start(site, state, config, issues)
     level0, level_target = storage_start(site, state, config, issues)
@@ -208,11 +270,7 @@ def prepare(
         month_peak = 0.0
 
     committed_net = _committed_net(committed if kind is PlanKind.INTRADAY else None, index)
-    band = np.maximum(
-        config.deviation_band_fraction * np.abs(np.nan_to_num(committed_net)),
-        config.deviation_band_min_kw,
-    )
-    band = np.where(np.isnan(committed_net), NO_LIMIT, band)
+    band = np.nan_to_num(config.deviation_band_kw(committed_net), nan=NO_LIMIT)
     if kind is PlanKind.INTRADAY and n and np.isnan(committed_net).all():
         issues.append("intraday plan without a committed schedule: no deviation penalty")
     terminal = np.zeros(horizon)

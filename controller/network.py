@@ -19,12 +19,12 @@ kW at the most sensitive injection. Per-step right-hand sides and the AC tighten
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
 
-from controller.inputs import NO_LIMIT
+from controller.inputs import NO_LIMIT, per_site
 from controller.layout import Layout
 from network_models.build import KW_PER_MW, ParkNetwork, build_network
 from network_models.sensitivity import BranchSensitivities, injection_incidence, sensitivities
@@ -71,6 +71,36 @@ class LinearNetwork:
     @property
     def n_rows(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def rows_of_kind(self) -> dict[str, np.ndarray]:
+        """Row numbers of each kind ('flow', 'vm_max', 'vm_min'), found once per network:
+        the right-hand sides are computed for all rows of a kind at once."""
+        kinds = np.array([row.kind for row in self.rows], dtype=object)
+        return {kind: np.flatnonzero(kinds == kind) for kind in ("flow", "vm_max", "vm_min")}
+
+    @cached_property
+    def rows_of_element(self) -> dict[str, tuple[int, ...]]:
+        """Row numbers of each element, in row order (found once per network)."""
+        found: dict[str, list[int]] = {}
+        for r, row in enumerate(self.rows):
+            found.setdefault(row.element, []).append(r)
+        return {element: tuple(rows) for element, rows in found.items()}
+
+    @cached_property
+    def positions(self) -> np.ndarray:
+        """(n_rows,) each row's ``position``."""
+        return np.array([row.position for row in self.rows], dtype=int)
+
+    @cached_property
+    def coef_positive(self) -> np.ndarray:
+        """``coef`` clipped at 0 from below (for a row's worst case over a box)."""
+        return np.clip(self.coef, 0, None)
+
+    @cached_property
+    def coef_negative(self) -> np.ndarray:
+        """``coef`` clipped at 0 from above."""
+        return np.clip(self.coef, None, 0)
 
     def elements(self) -> list[str]:
         return sorted({r.element for r in self.rows})
@@ -143,8 +173,13 @@ def _linear_network_cached(site_json: str) -> tuple[LinearNetwork, NetworkVerifi
     return build_linear_network(site, park), verifier
 
 
+@per_site
 def network_for(site: Site) -> tuple[LinearNetwork, NetworkVerifier]:
-    """The site's linear network and AC verifier (built once per site and process)."""
+    """The site's linear network and AC verifier (built once per site and process).
+
+    Keyed by the site's configuration (its JSON), so equal sites share one build; the JSON
+    of a site costs more than planning steps should pay, so each Site object finds its entry
+    by identity after the first call (see :func:`controller.inputs.per_site`)."""
     return _linear_network_cached(site.model_dump_json())
 
 

@@ -45,25 +45,47 @@ FALLBACK_BACKOFF = 0.7  # six rounds reach 0.7^6 = 12 % of the flexible power
 RELAXED_SLACK = 1e-3  # kW-eq: a network row whose slack exceeds this gave way in the plan
 
 
+_SUMMARISED = (
+    "grid_import_kw",
+    "grid_export_kw",
+    "vm_min_pu",
+    "vm_max_pu",
+    "max_line_loading_percent",
+    "max_trafo_loading_percent",
+    "losses_kw",
+)
+"""The columns of ``Verification.intervals`` a plan's network summary reads."""
+
+
+def _nan_min(values: np.ndarray) -> float:
+    """The smallest number in ``values``, NaN if there is none (as pandas' ``Series.min``)."""
+    return float(np.fmin.reduce(values, initial=np.nan))
+
+
+def _nan_max(values: np.ndarray) -> float:
+    """The largest number in ``values``, NaN if there is none (as pandas' ``Series.max``)."""
+    return float(np.fmax.reduce(values, initial=np.nan))
+
+
 def _summary(
     verification: Verification, frame: pd.DataFrame, rounds: int, notes: list[str]
 ) -> NetworkSummary:
-    intervals = verification.intervals
-    ac_net = (intervals["grid_import_kw"] - intervals["grid_export_kw"]).to_numpy()
-    planned = (frame["grid_import_kw"] - frame["grid_export_kw"]).to_numpy()
+    intervals = {c: verification.intervals[c].to_numpy() for c in _SUMMARISED}
+    ac_net = intervals["grid_import_kw"] - intervals["grid_export_kw"]
+    planned = frame["grid_import_kw"].to_numpy() - frame["grid_export_kw"].to_numpy()
     violations = verification.violations
-    remaining = tuple(
-        sorted({f"{v.element} {v.quantity}" for v in violations.itertuples(index=False)})
-    )
+    elements = violations["element"].to_numpy()
+    quantities = violations["quantity"].to_numpy()
+    remaining = tuple(sorted({f"{e} {q}" for e, q in zip(elements, quantities, strict=True)}))
     return NetworkSummary(
         ok=verification.ok,
         violations=len(violations),
         rounds=rounds,
-        vm_min_pu=float(intervals["vm_min_pu"].min()),
-        vm_max_pu=float(intervals["vm_max_pu"].max()),
-        max_line_loading_percent=float(intervals["max_line_loading_percent"].max()),
-        max_trafo_loading_percent=float(intervals["max_trafo_loading_percent"].max()),
-        losses_kwh=float(intervals["losses_kw"].sum() * 0.25),
+        vm_min_pu=_nan_min(intervals["vm_min_pu"]),
+        vm_max_pu=_nan_max(intervals["vm_max_pu"]),
+        max_line_loading_percent=_nan_max(intervals["max_line_loading_percent"]),
+        max_trafo_loading_percent=_nan_max(intervals["max_trafo_loading_percent"]),
+        losses_kwh=float(np.nansum(intervals["losses_kw"]) * 0.25),
         max_import_error_kw=float(np.nanmax(np.abs(ac_net - planned))) if len(frame) else 0.0,
         tightened=tuple(dict.fromkeys(notes)),
         remaining=remaining,

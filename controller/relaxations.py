@@ -100,19 +100,32 @@ def relaxations_from(
                     intervals = tuple(pd.Timestamp(t) for t in index[where])
                     found.append(Relaxation(label, float(row.max()), unit, intervals, detail))
     if verification is not None and not verification.ok:
-        for (element, quantity), group in verification.violations.groupby(["element", "quantity"]):
-            value = pd.to_numeric(group["value"], errors="coerce")
-            limit = pd.to_numeric(group["limit"], errors="coerce")
-            excess = (
-                float(np.nanmax(np.abs(value - limit))) if value.notna().any() else float("nan")
-            )
-            found.append(
-                Relaxation(
-                    f"ac_network_check[{element} {quantity}]",
-                    excess,
-                    str(quantity).rsplit("_", 1)[-1],
-                    tuple(pd.Timestamp(t) for t in group["interval"]),
-                    "AC power flow of the final plan still exceeds this limit",
-                )
-            )
+        found += _ac_relaxations(verification.violations)
     return tuple(found)
+
+
+def _ac_relaxations(violations: pd.DataFrame) -> list[Relaxation]:
+    """One relaxation per (element, quantity) the AC check still finds broken, in their sorted
+    order, with the intervals in the table's order (as ``groupby`` gives them, without
+    building a frame per group)."""
+    values = pd.to_numeric(violations["value"], errors="coerce").to_numpy(dtype=float)
+    limits = pd.to_numeric(violations["limit"], errors="coerce").to_numpy(dtype=float)
+    intervals = violations["interval"].tolist()
+    groups: dict[tuple[str, str], list[int]] = {}
+    keys = zip(violations["element"].tolist(), violations["quantity"].tolist(), strict=True)
+    for row, key in enumerate(keys):
+        groups.setdefault(key, []).append(row)
+    found = []
+    for (element, quantity), rows in sorted(groups.items()):
+        value, limit = values[rows], limits[rows]
+        excess = float(np.nanmax(np.abs(value - limit))) if (~np.isnan(value)).any() else np.nan
+        found.append(
+            Relaxation(
+                f"ac_network_check[{element} {quantity}]",
+                excess,
+                str(quantity).rsplit("_", 1)[-1],
+                tuple(pd.Timestamp(intervals[row]) for row in rows),
+                "AC power flow of the final plan still exceeds this limit",
+            )
+        )
+    return found

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from controller.inputs import DispatchInputs, NetworkData
-from controller.layout import Layout
+from controller.inputs import DispatchInputs, NetworkData, layout_for
 from controller.network import UNBOUNDED_RHS, LinearNetwork
-from network_models.verify import Verification
+from network_models.verify import VIOLATION_COLUMNS, Verification
 from sites import Site, columns
 
 INTERVAL_SCREEN_FRACTION = 0.9
@@ -48,22 +46,19 @@ def row_rhs(
         return rhs
     linear_x0 = linear.coef @ x0.T  # (rows, T)
     raw = np.zeros((linear.n_rows, n))
-    for r, row in enumerate(linear.rows):
-        if row.kind == "flow":
-            vm_from = np.nan_to_num(vm0[:, linear.from_bus[r]], nan=limits.vm_min_pu)
-            raw[r] = linear.rating_mva[r] * vm_from - linear.offset[r]
-        elif row.kind == "vm_max":
-            raw[r] = limits.vm_max_pu - np.nan_to_num(vm0[:, row.position], nan=1.0) + linear_x0[r]
-        else:
-            raw[r] = -limits.vm_min_pu + np.nan_to_num(vm0[:, row.position], nan=1.0) + linear_x0[r]
+    flow, high, low = (linear.rows_of_kind[k] for k in ("flow", "vm_max", "vm_min"))
+    vm_from = np.nan_to_num(vm0[:, linear.from_bus[flow]].T, nan=limits.vm_min_pu)
+    raw[flow] = linear.rating_mva[flow, None] * vm_from - linear.offset[flow, None]
+    vm_high = np.nan_to_num(vm0[:, linear.positions[high]].T, nan=1.0)
+    raw[high] = limits.vm_max_pu - vm_high + linear_x0[high]
+    vm_low = np.nan_to_num(vm0[:, linear.positions[low]].T, nan=1.0)
+    raw[low] = -limits.vm_min_pu + vm_low + linear_x0[low]
     raw = raw - reduction
     real = rhs[:, horizon - n :]
     real[:] = raw * linear.scale[:, None]
     if bounds is not None:
         lower, upper = bounds
-        positive = np.clip(linear.coef, 0, None)
-        negative = np.clip(linear.coef, None, 0)
-        worst = positive @ upper.T + negative @ lower.T  # (rows, T)
+        worst = linear.coef_positive @ upper.T + linear.coef_negative @ lower.T  # (rows, T)
         slack = np.abs(raw) * (1.0 - INTERVAL_SCREEN_FRACTION)
         idle = (worst < raw - slack) & (reduction <= 0)
         real[idle] = UNBOUNDED_RHS
@@ -112,18 +107,17 @@ def tighten(
     tightened; an element none of whose rows it holds gets all of them (a new model)."""
     index = verification.intervals.index
     position = {t: k for k, t in enumerate(index)}
-    by_element: dict[str, list[int]] = {}
-    for r, row in enumerate(linear.rows):
-        by_element.setdefault(row.element, []).append(r)
+    by_element = linear.rows_of_element
     vm = verification.vm_pu.to_numpy()
     changed = False
-    records: list[dict[Any, Any]] = verification.violations.to_dict("records")
-    for v in records:
-        t = position.get(v["interval"])
+    violations = verification.violations
+    records = zip(*(violations[c].tolist() for c in VIOLATION_COLUMNS), strict=True)
+    for interval, element, quantity, value, limit in records:
+        t = position.get(interval)
         if t is None:
             continue
-        value, limit = float(v["value"]), float(v["limit"])
-        element, quantity, interval = str(v["element"]), str(v["quantity"]), v["interval"]
+        value, limit = float(value), float(limit)
+        element, quantity = str(element), str(quantity)
         if element == "grid_connection":
             planned = planned_import_kw[t] if quantity == "import_kw" else planned_export_kw[t]
             if planned > limit * (1 + margin_fraction):
@@ -136,7 +130,7 @@ def tighten(
             changed = True
             tightening.notes.append(f"grid {quantity} at {interval:%H:%M}")
             continue
-        rows = by_element.get(element, [])
+        rows = by_element.get(element, ())
         if relaxed is not None and any(relaxed[r, t] for r in rows):
             continue  # relaxed in the plan itself, reported there
         held = [r for r in rows if tightening.screened[r]]
@@ -174,7 +168,7 @@ def injection_bounds(
         upto[columns.wind_kw(turbine.name)] = real(inputs.wind_available_kw[k])
     for k, load in enumerate(a.electric_loads):
         fixed[columns.load_kw(load.name)] = real(inputs.load_kw[k])
-    capacity = Layout(site).injection_capacity_kw
+    capacity = layout_for(site).injection_capacity_kw
     lower = np.zeros((n, len(linear.columns)))
     upper = np.zeros((n, len(linear.columns)))
     for j, column in enumerate(linear.columns):

@@ -44,9 +44,32 @@ class NetworkVerifier:
         self.park = park or build_network(site)
         self.flow = BatchPowerFlow(self.park.net)
         net = self.park.net
-        self._bus_names = [str(n) for n in net.bus["name"]]
-        self._line_names = [str(n) for n in net.line["name"]]
-        self._trafo_names = [str(n) for n in net.trafo["name"]]
+        # Everything a call reads of the network, worked out once: column labels of the
+        # per-element frames (each frame gets its own copy), where each injection column goes
+        # (element table, position, sign, Q per P), and the limits in the order their
+        # violations are listed before sorting.
+        self._columns = self.park.columns()
+        bus_names = [str(n) for n in net.bus["name"]]
+        line_names = [str(n) for n in net.line["name"]]
+        trafo_names = [str(n) for n in net.trafo["name"]]
+        self._bus_names, self._line_names = pd.Index(bus_names), pd.Index(line_names)
+        self._trafo_names = pd.Index(trafo_names)
+        self._sizes = {e: len(net[e.value]) for e in Element}
+        positions = {e: {int(ix): k for k, ix in enumerate(net[e.value].index)} for e in Element}
+        self._targets = [
+            (j, inj.element, positions[inj.element][inj.index], inj.sign, inj.q_per_p)
+            for j, inj in enumerate(self.park.injections)
+        ]
+        limits = site.network.limits
+        grid = site.grid_connection
+        self._checks = (
+            _Check.of("bus", bus_names, "vm_pu", limits.vm_max_pu, above=True),
+            _Check.of("bus", bus_names, "vm_pu", limits.vm_min_pu, above=False),
+            _Check.of("line", line_names, "loading_percent", limits.max_line_loading_percent),
+            _Check.of("trafo", trafo_names, "loading_percent", limits.max_trafo_loading_percent),
+            _Check.of("grid_connection", ["grid_import_kw"], "import_kw", grid.import_limit_kw),
+            _Check.of("grid_connection", ["grid_export_kw"], "export_kw", grid.export_limit_kw),
+        )
 
     def verify(self, frame: pd.DataFrame) -> Verification:
         """Run AC power flow for every row of ``frame`` (columns from :mod:`sites.columns`, kW)."""
@@ -65,92 +88,68 @@ class NetworkVerifier:
         self, frame: pd.DataFrame
     ) -> tuple[dict[Element, np.ndarray], dict[Element, np.ndarray]]:
         """Active and reactive setpoints [MW, Mvar] per element table, (T, n_element)."""
-        missing = [c for c in self.park.columns() if c not in frame.columns]
+        missing = [c for c in self._columns if c not in frame.columns]
         if missing:
             raise DataError(
                 f"{self.site.id}: injection frame lacks columns {missing}; "
-                f"expected all of {self.park.columns()}"
+                f"expected all of {self._columns}"
             )
-        values = frame[self.park.columns()].to_numpy(dtype=float)
+        values = _columns_as_floats(frame, self._columns)
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             row, col = (int(x[0]) for x in np.nonzero(bad))
             raise DataError(
-                f"{self.site.id}: column {self.park.columns()[col]} at {frame.index[row]} is "
+                f"{self.site.id}: column {self._columns[col]} at {frame.index[row]} is "
                 f"{values[row, col]}; injections must be finite and >= 0 kW"
             )
-        net = self.park.net
         n_rows = len(frame)
-        p = {e: np.zeros((n_rows, len(net[e.value]))) for e in Element}
-        q = {e: np.zeros((n_rows, len(net[e.value]))) for e in Element}
-        positions = {e: {int(ix): k for k, ix in enumerate(net[e.value].index)} for e in Element}
-        for j, inj in enumerate(self.park.injections):
-            k = positions[inj.element][inj.index]
-            mw = values[:, j] * inj.sign / KW_PER_MW
-            p[inj.element][:, k] += mw
-            q[inj.element][:, k] += mw * inj.q_per_p
+        p = {e: np.zeros((n_rows, size)) for e, size in self._sizes.items()}
+        q = {e: np.zeros((n_rows, size)) for e, size in self._sizes.items()}
+        for j, element, k, sign, q_per_p in self._targets:
+            mw = values[:, j] * sign / KW_PER_MW
+            p[element][:, k] += mw
+            q[element][:, k] += mw * q_per_p
         return p, q
 
     def _verification(self, index: pd.Index, r: BatchResult) -> Verification:
-        limits = self.site.network.limits
-        grid = self.site.grid_connection
         grid_kw = r.ext_grid_p_mw * KW_PER_MW
-        vm = pd.DataFrame(r.vm_pu, index=index, columns=self._bus_names)
-        lines = pd.DataFrame(r.line_loading_percent, index=index, columns=self._line_names)
-        trafos = pd.DataFrame(r.trafo_loading_percent, index=index, columns=self._trafo_names)
+        grid_import = np.clip(grid_kw, 0, None)
+        grid_export = np.clip(-grid_kw, 0, None)
+        vm = pd.DataFrame(r.vm_pu, index=index, columns=self._bus_names.copy())
+        lines = pd.DataFrame(r.line_loading_percent, index=index, columns=self._line_names.copy())
+        trafos = pd.DataFrame(
+            r.trafo_loading_percent, index=index, columns=self._trafo_names.copy()
+        )
         intervals = pd.DataFrame(
             {
-                "vm_min_pu": vm.min(axis=1),
-                "vm_max_pu": vm.max(axis=1),
-                "max_line_loading_percent": lines.max(axis=1) if len(lines.columns) else 0.0,
-                "max_trafo_loading_percent": trafos.max(axis=1) if len(trafos.columns) else 0.0,
-                "grid_import_kw": np.clip(grid_kw, 0, None),
-                "grid_export_kw": np.clip(-grid_kw, 0, None),
+                "vm_min_pu": _row_extreme(np.fmin, r.vm_pu, np.nan),
+                "vm_max_pu": _row_extreme(np.fmax, r.vm_pu, np.nan),
+                "max_line_loading_percent": _row_extreme(np.fmax, r.line_loading_percent, 0.0),
+                "max_trafo_loading_percent": _row_extreme(np.fmax, r.trafo_loading_percent, 0.0),
+                "grid_import_kw": grid_import,
+                "grid_export_kw": grid_export,
                 "grid_reactive_kvar": r.ext_grid_q_mvar * KW_PER_MW,
                 "losses_kw": r.losses_p_mw * KW_PER_MW,
                 "converged": r.converged,
             },
             index=index,
         )
-        found: list[pd.DataFrame | None] = [
-            _exceeding(index, vm, "bus", "vm_pu", limits.vm_max_pu, above=True),
-            _exceeding(index, vm, "bus", "vm_pu", limits.vm_min_pu, above=False),
-            _exceeding(index, lines, "line", "loading_percent", limits.max_line_loading_percent),
-            _exceeding(index, trafos, "trafo", "loading_percent", limits.max_trafo_loading_percent),
-            _exceeding(
-                index,
-                intervals[["grid_import_kw"]],
-                "grid_connection",
-                "import_kw",
-                grid.import_limit_kw,
-            ),
-            _exceeding(
-                index,
-                intervals[["grid_export_kw"]],
-                "grid_connection",
-                "export_kw",
-                grid.export_limit_kw,
-            ),
+        arrays = (
+            r.vm_pu,
+            r.vm_pu,
+            r.line_loading_percent,
+            r.trafo_loading_percent,
+            grid_import[:, None],
+            grid_export[:, None],
+        )
+        found = [
+            check.exceeding(values) for check, values in zip(self._checks, arrays, strict=True)
         ]
-        not_converged = ~r.converged
-        if not_converged.any():
-            found.append(
-                pd.DataFrame(
-                    {
-                        "interval": index[not_converged],
-                        "element": "network",
-                        "quantity": "power_flow_not_converged",
-                        "value": np.nan,
-                        "limit": np.nan,
-                    }
-                )
-            )
-        present = [f for f in found if f is not None]
-        if not present:
-            return Verification(intervals, vm, lines, trafos, _empty())
-        violations = pd.concat(present, ignore_index=True)
-        violations = violations.sort_values(["interval", "element"], kind="stable")
-        return Verification(intervals, vm, lines, trafos, violations.reset_index(drop=True))
+        not_converged = np.flatnonzero(~r.converged)
+        if not_converged.size:
+            found.append(_Exceeding.network_not_converged(not_converged))
+        violations = _violations(index, [f for f in found if f.rows.size])
+        return Verification(intervals, vm, lines, trafos, violations)
 
 
 def verify(site: Site, frame: pd.DataFrame) -> Verification:
@@ -158,34 +157,97 @@ def verify(site: Site, frame: pd.DataFrame) -> Verification:
     return NetworkVerifier(site).verify(frame)
 
 
-def _exceeding(
-    index: pd.Index,
-    values: pd.DataFrame,
-    kind: str,
-    quantity: str,
-    limit: float,
-    above: bool = True,
-) -> pd.DataFrame | None:
-    """The (interval, element) pairs beyond ``limit``, or None where there are none."""
-    data = values.to_numpy()
-    with np.errstate(invalid="ignore"):
-        mask = data > limit if above else data < limit
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
-        return None
-    names = np.asarray(
-        [f"{kind} {c}" if kind != "grid_connection" else kind for c in values.columns]
-    )
+def _row_extreme(reduce: np.ufunc, values: np.ndarray, no_columns: float) -> np.ndarray:
+    """Row minimum or maximum ignoring NaN (NaN where a row has no number), as pandas'
+    ``DataFrame.min(axis=1)`` gives it; ``no_columns`` where there is no column at all."""
+    if values.shape[1] == 0:
+        return np.full(values.shape[0], no_columns)
+    return reduce.reduce(values, axis=1)
+
+
+@dataclass(frozen=True)
+class _Exceeding:
+    """The (interval, element) pairs of one limit check that break it."""
+
+    rows: np.ndarray
+    """Interval positions."""
+    elements: np.ndarray
+    """Element names (object)."""
+    quantity: str
+    values: np.ndarray
+    limit: float
+
+    @classmethod
+    def network_not_converged(cls, rows: np.ndarray) -> _Exceeding:
+        elements = np.full(rows.size, "network", dtype=object)
+        return cls(rows, elements, "power_flow_not_converged", np.full(rows.size, np.nan), np.nan)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One limit on a (T, n_element) array of results, element names as the verifier
+    reports them ('bus f1', 'line l_x'; just 'grid_connection' for the connection)."""
+
+    names: np.ndarray
+    """(n_element,) object."""
+    quantity: str
+    limit: float
+    above: bool = True
+
+    @classmethod
+    def of(
+        cls, kind: str, columns: list[str], quantity: str, limit: float, above: bool = True
+    ) -> _Check:
+        names = [f"{kind} {c}" if kind != "grid_connection" else kind for c in columns]
+        return cls(np.asarray(names, dtype=object), quantity, limit, above)
+
+    def exceeding(self, values: np.ndarray) -> _Exceeding:
+        with np.errstate(invalid="ignore"):
+            mask = values > self.limit if self.above else values < self.limit
+        rows, cols = np.nonzero(mask)
+        return _Exceeding(rows, self.names[cols], self.quantity, values[rows, cols], self.limit)
+
+
+def _violations(index: pd.Index, found: list[_Exceeding]) -> pd.DataFrame:
+    """One row per (interval, element, quantity), by interval and then element (ties in the
+    order of ``found``): one frame built at the end, not one per check and a concat."""
+    if not found:
+        return _empty()
+    rows = np.concatenate([f.rows for f in found])
+    elements = np.concatenate([f.elements for f in found])
+    quantities = np.concatenate([np.full(f.rows.size, f.quantity, dtype=object) for f in found])
+    values = np.concatenate([f.values for f in found])
+    limits = np.concatenate([np.full(f.rows.size, f.limit) for f in found])
+    interval_codes, _ = pd.factorize(index, sort=True)
+    # pandas sorts missing time stamps last
+    interval_codes = np.where(interval_codes < 0, len(index), interval_codes)
+    element_codes = np.unique(elements, return_inverse=True)[1]
+    order = np.lexsort((element_codes, interval_codes[rows]))
     return pd.DataFrame(
         {
-            "interval": index[rows],
-            "element": names[cols],
-            "quantity": quantity,
-            "value": data[rows, cols],
-            "limit": limit,
+            "interval": index[rows[order]],
+            "element": elements[order],
+            "quantity": quantities[order],
+            "value": values[order],
+            "limit": limits[order],
         }
     )
 
 
+_NO_VIOLATIONS = pd.DataFrame({c: pd.Series(dtype=object) for c in VIOLATION_COLUMNS})
+
+
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in VIOLATION_COLUMNS})
+    """No violation: the five columns, empty, of object dtype (a copy of one made once)."""
+    return _NO_VIOLATIONS.copy()
+
+
+def _columns_as_floats(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """``frame[columns].to_numpy(dtype=float)``, one column at a time (selecting a sub-frame
+    costs pandas more than reading a dozen columns)."""
+    if not frame.columns.is_unique:
+        return frame[columns].to_numpy(dtype=float)
+    out = np.empty((len(frame), len(columns)))
+    for j, column in enumerate(columns):
+        out[:, j] = frame[column].to_numpy(dtype=float)
+    return out

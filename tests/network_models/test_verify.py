@@ -88,6 +88,42 @@ def test_grid_limits_are_violations_too() -> None:
     assert len(exports) == 4 and (exports.value > 5000.0).all()
 
 
+def test_violations_are_listed_by_interval_then_element_whatever_the_row_order() -> None:
+    verifier, frame = _injections("chiping-aluminium", 48)
+    frame = frame.copy()
+    for col in frame.columns:
+        if col.startswith("load_"):
+            frame[col] = frame[col] * 3.0  # voltage, line, transformer and import violations
+    shuffled = frame.iloc[np.random.default_rng(3).permutation(len(frame))]
+    for injections in (frame, shuffled):
+        found = verifier.verify(injections).violations
+        assert len(found) > 48 and found["element"].nunique() > 3
+        assert list(found.columns) == ["interval", "element", "quantity", "value", "limit"]
+        in_order = found.sort_values(["interval", "element"], kind="stable")
+        pd.testing.assert_frame_equal(found, in_order.reset_index(drop=True), check_exact=True)
+    # the same violations, each with the value of its own interval (to the solver's tolerance:
+    # the batch converges along another path when its rows are in another order)
+    by_key = verifier.verify(frame).violations.set_index(["interval", "element", "quantity"])
+    again = verifier.verify(shuffled).violations.set_index(["interval", "element", "quantity"])
+    pd.testing.assert_frame_equal(by_key, again.loc[by_key.index], rtol=1e-9)
+
+
+def test_no_violation_gives_an_empty_table_of_the_same_columns() -> None:
+    verifier, frame = _injections("gaotang-textile", 4)
+    for col in frame.columns:
+        frame[col] = 0.0
+    found = verifier.verify(frame).violations
+    assert found.empty and list(found.columns) == [
+        "interval",
+        "element",
+        "quantity",
+        "value",
+        "limit",
+    ]
+    found.loc[0] = [frame.index[0], "bus x", "vm_pu", 1.1, 1.07]  # a copy of its own
+    assert verifier.verify(frame).violations.empty
+
+
 def test_bad_injections_are_refused_with_the_column() -> None:
     verifier, frame = _injections("gaotang-textile", 4)
     with pytest.raises(DataError, match="lacks columns \\['pv_pv_weaving_kw'\\]"):
