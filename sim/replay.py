@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from controller import columns as pc
 from controller.adherence import Adherence
@@ -86,26 +87,29 @@ def replay(
     month_peak = 0.0
     month = steps[0].month
     policy.begin(steps)
+    # One thread for the loop: its arrays are small, and idle BLAS/OpenMP workers waiting
+    # for work take the second core from the forecasting process.
     try:
-        for k, now in enumerate(steps):
-            if now.month != month:
-                month, month_peak = now.month, 0.0
-            measured = MeasuredState(
-                dict(state.battery_soc_kwh), dict(state.tank_level_kwh_th), month_peak
-            )
-            history = truth.iloc[: start_pos + k]  # strictly before now
-            current = truth_rows[now]
-            wanted = policy.setpoints(now, measured, history, current)
-            result = plant.step(state, wanted, current)
-            month_peak = max(month_peak, result.actual[pc.GRID_IMPORT_KW])
-            not_followed += len(result.not_followed)
-            backup += result.boiler_backup_kwh_th
-            unmet += result.heat_unmet_kwh_th
-            dumped += result.heat_dumped_kwh_th
-            grid_violations += int(result.grid_limit_violation)
-            rows.append(result.actual)
-            if progress is not None:
-                progress(k + 1, len(steps))
+        with threadpool_limits(1):
+            for k, now in enumerate(steps):
+                if now.month != month:
+                    month, month_peak = now.month, 0.0
+                measured = MeasuredState(
+                    dict(state.battery_soc_kwh), dict(state.tank_level_kwh_th), month_peak
+                )
+                history = truth.iloc[: start_pos + k]  # strictly before now
+                current = truth_rows[now]
+                wanted = policy.setpoints(now, measured, history, current)
+                result = plant.step(state, wanted, current)
+                month_peak = max(month_peak, result.actual[pc.GRID_IMPORT_KW])
+                not_followed += len(result.not_followed)
+                backup += result.boiler_backup_kwh_th
+                unmet += result.heat_unmet_kwh_th
+                dumped += result.heat_dumped_kwh_th
+                grid_violations += int(result.grid_limit_violation)
+                rows.append(result.actual)
+                if progress is not None:
+                    progress(k + 1, len(steps))
     finally:
         policy.finish()
     frame = pd.DataFrame(rows, index=steps)
