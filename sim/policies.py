@@ -217,7 +217,9 @@ class OptimiserPolicy(Policy):
             ]
             for day, p in sorted(self.committed.items())
         ]
-        return pd.concat(parts) if parts else pd.DataFrame()
+        if not parts:
+            return pd.DataFrame(columns=[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW], dtype=float)
+        return pd.concat(parts)
 
     def adherence(self, actual: pd.DataFrame) -> Adherence:
         schedule = self.committed_schedule().reindex(actual.index)

@@ -139,3 +139,12 @@ def test_rule_based_baseline_runs_through_the_same_plant() -> None:
     assert np.abs(energy_balance_error_kw(SITE, result.frame)).max() < BALANCE_TOL_KW
     assert result.counters.plans_made == 0
     assert result.adherence is None  # commits no schedule
+
+
+def test_a_policy_that_has_committed_nothing_yet_reports_no_committed_interval() -> None:
+    policy = OptimiserPolicy(SITE, PrefetchingForecaster(SITE, TRUTH), INTRADAY_EVERY)
+    index = pd.date_range(START, periods=3, freq="15min")
+    actual = pd.DataFrame({pc.GRID_IMPORT_KW: [1.0, 2.0, 3.0], pc.GRID_EXPORT_KW: 0.0}, index)
+    adherence = policy.adherence(actual)
+    assert adherence.intervals_committed == 0
+    assert np.isnan(adherence.share_within_band)
