@@ -199,14 +199,12 @@ def _committed_net(committed: pd.DataFrame | None, index: pd.DatetimeIndex) -> n
 def _bands_and_prices(
     tariff: Tariff, index: pd.DatetimeIndex
 ) -> tuple[tuple[str, ...], np.ndarray]:
-    """The price band and energy price of each interval. ``Tariff.prices`` is the price of
-    each interval's band; looking the bands up takes the tariff about a millisecond, so they
-    are looked up once and priced here."""
+    """The price band and energy price of each interval (the bands looked up once: that
+    takes the tariff about a millisecond)."""
     if not len(index):
         return (), np.zeros(0)
     bands = list(tariff.bands(index))
-    price = tariff.band_prices_cny_per_kwh
-    return tuple(str(b) for b in bands), np.array([price.get(b, np.nan) for b in bands])
+    return tuple(str(b) for b in bands), tariff.band_prices(bands)
 
 
 def prepare(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +35,13 @@ class Tariff:
 
     def prices(self, index: pd.DatetimeIndex) -> pd.Series:
         """Energy price of each interval [CNY/kWh]."""
-        bands = self.bands(index)
-        values = bands.map(self.band_prices_cny_per_kwh).astype(float)
-        return values.rename("price_cny_per_kwh")
+        return pd.Series(self.band_prices(self.bands(index)), index=index, name="price_cny_per_kwh")
+
+    def band_prices(self, bands: Iterable[Band]) -> np.ndarray:
+        """Energy price of each band [CNY/kWh] (NaN for a band without a price): for a caller
+        that has looked the bands up already."""
+        price = self.band_prices_cny_per_kwh
+        return np.array([price.get(b, np.nan) for b in bands], dtype=float)
 
 
 def site_tariff(site: Site) -> Tariff:
