@@ -96,10 +96,11 @@ class DispatchInputs:
 
     Rows follow :class:`~controller.layout.Layout`. The real intervals are the last
     ``n_steps`` columns; the columns before them (``start`` of them) are padding in which
-    nothing can run (zero availability, demand, prices, grid limits and ``active``). Padding
-    in front keeps each interval of the day in the same column as a horizon shrinks, so one
-    compiled problem serves every intraday step of a bucket and each solve can start from the
-    previous step's basis.
+    nothing can run (zero availability, demand, grid limits and ``active``; data that
+    multiplies a variable, such as prices and COPs, repeats the first real value, so the
+    matrix does not change as a horizon shrinks). Padding in front keeps each interval of
+    the day in the same column as a horizon shrinks, so one compiled problem serves every
+    intraday step of a bucket and each solve can start from the previous step's basis.
     """
 
     site_id: str
@@ -133,7 +134,7 @@ class DispatchInputs:
     storage_keep: np.ndarray
     """(n_storage, horizon) share of the level kept over an interval (standing loss)."""
     storage_level_in: np.ndarray
-    """(n_storage, horizon) the starting level entering the first column, 0 elsewhere."""
+    """(n_storage, horizon) the starting level entering the first real column, 0 elsewhere."""
     network: NetworkData | None = None
     issues: tuple[str, ...] = field(default=())
 
@@ -165,6 +166,17 @@ def _pad(values: np.ndarray, horizon: int, fill: float = 0.0) -> np.ndarray:
     n = values.shape[-1]
     if n:
         out[..., horizon - n :] = values
+    return out
+
+
+def _pad_edge(values: np.ndarray, horizon: int) -> np.ndarray:
+    """Right-align ``values`` (..., n) in (..., horizon), the first value in front (1 where
+    there is none). For data that multiplies a variable: padding then keeps the coefficients
+    the column had when it was real, so only right-hand sides move as a horizon shrinks."""
+    out = _pad(values, horizon, fill=1.0)
+    n = values.shape[-1]
+    if n:
+        out[..., : horizon - n] = values[..., :1]
     return out
 
 
@@ -274,10 +286,12 @@ def prepare(
     terminal = np.zeros(horizon)
     terminal[-1] = 1.0
     active = _pad(np.ones(n), horizon)
+    # Padding keeps the standing loss of real columns (see ``_pad_edge``); padding levels
+    # stay at zero and the start level enters the first real column.
     loss = np.array([t.standing_loss_fraction_per_hour * HOURS_PER_STEP for t in a.thermal_storage])
-    keep = 1.0 - loss[:, None] * active[None, :]
+    keep = np.repeat(1.0 - loss[:, None], horizon, axis=1)
     level_in = np.zeros((len(a.thermal_storage), horizon))
-    level_in[:, 0] = level0 * keep[:, 0]
+    level_in[:, min(horizon - n, horizon - 1)] = level0 * keep[:, 0]
     grid = site.grid_connection
     return DispatchInputs(
         site_id=site.id,
@@ -290,10 +304,10 @@ def prepare(
         heat_demand_kw_th=_rows(heat, len(a.heat_demands), horizon),
         waste_heat_available_kw_th=_rows(waste, len(a.waste_heat), horizon),
         ambient_temperature_degc=_pad(ambient, horizon),
-        cop=_pad(np.vstack(cops), horizon, fill=1.0) if cops else np.zeros((0, horizon)),
-        price_cny_per_kwh=_pad(prices, horizon),
+        cop=_pad_edge(np.vstack(cops), horizon) if cops else np.zeros((0, horizon)),
+        price_cny_per_kwh=_pad_edge(prices, horizon),
         bands=bands,
-        export_price_cny_per_kwh=_pad(np.full(n, tariff.export_price_cny_per_kwh), horizon),
+        export_price_cny_per_kwh=_pad_edge(np.full(n, tariff.export_price_cny_per_kwh), horizon),
         import_limit_kw=grid.import_limit_kw * active,
         export_limit_kw=grid.export_limit_kw * active,
         battery_soc0_kwh=soc0,
