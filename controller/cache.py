@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from controller.config import DispatchConfig
 from controller.highs import HotLp
+from controller.lp_data import ParametricLp
 from controller.model.build import DispatchModel, build_model
 from controller.network import LinearNetwork
 from controller.plan import PlanKind
@@ -21,7 +22,8 @@ MODEL_CACHE_SIZE = 32
 class CachedModel:
     model: DispatchModel
     lock: threading.Lock
-    compiled: bool = False
+    lps: dict[int, ParametricLp] = field(default_factory=dict)
+    """Each stage's LP data as a map of the parameters, read once from the compiled stage."""
     solvers: dict[int, HotLp] = field(default_factory=dict)
     """Each stage's HiGHS instance, holding its last optimal basis: the next solve starts
     from it (see :class:`controller.highs.HotLp`)."""

@@ -124,28 +124,51 @@ class LpArrays:
         return len(self.row_lower), len(self.cost)
 
 
-def highs_lp(data: dict[str, Any]) -> LpArrays:
-    """cvxpy's HiGHS problem data as arrays; 'no limit' sentinels become infinite bounds."""
+def lp_arrays(
+    cost: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    b: np.ndarray,
+    n_eq: int,
+    start: np.ndarray,
+    index: np.ndarray,
+    value: np.ndarray,
+) -> LpArrays:
+    """The LP ``A x = b`` (first ``n_eq`` rows), ``A x <= b`` (the rest), with 'no limit'
+    sentinels in ``b`` as infinite bounds."""
     import highspy
 
     inf = highspy.kHighsInf
-    dims = dims_to_solver_dict(data[s.DIMS])
-    matrix = data[s.A].tocsc()
-    n_eq = dims[s.EQ_DIM]
-    upper = np.asarray(data[s.B], dtype=float).copy()
+    upper = np.asarray(b, dtype=float).copy()
     upper[upper >= NO_LIMIT] = inf
-    lower = np.concatenate([upper[:n_eq], np.full(matrix.shape[0] - n_eq, -inf)])
-    n_col = matrix.shape[1]
-    lb, ub = data[s.LOWER_BOUNDS], data[s.UPPER_BOUNDS]
+    lower = np.concatenate([upper[:n_eq], np.full(len(upper) - n_eq, -inf)])
     return LpArrays(
-        cost=np.ascontiguousarray(data[s.C], dtype=np.float64),
-        col_lower=np.full(n_col, -inf) if lb is None else np.asarray(lb, dtype=np.float64),
-        col_upper=np.full(n_col, inf) if ub is None else np.asarray(ub, dtype=np.float64),
+        cost=np.ascontiguousarray(cost, dtype=np.float64),
+        col_lower=np.asarray(col_lower, dtype=np.float64),
+        col_upper=np.asarray(col_upper, dtype=np.float64),
         row_lower=lower,
         row_upper=upper,
-        start=np.ascontiguousarray(matrix.indptr, dtype=np.int32),
-        index=np.ascontiguousarray(matrix.indices, dtype=np.int32),
-        value=np.ascontiguousarray(matrix.data, dtype=np.float64),
+        start=np.ascontiguousarray(start, dtype=np.int32),
+        index=np.ascontiguousarray(index, dtype=np.int32),
+        value=np.ascontiguousarray(value, dtype=np.float64),
+    )
+
+
+def highs_lp(data: dict[str, Any]) -> LpArrays:
+    """cvxpy's HiGHS problem data as arrays (the reference :mod:`controller.lp_data` is held
+    to)."""
+    matrix = data[s.A].tocsc()
+    n_col = matrix.shape[1]
+    lb, ub = data[s.LOWER_BOUNDS], data[s.UPPER_BOUNDS]
+    return lp_arrays(
+        data[s.C],
+        np.full(n_col, -np.inf) if lb is None else lb,
+        np.full(n_col, np.inf) if ub is None else ub,
+        data[s.B],
+        dims_to_solver_dict(data[s.DIMS])[s.EQ_DIM],
+        matrix.indptr,
+        matrix.indices,
+        matrix.data,
     )
 
 

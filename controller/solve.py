@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import cvxpy as cp
-import cvxpy.settings as s
 import numpy as np
 
 from controller.cache import CachedModel
@@ -32,12 +30,12 @@ from controller.highs import (
     HotLp,
     RunFunction,
     SolveOutcome,
-    highs_lp,
     highs_results,
     map_status,
     run_highs,
 )
 from controller.inputs import DispatchInputs
+from controller.lp_data import ParametricLp
 from controller.model.build import DispatchModel
 from controller.model.objective import BIG_CAP, co2_upper_bound_kg, tier_offset
 from controller.plan import Binding
@@ -118,12 +116,14 @@ def _run_highs_stages(
         if stage.folded is not None:
             bound = co2_upper_bound_kg(model.ctx, inputs)
             model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
-        data, chain, inverse = stage.problem.get_problem_data(cp.HIGHS)
+        lp = entry.lps.get(k)
+        if lp is None:
+            lp = entry.lps[k] = ParametricLp.compile(stage.problem, model.ctx.constraints)
         hot = entry.solvers.get(k) if config.warm_start else None
         warm = hot is not None
         if hot is None:
             hot = HotLp(config)
-        hot.load(highs_lp(data))
+        hot.load(lp.arrays())
         t0 = time.perf_counter()
         try:
             run(hot.highs)
@@ -142,24 +142,12 @@ def _run_highs_stages(
             raise StageFailure(stage.tier.value, stage_outcome)
         if config.warm_start:
             entry.solvers[k] = hot
+        solution = results["solution"]
         if k < len(model.stages) - 1:
-            _save_primal(data, results["solution"].col_value)  # enough to hold this tier
-            continue
-        try:
-            stage.problem.unpack_results(results, chain, inverse)
-        except cp.error.SolverError as exc:
-            raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
+            lp.save_primal(solution.col_value)  # enough to hold this tier
+        else:
+            lp.save_solution(solution.col_value, solution.row_dual)
     return SolveOutcome.SOLVED, seconds
-
-
-def _save_primal(data: dict[str, Any], column_values: Any) -> None:
-    """Variable values straight from HiGHS's columns (no duals, no checks): what a stage
-    that only hands its optimum on to the next needs."""
-    x = np.asarray(column_values, dtype=float)
-    program = data[s.PARAM_PROB]
-    for variable in program.variables:
-        col = program.var_id_to_col[variable.id]
-        variable.save_value(x[col : col + variable.size].reshape(variable.shape, order="F"))
 
 
 def _run_cvxpy_stages(
@@ -206,7 +194,6 @@ def solve_model(
             outcome, stage_seconds = _run_highs_stages(entry, inputs, config, run)
         else:
             outcome, stage_seconds = _run_cvxpy_stages(model, inputs, config)
-        entry.compiled = True
         dispatch = extract(model, inputs)
         tier_values = {t.value: _scalar(e) + tier_offset(t, inputs) for t, e in model.tiers.items()}
         terms = {name: _scalar(e) for name, e in model.ctx.terms.items()}

@@ -1,0 +1,175 @@
+"""A compiled stage's LP as one affine map of its parameters, and its solution read back.
+
+cvxpy compiles a DPP problem once into a tensor that maps the flattened parameter vector
+to the problem data. Its ``get_problem_data`` applies that tensor again on every solve and
+re-formats the result for the solver, and ``unpack_results`` walks the inversion chain back
+to the variables and constraints: together several milliseconds for our LPs, every step.
+:class:`ParametricLp` reads the tensor once and afterwards makes the very same
+:class:`~controller.highs.LpArrays` with one sparse product, the matrix structure fixed;
+it puts HiGHS's columns and row duals back on the variables and named constraints with
+index maps found once. ``tests/controller/test_parametric_lp.py`` holds both equal to
+cvxpy's own path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import cvxpy as cp
+import cvxpy.settings as s
+import numpy as np
+from cvxpy.cvxcore.python import canonInterface
+from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_dict
+
+from controller.highs import LpArrays, lp_arrays
+
+
+class LpMapError(Exception):
+    """The compiled problem has a form this map does not cover (use cvxpy's own path)."""
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Where one named constraint's duals are among the LP's rows."""
+
+    constraint: cp.Constraint
+    rows: np.ndarray
+    signs: np.ndarray
+
+
+@dataclass(frozen=True)
+class ParametricLp:
+    program: Any
+    """cvxpy's compiled program (``ParamConeProg``): parameters, tensors, variable columns."""
+    tensor: Any
+    """(entries of A and b, parameters + 1): flattened parameters -> data entries."""
+    cost_tensor: Any
+    """(columns + 1, parameters + 1): flattened parameters -> costs and offset."""
+    start: np.ndarray
+    index: np.ndarray
+    b_rows: np.ndarray
+    n_rows: int
+    n_eq: int
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    duals: tuple[_Rows, ...]
+
+    @classmethod
+    def compile(cls, problem: cp.Problem, constraints: dict[str, cp.Constraint]) -> ParametricLp:
+        """Compile ``problem`` for HiGHS (its parameters must hold values) and read the maps;
+        ``constraints`` are those whose duals :meth:`save_solution` sets."""
+        data, chain, inverse = problem.get_problem_data(cp.HIGHS)
+        program = data[s.PARAM_PROB]
+        if program.lb_tensor is not None or program.ub_tensor is not None or program.P is not None:
+            raise LpMapError("parametric variable bounds or a quadratic objective")
+        program.reduced_A.cache()
+        index, indptr, shape = program.reduced_A.problem_data_index
+        n_cols = program.x.size
+        entries = int(indptr[n_cols])
+        b_rows = np.asarray(index[entries:], dtype=np.int64)
+        if len(np.unique(b_rows)) != len(b_rows):
+            raise LpMapError("a right-hand side entry is stored twice")
+        lb, ub = data[s.LOWER_BOUNDS], data[s.UPPER_BOUNDS]
+        return cls(
+            program=program,
+            tensor=program.reduced_A.reduced_mat.tocsr(),
+            cost_tensor=program.q.tocsr(),
+            start=np.ascontiguousarray(indptr[: n_cols + 1], dtype=np.int32),
+            index=np.ascontiguousarray(index[:entries], dtype=np.int32),
+            b_rows=b_rows,
+            n_rows=int(shape[0]),
+            n_eq=int(dims_to_solver_dict(data[s.DIMS])[s.EQ_DIM]),
+            col_lower=np.full(n_cols, -np.inf) if lb is None else np.asarray(lb, dtype=float),
+            col_upper=np.full(n_cols, np.inf) if ub is None else np.asarray(ub, dtype=float),
+            duals=_dual_rows(problem, chain, inverse, int(shape[0]), n_cols, constraints),
+        )
+
+    def parameter_vector(self) -> np.ndarray:
+        p = self.program
+        return np.asarray(
+            canonInterface.get_parameter_vector(
+                p.total_param_size,
+                p.param_id_to_col,
+                p.param_id_to_size,
+                lambda i: np.asarray(p.id_to_param[i].value),
+            )
+        )
+
+    def arrays(self) -> LpArrays:
+        """The LP for the parameters' current values (as ``highs_lp`` of cvxpy's data)."""
+        theta = self.parameter_vector()
+        flat = self.tensor @ theta
+        entries = len(self.index)
+        b = np.zeros(self.n_rows)
+        b[self.b_rows] = flat[entries:]
+        cost = np.asarray(self.cost_tensor @ theta).ravel()[:-1]
+        return lp_arrays(
+            cost,
+            self.col_lower,
+            self.col_upper,
+            b,
+            self.n_eq,
+            self.start,
+            self.index,
+            -flat[:entries],
+        )
+
+    def save_primal(self, column_values: Any) -> None:
+        """Variable values straight from HiGHS's columns."""
+        x = np.asarray(column_values, dtype=float)
+        program = self.program
+        for variable in program.variables:
+            col = program.var_id_to_col[variable.id]
+            variable.save_value(x[col : col + variable.size].reshape(variable.shape, order="F"))
+
+    def save_solution(self, column_values: Any, row_duals: Any) -> None:
+        """Variable values and the named constraints' duals (as cvxpy would report them)."""
+        self.save_primal(column_values)
+        y = np.asarray(row_duals, dtype=float)
+        for found in self.duals:
+            dual = found.signs * y[found.rows]
+            found.constraint.save_dual_value(dual)
+
+
+def _dual_rows(
+    problem: cp.Problem,
+    chain: Any,
+    inverse: Any,
+    n_rows: int,
+    n_cols: int,
+    constraints: dict[str, cp.Constraint],
+) -> tuple[_Rows, ...]:
+    """Each constraint's rows and signs, found by passing row numbers 1..m as HiGHS's duals
+    through cvxpy's own inversion once: every dual comes back as +-(its row + 1)."""
+    tags = np.arange(1, n_rows + 1, dtype=float)
+    results = {
+        "solution": SimpleNamespace(col_value=np.zeros(n_cols), row_dual=tags),
+        "info": SimpleNamespace(
+            objective_function_value=0.0,
+            ipm_iteration_count=0,
+            crossover_iteration_count=0,
+            pdlp_iteration_count=0,
+            qp_iteration_count=0,
+            simplex_iteration_count=0,
+        ),
+        "model_status": "kOptimal",
+        "run_time": 0.0,
+    }
+    problem.unpack_results(results, chain, inverse)
+    found = []
+    for name, constraint in constraints.items():
+        tagged = np.asarray(constraint.dual_value, dtype=float)
+        rows = np.abs(tagged).round().astype(np.int64) - 1
+        if (
+            (
+                tagged.size
+                and (not np.allclose(np.abs(tagged), rows + 1, rtol=0, atol=1e-9) or rows.min() < 0)
+            )
+            or rows.size
+            and rows.max() >= n_rows
+        ):
+            raise LpMapError(f"constraint {name}: a dual is not one row's")
+        found.append(_Rows(constraint, rows, np.sign(tagged)))
+    return tuple(found)
