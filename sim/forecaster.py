@@ -31,8 +31,11 @@ from forecasting.timeline import STEP
 from sites import Site
 
 DEFAULT_REFIT_EVERY = pd.Timedelta(days=28)
-AHEAD = 32
-"""Forecasts the second process may make ahead of the controller (a few MB)."""
+AHEAD = 1024
+"""Forecasts the second process may make ahead of the controller (about 55 kB each for a
+48-hour forecast of a dozen series). Enough to carry the controller through a refit: a fit
+takes about 10 s, in which a replay uses a few hundred forecasts; between fits the second
+process makes its forecasts faster than the controller plans, so it gets that far ahead."""
 POLL_S = 1.0  # how often a wait for the next forecast checks that the process still runs
 
 
@@ -116,11 +119,16 @@ class PrefetchingForecaster:
     answered by a forecaster in this process (fitted on its own schedule)."""
 
     def __init__(
-        self, site: Site, truth: pd.DataFrame, refit_every: pd.Timedelta = DEFAULT_REFIT_EVERY
+        self,
+        site: Site,
+        truth: pd.DataFrame,
+        refit_every: pd.Timedelta = DEFAULT_REFIT_EVERY,
+        ahead: int = AHEAD,
     ) -> None:
         self.site = site
         self.truth = truth
         self.refit_every = refit_every
+        self.ahead = ahead
         self.local = RefittingForecaster(site, refit_every)
         self.prefetched_fits = 0
         self._pending: deque[pd.Timestamp] = deque()
@@ -141,7 +149,7 @@ class PrefetchingForecaster:
         truth_path = Path(folder.name) / "truth.parquet"
         self.truth.to_parquet(truth_path)
         context = mp.get_context("spawn")  # no fork of a process holding solver threads
-        self._queue = context.Queue(maxsize=AHEAD)
+        self._queue = context.Queue(maxsize=self.ahead)
         process = context.Process(
             target=_forecast_ahead,
             args=(self.site, truth_path, list(calls), self.refit_every, self._queue),

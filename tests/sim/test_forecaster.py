@@ -24,6 +24,7 @@ ZONE = SITE.location.timezone
 START = pd.Timestamp("2016-03-09 20:00", tz=ZONE)  # the gate (10:00) falls inside the day
 END = START + pd.Timedelta(hours=24)
 INTRADAY_EVERY = pd.Timedelta(hours=4)
+AHEAD = 32  # forecasts the second process may make ahead in the test of its ending
 FILL_S = 25.0  # start, one fit (~8 s) and AHEAD short forecasts, with room for a busy machine
 CHILD_EXIT_S = 30.0  # the child notices within a second or, if still fitting, after the fit
 
@@ -77,7 +78,7 @@ def test_the_forecasting_process_ends_when_the_replay_is_gone(tmp_path: Path) ->
     script.write_text(
         "import os, sys, time\n"
         "import pandas as pd\n"
-        "from sim.forecaster import AHEAD, Call, PrefetchingForecaster\n"
+        "from sim.forecaster import Call, PrefetchingForecaster\n"
         "from sites import load_bundled_site\n"
         "from sites.history.derive import load_history\n"
         "if __name__ == '__main__':\n"
@@ -85,8 +86,9 @@ def test_the_forecasting_process_ends_when_the_replay_is_gone(tmp_path: Path) ->
         "    truth = load_history(site).frame\n"
         "    start = pd.Timestamp('2016-03-09', tz=site.location.timezone)\n"
         "    step = pd.Timedelta(minutes=15)\n"
-        "    calls = [Call(start + k * step, start + k * step + step) for k in range(AHEAD + 8)]\n"
-        "    forecaster = PrefetchingForecaster(site, truth)\n"
+        f"    calls = [Call(start + k * step, start + (k + 1) * step) for k in range({AHEAD + 8})]"
+        "\n"
+        f"    forecaster = PrefetchingForecaster(site, truth, ahead={AHEAD})\n"
         "    forecaster.expect(calls)\n"
         "    print(forecaster._process.pid, flush=True)\n"
         "    time.sleep(600)\n",
