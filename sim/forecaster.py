@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import tempfile
+import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
@@ -131,6 +132,8 @@ class PrefetchingForecaster:
         self.ahead = ahead
         self.local = RefittingForecaster(site, refit_every)
         self.prefetched_fits = 0
+        self.waits_s: list[float] = []
+        """How long each prefetched forecast kept the replay waiting [s]."""
         self._pending: deque[pd.Timestamp] = deque()
         self._queue: Any = None
         self._process: BaseProcess | None = None
@@ -178,6 +181,7 @@ class PrefetchingForecaster:
 
     def _next(self) -> pd.DataFrame:
         expected = self._pending.popleft()
+        began = time.perf_counter()
         while True:
             try:
                 item = self._queue.get(timeout=POLL_S)
@@ -190,6 +194,7 @@ class PrefetchingForecaster:
         if isinstance(item, Exception):
             self.close()
             raise item
+        self.waits_s.append(time.perf_counter() - began)
         issue, frame, fits = item
         if issue != expected:  # the two processes walk the same list; guard all the same
             raise RuntimeError(f"forecast for {issue} arrived where {expected} was due")
