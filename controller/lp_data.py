@@ -20,6 +20,7 @@ from typing import Any
 import cvxpy as cp
 import cvxpy.settings as s
 import numpy as np
+import scipy.sparse as sp
 from cvxpy.cvxcore.python import canonInterface
 from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_dict
 
@@ -55,11 +56,18 @@ class ParametricLp:
     col_lower: np.ndarray
     col_upper: np.ndarray
     duals: tuple[_Rows, ...]
+    values: LinearValues
 
     @classmethod
-    def compile(cls, problem: cp.Problem, constraints: dict[str, cp.Constraint]) -> ParametricLp:
+    def compile(
+        cls,
+        problem: cp.Problem,
+        constraints: dict[str, cp.Constraint],
+        expressions: dict[str, cp.Expression],
+    ) -> ParametricLp:
         """Compile ``problem`` for HiGHS (its parameters must hold values) and read the maps;
-        ``constraints`` are those whose duals :meth:`save_solution` sets."""
+        ``constraints`` are those whose duals :meth:`save_solution` sets, ``expressions``
+        (affine in the variables) those :meth:`evaluate` computes."""
         data, chain, inverse = problem.get_problem_data(cp.HIGHS)
         program = data[s.PARAM_PROB]
         if program.lb_tensor is not None or program.ub_tensor is not None or program.P is not None:
@@ -84,6 +92,7 @@ class ParametricLp:
             col_lower=np.full(n_cols, -np.inf) if lb is None else np.asarray(lb, dtype=float),
             col_upper=np.full(n_cols, np.inf) if ub is None else np.asarray(ub, dtype=float),
             duals=_dual_rows(problem, chain, inverse, int(shape[0]), n_cols, constraints),
+            values=LinearValues.compile(program, expressions),
         )
 
     def parameter_vector(self) -> np.ndarray:
@@ -97,9 +106,9 @@ class ParametricLp:
             )
         )
 
-    def arrays(self) -> LpArrays:
-        """The LP for the parameters' current values (as ``highs_lp`` of cvxpy's data)."""
-        theta = self.parameter_vector()
+    def arrays(self, theta: np.ndarray) -> LpArrays:
+        """The LP for the parameter vector ``theta`` (:meth:`parameter_vector`), as
+        ``highs_lp`` makes it of cvxpy's data."""
         flat = self.tensor @ theta
         entries = len(self.index)
         b = np.zeros(self.n_rows)
@@ -115,6 +124,10 @@ class ParametricLp:
             self.index,
             -flat[:entries],
         )
+
+    def evaluate(self, theta: np.ndarray, column_values: Any) -> dict[str, float]:
+        """The value of every expression (the sum of its entries) at a solution."""
+        return self.values.evaluate(theta, np.asarray(column_values, dtype=float))
 
     def save_primal(self, column_values: Any) -> None:
         """Variable values straight from HiGHS's columns."""
@@ -173,3 +186,64 @@ def _dual_rows(
             raise LpMapError(f"constraint {name}: a dual is not one row's")
         found.append(_Rows(constraint, rows, np.sign(tagged)))
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class LinearValues:
+    """Affine expressions of a compiled program's variables, evaluated straight from a
+    solution vector instead of walking cvxpy's expression trees. Each expression is compiled
+    once on its own; its cost tensor (parameters -> coefficients of its variables, and the
+    offset) is re-indexed to the host program's parameters and columns, and all of them are
+    stacked, so one sparse product gives every coefficient."""
+
+    names: tuple[str, ...]
+    tensor: Any
+    """(sum over expressions of their columns + 1, host parameters + 1)."""
+    gather: np.ndarray
+    """Per tensor row: the host column it multiplies, or the index of a constant 1."""
+    starts: np.ndarray
+    """First tensor row of each expression."""
+
+    @classmethod
+    def compile(cls, host: Any, expressions: dict[str, cp.Expression]) -> LinearValues:
+        n_host = host.x.size
+        blocks, gathers, starts, row = [], [], [], 0
+        for name, expression in expressions.items():
+            program = _compiled_objective(expression)
+            tensor = program.q.tocoo()
+            to_host = np.empty(program.total_param_size + 1, dtype=np.int64)
+            for pid, col in program.param_id_to_col.items():
+                size = program.param_id_to_size.get(pid, 1)  # the constant column: 1
+                if pid not in host.param_id_to_col:
+                    raise LpMapError(f"expression {name}: a parameter the problem does not hold")
+                to_host[col : col + size] = host.param_id_to_col[pid] + np.arange(size)
+            gather = np.full(program.x.size + 1, n_host, dtype=np.int64)  # last: the offset
+            for variable in program.variables:
+                if variable.id not in host.var_id_to_col:
+                    raise LpMapError(f"expression {name}: a variable the problem does not hold")
+                col = program.var_id_to_col[variable.id]
+                gather[col : col + variable.size] = host.var_id_to_col[variable.id] + np.arange(
+                    variable.size
+                )
+            blocks.append((tensor.row + row, to_host[tensor.col], tensor.data))
+            gathers.append(gather)
+            starts.append(row)
+            row += len(gather)
+        rows, cols, data = (np.concatenate(parts) for parts in zip(*blocks, strict=True))
+        stacked = sp.csr_matrix((data, (rows, cols)), shape=(row, host.total_param_size + 1))
+        return cls(tuple(expressions), stacked, np.concatenate(gathers), np.asarray(starts))
+
+    def evaluate(self, theta: np.ndarray, x: np.ndarray) -> dict[str, float]:
+        coefficients = self.tensor @ theta
+        terms = coefficients * np.append(x, 1.0)[self.gather]
+        return dict(zip(self.names, np.add.reduceat(terms, self.starts).tolist(), strict=True))
+
+
+def _compiled_objective(expression: cp.Expression) -> Any:
+    """cvxpy's compiled program of ``minimise sum(expression)``, for its cost tensor."""
+    scalar = expression if expression.size == 1 else cp.sum(expression)
+    data, _, _ = cp.Problem(cp.Minimize(scalar)).get_problem_data(cp.HIGHS)
+    program = data[s.PARAM_PROB]
+    if program.P is not None:
+        raise LpMapError("an expression that is not affine")
+    return program

@@ -16,6 +16,7 @@ itself is held afterwards, so later stages may cycle the battery for money.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -81,27 +82,50 @@ def _scalar(expression: cp.Expression) -> float:
     return 0.0 if value is None else float(np.asarray(value, dtype=float).sum())
 
 
+VIOLATIONS = "violations"
+
+
+def _tier_key(tier: Objective) -> str:
+    return f"tier {tier.value}"
+
+
+def _term_key(name: str) -> str:
+    return f"term {name}"
+
+
+def _expressions(model: DispatchModel) -> dict[str, cp.Expression]:
+    """The scalars a solve reports, by key: each tier, each term, the violation penalty."""
+    found = {_tier_key(t): e for t, e in model.tiers.items()}
+    found |= {_term_key(name): e for name, e in model.ctx.terms.items()}
+    found[VIOLATIONS] = model.violations
+    return found
+
+
 def _tolerance(config: DispatchConfig, tier: Objective, value: float) -> float:
     tol = config.tolerances[tier]
     return max(tol.absolute, tol.relative * abs(value))
 
 
 def _set_caps(
-    model: DispatchModel, config: DispatchConfig, stage_index: int, inputs: DispatchInputs
+    model: DispatchModel,
+    config: DispatchConfig,
+    stage_index: int,
+    inputs: DispatchInputs,
+    values: Mapping[str, float],
 ) -> None:
-    """Hold what stage ``stage_index`` just optimised (variables hold its solution)."""
+    """Hold what stage ``stage_index`` just optimised (``values``: its solution's scalars)."""
     stage = model.stages[stage_index]
     if stage_index == 0:
-        value = _scalar(model.violations)
+        value = values[VIOLATIONS]
         model.caps["violations"].value = value + max(VIOLATION_ATOL, 1e-6 * abs(value))
-    model_value = _scalar(model.tiers[stage.tier])
+    model_value = values[_tier_key(stage.tier)]
     full = model_value + tier_offset(stage.tier, inputs)
     model.caps[stage.tier.value].value = model_value + _tolerance(config, stage.tier, full)
 
 
 def _run_highs_stages(
     entry: CachedModel, inputs: DispatchInputs, config: DispatchConfig, run: RunFunction
-) -> tuple[SolveOutcome, list[float]]:
+) -> tuple[SolveOutcome, list[float], dict[str, float]]:
     """Each stage as its own HiGHS run. With ``config.warm_start`` each stage keeps its HiGHS
     instance between solves of this compiled problem (the next intraday step, or the next
     day) and hands it only what changed, so it starts from its last optimal basis; when
@@ -110,20 +134,24 @@ def _run_highs_stages(
     *next stage*: its objective leaves most variables free.)"""
     model = entry.model
     seconds: list[float] = []
+    values: dict[str, float] = {}
     for k, stage in enumerate(model.stages):
         if k > 0:
-            _set_caps(model, config, k - 1, inputs)
+            _set_caps(model, config, k - 1, inputs, values)
         if stage.folded is not None:
             bound = co2_upper_bound_kg(model.ctx, inputs)
             model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
         lp = entry.lps.get(k)
         if lp is None:
-            lp = entry.lps[k] = ParametricLp.compile(stage.problem, model.ctx.constraints)
+            lp = entry.lps[k] = ParametricLp.compile(
+                stage.problem, model.ctx.constraints, _expressions(model)
+            )
         hot = entry.solvers.get(k) if config.warm_start else None
         warm = hot is not None
         if hot is None:
             hot = HotLp(config)
-        hot.load(lp.arrays())
+        theta = lp.parameter_vector()
+        hot.load(lp.arrays(theta))
         t0 = time.perf_counter()
         try:
             run(hot.highs)
@@ -143,22 +171,22 @@ def _run_highs_stages(
         if config.warm_start:
             entry.solvers[k] = hot
         solution = results["solution"]
-        if k < len(model.stages) - 1:
-            lp.save_primal(solution.col_value)  # enough to hold this tier
-        else:
+        values = lp.evaluate(theta, solution.col_value)
+        if k == len(model.stages) - 1:
             lp.save_solution(solution.col_value, solution.row_dual)
-    return SolveOutcome.SOLVED, seconds
+    return SolveOutcome.SOLVED, seconds, values
 
 
 def _run_cvxpy_stages(
     model: DispatchModel, inputs: DispatchInputs, config: DispatchConfig
-) -> tuple[SolveOutcome, list[float]]:
+) -> tuple[SolveOutcome, list[float], dict[str, float]]:
     """Any other solver cvxpy knows, one stage problem after the other."""
     seconds: list[float] = []
     outcome = SolveOutcome.SOLVED
+    values: dict[str, float] = {}
     for k, stage in enumerate(model.stages):
         if k > 0:
-            _set_caps(model, config, k - 1, inputs)
+            _set_caps(model, config, k - 1, inputs, values)
         if stage.folded is not None:
             bound = co2_upper_bound_kg(model.ctx, inputs)
             model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
@@ -173,7 +201,8 @@ def _run_cvxpy_stages(
             raise StageFailure(stage.tier.value, stage_outcome)
         if stage_outcome is SolveOutcome.INACCURATE:
             outcome = stage_outcome
-    return outcome, seconds
+        values = {key: _scalar(e) for key, e in _expressions(model).items()}
+    return outcome, seconds, values
 
 
 def solve_model(
@@ -191,13 +220,13 @@ def solve_model(
             cap.value = BIG_CAP
         model.fold_weight.value = 0.0
         if config.solver.upper() == "HIGHS":
-            outcome, stage_seconds = _run_highs_stages(entry, inputs, config, run)
+            outcome, stage_seconds, values = _run_highs_stages(entry, inputs, config, run)
         else:
-            outcome, stage_seconds = _run_cvxpy_stages(model, inputs, config)
+            outcome, stage_seconds, values = _run_cvxpy_stages(model, inputs, config)
         dispatch = extract(model, inputs)
-        tier_values = {t.value: _scalar(e) + tier_offset(t, inputs) for t, e in model.tiers.items()}
-        terms = {name: _scalar(e) for name, e in model.ctx.terms.items()}
-        terms["violation_penalty"] = _scalar(model.violations)
+        tier_values = {t.value: values[_tier_key(t)] + tier_offset(t, inputs) for t in model.tiers}
+        terms = {name: values[_term_key(name)] for name in model.ctx.terms}
+        terms["violation_penalty"] = values[VIOLATIONS]
         bound = binding(model, inputs)
         return SolveResult(
             dispatch,

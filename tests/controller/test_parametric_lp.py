@@ -23,6 +23,9 @@ from controller.state import default_state
 from controller.tightening import new_tightening, with_network
 from sites import bundled_sites
 
+SUM_RTOL = 1e-12  # the same products summed in another order
+SUM_ATOL = 1e-9  # terms that are zero up to round-off of sums of thousands of products
+
 CASES = [
     (site.id, day, kind)
     for site in bundled_sites()
@@ -54,16 +57,17 @@ def test_arrays_and_solution_are_cvxpys(site_id: str, day: str, kind: PlanKind) 
     for cap in model.caps.values():
         cap.value = BIG_CAP
     stage = model.stages[-1]
-    lp = ParametricLp.compile(stage.problem, model.ctx.constraints)
+    expressions = {n: e for n, e in model.ctx.terms.items()} | {"violations": model.violations}
+    lp = ParametricLp.compile(stage.problem, model.ctx.constraints, expressions)
 
     for factor in (1.0, 1.1):  # new data after compiling goes through the map as well
         model.ctx.params["price"].value = model.ctx.params["price"].value * factor
         model.caps["violations"].value = BIG_CAP / factor
         data, chain, inverse = stage.problem.get_problem_data(cp.HIGHS)
-        _assert_same_lp(lp.arrays(), highs_lp(data))
+        _assert_same_lp(lp.arrays(lp.parameter_vector()), highs_lp(data))
 
     hot = HotLp(DEFAULT_CONFIG)
-    hot.load(lp.arrays())
+    hot.load(lp.arrays(lp.parameter_vector()))
     hot.highs.run()
     results = highs_results(hot.highs)
     assert results["model_status"] == "kOptimal"
@@ -79,3 +83,8 @@ def test_arrays_and_solution_are_cvxpys(site_id: str, day: str, kind: PlanKind) 
     for name, constraint in model.ctx.constraints.items():
         np.testing.assert_array_equal(constraint.dual_value, duals[name], err_msg=name)
     assert any(np.abs(d).max() > 0 for d in duals.values() if d.size)  # duals were compared
+    values = lp.evaluate(lp.parameter_vector(), solution.col_value)
+    for name, expression in expressions.items():
+        expected = float(np.sum(expression.value))
+        assert values[name] == pytest.approx(expected, rel=SUM_RTOL, abs=SUM_ATOL), name
+    assert any(abs(v) > 1.0 for v in values.values())
