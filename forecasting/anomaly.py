@@ -116,7 +116,9 @@ def climatology_table(
     """(days, 96) climatology of ``x`` (rows of ``days`` only, others NaN); quarter hours
     without one take the day's median."""
     table = time_of_day_climatology(x, calendar, s.window_days, s.median, s.min_days, days)
-    table = smooth_time_of_day(table, s.smooth_steps)
+    if s.smooth_steps > 0:  # only the rows computed (the others are NaN and stay so)
+        rows = np.unique(days)
+        table[rows] = smooth_time_of_day(table[rows], s.smooth_steps)
     day_median = np.full(len(table), np.nan)  # all-NaN days stay NaN
     computed = ~np.isnan(table).all(axis=1)
     day_median[computed] = nanmedian_rows(table[computed])

@@ -11,6 +11,7 @@ a caller may pass the whole frame, future included; they never modify it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,11 +86,20 @@ def _clean(
     site: Site,
     history: pd.DataFrame,
     grid: pd.DatetimeIndex,
-    caches: dict[str, ClearSkyCache],
+    clear_sky: Mapping[str, np.ndarray],
     profile: quality.QualityProfile | None,
+    complete_at: pd.Timestamp | None = None,
 ) -> tuple[dict[str, np.ndarray], quality.QualityReport, quality.QualityProfile]:
-    used = _rows_between(history, quality.site_index(history, site.location.timezone), grid)
-    night = {c: cache.per_kwp(grid) == 0.0 for c, cache in caches.items()}
+    """Clean the rows of ``history`` on ``grid`` (``clear_sky``: per PV column, its clear-sky
+    output [kW/kWp] on ``grid``); with ``complete_at``, only the rows whose interval has
+    ended by then."""
+    index = quality.site_index(history, site.location.timezone)
+    used = _rows_between(history, index, grid)
+    if complete_at is not None:  # the same rows, in the same order, as filtering first
+        used = used[
+            np.asarray(quality.site_index(used, site.location.timezone) + STEP <= complete_at)
+        ]
+    night = {c: values == 0.0 for c, values in clear_sky.items()}
     caps = quality.series_caps(site)
     return quality.clean(used, expected_series(site), grid, caps, night, profile)
 
@@ -126,8 +136,8 @@ def fit(site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None) ->
             "histories fall back to daily persistence)"
         )
     caches = _clear_sky_caches(site)
-    values, report, profile = _clean(site, history, grid, caches, None)
     clear_sky = {c: cache.per_kwp(grid) for c, cache in caches.items()}
+    values, report, profile = _clean(site, history, grid, clear_sky, None)
     panel = Panel(grid, values, calendar_arrays(grid), clear_sky, {})
     uppers = quality.series_caps(site)
     series = fit_all(site, expected_series(site), panel, uppers)
@@ -155,12 +165,18 @@ def _predict(
     origin = LOOKBACK_DAYS * STEPS_PER_DAY
     timeline = regular_grid(start - origin * STEP, start + steps * STEP)
     observed = timeline[:origin]
+    clear_sky = {c: cache.per_kwp(timeline) for c, cache in models.clear_sky.items()}
     # the interval just before an off-grid issue time is incomplete: not used
-    complete = history if issue == start else _complete(history, site, issue)
-    values, report, _ = _clean(site, complete, observed, models.clear_sky, models.quality_profile)
+    values, report, _ = _clean(
+        site,
+        history,
+        observed,
+        {c: values[:origin] for c, values in clear_sky.items()},
+        models.quality_profile,
+        None if issue == start else issue,
+    )
     future = np.full(steps, np.nan)
     values = {c: np.concatenate([v, future]) for c, v in values.items()}
-    clear_sky = {c: cache.per_kwp(timeline) for c, cache in models.clear_sky.items()}
     horizon_index = timeline[origin:]
     aligned, wind_height = align_weather(weather, horizon_index)
     panel = Panel(timeline, values, calendar_arrays(timeline), clear_sky, {})
@@ -213,11 +229,6 @@ def _predict(
         code_version=code_version(),
     )
     return Forecast(frame, site.id, issue, metadata)
-
-
-def _complete(history: pd.DataFrame, site: Site, issue: pd.Timestamp) -> pd.DataFrame:
-    index = quality.site_index(history, site.location.timezone)
-    return history[np.asarray(index + STEP <= issue)]
 
 
 def make_forecast(

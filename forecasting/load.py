@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from forecasting.lags import (
 )
 from forecasting.models import Method, TrainingSpan, training_pairs
 from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
+from forecasting.trees import FastBooster
 
 SIMILAR_DAYS = 3  # the median of three same-kind days shrugs off one odd day
 SIMILAR_LOOKBACK_DAYS = 28  # a kind (e.g. Saturday) is looked for this far back
@@ -155,12 +156,18 @@ class LoadModel:
     def scale(self, panel: Panel, pairs: Pairs) -> np.ndarray:
         return np.ones(len(pairs))
 
+    @cached_property
+    def _fast(self) -> tuple[FastBooster, FastBooster]:
+        """The two boosters, read once for prediction (see :mod:`forecasting.trees`)."""
+        return FastBooster(self.short), FastBooster(self.long)
+
     def p50(self, panel: Panel, pairs: Pairs, upstream: Mapping[str, np.ndarray]) -> np.ndarray:
         matrix, base = load_features(panel.values[self.column], panel, pairs)
         short = pairs.lead < SHORT_LEAD_STEPS
         correction = np.zeros(len(pairs))
+        fast_short, fast_long = self._fast
         with one_thread():
-            for booster, rows in ((self.short, short), (self.long, ~short)):
+            for booster, rows in ((fast_short, short), (fast_long, ~short)):
                 if rows.any():
                     correction[rows] = booster.predict(matrix[rows])
         return np.maximum(base + correction, 0.0)

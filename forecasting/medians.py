@@ -45,28 +45,31 @@ def _sorted_rows(values: np.ndarray) -> np.ndarray:
 
 def rolling_nanmedian(x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
     """Centred rolling median of ``x`` over ``window`` values (odd), skipping NaN and ±inf;
-    NaN where fewer than ``min_periods`` values are left.
+    NaN where fewer than ``min_periods`` values are left. ``x`` may be 2-d: each row is a
+    series of its own (one call for several series costs about what one series does).
 
     The same numbers as pandas' ``Series(x).rolling(window, center=True,
     min_periods=min_periods).median()`` (the middle value for an odd count, the mean of the
     two middle ones for an even count) except, possibly, the sign of a zero median: pandas
     keeps equal values in a skip list in the order they came.
     """
-    n, half = len(x), window // 2
-    edge = np.full(half, np.inf)
-    padded = np.concatenate([edge, np.where(np.isfinite(x), x, np.inf), edge])  # missing last
-    # row k holds each window's k-th value; an odd-even transposition sort orders them
-    rows = [padded[k : k + n] for k in range(window)]
+    n, half = x.shape[-1], window // 2
+    edge = np.full((*x.shape[:-1], half), np.inf)
+    padded = np.concatenate([edge, np.where(np.isfinite(x), x, np.inf), edge], axis=-1)
+    # row k holds each window's k-th value (missing last); an odd-even transposition sort
+    # orders them
+    rows = [padded[..., k : k + n] for k in range(window)]
     for sweep in range(window):
         for k in range(sweep % 2, window - 1, 2):
             low, high = rows[k], rows[k + 1]
             rows[k], rows[k + 1] = np.minimum(low, high), np.maximum(low, high)
     ordered = np.stack(rows)
-    counted = np.concatenate([[0], np.cumsum(np.isfinite(padded))])
-    count = counted[window:] - counted[:-window]
+    finite = np.isfinite(padded)
+    counted = np.concatenate([np.zeros((*x.shape[:-1], 1), dtype=np.int64), finite.cumsum(-1)], -1)
+    count = counted[..., window:] - counted[..., :-window]
     high = count // 2
     odd = count % 2 == 1
-    windows = np.arange(n)
-    upper = ordered[high, windows]
-    median = np.where(odd, upper, (ordered[high - 1 + odd, windows] + upper) / 2.0)
+    upper = np.take_along_axis(ordered, high[None], axis=0)[0]
+    lower = np.take_along_axis(ordered, (high - 1 + odd)[None], axis=0)[0]
+    median = np.where(odd, upper, (lower + upper) / 2.0)
     return np.where(count >= max(min_periods, 1), median, np.nan)

@@ -254,26 +254,40 @@ def _fill_short_gaps(x: np.ndarray) -> np.ndarray:
 
 def _physical(
     x: np.ndarray,
-    spec: SeriesSpec,
+    specs: Mapping[str, SeriesSpec],
     caps: Mapping[str, float],
-    night: np.ndarray | None,
-    found: list[Finding],
+    night: np.ndarray,
+    found: list[list[Finding]],
     grid: pd.DatetimeIndex,
 ) -> np.ndarray:
-    column = spec.column
-    if night is not None:
-        lit = night & ~np.isnan(x) & (x != 0.0)
-        _note_at(found, column, Issue.PV_AT_NIGHT, Action.SET_TO_ZERO, grid, lit)
-        x = np.where(night, 0.0, x)
-    lower, upper = _physical_limits(spec, caps)
+    """Rule 2 on every series at once: ``x`` and ``night`` have a row per series."""
+    limits = np.array([_physical_limits(spec, caps) for spec in specs.values()])
+    lower, upper = limits[:, :1], limits[:, 1:]
+    non_negative = np.array([spec.non_negative for spec in specs.values()])[:, None]
+    lit = night & ~np.isnan(x) & (x != 0.0)
+    x = np.where(night, 0.0, x)
     out_of_range = (x < lower) | (x > upper)
-    _note_at(found, column, Issue.OUT_OF_RANGE, Action.EXCLUDED, grid, out_of_range)
     x = np.where(out_of_range, np.nan, x)
-    if spec.non_negative:
-        small = x < 0.0
-        _note_at(found, column, Issue.SMALL_NEGATIVE, Action.CLIPPED_TO_ZERO, grid, small)
-        x = np.where(small, 0.0, x)
+    small = (x < 0.0) & non_negative
+    x = np.where(small, 0.0, x)
+    _note_rows(found, specs, Issue.PV_AT_NIGHT, Action.SET_TO_ZERO, grid, lit)
+    _note_rows(found, specs, Issue.OUT_OF_RANGE, Action.EXCLUDED, grid, out_of_range)
+    _note_rows(found, specs, Issue.SMALL_NEGATIVE, Action.CLIPPED_TO_ZERO, grid, small)
     return x
+
+
+def _note_rows(
+    found: list[list[Finding]],
+    specs: Mapping[str, SeriesSpec],
+    issue: Issue,
+    action: Action,
+    grid: pd.DatetimeIndex,
+    at: np.ndarray,
+) -> None:
+    """:func:`_note_at` of each series (a row of ``at``) into its own list of findings."""
+    names = list(specs)
+    for row in np.flatnonzero(at.any(axis=1)).tolist():
+        _note_at(found[row], names[row], issue, action, grid, at[row])
 
 
 def clean(
@@ -289,7 +303,8 @@ def clean(
     ``history`` holds the rows to use (already sliced by time); ``grid`` is ascending, on the
     quarter hours; ``night[column]`` marks the intervals where a PV column's array sees no
     sun. Without ``profile`` the spike thresholds are learnt from this history (a fit); with
-    one (a forecast) they are reused.
+    one (a forecast) they are reused. The rules run on all series at once (a row each); the
+    findings are reported series by series, in the order of the rules.
     """
     missing_columns = [c for c in specs if c not in history.columns]
     if missing_columns:
@@ -301,31 +316,45 @@ def clean(
     index = site_index(history, str(grid.tz))
     raw = _float_columns(history, list(specs))
     on_grid, present = _rows_on_grid(raw, index, grid, found)
-    values: dict[str, np.ndarray] = {}
-    for position, (column, spec) in enumerate(specs.items()):
-        x = on_grid[:, position].copy()
-        missing_values = np.isnan(x) & present
-        _note_at(found, column, Issue.MISSING_VALUE, Action.LEFT_MISSING, grid, missing_values)
-        values[column] = _physical(x, spec, caps, night.get(column), found, grid)
-    if profile is None:
-        profile = fit_profile(values, specs, caps)
-    for column, x in values.items():
-        limits = profile.limits[column]
-        spike = _spike_distance(x) > limits.spike_threshold
-        _note_at(found, column, Issue.SPIKE, Action.EXCLUDED, grid, spike)
-        x = np.where(spike, np.nan, x)
-        frozen = _frozen(x, limits.ceilings)
-        _note_at(found, column, Issue.FROZEN, Action.EXCLUDED, grid, frozen)
-        x = np.where(frozen, np.nan, x)
-        gaps = np.isnan(x)
-        x = _fill_short_gaps(x)
+    names = list(specs)
+    x = np.ascontiguousarray(on_grid.T, dtype=np.float64)
+    dark = np.zeros(x.shape, dtype=bool)
+    for row, column in enumerate(names):
         if column in night:
-            x = np.where(night[column], 0.0, x)
-        filled = gaps & ~np.isnan(x)
-        _note_at(found, column, Issue.GAP_FILLED, Action.INTERPOLATED, grid, filled)
-        _note_at(found, column, Issue.GAP_LEFT, Action.LEFT_MISSING, grid, np.isnan(x))
-        values[column] = x
+            dark[row] = night[column]
+    first: list[list[Finding]] = [[] for _ in names]  # rules 1-2, per series
+    _note_rows(first, specs, Issue.MISSING_VALUE, Action.LEFT_MISSING, grid, np.isnan(x) & present)
+    x = _physical(x, specs, caps, dark, first, grid)
+    if profile is None:
+        profile = fit_profile(dict(zip(names, x, strict=True)), specs, caps)
+    then: list[list[Finding]] = [[] for _ in names]  # rules 3-5, per series
+    threshold = np.array([[profile.limits[c].spike_threshold] for c in names])
+    spike = _spike_distance(x) > threshold
+    x = np.where(spike, np.nan, x)
+    _note_rows(then, specs, Issue.SPIKE, Action.EXCLUDED, grid, spike)
+    frozen = np.zeros(x.shape, dtype=bool)
+    for runs in _may_be_frozen(x).tolist():
+        frozen[runs] = _frozen(x[runs], profile.limits[names[runs]].ceilings)
+    x = np.where(frozen, np.nan, x)
+    _note_rows(then, specs, Issue.FROZEN, Action.EXCLUDED, grid, frozen)
+    gaps = np.isnan(x)
+    for gappy in np.flatnonzero(gaps.any(axis=1)).tolist():
+        x[gappy] = _fill_short_gaps(x[gappy])
+    x = np.where(dark, 0.0, x)
+    left = np.isnan(x)
+    _note_rows(then, specs, Issue.GAP_FILLED, Action.INTERPOLATED, grid, gaps & ~left)
+    _note_rows(then, specs, Issue.GAP_LEFT, Action.LEFT_MISSING, grid, left)
+    for series in (*first, *then):
+        found.extend(series)
+    values = {column: x[row] for row, column in enumerate(names)}
     return values, QualityReport(len(history), tuple(found)), profile
+
+
+def _may_be_frozen(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` with enough repeats in a row for :func:`_frozen` to find a run (the
+    usual case is none)."""
+    repeats = (x[:, 1:] == x[:, :-1]) & (x[:, 1:] != 0.0)
+    return np.flatnonzero(np.count_nonzero(repeats, axis=1) >= FROZEN_MIN_STEPS - 1)
 
 
 def fit_profile(

@@ -250,9 +250,16 @@ def scale_to_peak_and_energy(shape: np.ndarray, peak_kw: float, energy_kwh: floa
 
 
 def heating_degrees(temperature_degc: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
-    """Heating degrees [K] per interval: below the base, inside the heating season only."""
+    """Heating degrees [K] per interval: below the base, inside the heating season only
+    (month and day on the index's local clock, read with numpy: a forecast calls this on
+    every issue)."""
     (m0, d0), (m1, d1) = HEATING_SEASON
-    month_day = index.month * 100 + index.day
+    local = index.tz_localize(None) if index.tz is not None else index
+    days = local.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    month = months.astype(np.int64) % 12 + 1
+    day = (days - months).astype(np.int64) + 1
+    month_day = month * 100 + day
     in_season = (month_day >= m0 * 100 + d0) | (month_day <= m1 * 100 + d1)
     return np.asarray(
         np.where(in_season, np.clip(HEATING_BASE_DEGC - temperature_degc, 0.0, None), 0.0)

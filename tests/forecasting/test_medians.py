@@ -51,3 +51,11 @@ def test_rolling_nanmedian_is_pandas(x: np.ndarray, window: int, min_periods: in
     expected = pd.Series(x).rolling(window, center=True, min_periods=min_periods).median()
     # equal values: only the sign of a zero median may differ (see the docstring)
     np.testing.assert_array_equal(rolling_nanmedian(x, window, min_periods), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(0, 40)), elements=VALUES))
+def test_rolling_nanmedian_of_rows_is_each_row_alone(values: np.ndarray) -> None:
+    together = rolling_nanmedian(values, 5, min_periods=3)
+    for row, x in zip(together, values, strict=True):
+        assert row.tobytes() == rolling_nanmedian(x, 5, min_periods=3).tobytes()
