@@ -47,70 +47,76 @@ def _clean(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _flow(values: np.ndarray) -> np.ndarray:
+    """Solver output as a non-negative flow: cleaned, then clipped at 0."""
+    return np.clip(_clean(values), 0, None)
+
+
 def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFrame:
-    """The plan frame: every column of :mod:`controller.columns` that applies to the site."""
+    """The plan frame: every column of :mod:`controller.columns` that applies to the site.
+
+    Each asset family is worked out as one (n_assets, T) array; the frame takes its rows."""
     a = site.assets
     layout = layout_for(site)
     real = inputs.real
     data: dict[str, np.ndarray] = {}
+    available = real(inputs.pv_available_kw)
+    used = np.minimum(_clean(d.pv_kw), available)
+    dispatched, curtailed = np.clip(used, 0, None), np.clip(available - used, 0, None)
     for i, array in enumerate(a.pv):
-        available = real(inputs.pv_available_kw[i])
-        used = np.minimum(_clean(d.pv_kw[i]), available)
-        data[columns.pv_kw(array.name)] = np.clip(used, 0, None)
-        data[pc.pv_available_kw(array.name)] = available
-        data[pc.pv_curtailed_kw(array.name)] = np.clip(available - used, 0, None)
+        data[columns.pv_kw(array.name)] = dispatched[i]
+        data[pc.pv_available_kw(array.name)] = available[i]
+        data[pc.pv_curtailed_kw(array.name)] = curtailed[i]
+    available = real(inputs.wind_available_kw)
+    used = np.minimum(_clean(d.wind_kw), available)
+    dispatched, curtailed = np.clip(used, 0, None), np.clip(available - used, 0, None)
     for i, turbine in enumerate(a.wind):
-        available = real(inputs.wind_available_kw[i])
-        used = np.minimum(_clean(d.wind_kw[i]), available)
-        data[columns.wind_kw(turbine.name)] = np.clip(used, 0, None)
-        data[pc.wind_available_kw(turbine.name)] = available
-        data[pc.wind_curtailed_kw(turbine.name)] = np.clip(available - used, 0, None)
+        data[columns.wind_kw(turbine.name)] = dispatched[i]
+        data[pc.wind_available_kw(turbine.name)] = available[i]
+        data[pc.wind_curtailed_kw(turbine.name)] = curtailed[i]
+    loads = real(inputs.load_kw)
     for i, load in enumerate(a.electric_loads):
-        data[columns.load_kw(load.name)] = real(inputs.load_kw[i])
+        data[columns.load_kw(load.name)] = loads[i]
+    charge, discharge = _flow(d.battery_charge_kw), _flow(d.battery_discharge_kw)
+    soc = _clean(d.battery_soc_kwh)
     for i, battery in enumerate(a.batteries):
-        data[columns.battery_charge_kw(battery.name)] = np.clip(
-            _clean(d.battery_charge_kw[i]), 0, None
-        )
-        data[columns.battery_discharge_kw(battery.name)] = np.clip(
-            _clean(d.battery_discharge_kw[i]), 0, None
-        )
-        data[pc.battery_soc_kwh(battery.name)] = _clean(d.battery_soc_kwh[i])
+        data[columns.battery_charge_kw(battery.name)] = charge[i]
+        data[columns.battery_discharge_kw(battery.name)] = discharge[i]
+        data[pc.battery_soc_kwh(battery.name)] = soc[i]
+    electric, heat, cop = _flow(d.heat_pump_kw), _flow(d.heat_pump_heat_kw_th), real(inputs.cop)
     for i, pump in enumerate(a.heat_pumps):
-        data[columns.heat_pump_kw(pump.name)] = np.clip(_clean(d.heat_pump_kw[i]), 0, None)
-        data[pc.heat_pump_heat_kw_th(pump.name)] = np.clip(
-            _clean(d.heat_pump_heat_kw_th[i]), 0, None
-        )
-        data[pc.heat_pump_cop(pump.name)] = real(inputs.cop[i])
+        data[columns.heat_pump_kw(pump.name)] = electric[i]
+        data[pc.heat_pump_heat_kw_th(pump.name)] = heat[i]
+        data[pc.heat_pump_cop(pump.name)] = cop[i]
+    waste = real(inputs.waste_heat_available_kw_th)
+    to_pump = _flow(d.waste_heat_to_heat_pump_kw_th)
+    direct_pairs = _clean(d.waste_heat_direct_kw_th)
     for w, stream in enumerate(a.waste_heat):
         direct = np.zeros(inputs.n_steps)
         for k, (source, _) in enumerate(layout.direct_pairs):
             if source == w:
-                direct += _clean(d.waste_heat_direct_kw_th[k])
-        data[pc.waste_heat_available_kw_th(stream.name)] = real(
-            inputs.waste_heat_available_kw_th[w]
-        )
+                direct += direct_pairs[k]
+        data[pc.waste_heat_available_kw_th(stream.name)] = waste[w]
         data[pc.waste_heat_direct_kw_th(stream.name)] = np.clip(direct, 0, None)
-        data[pc.waste_heat_to_heat_pump_kw_th(stream.name)] = np.clip(
-            _clean(d.waste_heat_to_heat_pump_kw_th[w]), 0, None
-        )
+        data[pc.waste_heat_to_heat_pump_kw_th(stream.name)] = to_pump[w]
+    charge, discharge = _flow(d.storage_charge_kw_th), _flow(d.storage_discharge_kw_th)
+    level = _clean(d.storage_level_kwh_th)
     for i, store in enumerate(a.thermal_storage):
-        data[pc.thermal_storage_charge_kw_th(store.name)] = np.clip(
-            _clean(d.storage_charge_kw_th[i]), 0, None
-        )
-        data[pc.thermal_storage_discharge_kw_th(store.name)] = np.clip(
-            _clean(d.storage_discharge_kw_th[i]), 0, None
-        )
-        data[pc.thermal_storage_level_kwh_th(store.name)] = _clean(d.storage_level_kwh_th[i])
+        data[pc.thermal_storage_charge_kw_th(store.name)] = charge[i]
+        data[pc.thermal_storage_discharge_kw_th(store.name)] = discharge[i]
+        data[pc.thermal_storage_level_kwh_th(store.name)] = level[i]
+    boiler_heat = _flow(d.boiler_heat_kw_th)
     for i, boiler in enumerate(a.boilers):
-        heat = np.clip(_clean(d.boiler_heat_kw_th[i]), 0, None)
+        heat = boiler_heat[i]
         data[pc.boiler_heat_kw_th(boiler.name)] = heat
         if i in layout.electric_boilers:
             data[columns.boiler_kw(boiler.name)] = heat / boiler.efficiency
         else:
             data[pc.boiler_fuel_kw(boiler.name)] = heat / boiler.efficiency
-    for i, demand in enumerate(a.heat_demands):
-        data[columns.heat_demand_kw_th(demand.name)] = real(inputs.heat_demand_kw_th[i])
-        data[pc.heat_unmet_kw_th(demand.name)] = np.clip(_clean(d.heat_unmet_kw_th[i]), 0, None)
+    demand, unmet = real(inputs.heat_demand_kw_th), _flow(d.heat_unmet_kw_th)
+    for i, heat_demand in enumerate(a.heat_demands):
+        data[columns.heat_demand_kw_th(heat_demand.name)] = demand[i]
+        data[pc.heat_unmet_kw_th(heat_demand.name)] = unmet[i]
     data[columns.AMBIENT_TEMPERATURE_DEGC] = real(inputs.ambient_temperature_degc)
     grid_import = np.clip(_clean(d.grid_import_kw), 0, None)
     grid_export = np.clip(_clean(d.grid_export_kw), 0, None)

@@ -131,6 +131,17 @@ def _column_totals(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values.T).sum(axis=1)
 
 
+def _lesser(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """``min(a, b)`` elementwise, picked as Python's ``min`` picks (``b`` only where it is
+    smaller), so that the rules give the same numbers as one interval at a time."""
+    return np.where(b < a, b, a)
+
+
+def _greater(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """``max(a, b)`` elementwise, picked as Python's ``max`` picks."""
+    return np.where(b > a, b, a)
+
+
 @dataclass
 class _Heat:
     """The heat side of the rules over the real intervals (rows as in ``Dispatch``)."""
@@ -148,8 +159,10 @@ class _Heat:
 def _serve_heat(
     rules: _Rules, inputs: DispatchInputs, cops: np.ndarray, scale: np.ndarray
 ) -> _Heat:
-    """Heat, interval by interval (the tanks carry over), each demand in the order of how
-    far its boilers and storage fall short of it, worst first."""
+    """Heat, each demand in the order of how far its boilers and storage fall short of it,
+    worst first. Waste heat (direct and as heat-pump source) is shared between demands, so
+    it is served rank by rank, all intervals at once; only the tanks carry over from one
+    interval to the next, so storage goes interval by interval; boilers then cover the rest."""
     real = inputs.real
     n = inputs.n_steps
     heat_demand = real(inputs.heat_demand_kw_th)
@@ -166,45 +179,132 @@ def _serve_heat(
         unmet_kw_th=np.zeros((n_demands, n)),
     )
     order = np.argsort(rules.backup_kw_th[:, None] - heat_demand, axis=0, kind="stable")
-    # per interval, as Python numbers: the loop reads them one at a time
-    orders, demands, scales = order.T.tolist(), heat_demand.T.tolist(), scale.tolist()
-    wastes, cops_t = real(inputs.waste_heat_available_kw_th).T.tolist(), cops.T.tolist()
-    tank = inputs.storage_level0_kwh_th.astype(float).tolist()
-    for t in range(n):
-        waste_left = wastes[t]
-        tank = [level * keep for level, keep in zip(tank, rules.keep, strict=True)]
-        for d in orders[t]:
-            remaining = demands[t][d]
-            for k, w in rules.direct[d]:
-                if remaining > 0:
-                    take = min(remaining, waste_left[w])
-                    out.direct_kw_th[k, t] = take
-                    waste_left[w], remaining = waste_left[w] - take, remaining - take
-            for k, rating, stream in rules.heat_pumps[d]:
-                if remaining <= 0:
-                    continue
-                cop = cops_t[t][k]
-                electric = min(rating * scales[t], remaining / cop)
-                if stream >= 0 and cop > 1:
-                    electric = min(electric, waste_left[stream] / (cop - 1))
-                    waste_left[stream] -= (cop - 1) * electric
-                    out.to_heat_pump_kw_th[stream, t] += (cop - 1) * electric
-                out.heat_pump_kw[k, t] = electric
-                remaining -= cop * electric
-            for k, rating in rules.storage[d]:
-                if remaining > 0:
-                    take = min(remaining, rating, tank[k] / DT)
-                    out.storage_discharge_kw_th[k, t] = take
-                    tank[k], remaining = tank[k] - take * DT, remaining - take
-            for k, rating in rules.boilers[d]:
-                if remaining > 0:
-                    take = min(remaining, rating)
-                    out.boiler_kw_th[k, t], remaining = take, remaining - take
-            out.unmet_kw_th[d, t] = max(remaining, 0.0)
-        for k, capacity in enumerate(rules.storage_capacity_kwh_th):
-            out.storage_level_kwh_th[k, t] = tank[k]
-            out.storage_over_kwh_th[k, t] = max(tank[k] - capacity, 0.0)
+    waste_left = real(inputs.waste_heat_available_kw_th).astype(float)
+    remaining = heat_demand.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for rank in range(n_demands):
+            for d in range(n_demands):
+                here = order[rank] == d
+                if here.any():
+                    _serve_from_waste(rules, d, here, cops, scale, waste_left, remaining, out)
+    if n_tanks:
+        _serve_from_storage(rules, inputs.storage_level0_kwh_th, remaining, out)
+    for d in range(n_demands):
+        left = remaining[d]
+        for k, rating in rules.boilers[d]:
+            serve = left > 0
+            take = _lesser(left, rating)
+            out.boiler_kw_th[k] = np.where(serve, take, out.boiler_kw_th[k])
+            left = np.where(serve, left - take, left)
+        out.unmet_kw_th[d] = _greater(left, 0.0)
+    for k, capacity in enumerate(rules.storage_capacity_kwh_th):
+        out.storage_over_kwh_th[k] = _greater(out.storage_level_kwh_th[k] - capacity, 0.0)
     return out
+
+
+def _serve_from_waste(
+    rules: _Rules,
+    d: int,
+    here: np.ndarray,
+    cops: np.ndarray,
+    scale: np.ndarray,
+    waste_left: np.ndarray,
+    remaining: np.ndarray,
+    out: _Heat,
+) -> None:
+    """Demand ``d`` in the intervals ``here``: hot-enough waste heat directly, then heat pumps
+    within rating and their source's waste heat (``waste_left``, ``remaining`` updated)."""
+    left = remaining[d]
+    for k, w in rules.direct[d]:
+        serve = here & (left > 0)
+        take = _lesser(left, waste_left[w])
+        out.direct_kw_th[k] = np.where(serve, take, out.direct_kw_th[k])
+        waste_left[w] = np.where(serve, waste_left[w] - take, waste_left[w])
+        left = np.where(serve, left - take, left)
+    for k, rating, stream in rules.heat_pumps[d]:
+        serve = here & ~(left <= 0)
+        cop = cops[k]
+        electric = _lesser(rating * scale, left / cop)
+        if stream >= 0:
+            sourced = serve & (cop > 1)
+            electric = np.where(
+                sourced, _lesser(electric, waste_left[stream] / (cop - 1)), electric
+            )
+            taken = (cop - 1) * electric
+            waste_left[stream] = np.where(sourced, waste_left[stream] - taken, waste_left[stream])
+            out.to_heat_pump_kw_th[stream] = np.where(
+                sourced, out.to_heat_pump_kw_th[stream] + taken, out.to_heat_pump_kw_th[stream]
+            )
+        out.heat_pump_kw[k] = np.where(serve, electric, out.heat_pump_kw[k])
+        left = np.where(serve, left - cop * electric, left)
+    remaining[d] = left
+
+
+def _serve_from_storage(
+    rules: _Rules, level0_kwh_th: np.ndarray, remaining: np.ndarray, out: _Heat
+) -> None:
+    """Thermal storage, interval by interval (each tank serves one demand, so the demands'
+    order does not matter here); ``remaining`` and the tanks' rows of ``out`` are updated."""
+    n = remaining.shape[1]
+    tank = level0_kwh_th.astype(float).tolist()
+    left = remaining.tolist()
+    served = [(d, tanks) for d, tanks in enumerate(rules.storage) if tanks]
+    discharge = [[0.0] * n for _ in tank]
+    level = [[0.0] * n for _ in tank]
+    for t in range(n):
+        tank = [x * keep for x, keep in zip(tank, rules.keep, strict=True)]
+        for d, tanks in served:
+            heat = left[d][t]
+            for k, rating in tanks:
+                if heat > 0:
+                    take = min(heat, rating, tank[k] / DT)
+                    discharge[k][t] = take
+                    tank[k], heat = tank[k] - take * DT, heat - take
+            left[d][t] = heat
+        for k, x in enumerate(tank):
+            level[k][t] = x
+    remaining[:] = np.array(left, dtype=float).reshape(remaining.shape)
+    out.storage_discharge_kw_th[:] = np.array(discharge, dtype=float).reshape(len(tank), n)
+    out.storage_level_kwh_th[:] = np.array(level, dtype=float).reshape(len(tank), n)
+
+
+def _batteries(
+    rules: _Rules, surplus_kw: np.ndarray, soc0_kwh: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Interval by interval (the SoC carries over): a surplus charges the batteries, a
+    deficit discharges them, in site order. Returns the surplus left and (charge,
+    discharge, SoC), each (n_batteries, T)."""
+    n = surplus_kw.shape[0]
+    n_batteries = len(rules.batteries)
+    if not n_batteries:
+        empty = np.zeros((0, n))
+        return surplus_kw, (empty, empty.copy(), empty.copy())
+    ch = [[0.0] * n for _ in rules.batteries]
+    dis = [[0.0] * n for _ in rules.batteries]
+    soc = [[0.0] * n for _ in rules.batteries]
+    battery_soc = soc0_kwh.astype(float).tolist()
+    left = surplus_kw.tolist()
+    for t, (surplus, share) in enumerate(zip(left, scale.tolist(), strict=True)):
+        for k, b in enumerate(rules.batteries):
+            if surplus > 0:
+                room = max(b.soc_max_kwh - battery_soc[k], 0.0) / (b.charge_efficiency * DT)
+                charge = min(b.charge_kw * share, surplus, room)
+                ch[k][t] = charge
+                surplus -= charge
+                battery_soc[k] += charge * b.charge_efficiency * DT
+            elif surplus < 0:
+                energy = max(battery_soc[k] - b.soc_min_kwh, 0.0) * b.discharge_efficiency / DT
+                discharge = min(b.discharge_kw * share, -surplus, energy)
+                dis[k][t] = discharge
+                surplus += discharge
+                battery_soc[k] -= discharge / b.discharge_efficiency * DT
+            soc[k][t] = battery_soc[k]
+        left[t] = surplus
+    return np.array(left, dtype=float), (
+        np.array(ch, dtype=float),
+        np.array(dis, dtype=float),
+        np.array(soc, dtype=float),
+    )
 
 
 def fallback_dispatch(
@@ -233,44 +333,21 @@ def fallback_dispatch(
         + electric_boiler
         + losses
     )
-    n_batteries = len(rules.batteries)
-    ch = np.zeros((n_batteries, n))
-    dis = np.zeros((n_batteries, n))
-    soc = np.zeros((n_batteries, n))
-    soc_low = np.zeros((n_batteries, n))
-    soc_high = np.zeros((n_batteries, n))
-    grid_import = np.zeros(n)
-    grid_export = np.zeros(n)
-    import_over = np.zeros(n)
-    share = np.ones(n)
-    battery_soc = inputs.battery_soc0_kwh.astype(float).tolist()
-    scales = scale.tolist()
-    for t, (available, used) in enumerate(zip(renewable.tolist(), demand.tolist(), strict=True)):
-        surplus = available - used
-        for k, b in enumerate(rules.batteries):
-            if surplus > 0:
-                room = max(b.soc_max_kwh - battery_soc[k], 0.0) / (b.charge_efficiency * DT)
-                charge = min(b.charge_kw * scales[t], surplus, room)
-                ch[k, t] = charge
-                surplus -= charge
-                battery_soc[k] += charge * b.charge_efficiency * DT
-            elif surplus < 0:
-                energy = max(battery_soc[k] - b.soc_min_kwh, 0.0) * b.discharge_efficiency / DT
-                discharge = min(b.discharge_kw * scales[t], -surplus, energy)
-                dis[k, t] = discharge
-                surplus += discharge
-                battery_soc[k] -= discharge / b.discharge_efficiency * DT
-            soc[k, t] = battery_soc[k]
-            soc_low[k, t] = max(b.soc_min_kwh - battery_soc[k], 0.0)
-            soc_high[k, t] = max(battery_soc[k] - b.soc_max_kwh, 0.0)
-        if surplus > 0:
-            grid_export[t] = exported = min(surplus, export_limit[t])
-            spill = surplus - exported
-            if spill > 0 and available > 0:
-                share[t] = 1.0 - spill / available
-        else:
-            grid_import[t] = -surplus
-            import_over[t] = max(grid_import[t] - import_limit[t], 0.0)
+    surplus, battery = _batteries(rules, renewable - demand, inputs.battery_soc0_kwh, scale)
+    ch, dis, soc = battery
+    soc_low = np.zeros_like(soc)
+    soc_high = np.zeros_like(soc)
+    for k, b in enumerate(rules.batteries):
+        soc_low[k] = _greater(b.soc_min_kwh - soc[k], 0.0)
+        soc_high[k] = _greater(soc[k] - b.soc_max_kwh, 0.0)
+    exporting = surplus > 0
+    exported = _lesser(surplus, export_limit)
+    grid_export = np.where(exporting, exported, 0.0)
+    spill = surplus - exported
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(exporting & (spill > 0) & (renewable > 0), 1.0 - spill / renewable, 1.0)
+    grid_import = np.where(exporting, 0.0, -surplus)
+    import_over = np.where(exporting, 0.0, _greater(grid_import - import_limit, 0.0))
     pv *= share  # renewables curtailed where the surplus could go nowhere
     wind *= share
 

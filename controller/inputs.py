@@ -35,6 +35,7 @@ from sites.schema import AMBIENT
 from sites.tariff import Tariff, site_tariff
 
 STEP = pd.Timedelta(minutes=15)
+STEP_NS = 15 * 60 * 1_000_000_000
 HOURS_PER_STEP = 0.25
 NO_LIMIT = 1e9
 """Stands in for 'unbounded' in a parameter (cvxpy parameters cannot be infinite); the HiGHS
@@ -188,10 +189,13 @@ def _rows(arrays: list[np.ndarray], n: int, horizon: int) -> np.ndarray:
 
 def _committed_net(committed: pd.DataFrame | None, index: pd.DatetimeIndex) -> np.ndarray:
     """Committed import - export on ``index``; NaN where nothing was committed."""
-    if committed is None or not {pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW} <= set(committed.columns):
+    if committed is None:
         return np.full(len(index), np.nan)
-    imports = committed[pc.GRID_IMPORT_KW].astype(float).to_numpy()
-    net = imports - committed[pc.GRID_EXPORT_KW].astype(float).to_numpy()
+    names = committed.columns
+    if pc.GRID_IMPORT_KW not in names or pc.GRID_EXPORT_KW not in names:
+        return np.full(len(index), np.nan)
+    imports = committed[pc.GRID_IMPORT_KW].to_numpy(dtype=float)
+    net = imports - committed[pc.GRID_EXPORT_KW].to_numpy(dtype=float)
     # aligned as ``Series.reindex`` aligns: same index, else by label where labels are unique
     source = committed.index
     if source.equals(index):
@@ -217,6 +221,64 @@ def _bands_and_prices(
         return (), np.zeros(0)
     bands = list(tariff.bands(index))
     return tuple(str(b) for b in bands), tariff.band_prices(bands)
+
+
+BAND_SPAN_STEPS = 4 * 96
+"""Intervals after a horizon whose price bands are looked up with it: the following steps'
+horizons, each a step later, then find theirs there (a lookup takes the tariff about a
+millisecond, a planning step in a replay or the service is a step after the last one)."""
+
+
+@dataclass(frozen=True)
+class _BandSpan:
+    """Price bands and energy prices of a regular 15-minute range of intervals."""
+
+    zone: str
+    start_ns: int
+    bands: tuple[str, ...]
+    prices: np.ndarray
+
+    def get(self, zone: str, stamps_ns: np.ndarray) -> tuple[tuple[str, ...], np.ndarray] | None:
+        """Those of a regular range ``stamps_ns`` (int64 UTC nanoseconds) within this one."""
+        offset, off_grid = divmod(int(stamps_ns[0]) - self.start_ns, STEP_NS)
+        end = offset + len(stamps_ns)
+        if zone != self.zone or off_grid or offset < 0 or end > len(self.bands):
+            return None
+        return self.bands[offset:end], self.prices[offset:end].copy()
+
+
+class _Prices:
+    """A site's tariff and the price bands of its last horizon (one per Site object)."""
+
+    def __init__(self, site: Site) -> None:
+        self.tariff = site_tariff(site)
+        self.span: _BandSpan | None = None
+
+    def bands_and_prices(self, index: pd.DatetimeIndex) -> tuple[tuple[str, ...], np.ndarray]:
+        """The price band and energy price of each interval of ``index``."""
+        n = len(index)
+        if not n:
+            return (), np.zeros(0)
+        if index.tz is None or index.unit != "ns":
+            return _bands_and_prices(self.tariff, index)
+        stamps = index.values.view(np.int64)
+        if n > 1 and not (np.diff(stamps) == STEP_NS).all():
+            return _bands_and_prices(self.tariff, index)
+        zone = str(index.tz)
+        span = self.span
+        found = span.get(zone, stamps) if span is not None else None
+        if found is not None:
+            return found
+        extended = pd.date_range(index[0], periods=n + BAND_SPAN_STEPS, freq=STEP)
+        bands, prices = _bands_and_prices(self.tariff, extended)
+        span = _BandSpan(zone, int(stamps[0]), bands, prices)
+        self.span = span
+        found = span.get(zone, stamps)
+        assert found is not None  # the span starts at the horizon and is longer
+        return found
+
+
+prices_for = per_site(_Prices)
 
 
 def prepare(
@@ -265,8 +327,9 @@ def prepare(
             temperature = a.waste_heat[source].supply_temperature_degc
             cops.append(heat_pump_cop(hp, np.full(n, temperature)))
 
-    tariff = site_tariff(site)
-    bands, prices = _bands_and_prices(tariff, index)
+    site_prices = prices_for(site)
+    tariff = site_prices.tariff
+    bands, prices = site_prices.bands_and_prices(index)
 
     soc0, soc_target = battery_start(site, state, config, issues)
     level0, level_target = storage_start(site, state, config, issues)

@@ -8,6 +8,7 @@ tests hold the two equal), which is what makes hashing cheap enough to run on ev
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -70,18 +71,27 @@ def _column_hashes(frame: pd.DataFrame) -> list[np.ndarray]:
     return hashes
 
 
+@functools.lru_cache(maxsize=64)
+def _multipliers(n_items: int) -> tuple[np.uint64, ...]:
+    """The multiplier pandas' ``combine_hash_arrays`` applies after each of ``n_items``."""
+    mult = np.uint64(1000003)
+    out = []
+    for i in range(n_items):
+        out.append(mult)
+        inverse_i = n_items - i
+        mult += np.uint64(82520 + inverse_i + inverse_i)
+    return tuple(out)
+
+
 def frame_row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """``pandas.util.hash_pandas_object(frame, index=True).to_numpy()``, computed from the
     arrays; columns and index are combined as pandas combines them
     (``pandas.core.util.hashing.combine_hash_arrays``)."""
     items = [*_column_hashes(frame), _index_hash(frame.index)]
-    mult = np.uint64(1000003)
     out = np.zeros(len(frame), dtype=np.uint64) + np.uint64(0x345678)
-    for i, hashed in enumerate(items):
-        inverse_i = len(items) - i
-        out ^= hashed
-        out *= mult
-        mult += np.uint64(82520 + inverse_i + inverse_i)
+    for hashed, mult in zip(items, _multipliers(len(items)), strict=True):
+        np.bitwise_xor(out, hashed, out=out)
+        np.multiply(out, mult, out=out)
     out += np.uint64(97531)
     return out
 

@@ -105,10 +105,10 @@ def tighten(
     would only relax it further. The same holds for network rows: ``relaxed`` (n_rows, T)
     marks where the plan's own slack let a row give way. Only rows the model holds are
     tightened; an element none of whose rows it holds gets all of them (a new model)."""
-    index = verification.intervals.index
+    index = verification.index
     position = {t: k for k, t in enumerate(index)}
     by_element = linear.rows_of_element
-    vm = verification.vm_pu.to_numpy()
+    vm = verification.vm_pu_values
     changed = False
     violations = verification.violations
     records = zip(*(violations[c].tolist() for c in VIOLATION_COLUMNS), strict=True)
@@ -192,7 +192,7 @@ def with_network(
 ) -> DispatchInputs:
     h = inputs.horizon
     bounds = injection_bounds(site, linear, inputs)
-    rhs = row_rhs(site, linear, x0, ac.vm_pu.to_numpy(), tightening.reduction, h, bounds)
+    rhs = row_rhs(site, linear, x0, ac.vm_pu_values, tightening.reduction, h, bounds)
     start = inputs.start
     losses = np.zeros(h)
     losses[start:] = np.nan_to_num(losses_kw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -23,17 +24,75 @@ class Verification:
     ``grid_export_kw``, ``grid_reactive_kvar``, ``losses_kw``, ``converged``.
     ``line_loading_percent`` / ``trafo_loading_percent`` / ``vm_pu`` hold every element,
     columns by name. ``violations`` has one row per (interval, element, quantity).
+
+    The frames are built from the arrays when first read (a planning step reads few of them).
     """
 
-    intervals: pd.DataFrame
-    vm_pu: pd.DataFrame
-    line_loading_percent: pd.DataFrame
-    trafo_loading_percent: pd.DataFrame
-    violations: pd.DataFrame
+    index: pd.Index
+    result: BatchResult
+    """The power flow's arrays, rows in ``index`` order."""
+    bus_names: pd.Index
+    line_names: pd.Index
+    trafo_names: pd.Index
+    found: tuple[_Exceeding, ...]
+    """Each limit check that some interval breaks (the rows of ``violations``, unsorted)."""
 
     @property
     def ok(self) -> bool:
-        return self.violations.empty
+        return not self.found
+
+    @property
+    def vm_pu_values(self) -> np.ndarray:
+        """(T, n_bus) bus voltages [pu], columns as ``vm_pu`` (read only)."""
+        return self.result.vm_pu
+
+    @cached_property
+    def intervals(self) -> pd.DataFrame:
+        r = self.result
+        return pd.DataFrame(
+            {
+                "vm_min_pu": _row_extreme(np.fmin, r.vm_pu, np.nan),
+                "vm_max_pu": _row_extreme(np.fmax, r.vm_pu, np.nan),
+                "max_line_loading_percent": _row_extreme(np.fmax, r.line_loading_percent, 0.0),
+                "max_trafo_loading_percent": _row_extreme(np.fmax, r.trafo_loading_percent, 0.0),
+                "grid_import_kw": _grid_import_kw(r),
+                "grid_export_kw": _grid_export_kw(r),
+                "grid_reactive_kvar": r.ext_grid_q_mvar * KW_PER_MW,
+                "losses_kw": r.losses_p_mw * KW_PER_MW,
+                "converged": r.converged,
+            },
+            index=self.index,
+        )
+
+    @cached_property
+    def vm_pu(self) -> pd.DataFrame:
+        return pd.DataFrame(self.result.vm_pu, index=self.index, columns=self.bus_names.copy())
+
+    @cached_property
+    def line_loading_percent(self) -> pd.DataFrame:
+        r = self.result
+        return pd.DataFrame(
+            r.line_loading_percent, index=self.index, columns=self.line_names.copy()
+        )
+
+    @cached_property
+    def trafo_loading_percent(self) -> pd.DataFrame:
+        r = self.result
+        return pd.DataFrame(
+            r.trafo_loading_percent, index=self.index, columns=self.trafo_names.copy()
+        )
+
+    @cached_property
+    def violations(self) -> pd.DataFrame:
+        return _violations(self.index, list(self.found))
+
+
+def _grid_import_kw(r: BatchResult) -> np.ndarray:
+    return np.clip(r.ext_grid_p_mw * KW_PER_MW, 0, None)
+
+
+def _grid_export_kw(r: BatchResult) -> np.ndarray:
+    return np.clip(-(r.ext_grid_p_mw * KW_PER_MW), 0, None)
 
 
 class NetworkVerifier:
@@ -112,35 +171,13 @@ class NetworkVerifier:
         return p, q
 
     def _verification(self, index: pd.Index, r: BatchResult) -> Verification:
-        grid_kw = r.ext_grid_p_mw * KW_PER_MW
-        grid_import = np.clip(grid_kw, 0, None)
-        grid_export = np.clip(-grid_kw, 0, None)
-        vm = pd.DataFrame(r.vm_pu, index=index, columns=self._bus_names.copy())
-        lines = pd.DataFrame(r.line_loading_percent, index=index, columns=self._line_names.copy())
-        trafos = pd.DataFrame(
-            r.trafo_loading_percent, index=index, columns=self._trafo_names.copy()
-        )
-        intervals = pd.DataFrame(
-            {
-                "vm_min_pu": _row_extreme(np.fmin, r.vm_pu, np.nan),
-                "vm_max_pu": _row_extreme(np.fmax, r.vm_pu, np.nan),
-                "max_line_loading_percent": _row_extreme(np.fmax, r.line_loading_percent, 0.0),
-                "max_trafo_loading_percent": _row_extreme(np.fmax, r.trafo_loading_percent, 0.0),
-                "grid_import_kw": grid_import,
-                "grid_export_kw": grid_export,
-                "grid_reactive_kvar": r.ext_grid_q_mvar * KW_PER_MW,
-                "losses_kw": r.losses_p_mw * KW_PER_MW,
-                "converged": r.converged,
-            },
-            index=index,
-        )
         arrays = (
             r.vm_pu,
             r.vm_pu,
             r.line_loading_percent,
             r.trafo_loading_percent,
-            grid_import[:, None],
-            grid_export[:, None],
+            _grid_import_kw(r)[:, None],
+            _grid_export_kw(r)[:, None],
         )
         found = [
             check.exceeding(values) for check, values in zip(self._checks, arrays, strict=True)
@@ -148,8 +185,14 @@ class NetworkVerifier:
         not_converged = np.flatnonzero(~r.converged)
         if not_converged.size:
             found.append(_Exceeding.network_not_converged(not_converged))
-        violations = _violations(index, [f for f in found if f.rows.size])
-        return Verification(intervals, vm, lines, trafos, violations)
+        return Verification(
+            index,
+            r,
+            self._bus_names,
+            self._line_names,
+            self._trafo_names,
+            tuple(f for f in found if f.rows.size),
+        )
 
 
 def verify(site: Site, frame: pd.DataFrame) -> Verification:
