@@ -45,18 +45,6 @@ FALLBACK_BACKOFF = 0.7  # six rounds reach 0.7^6 = 12 % of the flexible power
 RELAXED_SLACK = 1e-3  # kW-eq: a network row whose slack exceeds this gave way in the plan
 
 
-_SUMMARISED = (
-    "grid_import_kw",
-    "grid_export_kw",
-    "vm_min_pu",
-    "vm_max_pu",
-    "max_line_loading_percent",
-    "max_trafo_loading_percent",
-    "losses_kw",
-)
-"""The columns of ``Verification.intervals`` a plan's network summary reads."""
-
-
 def _nan_min(values: np.ndarray) -> float:
     """The smallest number in ``values``, NaN if there is none (as pandas' ``Series.min``)."""
     return float(np.fmin.reduce(values, initial=np.nan))
@@ -70,7 +58,7 @@ def _nan_max(values: np.ndarray) -> float:
 def _summary(
     verification: Verification, frame: pd.DataFrame, rounds: int, notes: list[str]
 ) -> NetworkSummary:
-    intervals = {c: verification.intervals[c].to_numpy() for c in _SUMMARISED}
+    intervals = verification.interval_values
     ac_net = intervals["grid_import_kw"] - intervals["grid_export_kw"]
     planned = frame["grid_import_kw"].to_numpy() - frame["grid_export_kw"].to_numpy()
     violations = verification.violations
@@ -185,7 +173,7 @@ def plan(
     ac0 = verifier.verify(operating)
     tightening = new_tightening(linear, inputs.n_steps)
     inputs = with_network(
-        site, inputs, linear, x0, ac0, tightening, ac0.intervals["losses_kw"].to_numpy()
+        site, inputs, linear, x0, ac0, tightening, ac0.interval_values["losses_kw"]
     )
 
     rounds = 0
@@ -214,7 +202,7 @@ def plan(
             ):
                 break
             rounds += 1
-            losses = verification.intervals["losses_kw"].to_numpy()
+            losses = verification.interval_values["losses_kw"]
             inputs = with_network(site, inputs, linear, x0, ac0, tightening, losses)
     except StageFailure as failure:
         return _fallback_plan(dataclasses.replace(stamp, inputs=inputs), verifier, str(failure))

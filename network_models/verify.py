@@ -47,22 +47,24 @@ class Verification:
         return self.result.vm_pu
 
     @cached_property
-    def intervals(self) -> pd.DataFrame:
+    def interval_values(self) -> dict[str, np.ndarray]:
+        """The columns of ``intervals`` as arrays (read only), without building the frame."""
         r = self.result
-        return pd.DataFrame(
-            {
-                "vm_min_pu": _row_extreme(np.fmin, r.vm_pu, np.nan),
-                "vm_max_pu": _row_extreme(np.fmax, r.vm_pu, np.nan),
-                "max_line_loading_percent": _row_extreme(np.fmax, r.line_loading_percent, 0.0),
-                "max_trafo_loading_percent": _row_extreme(np.fmax, r.trafo_loading_percent, 0.0),
-                "grid_import_kw": _grid_import_kw(r),
-                "grid_export_kw": _grid_export_kw(r),
-                "grid_reactive_kvar": r.ext_grid_q_mvar * KW_PER_MW,
-                "losses_kw": r.losses_p_mw * KW_PER_MW,
-                "converged": r.converged,
-            },
-            index=self.index,
-        )
+        return {
+            "vm_min_pu": _row_extreme(np.fmin, r.vm_pu, np.nan),
+            "vm_max_pu": _row_extreme(np.fmax, r.vm_pu, np.nan),
+            "max_line_loading_percent": _row_extreme(np.fmax, r.line_loading_percent, 0.0),
+            "max_trafo_loading_percent": _row_extreme(np.fmax, r.trafo_loading_percent, 0.0),
+            "grid_import_kw": _grid_import_kw(r),
+            "grid_export_kw": _grid_export_kw(r),
+            "grid_reactive_kvar": r.ext_grid_q_mvar * KW_PER_MW,
+            "losses_kw": r.losses_p_mw * KW_PER_MW,
+            "converged": r.converged,
+        }
+
+    @cached_property
+    def intervals(self) -> pd.DataFrame:
+        return pd.DataFrame(self.interval_values, index=self.index, copy=True)
 
     @cached_property
     def vm_pu(self) -> pd.DataFrame:
