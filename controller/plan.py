@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from controller import columns as pc
 from controller.kpi import Kpis
+from controller.row_hash import frame_row_hashes
 
 
 class PlanKind(StrEnum):
@@ -120,6 +123,18 @@ class Plan:
     @property
     def frame(self) -> pd.DataFrame:
         return self._frame.copy()
+
+    @property
+    def columns(self) -> pd.Index:
+        return self._frame.columns.copy()
+
+    @functools.cached_property
+    def row_hashes(self) -> np.ndarray:
+        """pandas' row hashes of ``frame`` (index included), computed once: an intraday
+        plan's input hash covers the committed plan on every step."""
+        hashes = frame_row_hashes(self._frame)
+        hashes.flags.writeable = False
+        return hashes
 
     @property
     def status(self) -> PlanStatus:

@@ -160,7 +160,7 @@ def plan(
         version_number,
         created_at or datetime.now(UTC),
         forecast_issued_at,
-        input_hash(site, forecast, state, kind, committed_frame, config),
+        input_hash(site, forecast, state, kind, committed, config),
         started,
         inputs,
     )

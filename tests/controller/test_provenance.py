@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from dispatch_cases import base_mapping, day_index, forecast, site_from
 
-from controller.provenance import frame_row_hashes
+from controller.config import DEFAULT_CONFIG
+from controller.plan import PlanKind
+from controller.planner import plan
+from controller.provenance import input_hash
+from controller.row_hash import frame_row_hashes
+from controller.state import default_state
 
 INDEX = pd.date_range("2016-06-06 10:00", periods=6, freq="15min", tz="Asia/Shanghai")
 
@@ -65,3 +71,17 @@ def test_hashing_leaves_the_frame_alone() -> None:
     before = frame.copy()
     frame_row_hashes(frame)
     pd.testing.assert_frame_equal(frame, before, check_exact=True)
+
+
+def test_a_committed_plan_hashes_as_its_frame() -> None:
+    site = site_from(base_mapping())
+    index = day_index()
+    frame = forecast(site, index, load_plant_kw=1000.0)
+    committed = plan(site, frame, kind=PlanKind.DAY_AHEAD)
+    state = default_state(site)
+    args = (site, frame, state, PlanKind.INTRADAY)
+    by_plan = input_hash(*args, committed, DEFAULT_CONFIG)
+    assert by_plan == input_hash(*args, committed.frame, DEFAULT_CONFIG)
+    changed = committed.frame
+    changed.iloc[5, 0] += 1.0
+    assert by_plan != input_hash(*args, changed, DEFAULT_CONFIG)
