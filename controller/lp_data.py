@@ -25,10 +25,12 @@ from cvxpy.cvxcore.python import canonInterface
 from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_dict
 
 from controller.highs import LpArrays, lp_arrays
+from sites.errors import MicrogridError
 
 
-class LpMapError(Exception):
-    """The compiled problem has a form this map does not cover (use cvxpy's own path)."""
+class LpMapError(MicrogridError):
+    """The compiled problem has a form these maps do not cover (the planner then falls back
+    to its rule-based plan, as for any solver failure)."""
 
 
 @dataclass(frozen=True)

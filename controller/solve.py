@@ -36,7 +36,7 @@ from controller.highs import (
     run_highs,
 )
 from controller.inputs import DispatchInputs
-from controller.lp_data import ParametricLp
+from controller.lp_data import LpMapError, ParametricLp
 from controller.model.build import DispatchModel
 from controller.model.objective import BIG_CAP, co2_upper_bound_kg, tier_offset
 from controller.plan import Binding
@@ -143,9 +143,11 @@ def _run_highs_stages(
             model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
         lp = entry.lps.get(k)
         if lp is None:
-            lp = entry.lps[k] = ParametricLp.compile(
-                stage.problem, model.ctx.constraints, _expressions(model)
-            )
+            try:
+                lp = ParametricLp.compile(stage.problem, model.ctx.constraints, _expressions(model))
+            except LpMapError as exc:
+                raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
+            entry.lps[k] = lp
         hot = entry.solvers.get(k) if config.warm_start else None
         warm = hot is not None
         if hot is None:

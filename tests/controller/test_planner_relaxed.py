@@ -12,8 +12,10 @@ import pytest
 from dispatch_cases import base_mapping, day_index, forecast, heat_mapping, site_from
 
 from controller import columns as pc
+from controller.cache import ModelCache
 from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG
+from controller.lp_data import LpMapError, ParametricLp
 from controller.plan import Plan, PlanStatus
 from controller.planner import plan
 from controller.state import MeasuredState
@@ -85,8 +87,14 @@ def _raising(highs: Any) -> None:
     raise RuntimeError("injected solver failure")
 
 
-@pytest.mark.parametrize("how", ["raises", "zero_time_limit"])
-def test_solver_failure_gives_a_fallback_plan_within_hard_limits(how: str) -> None:
+def _no_lp_map(*args: object) -> None:
+    raise LpMapError("injected: a form the LP maps do not cover")
+
+
+@pytest.mark.parametrize("how", ["raises", "zero_time_limit", "no_lp_map"])
+def test_solver_failure_gives_a_fallback_plan_within_hard_limits(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     site = site_from(base_mapping())
     index = day_index()
     hours = index.hour + index.minute / 60
@@ -94,6 +102,9 @@ def test_solver_failure_gives_a_fallback_plan_within_hard_limits(how: str) -> No
     fc = forecast(site, index, pv_roof_kw=pv, load_plant_kw=800.0)
     if how == "raises":
         result = plan(site, fc, run=_raising)
+    elif how == "no_lp_map":
+        monkeypatch.setattr(ParametricLp, "compile", _no_lp_map)
+        result = plan(site, fc, cache=ModelCache())
     else:
         config = dataclasses.replace(DEFAULT_CONFIG, time_limit_s=0.0, warm_start=False)
         result = plan(site, fc, config=config)
