@@ -118,8 +118,8 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         data[columns.heat_demand_kw_th(heat_demand.name)] = demand[i]
         data[pc.heat_unmet_kw_th(heat_demand.name)] = unmet[i]
     data[columns.AMBIENT_TEMPERATURE_DEGC] = real(inputs.ambient_temperature_degc)
-    grid_import = np.clip(_clean(d.grid_import_kw), 0, None)
-    grid_export = np.clip(_clean(d.grid_export_kw), 0, None)
+    grid_import = _flow(d.grid_import_kw)
+    grid_export = _flow(d.grid_export_kw)
     data[pc.GRID_IMPORT_KW] = grid_import
     data[pc.GRID_EXPORT_KW] = grid_export
     data[pc.NETWORK_LOSSES_KW] = np.asarray(d.losses_kw, dtype=float)

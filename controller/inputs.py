@@ -35,7 +35,7 @@ from sites.schema import AMBIENT
 from sites.tariff import Tariff, site_tariff
 
 STEP = pd.Timedelta(minutes=15)
-STEP_NS = 15 * 60 * 1_000_000_000
+STEP_NS = STEP.value
 HOURS_PER_STEP = 0.25
 NO_LIMIT = 1e9
 """Stands in for 'unbounded' in a parameter (cvxpy parameters cannot be infinite); the HiGHS

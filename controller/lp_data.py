@@ -131,7 +131,7 @@ class ParametricLp:
         """The value of every expression (the sum of its entries) at a solution."""
         return self.values.evaluate(theta, np.asarray(column_values, dtype=float))
 
-    def save_primal(self, column_values: Any) -> None:
+    def _save_primal(self, column_values: Any) -> None:
         """Variable values straight from HiGHS's columns."""
         x = np.asarray(column_values, dtype=float)
         program = self.program
@@ -141,7 +141,7 @@ class ParametricLp:
 
     def save_solution(self, column_values: Any, row_duals: Any) -> None:
         """Variable values and the named constraints' duals (as cvxpy would report them)."""
-        self.save_primal(column_values)
+        self._save_primal(column_values)
         y = np.asarray(row_duals, dtype=float)
         for found in self.duals:
             dual = found.signs * y[found.rows]
@@ -177,14 +177,8 @@ def _dual_rows(
     for name, constraint in constraints.items():
         tagged = np.asarray(constraint.dual_value, dtype=float)
         rows = np.abs(tagged).round().astype(np.int64) - 1
-        if (
-            (
-                tagged.size
-                and (not np.allclose(np.abs(tagged), rows + 1, rtol=0, atol=1e-9) or rows.min() < 0)
-            )
-            or rows.size
-            and rows.max() >= n_rows
-        ):
+        in_range = rows.size == 0 or (rows.min() >= 0 and rows.max() < n_rows)
+        if not in_range or not np.allclose(np.abs(tagged), rows + 1, rtol=0, atol=1e-9):
             raise LpMapError(f"constraint {name}: a dual is not one row's")
         found.append(_Rows(constraint, rows, np.sign(tagged)))
     return tuple(found)

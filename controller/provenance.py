@@ -37,12 +37,11 @@ def input_hash(
 ) -> str:
     digest = _site_digest(site).copy()
     for frame in (forecast, committed):
-        if isinstance(frame, Plan):
-            digest.update(",".join(map(str, frame.columns)).encode())
-            digest.update(frame.row_hashes.tobytes())
-        elif frame is not None:
-            digest.update(",".join(map(str, frame.columns)).encode())
-            digest.update(frame_row_hashes(frame).tobytes())
+        if frame is None:
+            continue
+        hashes = frame.row_hashes if isinstance(frame, Plan) else frame_row_hashes(frame)
+        digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(hashes.tobytes())
     digest.update(repr(sorted(state.battery_soc_kwh.items())).encode())
     digest.update(repr(sorted(state.thermal_storage_level_kwh_th.items())).encode())
     digest.update(repr(state.month_peak_import_kw).encode())
