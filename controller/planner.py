@@ -172,9 +172,9 @@ def plan(
     x0 = injections_matrix(linear, operating)
     ac0 = verifier.verify(operating)
     tightening = new_tightening(linear, inputs.n_steps)
-    inputs = with_network(
-        site, inputs, linear, x0, ac0, tightening, ac0.interval_values["losses_kw"]
-    )
+    margin = config.flow_margin_fraction
+    losses = ac0.interval_values["losses_kw"]
+    inputs = with_network(site, inputs, linear, x0, ac0, tightening, losses, margin)
 
     rounds = 0
     try:
@@ -203,7 +203,7 @@ def plan(
                 break
             rounds += 1
             losses = verification.interval_values["losses_kw"]
-            inputs = with_network(site, inputs, linear, x0, ac0, tightening, losses)
+            inputs = with_network(site, inputs, linear, x0, ac0, tightening, losses, margin)
     except StageFailure as failure:
         return _fallback_plan(dataclasses.replace(stamp, inputs=inputs), verifier, str(failure))
 

@@ -32,11 +32,13 @@ def row_rhs(
     reduction: np.ndarray,
     horizon: int,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    flow_margin: float = 0.0,
 ) -> np.ndarray:
     """Scaled right-hand sides (n_rows, horizon) around the operating point ``x0`` (T, n_col)
     with AC voltages ``vm0`` (T, n_bus); ``reduction`` (n_rows, T) is the tightening so far
-    [raw units]. With ``bounds`` (lower, upper), each (T, n_col), of what the injections can
-    be in each interval, a row that no dispatch within them can bring within
+    [raw units]; flow rows hold their branch ``flow_margin`` (a share of the rating) below
+    it. With ``bounds`` (lower, upper), each (T, n_col), of what the injections can be in
+    each interval, a row that no dispatch within them can bring within
     ``INTERVAL_SCREEN_FRACTION`` of its limit gets no limit in that interval (the solver's
     presolve then drops it), unless the AC check has tightened it there."""
     limits = site.network.limits
@@ -48,7 +50,8 @@ def row_rhs(
     raw = np.zeros((linear.n_rows, n))
     flow, high, low = (linear.rows_of_kind[k] for k in ("flow", "vm_max", "vm_min"))
     vm_from = np.nan_to_num(vm0[:, linear.from_bus[flow]].T, nan=limits.vm_min_pu)
-    raw[flow] = linear.rating_mva[flow, None] * vm_from - linear.offset[flow, None]
+    rating = linear.rating_mva[flow, None] * (1.0 - flow_margin)
+    raw[flow] = rating * vm_from - linear.offset[flow, None]
     vm_high = np.nan_to_num(vm0[:, linear.positions[high]].T, nan=1.0)
     raw[high] = limits.vm_max_pu - vm_high + linear_x0[high]
     vm_low = np.nan_to_num(vm0[:, linear.positions[low]].T, nan=1.0)
@@ -189,10 +192,13 @@ def with_network(
     ac: Verification,
     tightening: Tightening,
     losses_kw: np.ndarray,
+    flow_margin: float,
 ) -> DispatchInputs:
+    """``inputs`` with the network rows' right-hand sides and the grid limits of this round
+    (``flow_margin``: :attr:`controller.config.DispatchConfig.flow_margin_fraction`)."""
     h = inputs.horizon
     bounds = injection_bounds(site, linear, inputs)
-    rhs = row_rhs(site, linear, x0, ac.vm_pu_values, tightening.reduction, h, bounds)
+    rhs = row_rhs(site, linear, x0, ac.vm_pu_values, tightening.reduction, h, bounds, flow_margin)
     start = inputs.start
     losses = np.zeros(h)
     losses[start:] = np.nan_to_num(losses_kw)

@@ -50,7 +50,9 @@ def test_arrays_and_solution_are_cvxpys(site_id: str, day: str, kind: PlanKind) 
     tightening.screened[::7] = True  # some network rows, so that the model holds them
     x0 = injections_matrix(linear, operating)
     losses = ac.intervals["losses_kw"].to_numpy()
-    inputs = with_network(site, inputs, linear, x0, ac, tightening, losses)
+    inputs = with_network(
+        site, inputs, linear, x0, ac, tightening, losses, DEFAULT_CONFIG.flow_margin_fraction
+    )
     rows = tuple(int(r) for r in np.flatnonzero(tightening.screened))
     model = ModelCache().get(site, inputs.horizon, kind, DEFAULT_CONFIG, linear, rows).model
     load_parameters(model, inputs)

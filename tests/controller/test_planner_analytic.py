@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from dispatch_cases import (
@@ -175,6 +177,41 @@ def test_binding_line_limit_curtails_exactly_the_excess() -> None:
     assert any(
         "line l_feeder" in b.constraint or b.constraint == "network_limit" for b in result.binding
     )
+
+
+def _sunny_line_loading(flow_margin: float) -> tuple[float, float, int]:
+    """Lowest and highest AC loading of the binding line while the sun shines, and the AC
+    tightening rounds the plan took, with flow rows ``flow_margin`` below the rating."""
+    site, fc = _line_limited(with_battery=False)
+    config = dataclasses.replace(DEFAULT_CONFIG, flow_margin_fraction=flow_margin)
+    result = plan(site, fc, NO_DEMAND_CHARGE, config=config)
+    assert check_plan(site, result).ok, check_plan(site, result)
+    assert result.metadata.network.ok
+    loading = NetworkVerifier(site).verify(result.frame).line_loading_percent["l_feeder"]
+    sunny = loading[fc["pv_roof_kw_p50"] > 0]
+    return float(sunny.min()), float(sunny.max()), result.metadata.ac_rounds
+
+
+MARGIN_STEP_TOL_PERCENT = 0.05
+"""Moving the margin by one point moves a binding line's AC loading by one point, up to the
+linear model's error over so small a move (a few hundredths of a point on this feeder)."""
+
+
+def test_flow_margin_holds_a_binding_line_that_share_below_its_rating() -> None:
+    low, high, rounds = _sunny_line_loading(0.0)
+    low_m, high_m, rounds_m = _sunny_line_loading(0.01)
+    assert rounds == rounds_m == 0
+    assert high_m == pytest.approx(high - 1.0, abs=MARGIN_STEP_TOL_PERCENT)
+    assert low_m == pytest.approx(low - 1.0, abs=MARGIN_STEP_TOL_PERCENT)
+
+
+def test_ac_check_tightens_a_line_the_flow_rows_let_over_its_rating() -> None:
+    # a negative margin lets the rows carry the line 3 % over its rating: the AC check finds
+    # it over, the line's rows are tightened by the error and re-solved, and the plan holds
+    low, high, rounds = _sunny_line_loading(-0.03)
+    assert rounds >= 1
+    assert high <= 100.0 + 1e-6
+    assert low >= 100.0 * (1 - LINE_LIMIT_RTOL)
 
 
 def test_binding_line_limit_shifts_the_excess_into_the_battery() -> None:
