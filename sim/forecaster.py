@@ -134,7 +134,7 @@ class PrefetchingForecaster:
         self.prefetched_fits = 0
         self.waits_s: list[float] = []
         """How long each prefetched forecast kept the replay waiting [s]."""
-        self._pending: deque[pd.Timestamp] = deque()
+        self._pending: deque[Call] = deque()
         self._queue: Any = None
         self._process: BaseProcess | None = None
         self._stopper: weakref.finalize[Any, Any] | None = None
@@ -161,7 +161,7 @@ class PrefetchingForecaster:
         process.start()
         self._stopper = weakref.finalize(self, _stop, process, folder)
         self._process = process
-        self._pending = deque(c.issue for c in calls)
+        self._pending = deque(calls)
 
     def close(self) -> None:
         if self._stopper is not None:
@@ -171,16 +171,19 @@ class PrefetchingForecaster:
         self._pending.clear()
 
     def __call__(self, now: pd.Timestamp, end: pd.Timestamp, history: pd.DataFrame) -> pd.DataFrame:
-        while self._pending and self._pending[0] < now:
+        while self._pending and self._pending[0].issue < now:
             self._next()  # asked for no more (the policy skipped it)
-        if not self._pending or self._pending[0] != now:
+        if not self._pending or self._pending[0].issue != now:
             return self.local(now, end, history)
+        further = end > self._pending[0].end
         frame = self._next()
+        if further:  # beyond the end it was made to: off the schedule too
+            return self.local(now, end, history)
         steps = int(np.ceil((end - now) / STEP))
         return frame.iloc[:steps]
 
     def _next(self) -> pd.DataFrame:
-        expected = self._pending.popleft()
+        expected = self._pending.popleft().issue
         began = time.perf_counter()
         while True:
             try:

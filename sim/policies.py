@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,13 +165,17 @@ class OptimiserPolicy(Policy):
 
     def begin(self, steps: pd.DatetimeIndex) -> None:
         if isinstance(self.forecaster, PrefetchingForecaster):
-            self.forecaster.expect(
-                [
-                    Call(now, _end_of_tomorrow(now))
-                    for k, now in enumerate(steps)
-                    if self.kind_at(now, k == 0) is not None
-                ]
-            )
+            # the days committed as the replay will commit them, so that each forecast runs
+            # to the end of the plan it is made for
+            committed: set[pd.Timestamp] = set()
+            calls = []
+            for k, now in enumerate(steps):
+                kind = self.kind_at(now, k == 0)
+                if kind is not None:
+                    calls.append(Call(now, _plan_end(now, kind, committed)))
+                if kind is PlanKind.DAY_AHEAD:
+                    committed |= {now.normalize(), now.normalize() + pd.Timedelta(days=1)}
+            self.forecaster.expect(calls)
 
     def finish(self) -> None:
         if isinstance(self.forecaster, PrefetchingForecaster):
@@ -190,16 +194,16 @@ class OptimiserPolicy(Policy):
         end_of_tomorrow = _end_of_tomorrow(now)
         kind = self.kind_at(now, self.current is None)
         if kind is PlanKind.DAY_AHEAD:
-            # At the gate (or at start-up) the day-ahead plan runs to the end of tomorrow;
-            # its part for tomorrow is what the utility receives.
-            made = self._plan(now, end_of_tomorrow, state, history, PlanKind.DAY_AHEAD, None)
+            # its part for tomorrow is what the utility receives
+            end = _plan_end(now, kind, self.committed.keys())
+            made = self._plan(now, end, state, history, PlanKind.DAY_AHEAD, None)
             self.committed[tomorrow] = made
             self.committed.setdefault(today, made)
             self.current = made
         elif kind is PlanKind.INTRADAY:
-            window_end = end_of_tomorrow if tomorrow in self.committed else tomorrow
+            end = _plan_end(now, kind, self.committed.keys())
             committed = self.committed.get(today)
-            self.current = self._plan(now, window_end, state, history, PlanKind.INTRADAY, committed)
+            self.current = self._plan(now, end, state, history, PlanKind.INTRADAY, committed)
         assert self.current is not None  # the first call always plans
         frame = self.current.frame
         if now not in frame.index:  # a plan always covers now; guard against gaps
@@ -233,6 +237,18 @@ def _net(frame: pd.DataFrame) -> pd.Series:
 def _end_of_tomorrow(now: pd.Timestamp) -> pd.Timestamp:
     """The furthest end any plan made at ``now`` covers (the day-ahead plan's)."""
     return now.normalize() + pd.Timedelta(days=2)
+
+
+def _plan_end(
+    now: pd.Timestamp, kind: PlanKind, committed: Collection[pd.Timestamp]
+) -> pd.Timestamp:
+    """End of the plan made at ``now`` (``committed``: the days with a day-ahead plan): a
+    day-ahead plan (at the gate, or at start-up) runs to the end of tomorrow; an intraday
+    plan to the end of the day-ahead window, tomorrow included once it is committed."""
+    tomorrow = now.normalize() + pd.Timedelta(days=1)
+    if kind is PlanKind.DAY_AHEAD or tomorrow in committed:
+        return _end_of_tomorrow(now)
+    return tomorrow
 
 
 class RuleBasedPolicy(Policy):

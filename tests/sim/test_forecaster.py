@@ -62,6 +62,19 @@ def test_a_call_off_the_schedule_is_answered_in_this_process() -> None:
     assert forecaster.local.fits == 1
 
 
+def test_a_call_beyond_the_end_it_was_made_to_is_answered_in_this_process() -> None:
+    forecaster = PrefetchingForecaster(SITE, TRUTH)
+    forecaster.expect([Call(START, START + pd.Timedelta(hours=2))])
+    try:
+        frame = forecaster(
+            START, START + pd.Timedelta(hours=6), TRUTH.loc[: START - pd.Timedelta(1)]
+        )
+    finally:
+        forecaster.close()
+    assert frame.index[0] == START and len(frame) == 24
+    assert forecaster.local.fits == 1
+
+
 def test_a_failure_in_the_forecasting_process_is_raised_in_the_replay() -> None:
     forecaster = PrefetchingForecaster(SITE, TRUTH.iloc[:10])  # far too short to fit on
     first = TRUTH.index[10]
