@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from controller.config import DispatchConfig
 from controller.highs import HotLp
+from controller.inputs import per_site
 from controller.lp_data import ParametricLp
 from controller.model.build import DispatchModel, build_model
 from controller.network import LinearNetwork
@@ -16,6 +17,13 @@ from controller.plan import PlanKind
 from sites import Site
 
 MODEL_CACHE_SIZE = 32
+
+
+@per_site
+def _site_json(site: Site) -> str:
+    """The site's configuration, part of every key (once per Site object: it costs more
+    than the rest of a look-up)."""
+    return site.model_dump_json()
 
 
 @dataclass
@@ -48,7 +56,7 @@ class ModelCache:
     ) -> CachedModel:
         key = hashlib.sha256(
             "|".join(
-                [site.model_dump_json(), str(horizon), kind.value, repr(config), repr(rows)]
+                [_site_json(site), str(horizon), kind.value, repr(config), repr(rows)]
             ).encode()
         ).hexdigest()
         with self._lock:
