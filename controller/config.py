@@ -97,9 +97,9 @@ class DispatchConfig:
     flow_margin_fraction: float = 0.005
     """Branch flow rows hold each branch this share of its rating below it from the start.
     The rows are linear about the rule-based dispatch and under-estimate the AC loading of a
-    plan that moves far from it: by 0.2 % on average and at most 0.5 % on the bundled parks
-    (chiping-aluminium, two January days of 15-minute re-planning). Without the margin, two
-    plans in three needed an AC tightening round (a second solve) for that alone."""
+    plan that moves far from it: in a replay of chiping-aluminium from 2016-01-20 with
+    15-minute re-planning, by 0.2 % on average and 0.5 % at most, and two plans in three
+    needed an AC tightening round (a second solve) for that alone."""
     solver: str = "HIGHS"
     warm_start: bool = True
     """Start each solve from the previous optimal basis of the same compiled problem."""
