@@ -211,17 +211,6 @@ HOT_CHANGE_LIMIT = 0.05
 model (each changed entry is one call into HiGHS; a whole new model is one call)."""
 
 
-PERTURBATION = "dual_simplex_cost_perturbation_multiplier"
-DEFAULT_PERTURBATION = 1.0  # HiGHS's default
-HOT_PERTURBATION = 0.0
-"""A re-solve from the last optimal basis runs the dual simplex without cost perturbation.
-The perturbation guards a long solve against degeneracy, and costs primal clean-up
-iterations at its end. From a basis one step old, a re-solve needs few iterations, and without
-it fewer still. Measured on chiping-aluminium, 15 consecutive intraday re-solves per stage:
-190 -> 138 and 636 -> 324 iterations, the same optima. A run from scratch (the first, or a
-:meth:`HotLp.restart`) keeps HiGHS's default."""
-
-
 class HotLp:
     """A HiGHS instance kept alive between solves of one compiled problem.
 
@@ -239,8 +228,6 @@ class HotLp:
 
     def load(self, lp: LpArrays) -> None:
         old, highs = self.lp, self.highs
-        if old is not None:
-            highs.setOptionValue(PERTURBATION, HOT_PERTURBATION)
         if old is None or not _same_structure(old, lp):
             basis = highs.getBasis() if old is not None else None
             pass_lp(highs, lp)
@@ -258,10 +245,8 @@ class HotLp:
         self.lp = lp
 
     def restart(self) -> None:
-        """Forget the basis (the next run starts from scratch, with presolve and HiGHS's
-        default cost perturbation)."""
+        """Forget the basis (the next run starts from scratch, with presolve)."""
         self.highs.clearSolver()
-        self.highs.setOptionValue(PERTURBATION, DEFAULT_PERTURBATION)
 
 
 def _same_structure(a: LpArrays, b: LpArrays) -> bool:

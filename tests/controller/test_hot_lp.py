@@ -9,16 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from controller.config import DEFAULT_CONFIG
-from controller.highs import (
-    DEFAULT_PERTURBATION,
-    HOT_CHANGE_LIMIT,
-    HOT_PERTURBATION,
-    PERTURBATION,
-    HotLp,
-    LpArrays,
-    new_highs,
-    pass_lp,
-)
+from controller.highs import HOT_CHANGE_LIMIT, HotLp, LpArrays, new_highs, pass_lp
 
 OBJECTIVE_RTOL = 1e-9  # both are simplex optima of the same LP: equal up to round-off
 
@@ -90,22 +81,3 @@ def test_many_changed_coefficients_and_a_new_structure_are_passed_afresh() -> No
     )
     other = _base(3, n_row=25, n_col=35)  # another shape
     assert _hot_objective(hot, other) == pytest.approx(_fresh_objective(other), rel=OBJECTIVE_RTOL)
-
-
-def _perturbation(hot: HotLp) -> float:
-    found = hot.highs.getOptionValue(PERTURBATION)
-    return float(found[1] if isinstance(found, tuple) else found)  # (status, value) in newer
-
-
-def test_re_solves_run_without_cost_perturbation_and_a_restart_runs_with_it() -> None:
-    lp = _base(3)
-    hot = HotLp(DEFAULT_CONFIG)
-    _hot_objective(hot, lp)
-    assert _perturbation(hot) == DEFAULT_PERTURBATION  # the first solve starts from scratch
-    changed = dataclasses.replace(lp, cost=lp.cost * 1.1)
-    assert _hot_objective(hot, changed) == pytest.approx(
-        _fresh_objective(changed), rel=OBJECTIVE_RTOL
-    )
-    assert _perturbation(hot) == HOT_PERTURBATION != DEFAULT_PERTURBATION
-    hot.restart()
-    assert _perturbation(hot) == DEFAULT_PERTURBATION
