@@ -32,7 +32,8 @@ def row_rhs(
     reduction: np.ndarray,
     horizon: int,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
-    flow_margin: float = 0.0,
+    *,
+    flow_margin: float,
 ) -> np.ndarray:
     """Scaled right-hand sides (n_rows, horizon) around the operating point ``x0`` (T, n_col)
     with AC voltages ``vm0`` (T, n_bus); ``reduction`` (n_rows, T) is the tightening so far
@@ -198,7 +199,9 @@ def with_network(
     (``flow_margin``: :attr:`controller.config.DispatchConfig.flow_margin_fraction`)."""
     h = inputs.horizon
     bounds = injection_bounds(site, linear, inputs)
-    rhs = row_rhs(site, linear, x0, ac.vm_pu_values, tightening.reduction, h, bounds, flow_margin)
+    rhs = row_rhs(
+        site, linear, x0, ac.vm_pu_values, tightening.reduction, h, bounds, flow_margin=flow_margin
+    )
     start = inputs.start
     losses = np.zeros(h)
     losses[start:] = np.nan_to_num(losses_kw)

@@ -173,7 +173,7 @@ class OptimiserPolicy(Policy):
                 kind = self.kind_at(now, k == 0)
                 if kind is not None:
                     calls.append(Call(now, _plan_end(now, kind, committed)))
-                if kind is PlanKind.DAY_AHEAD:
+                if kind is PlanKind.DAY_AHEAD:  # commits today (at start-up) and tomorrow
                     committed |= {now.normalize(), now.normalize() + pd.Timedelta(days=1)}
             self.forecaster.expect(calls)
 
@@ -194,9 +194,9 @@ class OptimiserPolicy(Policy):
         end_of_tomorrow = _end_of_tomorrow(now)
         kind = self.kind_at(now, self.current is None)
         if kind is PlanKind.DAY_AHEAD:
-            # its part for tomorrow is what the utility receives
-            end = _plan_end(now, kind, self.committed.keys())
-            made = self._plan(now, end, state, history, PlanKind.DAY_AHEAD, None)
+            # At the gate (or at start-up) the day-ahead plan runs to the end of tomorrow;
+            # its part for tomorrow is what the utility receives.
+            made = self._plan(now, end_of_tomorrow, state, history, PlanKind.DAY_AHEAD, None)
             self.committed[tomorrow] = made
             self.committed.setdefault(today, made)
             self.current = made
