@@ -22,6 +22,7 @@ from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_di
 
 from controller.config import DispatchConfig
 from controller.inputs import NO_LIMIT
+from controller.singletons import Folded, SingletonFold
 
 
 class SolveOutcome(StrEnum):
@@ -219,14 +220,40 @@ class HotLp:
     few simplex iterations costs a few milliseconds; a new instance given the old basis
     (``setBasis``) has to rebuild and refactorise everything first. Where the structure
     differs (or too much of the matrix changed), the model is passed afresh and the last
-    basis set on it. :meth:`run` may be retried from scratch with :meth:`restart`.
+    basis set on it. The LP's single-entry rows reach HiGHS as column bounds (see
+    :mod:`controller.singletons`); :meth:`values` and :meth:`row_duals` answer for the LP as
+    loaded. The instance may be run again from scratch after :meth:`restart`.
     """
 
     def __init__(self, config: DispatchConfig) -> None:
         self.highs = new_highs(config)
         self.lp: LpArrays | None = None
+        """The LP HiGHS holds (singleton rows folded where they could be)."""
+        self._loaded: LpArrays | None = None
+        self._fold: SingletonFold | None = None
+        self._folded: Folded | None = None
 
     def load(self, lp: LpArrays) -> None:
+        if self._loaded is None or self._fold is None or not _same_structure(self._loaded, lp):
+            self._fold = SingletonFold.of(lp)
+        self._loaded = lp
+        self._folded = self._fold.fold(lp) if self._fold.useful else None
+        self._pass(lp if self._folded is None else self._folded.lp)
+
+    def values(self) -> np.ndarray:
+        """The columns' values of the last run."""
+        return np.asarray(self.highs.getSolution().col_value, dtype=float)
+
+    def row_duals(self) -> np.ndarray:
+        """Every row's dual of the last run, the folded rows' included."""
+        solution = self.highs.getSolution()
+        kept = np.asarray(solution.row_dual, dtype=float)
+        if self._folded is None or self._fold is None:
+            return kept
+        col_dual = np.asarray(solution.col_dual, dtype=float)
+        return self._fold.row_duals(self._folded, col_dual, kept)
+
+    def _pass(self, lp: LpArrays) -> None:
         old, highs = self.lp, self.highs
         if old is None or not _same_structure(old, lp):
             basis = highs.getBasis() if old is not None else None

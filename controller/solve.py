@@ -31,7 +31,6 @@ from controller.highs import (
     HotLp,
     RunFunction,
     SolveOutcome,
-    highs_results,
     map_status,
     run_highs,
 )
@@ -164,18 +163,17 @@ def _run_highs_stages(
             entry.solvers.clear()
             raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
         seconds.append(time.perf_counter() - t0)
-        results = highs_results(hot.highs)
-        status = HIGHS_STATUS.get(results["model_status"], cp.SOLVER_ERROR)
+        status = HIGHS_STATUS.get(hot.highs.getModelStatus().name, cp.SOLVER_ERROR)
         stage_outcome = map_status(status)
         if not stage_outcome.usable:
             entry.solvers.clear()
             raise StageFailure(stage.tier.value, stage_outcome)
         if config.warm_start:
             entry.solvers[k] = hot
-        solution = results["solution"]
-        values = lp.evaluate(theta, solution.col_value)
+        x = hot.values()
+        values = lp.evaluate(theta, x)
         if k == len(model.stages) - 1:
-            lp.save_solution(solution.col_value, solution.row_dual)
+            lp.save_solution(x, hot.row_duals())
     return SolveOutcome.SOLVED, seconds, values
 
 

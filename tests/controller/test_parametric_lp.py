@@ -12,7 +12,7 @@ from controller.cache import ModelCache
 from controller.config import DEFAULT_CONFIG
 from controller.dispatch import dispatch_frame
 from controller.fallback import fallback_dispatch
-from controller.highs import HotLp, LpArrays, highs_lp, highs_results
+from controller.highs import HotLp, LpArrays, highs_lp, highs_results, new_highs, pass_lp
 from controller.inputs import prepare
 from controller.lp_data import ParametricLp
 from controller.model.objective import BIG_CAP
@@ -25,6 +25,8 @@ from sites import bundled_sites
 
 SUM_RTOL = 1e-12  # the same products summed in another order
 SUM_ATOL = 1e-9  # terms that are zero up to round-off of sums of thousands of products
+OBJECTIVE_RTOL = 1e-9  # two simplex optima of one LP (HiGHS's optimality tolerance is 1e-7
+OBJECTIVE_ATOL = 1e-6  # on each reduced cost; the objectives agree far closer)
 
 CASES = [
     (site.id, day, kind)
@@ -68,10 +70,10 @@ def test_arrays_and_solution_are_cvxpys(site_id: str, day: str, kind: PlanKind) 
         data, chain, inverse = stage.problem.get_problem_data(cp.HIGHS)
         _assert_same_lp(lp.arrays(lp.parameter_vector()), highs_lp(data))
 
-    hot = HotLp(DEFAULT_CONFIG)
-    hot.load(lp.arrays(lp.parameter_vector()))
-    hot.highs.run()
-    results = highs_results(hot.highs)
+    highs = new_highs(DEFAULT_CONFIG)  # the LP as cvxpy hands it over, rows and all
+    pass_lp(highs, lp.arrays(lp.parameter_vector()))
+    highs.run()
+    results = highs_results(highs)
     assert results["model_status"] == "kOptimal"
     stage.problem.unpack_results(results, chain, inverse)
     variables = {n: np.array(v.value) for n, v in model.ctx.variables.items()}
@@ -90,3 +92,15 @@ def test_arrays_and_solution_are_cvxpys(site_id: str, day: str, kind: PlanKind) 
         expected = float(np.sum(expression.value))
         assert values[name] == pytest.approx(expected, rel=SUM_RTOL, abs=SUM_ATOL), name
     assert any(abs(v) > 1.0 for v in values.values())
+
+    # the solver the planner keeps (single-entry rows as column bounds) reaches the same
+    # optimum: the same objective, up to the round-off of another pivot sequence
+    hot = HotLp(DEFAULT_CONFIG)
+    hot.load(lp.arrays(lp.parameter_vector()))
+    hot.highs.run()
+    assert hot.highs.getModelStatus().name == "kOptimal"
+    assert hot.lp is not None and hot.lp.shape[0] < highs.getLp().num_row_  # rows were folded
+    objective = hot.highs.getInfo().objective_function_value
+    expected = results["info"].objective_function_value
+    assert objective == pytest.approx(expected, rel=OBJECTIVE_RTOL, abs=OBJECTIVE_ATOL)
+    assert len(hot.row_duals()) == len(solution.row_dual)
