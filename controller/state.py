@@ -65,21 +65,43 @@ def committed_end_levels(
     a = site.assets
     soc = np.array([b.capacity_kwh * b.initial_soc_fraction for b in a.batteries])
     level = np.array([t.capacity_kwh_th * t.initial_level_fraction for t in a.thermal_storage])
-    if committed is not None and len(index):
-        try:
-            row = committed.loc[committed.index <= index[-1]].iloc[-1]
-        except (IndexError, TypeError, KeyError):
-            row = None
-        if row is not None:
-            for k, b in enumerate(a.batteries):
-                value = row.get(pc.battery_soc_kwh(b.name))
-                if value is not None and np.isfinite(value):
-                    soc[k] = min(max(float(value), b.soc_min_kwh), b.soc_max_kwh)
-            for k, t in enumerate(a.thermal_storage):
-                value = row.get(pc.thermal_storage_level_kwh_th(t.name))
-                if value is not None and np.isfinite(value):
-                    level[k] = min(max(float(value), 0.0), t.capacity_kwh_th)
+    position = _last_at_or_before(committed, index[-1]) if len(index) else None
+    if committed is not None and position is not None:
+        names = committed.columns
+        for k, b in enumerate(a.batteries):
+            value = _number_at(committed, names, pc.battery_soc_kwh(b.name), position)
+            if value is not None:
+                soc[k] = min(max(value, b.soc_min_kwh), b.soc_max_kwh)
+        for k, t in enumerate(a.thermal_storage):
+            value = _number_at(committed, names, pc.thermal_storage_level_kwh_th(t.name), position)
+            if value is not None:
+                level[k] = min(max(value, 0.0), t.capacity_kwh_th)
     return soc.astype(float), level.astype(float)
+
+
+def _last_at_or_before(frame: pd.DataFrame | None, end: pd.Timestamp) -> int | None:
+    """Position of the last row of ``frame`` labelled ``end`` or earlier (by bisection on a
+    sorted index, the usual case; else by a mask); None if there is none."""
+    if frame is None:
+        return None
+    try:
+        if frame.index.is_monotonic_increasing:
+            position = int(frame.index.searchsorted(end, side="right")) - 1
+            return position if position >= 0 else None
+        found = np.flatnonzero(np.asarray(frame.index <= end))
+    except TypeError:  # labels that are not comparable with a time stamp
+        return None
+    return int(found[-1]) if len(found) else None
+
+
+def _number_at(frame: pd.DataFrame, names: pd.Index, column: str, position: int) -> float | None:
+    """The finite number in ``column`` at row ``position``; None if there is none."""
+    if column not in names:
+        return None
+    value = frame[column].iat[position]
+    if not isinstance(value, int | float | np.number) or not np.isfinite(value):
+        return None
+    return float(value)
 
 
 def _number(value: float, fallback: float) -> float:
