@@ -13,7 +13,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from controller import columns as pc
@@ -49,13 +48,24 @@ def as_forecast(truth: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def numeric(row: pd.Series) -> dict[str, float]:
-    """The numeric entries of a plan row (setpoints and flows; not the price band)."""
-    return {str(k): float(v) for k, v in row.items() if isinstance(v, int | float | np.number)}
+class Setpoints:
+    """The numeric columns of a plan frame (setpoints and flows; not the price band), read
+    out once per plan: a policy takes one row per interval, and a pandas row of a frame with
+    a text column costs more than the whole table."""
 
+    def __init__(self, frame: pd.DataFrame) -> None:
+        numbers = frame.select_dtypes(include="number")
+        self.index = pd.DatetimeIndex(frame.index)
+        self.names = [str(c) for c in numbers.columns]
+        self.values = numbers.to_numpy(dtype=float)
 
-def row_at(frame: pd.DataFrame, now: pd.Timestamp) -> pd.Series:
-    return frame.iloc[int(frame.index.searchsorted(now))]
+    def __contains__(self, now: pd.Timestamp) -> bool:
+        return now in self.index
+
+    def at(self, now: pd.Timestamp) -> dict[str, float]:
+        """The row of the interval starting at ``now`` (else the next one after it)."""
+        row = self.values[int(self.index.searchsorted(now))].tolist()
+        return dict(zip(self.names, row, strict=True))
 
 
 @dataclass
@@ -125,6 +135,8 @@ class OptimiserPolicy(Policy):
         self.cache = ModelCache()  # own compiled problems: warm starts never cross replays
         self.committed: dict[pd.Timestamp, Plan] = {}  # by the local date they cover
         self.current: Plan | None = None
+        self._setpoints: Setpoints | None = None
+        """The plan in force's setpoints (read out when it came into force)."""
 
     def _plan(
         self,
@@ -205,13 +217,14 @@ class OptimiserPolicy(Policy):
             committed = self.committed.get(today)
             self.current = self._plan(now, end, state, history, PlanKind.INTRADAY, committed)
         assert self.current is not None  # the first call always plans
-        frame = self.current.frame
-        if now not in frame.index:  # a plan always covers now; guard against gaps
+        if kind is not None or self._setpoints is None:
+            self._setpoints = Setpoints(self.current.frame)
+        if now not in self._setpoints:  # a plan always covers now; guard against gaps
             self.current = self._plan(
                 now, end_of_tomorrow, state, history, PlanKind.INTRADAY, self.committed.get(today)
             )
-            frame = self.current.frame
-        return numeric(row_at(frame, now))
+            self._setpoints = Setpoints(self.current.frame)
+        return self._setpoints.at(now)
 
     def committed_schedule(self) -> pd.DataFrame:
         """Connection-point schedule the utility received, day by day."""
@@ -269,7 +282,7 @@ class RuleBasedPolicy(Policy):
         truth = pd.DataFrame({c: [current[c]] for c in specs}, index=pd.DatetimeIndex([now]))
         inputs = prepare(self.site, as_forecast(truth), state, PlanKind.INTRADAY, DEFAULT_CONFIG)
         frame = dispatch_frame(self.site, inputs, fallback_dispatch(self.site, inputs))
-        return numeric(frame.iloc[0])
+        return Setpoints(frame).at(now)
 
 
 class PerfectForesightPolicy(Policy):
@@ -298,6 +311,7 @@ class PerfectForesightPolicy(Policy):
         self.end = end
         self.config = config
         self.frame: pd.DataFrame | None = None
+        self._setpoints: Setpoints | None = None
 
     def setpoints(
         self,
@@ -319,7 +333,9 @@ class PerfectForesightPolicy(Policy):
             )
             self.decisions.plans += 1
             self.frame = made.frame
-        return numeric(row_at(self.frame, now))
+            self._setpoints = Setpoints(self.frame)
+        assert self._setpoints is not None
+        return self._setpoints.at(now)
 
 
 def without_storage(site: Site) -> Site:
