@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from controller.config import DispatchConfig
 from controller.highs import HotLp
-from controller.inputs import per_site
+from controller.inputs import site_json
 from controller.lp_data import ParametricLp
 from controller.model.build import DispatchModel, build_model
 from controller.network import LinearNetwork
@@ -17,13 +17,6 @@ from controller.plan import PlanKind
 from sites import Site
 
 MODEL_CACHE_SIZE = 32
-
-
-@per_site
-def _site_json(site: Site) -> str:
-    """The site's configuration, part of every key (once per Site object: it costs more
-    than the rest of a look-up)."""
-    return site.model_dump_json()
 
 
 @dataclass
@@ -55,9 +48,7 @@ class ModelCache:
         rows: tuple[int, ...],
     ) -> CachedModel:
         key = hashlib.sha256(
-            "|".join(
-                [_site_json(site), str(horizon), kind.value, repr(config), repr(rows)]
-            ).encode()
+            "|".join([site_json(site), str(horizon), kind.value, repr(config), repr(rows)]).encode()
         ).hexdigest()
         with self._lock:
             entry = self._entries.get(key)

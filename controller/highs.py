@@ -229,15 +229,14 @@ class HotLp:
         self.highs = new_highs(config)
         self.lp: LpArrays | None = None
         """The LP HiGHS holds (singleton rows folded where they could be)."""
-        self._loaded: LpArrays | None = None
-        self._fold: SingletonFold | None = None
+        self._fold: tuple[LpArrays, SingletonFold] | None = None
+        """The singleton rows of the last LP loaded, with that LP (its structure)."""
         self._folded: Folded | None = None
 
     def load(self, lp: LpArrays) -> None:
-        if self._loaded is None or self._fold is None or not _same_structure(self._loaded, lp):
-            self._fold = SingletonFold.of(lp)
-        self._loaded = lp
-        self._folded = self._fold.fold(lp) if self._fold.useful else None
+        if self._fold is None or not _same_structure(self._fold[0], lp):
+            self._fold = (lp, SingletonFold.of(lp))
+        self._folded = self._fold[1].fold(lp)
         self._pass(lp if self._folded is None else self._folded.lp)
 
     def values(self) -> np.ndarray:
@@ -248,10 +247,9 @@ class HotLp:
         """Every row's dual of the last run, the folded rows' included."""
         solution = self.highs.getSolution()
         kept = np.asarray(solution.row_dual, dtype=float)
-        if self._folded is None or self._fold is None:
+        if self._folded is None:
             return kept
-        col_dual = np.asarray(solution.col_dual, dtype=float)
-        return self._fold.row_duals(self._folded, col_dual, kept)
+        return self._folded.row_duals(np.asarray(solution.col_dual, dtype=float), kept)
 
     def _pass(self, lp: LpArrays) -> None:
         old, highs = self.lp, self.highs

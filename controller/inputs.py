@@ -77,6 +77,13 @@ def per_site(build: Callable[[Site], _Value]) -> Callable[[Site], _Value]:
     return cached
 
 
+@per_site
+def site_json(site: Site) -> str:
+    """The site's configuration as JSON, once per Site object (model caches and input hashes
+    key on it; it costs more than the rest of a look-up)."""
+    return site.model_dump_json()
+
+
 layout_for = per_site(Layout)
 """The site's :class:`Layout`, one per Site object, so its cached properties stay computed."""
 

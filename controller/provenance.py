@@ -12,7 +12,7 @@ import hashlib
 import pandas as pd
 
 from controller.config import DispatchConfig
-from controller.inputs import per_site
+from controller.inputs import per_site, site_json
 from controller.plan import Plan, PlanKind
 from controller.row_hash import frame_row_hashes
 from controller.state import MeasuredState
@@ -24,7 +24,7 @@ from sites import Site
 def _site_digest(site: Site) -> hashlib._Hash:
     """The hash state after the site's configuration (its JSON is the costly part; a Site
     is frozen, so it is computed once per Site object)."""
-    return hashlib.sha256(site.model_dump_json().encode())
+    return hashlib.sha256(site_json(site).encode())
 
 
 def input_hash(

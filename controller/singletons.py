@@ -29,15 +29,34 @@ if TYPE_CHECKING:  # controller.highs holds the solver instance that folds
 class Folded:
     """One LP with its singleton rows folded, and what is needed to unfold its duals."""
 
+    fold: SingletonFold
     lp: LpArrays
     """The LP without the singleton rows, their limits in the column bounds."""
     lower_from: np.ndarray
-    """Per column: the singleton row (position in :attr:`SingletonFold.rows`) that gave it
+    """Per column: the singleton row (position in ``fold.rows``) that gave it
     its lower bound, -1 where the column's own bound holds."""
     upper_from: np.ndarray
     """Likewise for the upper bound."""
     coefficients: np.ndarray
     """The singleton rows' entries."""
+
+    def row_duals(self, col_dual: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        """Every row's dual of the LP before folding: ``kept`` for the other rows, and for
+        a singleton row the reduced cost of its column where it gave the bound the column
+        sits at (negative reduced cost: at the upper bound; positive: at the lower)."""
+        fold = self.fold
+        duals = np.zeros(fold.n_rows)
+        duals[fold.kept_rows] = kept
+        singleton = np.zeros(len(fold.rows))
+        for source, active in (
+            (self.upper_from, col_dual < 0.0),
+            (self.lower_from, col_dual > 0.0),
+        ):
+            columns = np.flatnonzero(active & (source >= 0))
+            rows = source[columns]
+            singleton[rows] = col_dual[columns] / self.coefficients[rows]
+        duals[fold.rows] = singleton
+        return duals
 
 
 @dataclass(frozen=True)
@@ -85,15 +104,11 @@ class SingletonFold:
             index=renumber[entry_rows[kept_entries]].astype(np.int32),
         )
 
-    @property
-    def useful(self) -> bool:
-        return len(self.rows) > 0
-
     def fold(self, lp: LpArrays) -> Folded | None:
         """``lp`` (of this structure) with the singleton rows as column bounds; None where
-        an entry is zero (such a row is no bound)."""
+        there is none, or an entry is zero (such a row is no bound)."""
         a = lp.value[self.entries]
-        if not np.all(a != 0.0):
+        if not len(a) or not np.all(a != 0.0):
             return None
         low, high = lp.row_lower[self.rows], lp.row_upper[self.rows]
         positive = a > 0
@@ -111,24 +126,7 @@ class SingletonFold:
             index=self.index,
             value=lp.value[self.kept_entries],
         )
-        return Folded(folded, lower_from, upper_from, a)
-
-    def row_duals(self, folded: Folded, col_dual: np.ndarray, kept: np.ndarray) -> np.ndarray:
-        """Every row's dual of the LP before folding: ``kept`` for the other rows, and for
-        a singleton row the reduced cost of its column where it gave the bound the column
-        sits at (negative reduced cost: at the upper bound; positive: at the lower)."""
-        duals = np.zeros(self.n_rows)
-        duals[self.kept_rows] = kept
-        singleton = np.zeros(len(self.rows))
-        for source, active in (
-            (folded.upper_from, col_dual < 0.0),
-            (folded.lower_from, col_dual > 0.0),
-        ):
-            columns = np.flatnonzero(active & (source >= 0))
-            rows = source[columns]
-            singleton[rows] = col_dual[columns] / folded.coefficients[rows]
-        duals[self.rows] = singleton
-        return duals
+        return Folded(self, folded, lower_from, upper_from, a)
 
 
 def _tightest(
