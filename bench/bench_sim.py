@@ -5,7 +5,9 @@ Replays 2016-01-08 to 2017-01-01 (the first week trains the first forecasts) onc
 forecasts made ahead in a second process, day-ahead at the gate, intraday plans with AC
 verification, plant, AC verification of the actuals), and prints the measured time of each,
 per interval and scaled to a full year of 35,136 intervals, how long the replay waited for
-forecasts, and the peak memory of the replay process and of the forecasting process.
+forecasts, the CPU time of the replay process and the steal share of the machine (CPU time
+the hypervisor gave to other guests), and the peak memory of the replay process and of the
+forecasting process.
 ``--week`` replays a week per setting instead (a few minutes) and prints the first interval
 (which waits for the first forecast fit), the first day (which also compiles the models each
 horizon length needs), the rate after it, and a year extrapolated from them.
@@ -17,6 +19,7 @@ import argparse
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
@@ -40,6 +43,27 @@ def _clock(times: list[float]) -> Callable[[int, int], None]:
         times.append(time.perf_counter())
 
     return note
+
+
+def _cpu_times() -> list[int] | None:
+    """The machine's CPU time counters in clock ticks (user, nice, system, idle, iowait, irq,
+    softirq, steal), or None where the system does not expose them."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return None
+    return [int(x) for x in stat.read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def _machine_line(before: list[int] | None, cpu_before: float, seconds: float) -> str:
+    """What the replay had of the machine: its own CPU time, and the share of CPU time the
+    hypervisor gave to other guests (steal), which slows a run down without showing in it."""
+    cpu = time.process_time() - cpu_before
+    line = f"  replay process CPU time {cpu:.1f} s ({100 * cpu / seconds:.0f} % of the wall time)"
+    after = _cpu_times()
+    if before is not None and after is not None:
+        spent = [b - a for a, b in zip(before, after, strict=True)]
+        line += f"; steal {100 * spent[7] / max(sum(spent), 1):.1f} % of the machine's CPU time"
+    return line
 
 
 def _print_extrapolation(
@@ -85,6 +109,7 @@ def main() -> None:
         forecaster = PrefetchingForecaster(site, truth)
         policy = OptimiserPolicy(site, forecaster, every)
         done: list[float] = []
+        ticks, cpu_began = _cpu_times(), time.process_time()
         began = time.perf_counter()
         result = replay(site, truth, policy, start, end, _clock(done))
         seconds = time.perf_counter() - began
@@ -106,6 +131,7 @@ def main() -> None:
             f"  the replay waited {waits[0]:.1f} s for the first forecast and "
             f"{sum(waits[1:]):.1f} s for the {len(waits) - 1} after it"
         )
+        print(_machine_line(ticks, cpu_began, seconds))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: replay process {peak_mb:,.0f} MB, forecasting process {child_mb:,.0f} MB")
