@@ -10,7 +10,7 @@ import yaml
 
 from sites import SiteConfigError, bundled_site_paths, bundled_sites, load_site, load_site_mapping
 
-BUNDLED = ["chiping-aluminium", "gaotang-textile", "liaocheng-chemical"]
+BUNDLED = ["chiping-aluminium", "gaotang-solar-textile", "gaotang-textile", "liaocheng-chemical"]
 
 
 def _raw(site_id: str = "gaotang-textile") -> dict:
@@ -23,7 +23,7 @@ def _problems(raw: dict, base_dir: Path | None = None) -> list:
     return info.value.problems
 
 
-def test_three_bundled_parks_load() -> None:
+def test_the_bundled_parks_load() -> None:
     sites = bundled_sites()
     assert sorted(s.id for s in sites) == BUNDLED
     for site in sites:
