@@ -38,11 +38,11 @@ class Adherence:
         }
 
 
-def schedule_adherence(
+def outside_band_kw(
     actual_net_kw: np.ndarray, committed_net_kw: np.ndarray, config: DispatchConfig
-) -> Adherence:
-    """Adherence of ``actual_net_kw`` to ``committed_net_kw`` (same intervals; NaN where
-    nothing was committed)."""
+) -> np.ndarray:
+    """Per interval, how far ``actual_net_kw`` lies beyond the tolerance band around
+    ``committed_net_kw`` [kW, >= 0]; NaN where nothing was committed."""
     actual = np.asarray(actual_net_kw, dtype=float)
     committed = np.asarray(committed_net_kw, dtype=float)
     if actual.shape != committed.shape:
@@ -50,10 +50,19 @@ def schedule_adherence(
             f"actual_net_kw has shape {actual.shape} but committed_net_kw {committed.shape}; "
             "they must cover the same intervals"
         )
-    known = ~np.isnan(committed)
-    excess = np.abs(actual[known] - committed[known]) - config.deviation_band_kw(committed[known])
+    excess = np.abs(actual - committed) - config.deviation_band_kw(committed)
+    return np.where(np.isnan(committed), np.nan, np.clip(excess, 0.0, None))
+
+
+def schedule_adherence(
+    actual_net_kw: np.ndarray, committed_net_kw: np.ndarray, config: DispatchConfig
+) -> Adherence:
+    """Adherence of ``actual_net_kw`` to ``committed_net_kw`` (same intervals; NaN where
+    nothing was committed)."""
+    outside = outside_band_kw(actual_net_kw, committed_net_kw, config)
+    known = outside[~np.isnan(outside)]
     return Adherence(
-        intervals_committed=int(known.sum()),
-        intervals_within_band=int((excess <= 0).sum()),
-        energy_outside_band_kwh=float(np.clip(excess, 0, None).sum() * HOURS_PER_STEP),
+        intervals_committed=int(known.size),
+        intervals_within_band=int((known <= 0).sum()),
+        energy_outside_band_kwh=float(known.sum() * HOURS_PER_STEP),
     )

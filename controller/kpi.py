@@ -8,9 +8,16 @@ kW x 0.25 h over the frame's intervals. Definitions:
 - self-consumption ratio = used on site / available; export ratio = export / available
   (both 1.0 / 0.0 by convention when nothing is available);
 - renewable share of consumption = used on site / (used on site + grid import);
-- cost = energy (import x price) + demand charge (rate x the horizon's peak import above the
-  month's peak so far) + battery degradation (rate x (charge + discharge) / 2) + boiler fuel
-  - export revenue;
+- demand charge: billed per calendar month (the site's clock) on the month's highest
+  15-minute import, network losses included where the frame's import holds them (a replay's
+  actuals, from the AC power flow; a plan's expected losses): rate x that peak, less the
+  peak already billed in the first month (``month_peak_import_kw``, the month's peak before
+  the frame);
+- deviation cost = energy beyond the committed schedule's tolerance band (a replay's
+  ``deviation_outside_band_kw``) x the tariff's deviation price;
+- lost production = heat demand not served x the tariff's value of lost production;
+- cost = energy (import x price) + demand charge + battery degradation (rate x (charge +
+  discharge) / 2) + boiler fuel - export revenue + deviation cost + lost production;
 - battery equivalent full cycles = (charge + discharge) / 2 / capacity, all batteries together
   (0 without batteries);
 - CO2 = grid import x the grid factor + boiler fuel x its factor; CO2 avoided = renewable
@@ -57,6 +64,10 @@ class Kpis:
     max_export_ratio: float
     battery_equivalent_full_cycles: float = float("nan")
     """NaN in plans stored before it was computed."""
+    deviation_outside_band_kwh: float = float("nan")
+    deviation_cost_cny: float = float("nan")
+    lost_production_cny: float = float("nan")
+    """NaN (these three) in plans stored before they were computed."""
 
     @property
     def meets_self_consumption_target(self) -> bool:
@@ -81,6 +92,28 @@ def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 def _energy(frame: pd.DataFrame, names: list[str]) -> float:
     return float(sum(_col(frame, n).sum() for n in names) * HOURS_PER_STEP)
+
+
+def monthly_peaks_kw(index: pd.DatetimeIndex, grid_import_kw: np.ndarray) -> pd.Series:
+    """The highest 15-minute import of each calendar month of ``index`` (its own clock)."""
+    imports = pd.Series(np.asarray(grid_import_kw, dtype=float), index=index)
+    local = index.tz_localize(None) if index.tz is not None else index
+    return imports.groupby(local.to_period("M")).max()
+
+
+def demand_charge_cny(
+    index: pd.DatetimeIndex,
+    grid_import_kw: np.ndarray,
+    rate_cny_per_kw_month: float,
+    month_peak_import_kw: float = 0.0,
+) -> float:
+    """The demand charge billed per calendar month: rate x each month's peak import, the
+    first month's less the peak already billed before ``index`` starts."""
+    if not len(index):
+        return 0.0
+    peaks = monthly_peaks_kw(index, grid_import_kw).to_numpy()
+    peaks[0] = max(peaks[0] - month_peak_import_kw, 0.0)
+    return float(rate_cny_per_kw_month * np.clip(peaks, 0.0, None).sum())
 
 
 def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 0.0) -> Kpis:
@@ -109,7 +142,15 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     energy_cost = float((grid_import * prices).sum() * HOURS_PER_STEP)
     export_revenue = float((grid_export * export_prices).sum() * HOURS_PER_STEP)
     peak = float(grid_import.max()) if len(grid_import) else 0.0
-    demand_charge = tariff.demand_charge_cny_per_kw_month * max(peak - month_peak_import_kw, 0.0)
+    demand_charge = demand_charge_cny(
+        pd.DatetimeIndex(frame.index),
+        grid_import,
+        tariff.demand_charge_cny_per_kw_month,
+        month_peak_import_kw,
+    )
+    outside = np.nan_to_num(_col(frame, pc.DEVIATION_OUTSIDE_BAND_KW))
+    deviation_kwh = float(outside.sum() * HOURS_PER_STEP)
+    deviation_cost = deviation_kwh * tariff.deviation_price_cny_per_kwh
     throughput = {
         b.name: _energy(
             frame, [columns.battery_charge_kw(b.name), columns.battery_discharge_kw(b.name)]
@@ -131,6 +172,7 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     factor = site.grid_emission_factor.kg_co2_per_kwh
     heat_demand = _energy(frame, [columns.heat_demand_kw_th(d.name) for d in a.heat_demands])
     unmet = _energy(frame, [pc.heat_unmet_kw_th(d.name) for d in a.heat_demands])
+    lost_production = unmet * tariff.lost_production_cny_per_kwh
     return Kpis(
         renewable_available_kwh=available,
         renewable_used_on_site_kwh=used,
@@ -150,7 +192,9 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         + demand_charge
         + float(degradation)
         + float(fuel_cost)
-        - export_revenue,
+        - export_revenue
+        + deviation_cost
+        + lost_production,
         co2_kg=import_kwh * factor + float(fuel_co2),
         co2_avoided_kg=used * factor,
         heat_demand_kwh_th=heat_demand,
@@ -158,4 +202,7 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         min_self_consumption_ratio=site.policy.min_self_consumption_ratio,
         max_export_ratio=site.policy.max_export_ratio,
         battery_equivalent_full_cycles=float(cycles),
+        deviation_outside_band_kwh=deviation_kwh,
+        deviation_cost_cny=deviation_cost,
+        lost_production_cny=lost_production,
     )

@@ -34,7 +34,9 @@ def kpi_table(results: Sequence[ReplayResult]) -> pd.DataFrame:
     data = {}
     for r in results:
         values = dict(r.kpis.as_dict())
-        values.update({f"count_{k}": float(v) for k, v in vars(r.counters).items()})
+        values.update(
+            {f"count_{k}": float(v) for k, v in vars(r.counters).items() if not isinstance(v, dict)}
+        )
         adherence = r.adherence.as_dict() if r.adherence is not None else {}
         values.update({f"schedule_{k}": adherence.get(k, float("nan")) for k in ADHERENCE_ROWS})
         data[r.policy] = values
@@ -42,8 +44,16 @@ def kpi_table(results: Sequence[ReplayResult]) -> pd.DataFrame:
 
 
 def write_outputs(
-    site: Site, results: Sequence[ReplayResult], out: Path, regret: dict[str, float] | None = None
+    site: Site,
+    results: Sequence[ReplayResult],
+    out: Path,
+    merit: pd.DataFrame | None = None,
+    monthly: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
+    """Per-interval Parquet per policy, ``kpis.json`` and ``report.html`` in ``out``
+    (``merit`` and ``monthly``: see :class:`sim.run.RunResult`)."""
+    merit = merit if merit is not None else pd.DataFrame()
+    monthly = monthly if monthly is not None else pd.DataFrame()
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for r in results:
@@ -57,7 +67,8 @@ def write_outputs(
             {
                 "site": site.id,
                 "kpis": {p: table[p].to_dict() for p in table.columns},
-                "regret_vs_bound": regret or {},
+                "merit": {p: merit[p].to_dict() for p in merit.columns},
+                "monthly_total_cost_cny": {p: monthly[p].to_dict() for p in monthly.columns},
                 "provenance": {r.policy: r.provenance for r in results},
             },
             indent=2,
@@ -67,7 +78,7 @@ def write_outputs(
     )
     written["kpis"] = kpis_path
     report = out / "report.html"
-    report.write_text(html_report(site, results, table, regret or {}), encoding="utf-8")
+    report.write_text(html_report(site, results, table, merit, monthly), encoding="utf-8")
     written["report"] = report
     return written
 
@@ -113,8 +124,23 @@ def _sources_uses(site: Site, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     return sources, uses
 
 
+def _html_table(table: pd.DataFrame, corner: str) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    rows = "".join(
+        f"<tr><th>{html.escape(str(k))}</th>"
+        + "".join(f"<td>{v:,.4g}</td>" for v in table.loc[k])
+        + "</tr>"
+        for k in table.index
+    )
+    return f"<table><tr><th>{html.escape(corner)}</th>{head}</tr>{rows}</table>"
+
+
 def html_report(
-    site: Site, results: Sequence[ReplayResult], table: pd.DataFrame, regret: dict[str, float]
+    site: Site,
+    results: Sequence[ReplayResult],
+    table: pd.DataFrame,
+    merit: pd.DataFrame,
+    monthly: pd.DataFrame,
 ) -> str:
     import matplotlib
 
@@ -166,14 +192,6 @@ def html_report(
     figures.append(("KPI comparison", _png(fig)))
     plt.close(fig)
 
-    rows = "".join(
-        f"<tr><th>{html.escape(str(k))}</th>"
-        + "".join(f"<td>{v:,.4g}</td>" for v in table.loc[k])
-        + "</tr>"
-        for k in table.index
-    )
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    regret_html = "".join(f"<li>{html.escape(k)}: {v:,.4g}</li>" for k, v in regret.items())
     images = "".join(
         f"<h2>{html.escape(t)}</h2><img alt='{html.escape(t)}' src='data:image/png;base64,{d}'>"
         for t, d in figures
@@ -186,7 +204,9 @@ def html_report(
         "text-align:right}table{border-collapse:collapse}tr:nth-child(even){background:#eee}"
         "</style></head><body>"
         f"<h1>Replay of {html.escape(site.name)}</h1>"
-        f"<table><tr><th>KPI</th>{head}</tr>{rows}</table>"
-        f"<h2>Regret of the production policy against the bound</h2><ul>{regret_html}</ul>"
+        f"{_html_table(table, 'KPI')}"
+        "<h2>Against the bound: regret, share of perfect, storage value captured</h2>"
+        f"{_html_table(merit, 'figure')}"
+        f"<h2>Total cost per month [CNY]</h2>{_html_table(monthly, 'month')}"
         f"{images}<h2>Provenance</h2><pre>{prov}</pre></body></html>"
     )

@@ -11,6 +11,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.forecaster import PrefetchingForecaster
+from sim.merit import merit_table, monthly_costs
 from sim.policies import (
     OptimiserPolicy,
     PerfectForesightPolicy,
@@ -28,9 +29,14 @@ POLICIES = ("production", "day-ahead", "rule-based", "no-storage", "perfect")
 
 @dataclass(frozen=True)
 class RunResult:
-    results: list[ReplayResult]
+    results: dict[str, ReplayResult]
+    """By run name (``production``, ``perfect``, ...), in the order run."""
     table: pd.DataFrame
-    regret: dict[str, float]
+    """KPIs: one column per policy."""
+    merit: pd.DataFrame
+    """Regret, share of perfect and storage value captured: one column per run name."""
+    monthly: pd.DataFrame
+    """Total cost per calendar month (rows) and run name (columns)."""
     written: dict[str, Path]
 
 
@@ -40,7 +46,9 @@ def make_policy(
     if name == "production":
         return site, OptimiserPolicy(site, PrefetchingForecaster(site, truth), intraday_every)
     if name == "day-ahead":
-        return site, OptimiserPolicy(site, PrefetchingForecaster(site, truth), None)
+        # the plans alone, open loop: no re-plans and no real-time import ceiling
+        forecaster = PrefetchingForecaster(site, truth)
+        return site, OptimiserPolicy(site, forecaster, None, peak_guard=False)
     if name == "rule-based":
         return site, RuleBasedPolicy(site)
     if name == "no-storage":
@@ -51,20 +59,6 @@ def make_policy(
     if name == "perfect":
         return site, PerfectForesightPolicy(site, truth, end)
     raise DataError(f"policy: got {name!r}; accepted: {', '.join(POLICIES)}")
-
-
-def regret(results: list[ReplayResult]) -> dict[str, float]:
-    production = next((r for r in results if r.policy.startswith("optimiser day-ahead +")), None)
-    bound = next((r for r in results if r.policy.startswith("perfect")), None)
-    if production is None or bound is None:
-        return {}
-    cost, best = production.kpis.total_cost_cny, bound.kpis.total_cost_cny
-    return {
-        "cost_cny": cost - best,
-        "cost_percent": 100.0 * (cost - best) / abs(best) if best else 0.0,
-        "self_consumption_ratio_points": 100.0
-        * (bound.kpis.self_consumption_ratio - production.kpis.self_consumption_ratio),
-    }
 
 
 def run_policies(
@@ -85,14 +79,14 @@ def run_policies(
             f"--from/--to: got {start}..{end}; the history covers "
             f"{truth.index[0]:%Y-%m-%d}..{truth.index[-1]:%Y-%m-%d}"
         )
-    results = []
-    for name in policies:
+    results = {}
+    for name in dict.fromkeys(policies):
         run_site, policy = make_policy(name, site, truth, t1, intraday_every)
         reporter = (progress or _bar)(policy.name)
-        results.append(replay(run_site, truth, policy, t0, t1, reporter))
-    found = regret(results)
-    written = write_outputs(site, results, out, found)
-    return RunResult(results, kpi_table(results), found, written)
+        results[name] = replay(run_site, truth, policy, t0, t1, reporter)
+    merit, monthly = merit_table(results), monthly_costs(site, results)
+    written = write_outputs(site, list(results.values()), out, merit, monthly)
+    return RunResult(results, kpi_table(list(results.values())), merit, monthly, written)
 
 
 def _bar(label: str) -> Callable[[int, int], None]:

@@ -22,6 +22,10 @@ class Tariff:
     band_prices_cny_per_kwh: dict[Band, float]
     demand_charge_cny_per_kw_month: float
     export_price_cny_per_kwh: float
+    deviation_price_cny_per_kwh: float = 0.0
+    """Energy outside the committed schedule's tolerance band, either direction [CNY/kWh]."""
+    lost_production_cny_per_kwh: float = 0.0
+    """A kWh of electric or heat demand not served [CNY/kWh]."""
 
     def bands(self, index: pd.DatetimeIndex) -> pd.Series:
         """Band of each interval (by its start, in the index's local clock)."""
@@ -55,7 +59,14 @@ def site_tariff(site: Site) -> Tariff:
     demand = config.demand_charge_cny_per_kw_month
     if demand is None:
         demand = calendar.demand_charge_cny_per_kw_month[config.voltage_class or ""]
-    return Tariff(calendar, prices, demand, config.export_price_cny_per_kwh)
+    return Tariff(
+        calendar,
+        prices,
+        demand,
+        config.export_price_cny_per_kwh,
+        config.deviation_price_cny_per_kwh,
+        config.lost_production_cny_per_kwh,
+    )
 
 
 def _band_table(calendar: TariffCalendar) -> np.ndarray:

@@ -21,9 +21,9 @@ class PolicyName(StrEnum):
     PERFECT = "perfect"
 
 
-def print_kpis(table: pd.DataFrame) -> None:
-    out = Table(title="KPIs by policy")
-    out.add_column("KPI")
+def print_kpis(table: pd.DataFrame, title: str = "KPIs by policy", corner: str = "KPI") -> None:
+    out = Table(title=title)
+    out.add_column(corner)
     for policy in table.columns:
         out.add_column(str(policy), justify="right")
     for kpi, row in table.iterrows():
@@ -49,8 +49,8 @@ def simulate(
             site, start, end, [p.value for p in chosen], pd.Timedelta(intraday_every), out
         )
         print_kpis(result.table)
-        for key, value in result.regret.items():
-            console.print(f"regret of production vs bound, {key}: {value:,.4g}")
+        print_kpis(result.merit, "Against the bound (demand charge billed monthly)", "figure")
+        print_kpis(result.monthly, "Total cost per month [CNY]", "month")
         for name, path in result.written.items():
             console.print(f"wrote {name}: {path}")
 

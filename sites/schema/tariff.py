@@ -124,6 +124,25 @@ class TariffConfig(StrictModel):
     export_price_cny_per_kwh: float = Field(
         default=0.3949, ge=0, description="Shandong coal-fired benchmark price by default"
     )
+    deviation_price_cny_per_kwh: float = Field(
+        default=0.10,
+        ge=0,
+        description=(
+            "price of connection-point energy outside the tolerance band around the committed "
+            "day-ahead schedule, in both directions; the default approximates the mean absolute "
+            "spread between Shandong's real-time and day-ahead spot prices at which a user's "
+            "deviation from its day-ahead quantity is settled"
+        ),
+    )
+    lost_production_cny_per_kwh: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "value of a kWh of electric or heat demand the park could not serve (lost "
+            "production); the default is of the order of published estimates of the value of "
+            "lost load of Chinese industry"
+        ),
+    )
 
     @model_validator(mode="after")
     def _prices_known(self) -> TariffConfig:

@@ -32,7 +32,8 @@ def _quiet(done: int, total: int) -> None:
 
 def test_every_policy_has_its_own_column_and_outputs(run: RunResult) -> None:
     assert len(run.table.columns) == len(POLICIES) == len(set(run.table.columns))
-    for result in run.results:
+    assert list(run.results) == list(POLICIES)
+    for result in run.results.values():
         assert len(result.frame) == 2 * 96
         assert run.written[f"intervals {result.policy}"].exists()
     saved = json.loads(Path(run.written["kpis"]).read_text(encoding="utf-8"))
@@ -42,15 +43,21 @@ def test_every_policy_has_its_own_column_and_outputs(run: RunResult) -> None:
     assert all(policy in html for policy in run.table.columns)
 
 
-def test_regret_is_measured_against_the_bound(run: RunResult) -> None:
-    production = run.table.filter(like="intraday").iloc[:, 0]
-    bound = run.table.filter(like="perfect").iloc[:, 0]
-    assert run.regret["cost_cny"] == pytest.approx(
-        production["total_cost_cny"] - bound["total_cost_cny"]
-    )
+def test_merit_is_measured_against_the_bound_and_no_storage(run: RunResult) -> None:
+    production = run.table.filter(like="intraday").iloc[:, 0]["total_cost_cny"]
+    bound = run.table.filter(like="perfect").iloc[:, 0]["total_cost_cny"]
+    bare = run.table.filter(like="no storage").iloc[:, 0]["total_cost_cny"]
+    merit = run.merit["production"]
+    assert merit["regret_cny"] == pytest.approx(production - bound)
+    assert merit["share_of_perfect"] == pytest.approx(bound / production)
+    assert merit["storage_value_captured"] == pytest.approx((bare - production) / (bare - bound))
+    assert run.merit["perfect"]["storage_value_captured"] == pytest.approx(1.0)
+    assert run.merit["no-storage"]["storage_value_captured"] == pytest.approx(0.0)
+    # months add up to the period: the period's demand charge is billed per month too
+    assert run.monthly.sum().to_dict() == pytest.approx(run.merit.loc["total_cost_cny"].to_dict())
     # The bound knows the truth: no policy through the same plant is cheaper than it.
     cheapest = run.table.loc["total_cost_cny"].min()
-    assert bound["total_cost_cny"] <= cheapest + COST_TOL_CNY
+    assert bound <= cheapest + COST_TOL_CNY
 
 
 def test_the_cli_prints_the_table_and_rejects_an_unknown_policy(tmp_path: Path) -> None:
