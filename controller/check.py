@@ -208,7 +208,7 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
         level = c.col(pc.thermal_storage_level_kwh_th(store.name))
         start = initial.get(store.name, store.capacity_kwh_th * store.initial_level_fraction)
         previous = np.concatenate([[start], level[:-1]])
-        keep = 1.0 - store.standing_loss_fraction_per_hour * DT
+        keep = store.kept_over(DT)
         c.close(
             f"thermal storage {store.name} level continuity",
             level,

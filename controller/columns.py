@@ -18,6 +18,14 @@ COST_CNY = "cost_cny"
 """Energy cost of the interval: import, degradation, fuel, minus export revenue (the demand
 charge is a charge on the horizon's peak and is reported in the KPIs only)."""
 CO2_KG = "co2_kg"
+GRID_IMPORT_CEILING_KW = "grid_import_ceiling_kw"
+"""A setpoint to the batteries' local controller: hold the connection point's import at or
+below this, as far as the batteries' power and charge allow (charge less, then discharge
+more), whatever the interval's true load and renewables turn out to be. The month's peak
+allowance, or the planned import where the plan raises the peak."""
+DEVIATION_OUTSIDE_BAND_KW = "deviation_outside_band_kw"
+"""How far the connection-point flow lay beyond the committed schedule's tolerance band
+(either direction; NaN where nothing was committed): a replay's actuals carry it."""
 
 
 def pv_available_kw(name: str) -> str:

@@ -18,8 +18,8 @@ class Objective(StrEnum):
     RENEWABLES = "renewable_spill_kwh"
     """Available renewable energy not used on site: curtailment plus export [kWh]."""
     COST = "cost_cny"
-    """Energy, demand charge, degradation and fuel minus export revenue (+ the intraday
-    schedule-deviation penalty) [CNY]."""
+    """Energy, demand charge, degradation and fuel minus export revenue (+ intraday, the
+    deviation from the committed schedule at the tariff's deviation price) [CNY]."""
     CO2 = "co2_kg"
     """Grid import times the grid factor plus fuel emissions [kg]."""
 
@@ -88,9 +88,14 @@ class DispatchConfig:
     """Intraday: no penalty within this share of the committed connection-point power ..."""
     deviation_band_min_kw: float = 200.0
     """... or within this many kW, whichever is larger."""
-    deviation_penalty_cny_per_kwh: float = 5.0
-    """Above the widest time-of-use spread (about 1.3 CNY/kWh), so money alone does not move
-    the committed schedule; renewables and safety, earlier tiers, still do."""
+    waste_heat_quantile: int = 10
+    """The quantile of a waste-heat stream's forecast the plan counts on (10: its P10; 50:
+    the median). Heat pumps planned on the median take more of the stream than it truly
+    gives about half the time; a demand sharing the stream then runs short of heat."""
+    peak_margin_scale: float = 1.0
+    """The plan keeps its import this many forecast bands below the month's peak allowance
+    (one band: the root sum of squares of the loads' P90 - P50 and the renewables' P50 -
+    P10), so that forecast error does not set a new peak; 0 plans right up to it."""
     max_ac_rounds: int = 3
     ac_margin_fraction: float = 0.005
     """Extra tightening beyond the AC error observed, as a share of the limit."""

@@ -78,7 +78,7 @@ def _rules(site: Site) -> _Rules:
     boiler_order = layout.fuel_boilers + layout.electric_boilers
     return _Rules(
         backup_kw_th=backup,
-        keep=tuple(1 - s.standing_loss_fraction_per_hour * DT for s in a.thermal_storage),
+        keep=tuple(s.kept_over(DT) for s in a.thermal_storage),
         direct=tuple(
             tuple((k, w) for k, (w, demand) in enumerate(layout.direct_pairs) if demand == d)
             for d in demands

@@ -101,3 +101,22 @@ def _repaired(series: pd.Series, name: str, default: float, issues: list[str]) -
         issues.append(f"{name} has {int(values.isna().sum())} missing value(s); interpolated")
         values = values.interpolate(limit_direction="both").fillna(default)
     return values.to_numpy(dtype=float)
+
+
+def spread(frame: pd.DataFrame, column: str, p50: np.ndarray, percent: int) -> np.ndarray:
+    """How far the forecast's ``percent`` quantile of ``column`` lies from its P50 (>= 0);
+    0 where the forecast has no such band or no number in it (a band is optional)."""
+    name = columns.quantile(column, percent)
+    if name not in frame.columns:
+        return np.zeros(len(frame))
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    return np.nan_to_num(np.abs(values - p50), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def as_forecast(truth: pd.DataFrame) -> pd.DataFrame:
+    """A frame of true values in the forecast layout (P10 = P50 = P90 = truth): for plans
+    made with hindsight (the bound, the month's peak target) and for real-time rules."""
+    return pd.concat(
+        {columns.quantile(c, q): truth[c] for c in truth.columns for q in columns.QUANTILES},
+        axis=1,
+    )

@@ -21,7 +21,7 @@ import pandas as pd
 from controller import columns as pc
 from controller.config import DispatchConfig
 from controller.cop import heat_pump_cop
-from controller.forecast_data import clean_index, read_series
+from controller.forecast_data import clean_index, read_series, spread
 from controller.layout import Layout
 from controller.plan import PlanKind
 from controller.state import (
@@ -37,6 +37,7 @@ from sites.tariff import Tariff, site_tariff
 STEP = pd.Timedelta(minutes=15)
 STEP_NS = STEP.value
 HOURS_PER_STEP = 0.25
+HOURS_PER_YEAR = 8760.0
 NO_LIMIT = 1e9
 """Stands in for 'unbounded' in a parameter (cvxpy parameters cannot be infinite); the HiGHS
 interface turns any bound at or above it into infinity. 1e9 kW is far above any park."""
@@ -132,6 +133,18 @@ class DispatchInputs:
     storage_level0_kwh_th: np.ndarray
     storage_level_target_kwh_th: np.ndarray
     month_peak_import_kw: float
+    peak_free_kw: np.ndarray
+    """(2, horizon) per billing month the horizon touches (its first, the next), the import
+    the plan may reach without demand charge: the month's peak allowance less the forecast
+    margin; ``NO_LIMIT`` in intervals of the other month and in padding."""
+    peak_margin_kw: np.ndarray
+    """(horizon,) how far above its forecast the import may turn out (see
+    :attr:`controller.config.DispatchConfig.peak_margin_scale`)."""
+    spill_budget_kwh: float
+    """Spill beyond the self-consumption target's share of the horizon that the year so far
+    affords this horizon (negative: spill the horizon must make up for)."""
+    export_budget_kwh: float
+    """The same for the export target."""
     demand_charge_cny_per_kw: float
     grid_co2_kg_per_kwh: float
     committed_net_import_kw: np.ndarray
@@ -288,6 +301,62 @@ class _Prices:
 prices_for = per_site(_Prices)
 
 
+def _power(value: float, name: str, issues: list[str]) -> float:
+    """A measured or decided power of the state, 0 where it is not one (recorded)."""
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        issues.append(f"{name}={value} is not a power; 0 assumed")
+        return 0.0
+    return value
+
+
+def _forecast_band_kw(
+    site: Site,
+    frame: pd.DataFrame,
+    loads: list[np.ndarray],
+    pv: list[np.ndarray],
+    wind: list[np.ndarray],
+) -> np.ndarray:
+    """Per interval, how far the net load may lie above its P50: the root sum of squares of
+    the loads' P90 - P50 and the renewables' P50 - P10 (errors taken as independent)."""
+    a = site.assets
+    spreads = [np.zeros(len(frame))]
+    names = [columns.load_kw(x.name) for x in a.electric_loads]
+    renewable = [columns.pv_kw(x.name) for x in a.pv] + [columns.wind_kw(x.name) for x in a.wind]
+    spreads += [spread(frame, c, p50, 90) for c, p50 in zip(names, loads, strict=True)]
+    spreads += [spread(frame, c, p50, 10) for c, p50 in zip(renewable, pv + wind, strict=True)]
+    return np.sqrt(np.sum(np.square(spreads), axis=0))
+
+
+def _policy_budgets(site: Site, state: MeasuredState, n_steps: int) -> tuple[float, float]:
+    """What the year so far leaves the horizon of the annual targets' spill and export, as
+    the horizon's share of the rest of the year (the rest taken to be at the targets)."""
+    tally = state.renewables_year_to_date
+    left = tally.year_fraction_left
+    if not (math.isfinite(left) and left > 0):
+        return 0.0, 0.0
+    share = min(n_steps * HOURS_PER_STEP / (left * HOURS_PER_YEAR), 1.0)
+    policy = site.policy
+    spill = tally.spill_budget_kwh(policy.min_self_consumption_ratio)
+    export = tally.export_budget_kwh(policy.max_export_ratio)
+    return float(spill * share), float(export * share)
+
+
+def _peak_free(
+    index: pd.DatetimeIndex, allowance_kw: float, margin_kw: np.ndarray, horizon: int
+) -> np.ndarray:
+    """Rows of :attr:`DispatchInputs.peak_free_kw`: the first month's allowance less the
+    margin in its intervals; the next month's (nothing billed yet) in its intervals."""
+    n = len(index)
+    first = np.ones(n, dtype=bool)
+    if n:
+        first = (index.month == index[0].month) & (index.year == index[0].year)
+    rows = np.full((2, n), NO_LIMIT)
+    rows[0, first] = allowance_kw - margin_kw[first]
+    rows[1, ~first] = -margin_kw[~first]
+    return _pad(rows, horizon, fill=NO_LIMIT)
+
+
 def prepare(
     site: Site,
     forecast: pd.DataFrame,
@@ -319,10 +388,12 @@ def prepare(
         read_series(frame, columns.heat_demand_kw_th(x.name), x.peak_kw_th, issues)
         for x in a.heat_demands
     ]
-    waste = [
-        read_series(frame, columns.waste_heat_kw_th(x.name), 0.0, issues, upper=x.max_kw_th)
-        for x in a.waste_heat
-    ]
+    waste = []
+    for x in a.waste_heat:
+        name = columns.waste_heat_kw_th(x.name)
+        p50 = read_series(frame, name, 0.0, issues, upper=x.max_kw_th)
+        low = config.waste_heat_quantile
+        waste.append(np.clip(p50 - spread(frame, name, p50, low), 0.0, None) if low < 50 else p50)
     ambient = read_series(
         frame, columns.AMBIENT_TEMPERATURE_DEGC, DEFAULT_AMBIENT_DEGC, issues, non_negative=False
     )
@@ -344,10 +415,11 @@ def prepare(
         soc_target, level_target = committed_end_levels(
             site, committed, index, soc_target, level_target
         )
-    month_peak = float(state.month_peak_import_kw)
-    if not math.isfinite(month_peak) or month_peak < 0:
-        issues.append(f"month_peak_import_kw={month_peak} is not a power; 0 assumed")
-        month_peak = 0.0
+    month_peak = _power(state.month_peak_import_kw, "month_peak_import_kw", issues)
+    allowance = max(month_peak, _power(state.month_peak_target_kw, "month_peak_target_kw", issues))
+    margin = config.peak_margin_scale * _forecast_band_kw(site, frame, loads, pv, wind)
+    peak_free = _peak_free(index, allowance, margin, horizon)
+    spill_budget, export_budget = _policy_budgets(site, state, n)
 
     committed_net = _committed_net(committed if kind is PlanKind.INTRADAY else None, index)
     band = np.nan_to_num(config.deviation_band_kw(committed_net), nan=NO_LIMIT)
@@ -358,8 +430,8 @@ def prepare(
     active = _pad(np.ones(n), horizon)
     # Padding keeps the standing loss of real columns (see ``_pad_edge``); padding levels
     # stay at zero and the start level enters the first real column.
-    loss = np.array([t.standing_loss_fraction_per_hour * HOURS_PER_STEP for t in a.thermal_storage])
-    keep = np.repeat(1.0 - loss[:, None], horizon, axis=1)
+    kept = np.array([t.kept_over(HOURS_PER_STEP) for t in a.thermal_storage])
+    keep = np.repeat(kept[:, None], horizon, axis=1)
     level_in = np.zeros((len(a.thermal_storage), horizon))
     level_in[:, min(horizon - n, horizon - 1)] = level0 * keep[:, 0]
     grid = site.grid_connection
@@ -385,6 +457,10 @@ def prepare(
         storage_level0_kwh_th=level0,
         storage_level_target_kwh_th=level_target,
         month_peak_import_kw=month_peak,
+        peak_free_kw=peak_free,
+        peak_margin_kw=_pad(margin, horizon),
+        spill_budget_kwh=spill_budget,
+        export_budget_kwh=export_budget,
         demand_charge_cny_per_kw=tariff.demand_charge_cny_per_kw_month,
         grid_co2_kg_per_kwh=site.grid_emission_factor.kg_co2_per_kwh,
         committed_net_import_kw=_pad(np.nan_to_num(committed_net), horizon),

@@ -45,6 +45,8 @@ def input_hash(
     digest.update(repr(sorted(state.battery_soc_kwh.items())).encode())
     digest.update(repr(sorted(state.thermal_storage_level_kwh_th.items())).encode())
     digest.update(repr(state.month_peak_import_kw).encode())
+    digest.update(repr(state.month_peak_target_kw).encode())
+    digest.update(repr(state.renewables_year_to_date).encode())
     digest.update(kind.value.encode())
     digest.update(repr(config).encode())
     return digest.hexdigest()

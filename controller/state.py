@@ -20,6 +20,27 @@ def _frozen(values: Mapping[str, float]) -> Mapping[str, float]:
 
 
 @dataclass(frozen=True)
+class RenewableTally:
+    """Renewable energy of the year so far, as measured (the annual policy targets' budget)."""
+
+    available_kwh: float = 0.0
+    used_on_site_kwh: float = 0.0
+    export_kwh: float = 0.0
+    year_fraction_left: float = 1.0
+    """Share of the year still ahead of the horizon's start (1 on 1 January)."""
+
+    def spill_budget_kwh(self, min_self_consumption_ratio: float) -> float:
+        """Spill (export and curtailment) the year so far could still afford at the target:
+        negative where the year so far is behind it."""
+        spill = self.available_kwh - self.used_on_site_kwh
+        return (1.0 - min_self_consumption_ratio) * self.available_kwh - spill
+
+    def export_budget_kwh(self, max_export_ratio: float) -> float:
+        """Export the year so far could still afford at the target (negative: behind it)."""
+        return max_export_ratio * self.available_kwh - self.export_kwh
+
+
+@dataclass(frozen=True)
 class MeasuredState:
     """Storage levels at the start of the horizon and the month's billing peak so far.
 
@@ -31,6 +52,14 @@ class MeasuredState:
     month_peak_import_kw: float = 0.0
     """Highest 15-minute import of the month before this horizon: the demand charge applies
     to the horizon's peak only where it exceeds this. 0 at the start of a month."""
+    month_peak_target_kw: float = 0.0
+    """The peak the month's plans may use without charge (a month-level decision; 0 for
+    none): the plan holds its import below the larger of this and the peak so far, less
+    the load forecast's margin, and pays the demand charge for any planned increase."""
+
+    renewables_year_to_date: RenewableTally = RenewableTally()
+    """The year so far: each plan holds the annual targets over the year so far plus its
+    horizon, with what is ahead of or behind them spread over the rest of the year."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "battery_soc_kwh", _frozen(self.battery_soc_kwh))

@@ -6,21 +6,31 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   curtailed (then the dispatched value is the cap);
 - batteries follow their charge/discharge setpoint within power, SoC window and efficiency;
   what they cannot follow is clipped and counted;
-- heat pumps follow their electric setpoint with the TRUE COP (true ambient or stream
-  temperature); a waste-heat source cannot give more than is truly available, which clips
-  the electric input (counted);
 - thermal stores follow their setpoint within power and level limits (clipped, counted), with
-  standing losses;
-- waste heat hot enough for a demand is used directly as far as the demand needs it; boilers
-  close every demand's remaining gap (energy above their planned heat counts as backup);
+  the standing loss the planner uses (:meth:`sites.schema.ThermalStorage.kept_over`);
+- waste heat hot enough for a demand is used directly as far as the demand needs it;
+- heat pumps run at the TRUE COP (true ambient or stream temperature); a shared waste-heat
+  stream is split as the plan says where it truly gives what was expected; where it gives
+  less, the pumps of the demand with the most boiler and storage capacity behind it give way
+  first; each pump follows its demand as a heat-pump controller
+  does, down to what the demand needs and up to its rating where the demand needs more than
+  planned (with the stream's unplanned rest); it counts as not followed only where it gave
+  less than both its setpoint and what its demand needed;
+- boilers give their planned heat as far as the demand needs it; a demand that needs more
+  than planned gets it from its heat pumps first (up to their rating), then from its boilers
+  (energy above their planned heat counts as backup);
   heat that nothing can take is dumped (counted); heat no asset can supply is unmet (counted);
+- where the setpoints hold an import ceiling (``grid_import_ceiling_kw``), the batteries'
+  local controller keeps the import at or below it as far as their power and charge allow:
+  it charges less, then discharges more than set (counted as peak-guard energy, not as a
+  setpoint not followed: the ceiling is a setpoint too);
 - the grid connection absorbs every electric mismatch; import or export beyond the connection's
   limits is counted as a violation (network losses are added by the AC verification).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +70,8 @@ class StepResult:
     heat_unmet_kwh_th: float = 0.0
     heat_dumped_kwh_th: float = 0.0
     grid_limit_violation: bool = False
+    peak_guard_kwh: float = 0.0
+    """Battery energy moved off its setpoint to hold the import ceiling."""
 
 
 class Plant:
@@ -69,6 +81,17 @@ class Plant:
         self._stream = {w.name: w for w in a.waste_heat}
         self._boiler_of = {
             d.name: [b for b in a.boilers if b.supplies == d.name] for d in a.heat_demands
+        }
+        backup = {
+            d.name: sum(b.capacity_kw_th for b in a.boilers if b.supplies == d.name)
+            + sum(t.discharge_kw_th for t in a.thermal_storage if t.supplies == d.name)
+            for d in a.heat_demands
+        }
+        self._by_backup = sorted(a.heat_demands, key=lambda d: backup[d.name])
+        """Heat demands by the boiler and storage capacity behind them, least first: the order
+        in which they draw on shared waste-heat streams."""
+        self._pumps_of = {
+            d.name: [h for h in a.heat_pumps if h.supplies == d.name] for d in a.heat_demands
         }
         self._direct = {
             d.name: [w for w in a.waste_heat if w.supply_temperature_degc >= d.temperature_degc]
@@ -107,6 +130,7 @@ class Plant:
             load += out[columns.load_kw(ld.name)]
 
         battery_net = 0.0
+        soc_before = dict(state.battery_soc_kwh)
         for b in a.batteries:
             ch_col, dis_col = (
                 columns.battery_charge_kw(b.name),
@@ -131,35 +155,11 @@ class Plant:
             out[pc.battery_soc_kwh(b.name)] = soc
             battery_net += c - d
 
-        # Heat pumps: true COP, source heat limited by what the stream truly gives.
-        stream_left = {
-            w.name: max(float(truth[columns.waste_heat_kw_th(w.name)]), 0.0) for w in a.waste_heat
-        }
         supplied = {d.name: 0.0 for d in a.heat_demands}
-        hp_electric = 0.0
-        ambient = float(truth[columns.AMBIENT_TEMPERATURE_DEGC])
-        for hp in a.heat_pumps:
-            col = columns.heat_pump_kw(hp.name)
-            want = min(max(float(setpoint.get(col, 0.0)), 0.0), hp.electric_kw)
-            source_t = (
-                ambient if hp.source == AMBIENT else self._stream[hp.source].supply_temperature_degc
-            )
-            cop = float(heat_pump_cop(hp, np.array([source_t]))[0])
-            e = want
-            if hp.source != AMBIENT:
-                e = max(min(e, stream_left[hp.source] / max(cop - 1.0, 1e-9)), 0.0)
-                stream_left[hp.source] -= e * (cop - 1.0)
-            out[col] = follow(col, float(setpoint.get(col, 0.0)), e)
-            out[pc.heat_pump_heat_kw_th(hp.name)] = e * cop
-            supplied[hp.supplies] += e * cop
-            hp_electric += e
-
         for t in a.thermal_storage:
             ch_col = pc.thermal_storage_charge_kw_th(t.name)
             dis_col = pc.thermal_storage_discharge_kw_th(t.name)
-            level = (
-                state.tank_level_kwh_th[t.name] * (1 - t.standing_loss_fraction_per_hour) ** HOURS
-            )
+            level = state.tank_level_kwh_th[t.name] * t.kept_over(HOURS)
             want_c, want_d = float(setpoint.get(ch_col, 0.0)), float(setpoint.get(dis_col, 0.0))
             c = min(
                 max(want_c - want_d, 0.0),
@@ -173,37 +173,13 @@ class Plant:
             out[pc.thermal_storage_level_kwh_th(t.name)] = level
             supplied[t.supplies] += d - c
 
-        e_boiler = 0.0
-        for w in a.waste_heat:
-            out[pc.waste_heat_direct_kw_th(w.name)] = 0.0
-            out[pc.waste_heat_to_heat_pump_kw_th(w.name)] = (
-                float(truth[columns.waste_heat_kw_th(w.name)]) - stream_left[w.name]
-            )
-        for demand in a.heat_demands:
-            need = float(truth[columns.heat_demand_kw_th(demand.name)]) - supplied[demand.name]
-            for w in self._direct[demand.name]:
-                used = min(max(need, 0.0), stream_left[w.name])
-                stream_left[w.name] -= used
-                out[pc.waste_heat_direct_kw_th(w.name)] += used
-                need -= used
-            for boiler in self._boiler_of[demand.name]:
-                planned = float(setpoint.get(pc.boiler_heat_kw_th(boiler.name), 0.0))
-                heat = min(max(need, 0.0), boiler.capacity_kw_th)
-                out[pc.boiler_heat_kw_th(boiler.name)] = heat
-                result.boiler_backup_kwh_th += max(heat - planned, 0.0) * HOURS
-                if boiler.fuel is Fuel.ELECTRIC:
-                    out[columns.boiler_kw(boiler.name)] = heat / boiler.efficiency
-                    e_boiler += heat / boiler.efficiency
-                else:
-                    out[pc.boiler_fuel_kw(boiler.name)] = heat / boiler.efficiency
-                need -= heat
-            out[pc.heat_unmet_kw_th(demand.name)] = max(need, 0.0)
-            if need > FOLLOW_TOL_KW:
-                result.heat_unmet_kwh_th += need * HOURS
-            elif need < -FOLLOW_TOL_KW:
-                result.heat_dumped_kwh_th += -need * HOURS
-
+        hp_electric, e_boiler = self._heat(setpoint, truth, supplied, out, result, follow)
         net = load + hp_electric + e_boiler + battery_net - renewable
+        ceiling = setpoint.get(pc.GRID_IMPORT_CEILING_KW)
+        if ceiling is not None and net > float(ceiling) + FOLLOW_TOL_KW:
+            relief = self._guard_peak(state, soc_before, out, net - float(ceiling))
+            result.peak_guard_kwh = relief * HOURS
+            net -= relief
         out[pc.GRID_IMPORT_KW] = max(net, 0.0)
         out[pc.GRID_EXPORT_KW] = max(-net, 0.0)
         grid = self.site.grid_connection
@@ -212,3 +188,143 @@ class Plant:
             or out[pc.GRID_EXPORT_KW] > grid.export_limit_kw + FOLLOW_TOL_KW
         )
         return result
+
+    def _heat(
+        self,
+        setpoint: Mapping[str, float],
+        truth: Mapping[str, float],
+        supplied: dict[str, float],
+        out: dict[str, float],
+        result: StepResult,
+        follow: Callable[[str, float, float], float],
+    ) -> tuple[float, float]:
+        """Each demand's heat after its tanks (``supplied``): waste heat hot enough, then
+        its heat pumps and boilers as planned, then more of them where the demand needs more
+        than planned (heat pumps first). Returns the heat pumps' and electric boilers'
+        electric input [kW].
+
+        Demands draw on shared waste-heat streams in the order of the boiler and storage
+        capacity behind them, least first: where the stream truly gives what the plan
+        expected, each pump gets its planned share; where it gives less, or a demand needs more
+        than planned, the best backed-up demand's pumps give way. Heat pumps follow their
+        demand as their own controllers do: down to what it needs, and up to their rating
+        where it needs more than planned. A heat pump counts as not followed only where it
+        delivered less than both its setpoint and what its demand needed."""
+        a = self.site.assets
+        stream = {
+            w.name: max(float(truth[columns.waste_heat_kw_th(w.name)]), 0.0) for w in a.waste_heat
+        }
+        ambient = float(truth[columns.AMBIENT_TEMPERATURE_DEGC])
+        cop, planned = {}, {}
+        for hp in a.heat_pumps:
+            source_t = (
+                ambient if hp.source == AMBIENT else self._stream[hp.source].supply_temperature_degc
+            )
+            cop[hp.name] = float(heat_pump_cop(hp, np.array([source_t]))[0])
+            wanted = float(setpoint.get(columns.heat_pump_kw(hp.name), 0.0))
+            planned[hp.name] = min(max(wanted, 0.0), hp.electric_kw)
+        for w in a.waste_heat:
+            out[pc.waste_heat_direct_kw_th(w.name)] = 0.0
+
+        hp_electric = e_boiler = 0.0
+        for demand in self._by_backup:
+            need = float(truth[columns.heat_demand_kw_th(demand.name)]) - supplied[demand.name]
+            for w in self._direct[demand.name]:
+                used = min(max(need, 0.0), stream[w.name])
+                stream[w.name] -= used
+                out[pc.waste_heat_direct_kw_th(w.name)] += used
+                need -= used
+            pumps, boilers = self._pumps_of[demand.name], self._boiler_of[demand.name]
+            electric = {hp.name: 0.0 for hp in pumps}
+            heat = {b.name: 0.0 for b in boilers}
+            # 1. heat pumps as planned, down to what the demand needs and the stream gives
+            for hp in pumps:
+                k = cop[hp.name]
+                e = min(planned[hp.name], max(need, 0.0) / k)
+                if hp.source != AMBIENT:
+                    e = max(min(e, stream[hp.source] / max(k - 1.0, 1e-9)), 0.0)
+                    stream[hp.source] = max(stream[hp.source] - e * (k - 1.0), 0.0)
+                col = columns.heat_pump_kw(hp.name)
+                target = min(planned[hp.name], max(need, 0.0) / k)  # asked and needed
+                follow(col, target, min(e, target))
+                electric[hp.name] = e
+                need -= e * k
+            # 2. boilers as planned, as far as the demand needs
+            for b in boilers:
+                planned_heat = max(float(setpoint.get(pc.boiler_heat_kw_th(b.name), 0.0)), 0.0)
+                heat[b.name] = min(max(need, 0.0), planned_heat, b.capacity_kw_th)
+                need -= heat[b.name]
+            # 3. more than planned: heat pumps up to their rating, then boilers as backup
+            for hp in pumps:
+                k = cop[hp.name]
+                more = min(max(need, 0.0) / k, hp.electric_kw - electric[hp.name])
+                if hp.source != AMBIENT:
+                    more = min(more, stream[hp.source] / max(k - 1.0, 1e-9))
+                more = max(more, 0.0)
+                if hp.source != AMBIENT:
+                    stream[hp.source] = max(stream[hp.source] - more * (k - 1.0), 0.0)
+                electric[hp.name] += more
+                need -= more * k
+            for b in boilers:
+                backup = min(max(need, 0.0), b.capacity_kw_th - heat[b.name])
+                heat[b.name] += backup
+                result.boiler_backup_kwh_th += backup * HOURS
+                need -= backup
+            for hp in pumps:
+                out[columns.heat_pump_kw(hp.name)] = electric[hp.name]
+                out[pc.heat_pump_heat_kw_th(hp.name)] = electric[hp.name] * cop[hp.name]
+                hp_electric += electric[hp.name]
+            for b in boilers:
+                out[pc.boiler_heat_kw_th(b.name)] = heat[b.name]
+                if b.fuel is Fuel.ELECTRIC:
+                    out[columns.boiler_kw(b.name)] = heat[b.name] / b.efficiency
+                    e_boiler += heat[b.name] / b.efficiency
+                else:
+                    out[pc.boiler_fuel_kw(b.name)] = heat[b.name] / b.efficiency
+            out[pc.heat_unmet_kw_th(demand.name)] = max(need, 0.0)
+            if need > FOLLOW_TOL_KW:
+                result.heat_unmet_kwh_th += need * HOURS
+            elif need < -FOLLOW_TOL_KW:
+                result.heat_dumped_kwh_th += -need * HOURS
+        for w in a.waste_heat:
+            used = float(truth[columns.waste_heat_kw_th(w.name)]) - stream[w.name]
+            out[pc.waste_heat_to_heat_pump_kw_th(w.name)] = (
+                used - out[pc.waste_heat_direct_kw_th(w.name)]
+            )
+        return hp_electric, e_boiler
+
+    def _guard_peak(
+        self,
+        state: PlantState,
+        soc_before: Mapping[str, float],
+        out: dict[str, float],
+        excess_kw: float,
+    ) -> float:
+        """Lower the batteries' net charge by up to ``excess_kw`` (charge less, then
+        discharge more, within power and the SoC window from the interval's start); their
+        flows and SoC in ``out`` and ``state`` are updated. Returns the relief [kW]."""
+        relief = 0.0
+        for b in self.site.assets.batteries:
+            if relief >= excess_kw:
+                break
+            ch_col, dis_col = (
+                columns.battery_charge_kw(b.name),
+                columns.battery_discharge_kw(b.name),
+            )
+            c, d = out[ch_col], out[dis_col]
+            soc = soc_before[b.name]
+            less = min(c, excess_kw - relief)
+            c -= less
+            room = max(
+                min(b.discharge_kw, max(soc - b.soc_min_kwh, 0.0) * b.discharge_efficiency / HOURS)
+                - d,
+                0.0,
+            )
+            more = min(room, excess_kw - relief - less) if c <= 0.0 else 0.0
+            d += more
+            relief += less + more
+            soc += (c * b.charge_efficiency - d / b.discharge_efficiency) * HOURS
+            out[ch_col], out[dis_col] = c, d
+            state.battery_soc_kwh[b.name] = soc
+            out[pc.battery_soc_kwh(b.name)] = soc
+        return relief

@@ -13,39 +13,39 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.adherence import Adherence, schedule_adherence
+from controller.adherence import Adherence, outside_band_kw, schedule_adherence
 from controller.cache import ModelCache
+from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG, DispatchConfig
 from controller.dispatch import dispatch_frame
 from controller.fallback import fallback_dispatch
+from controller.forecast_data import as_forecast
 from controller.inputs import prepare
+from controller.peak_target import MonthPeakTarget
 from controller.plan import Plan, PlanKind
 from controller.planner import plan
 from controller.state import MeasuredState
 from sim.forecaster import Call, PrefetchingForecaster
-from sites import Site, columns
+from sites import Site
 from sites.history.series import expected_series
 
 STEP = pd.Timedelta(minutes=15)
+KEPT_PROBLEMS = 20
 BOUND_TIME_LIMIT_S = 600.0
 """A month-long problem solves in about 12 s on a quiet machine; the bound must not fall
 back to rules because a loaded machine took longer."""
 BOUND_CONFIG = dataclasses.replace(DEFAULT_CONFIG, time_limit_s=BOUND_TIME_LIMIT_S)
 
+PeakTarget = Callable[[pd.Timestamp, MeasuredState, pd.DataFrame], float]
+"""(now, measured state, history strictly before now) -> the month's target peak [kW]."""
+
 Forecaster = Callable[[pd.Timestamp, pd.Timestamp, pd.DataFrame], pd.DataFrame]
 """(issue time, end of horizon (exclusive), history strictly before issue time) -> forecast
 frame with P50 columns (``sites.columns.quantile(c, 50)``) on [issue time, end)."""
-
-
-def as_forecast(truth: pd.DataFrame) -> pd.DataFrame:
-    """A frame of true values in the forecast layout (P10 = P50 = P90 = truth)."""
-    return pd.concat(
-        {columns.quantile(c, q): truth[c] for c in truth.columns for q in columns.QUANTILES},
-        axis=1,
-    )
 
 
 class Setpoints:
@@ -73,8 +73,22 @@ class Decisions:
     """What a policy asked of its planner, for the replay's audit trail."""
 
     plans: int = 0
+    plans_failing_check: int = 0
+    """Plans whose invariant check (:func:`controller.check.check_plan`) found a problem."""
+    check_problems: list[str] = field(default_factory=list)
+    """The first problems found (at most ``KEPT_PROBLEMS``)."""
     latest_history_seen: pd.Timestamp | None = None
     decision_times: list[pd.Timestamp] = field(default_factory=list)
+
+    def checked(self, site: Site, made: Plan) -> None:
+        self.plans += 1
+        report = check_plan(site, made)
+        if not report.ok:
+            self.plans_failing_check += 1
+            room = KEPT_PROBLEMS - len(self.check_problems)
+            self.check_problems += [f"{made.metadata.created_at}: {p}" for p in report.problems][
+                :room
+            ]
 
     def saw(self, now: pd.Timestamp, history: pd.DataFrame) -> None:
         self.decision_times.append(now)
@@ -116,6 +130,11 @@ class Policy(ABC):
         this policy committed; None for a policy that commits none."""
         return None
 
+    def deviation_outside_band_kw(self, actual: pd.DataFrame) -> np.ndarray | None:
+        """Per interval of ``actual``, the flow beyond the committed schedule's tolerance
+        band (what the market settles as deviation); None for a policy that commits none."""
+        return None
+
 
 class OptimiserPolicy(Policy):
     """The production setup: a day-ahead plan at each gate time, intraday re-plans."""
@@ -126,8 +145,17 @@ class OptimiserPolicy(Policy):
         forecaster: Forecaster,
         intraday_every: pd.Timedelta | None,
         config: DispatchConfig = DEFAULT_CONFIG,
+        peak_guard: bool = True,
+        month_target: bool = True,
     ) -> None:
         super().__init__(site)
+        self.peak_target: PeakTarget | None = (
+            MonthPeakTarget(site, config) if month_target else None
+        )
+        """Chooses the month's target peak (None: the peak so far only)."""
+        self.peak_guard = peak_guard
+        """Send the batteries an import ceiling with each interval's setpoints (see
+        :data:`controller.columns.GRID_IMPORT_CEILING_KW`)."""
         self.name = "optimiser day-ahead + intraday" if intraday_every else "optimiser day-ahead"
         self.forecaster = forecaster
         self.intraday_every = intraday_every
@@ -148,8 +176,7 @@ class OptimiserPolicy(Policy):
         committed: Plan | None,
     ) -> Plan:
         forecast = self.forecaster(now, end, history)
-        self.decisions.plans += 1
-        return plan(
+        made = plan(
             self.site,
             forecast,
             state,
@@ -160,6 +187,8 @@ class OptimiserPolicy(Policy):
             created_at=now.to_pydatetime(),
             cache=self.cache,
         )
+        self.decisions.checked(self.site, made)
+        return made
 
     def kind_at(self, now: pd.Timestamp, first: bool) -> PlanKind | None:
         """What is planned at ``now``: a day-ahead plan at start-up and at the gate time, an
@@ -201,6 +230,9 @@ class OptimiserPolicy(Policy):
         current: Mapping[str, float],
     ) -> Mapping[str, float]:
         self.decisions.saw(now, history)
+        if self.peak_target is not None:
+            target = self.peak_target(now, state, history)
+            state = dataclasses.replace(state, month_peak_target_kw=target)
         today = now.normalize()
         tomorrow = today + pd.Timedelta(days=1)
         end_of_tomorrow = _end_of_tomorrow(now)
@@ -224,7 +256,11 @@ class OptimiserPolicy(Policy):
                 now, end_of_tomorrow, state, history, PlanKind.INTRADAY, self.committed.get(today)
             )
             self._setpoints = Setpoints(self.current.frame)
-        return self._setpoints.at(now)
+        row = self._setpoints.at(now)
+        if self.peak_guard:
+            allowance = max(state.month_peak_import_kw, state.month_peak_target_kw)
+            row[pc.GRID_IMPORT_CEILING_KW] = max(row[pc.GRID_IMPORT_KW], allowance)
+        return row
 
     def committed_schedule(self) -> pd.DataFrame:
         """Connection-point schedule the utility received, day by day."""
@@ -238,9 +274,16 @@ class OptimiserPolicy(Policy):
             return pd.DataFrame(columns=[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW], dtype=float)
         return pd.concat(parts)
 
+    def _committed_net(self, index: pd.Index) -> np.ndarray:
+        return _net(self.committed_schedule().reindex(index)).to_numpy()
+
     def adherence(self, actual: pd.DataFrame) -> Adherence:
-        schedule = self.committed_schedule().reindex(actual.index)
-        return schedule_adherence(_net(actual).to_numpy(), _net(schedule).to_numpy(), self.config)
+        committed = self._committed_net(actual.index)
+        return schedule_adherence(_net(actual).to_numpy(), committed, self.config)
+
+    def deviation_outside_band_kw(self, actual: pd.DataFrame) -> np.ndarray:
+        committed = self._committed_net(actual.index)
+        return outside_band_kw(_net(actual).to_numpy(), committed, self.config)
 
 
 def _net(frame: pd.DataFrame) -> pd.Series:
@@ -331,7 +374,7 @@ class PerfectForesightPolicy(Policy):
                 PlanKind.DAY_AHEAD,
                 config=self.config,
             )
-            self.decisions.plans += 1
+            self.decisions.checked(self.site, made)
             self.frame = made.frame
             self._setpoints = Setpoints(self.frame)
         assert self._setpoints is not None

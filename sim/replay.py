@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from controller import columns as pc
 from controller.adherence import Adherence
 from controller.kpi import Kpis, compute_kpis
 from controller.planner import code_version
-from controller.state import MeasuredState
+from controller.state import MeasuredState, RenewableTally
 from network_models.verify import NetworkVerifier, Verification
 from sim.plant import HOURS, Plant, PlantState
 from sim.policies import Policy
@@ -37,9 +38,15 @@ class ReplayCounters:
     heat_unmet_kwh_th: float
     heat_dumped_kwh_th: float
     grid_limit_violations: int
+    peak_guard_kwh: float
+    """Battery energy the local controller moved off its setpoints to hold the import
+    ceiling (see :mod:`sim.plant`)."""
     network_violations: int
     intervals_not_converged: int
     plans_made: int
+    plans_failing_check: int
+    not_followed_by_setpoint: dict[str, int] = field(default_factory=dict)
+    """How often each setpoint column was not followed."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,12 @@ def replay(
     start_pos = int(truth.index.searchsorted(steps[0]))
     rows: list[dict[str, float]] = []
     not_followed = 0
-    backup = unmet = dumped = 0.0
+    missed: Counter[str] = Counter()
+    backup = unmet = dumped = guarded = 0.0
     grid_violations = 0
     month_peak = 0.0
     month = steps[0].month
+    year = _YearTally(site, steps[0])
     policy.begin(steps)
     # One thread for the loop: its arrays are small, and idle BLAS/OpenMP workers waiting
     # for work take the second core from the forecasting process.
@@ -95,17 +104,23 @@ def replay(
                 if now.month != month:
                     month, month_peak = now.month, 0.0
                 measured = MeasuredState(
-                    dict(state.battery_soc_kwh), dict(state.tank_level_kwh_th), month_peak
+                    dict(state.battery_soc_kwh),
+                    dict(state.tank_level_kwh_th),
+                    month_peak,
+                    renewables_year_to_date=year.tally(now),
                 )
                 history = truth.iloc[: start_pos + k]  # strictly before now
                 current = truth_rows[now]
                 wanted = policy.setpoints(now, measured, history, current)
                 result = plant.step(state, wanted, current)
                 month_peak = max(month_peak, result.actual[pc.GRID_IMPORT_KW])
+                year.add(now, current, result.actual)
                 not_followed += len(result.not_followed)
+                missed.update(result.not_followed)
                 backup += result.boiler_backup_kwh_th
                 unmet += result.heat_unmet_kwh_th
                 dumped += result.heat_dumped_kwh_th
+                guarded += result.peak_guard_kwh
                 grid_violations += int(result.grid_limit_violation)
                 rows.append(result.actual)
                 if progress is not None:
@@ -116,6 +131,9 @@ def replay(
     frame = _with_truth(site, frame, truth.loc[steps])
     verification = NetworkVerifier(site).verify(frame)
     frame = _with_ac(frame, verification)
+    outside = policy.deviation_outside_band_kw(frame)
+    if outside is not None:
+        frame[pc.DEVIATION_OUTSIDE_BAND_KW] = outside
     kpis = compute_kpis(site, frame)
     counters = ReplayCounters(
         setpoints_not_followed=not_followed,
@@ -123,9 +141,12 @@ def replay(
         heat_unmet_kwh_th=unmet,
         heat_dumped_kwh_th=dumped,
         grid_limit_violations=grid_violations,
+        peak_guard_kwh=guarded,
         network_violations=int((verification.violations["element"] != "grid_connection").sum()),
         intervals_not_converged=int((~verification.intervals["converged"]).sum()),
         plans_made=policy.decisions.plans,
+        plans_failing_check=policy.decisions.plans_failing_check,
+        not_followed_by_setpoint=dict(sorted(missed.items())),
     )
     settings = {"policy": policy.name, "start": str(start), "end": str(end)}
     provenance = {
@@ -144,6 +165,33 @@ def replay(
         policy.adherence(frame),
         provenance,
     )
+
+
+class _YearTally:
+    """The measured renewable energy of the calendar year so far (from the replay's start)."""
+
+    def __init__(self, site: Site, start: pd.Timestamp) -> None:
+        self.available_columns = [columns.pv_kw(x.name) for x in site.assets.pv] + [
+            columns.wind_kw(x.name) for x in site.assets.wind
+        ]
+        self.year = start.year
+        self.available = self.used = self.export = 0.0
+
+    def tally(self, now: pd.Timestamp) -> RenewableTally:
+        if now.year != self.year:
+            self.year, self.available, self.used, self.export = now.year, 0.0, 0.0, 0.0
+        begin = pd.Timestamp(year=now.year, month=1, day=1, tz=now.tz)
+        end = pd.Timestamp(year=now.year + 1, month=1, day=1, tz=now.tz)
+        left = (end - now) / (end - begin)
+        return RenewableTally(self.available, self.used, self.export, float(left))
+
+    def add(self, now: pd.Timestamp, truth: dict[str, float], actual: dict[str, float]) -> None:
+        available = sum(max(truth[c], 0.0) for c in self.available_columns) * HOURS
+        produced = sum(actual[c] for c in self.available_columns) * HOURS
+        export = actual[pc.GRID_EXPORT_KW] * HOURS
+        self.available += available
+        self.used += max(produced - export, 0.0)
+        self.export += export
 
 
 def _with_truth(site: Site, frame: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:

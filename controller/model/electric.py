@@ -5,7 +5,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controller.inputs import DispatchInputs
+from controller.inputs import DispatchInputs, prices_for
 from controller.model.context import ModelContext
 from controller.plan import PlanKind
 from sites import columns
@@ -13,8 +13,10 @@ from sites import columns
 
 def add_grid_connection(ctx: ModelContext) -> None:
     """Import and export within the connection limits (import soft: a load above the limit
-    is a relaxation, not an empty plan); TOU energy cost, export revenue, demand charge on the
-    horizon's peak above the month's peak so far, grid CO2."""
+    is a relaxation, not an empty plan); TOU energy cost, export revenue, grid CO2; the
+    demand charge of each billing month the horizon touches, on the import above what the
+    month allows (its peak so far or its target, less the forecast margin); intraday, the
+    deviation from the committed schedule beyond its band at the tariff's deviation price."""
     h, dt = ctx.horizon, ctx.dt
     pen = ctx.config.penalties
     grid_import = ctx.var("grid_import", (h,))
@@ -34,11 +36,12 @@ def add_grid_connection(ctx: ModelContext) -> None:
     ctx.add_term("spill_kwh", dt * cp.sum(grid_export))
     ctx.add_term("co2_kg", dt * ctx.site.grid_emission_factor.kg_co2_per_kwh * cp.sum(grid_import))
 
-    month_peak = ctx.param("month_peak", (), lambda i: i.month_peak_import_kw, nonneg=True)
+    free = ctx.param("peak_free", (2, h), lambda i: i.peak_free_kw)
     rate = ctx.param("demand_rate", (), lambda i: i.demand_charge_cny_per_kw, nonneg=True)
-    excess = ctx.var("peak_excess", ())
-    ctx.add("demand_peak", excess >= grid_import - month_peak)
-    ctx.add_term("demand_charge_cny", rate * excess)
+    excess = ctx.var("peak_excess", (2,))
+    for m, month in enumerate(("this_month", "next_month")):
+        ctx.add(f"demand_peak_{month}", excess[m] >= grid_import - free[m])
+    ctx.add_term("demand_charge_cny", rate * cp.sum(excess))
 
     if ctx.kind is PlanKind.INTRADAY:
         committed = ctx.param("committed_net", (h,), lambda i: i.committed_net_import_kw)
@@ -48,8 +51,8 @@ def add_grid_connection(ctx: ModelContext) -> None:
         net = grid_import - grid_export
         ctx.add("schedule_band_upper", net - committed <= band + above)
         ctx.add("schedule_band_lower", committed - net <= band + below)
-        penalty = ctx.config.deviation_penalty_cny_per_kwh
-        ctx.add_term("deviation_penalty_cny", penalty * dt * cp.sum(above + below))
+        deviation_price = prices_for(ctx.site).tariff.deviation_price_cny_per_kwh
+        ctx.add_term("deviation_cny", deviation_price * dt * cp.sum(above + below))
 
 
 def _renewable(ctx: ModelContext, family: str, names: list[str], feed_name: str) -> None:

@@ -23,7 +23,9 @@ def available_renewable_kwh(inputs: DispatchInputs) -> float:
 
 def add_policy_targets(ctx: ModelContext) -> None:
     """Self-consumption >= target and export <= target, as shares of the renewable energy
-    available over the horizon (soft, priced between spill and physical limits)."""
+    available over the horizon, plus what the year so far leaves this horizon of the annual
+    budget (see :class:`controller.state.RenewableTally`); soft, priced between spill and
+    physical limits."""
     site = ctx.site
     if not ctx.config.enforce_policy_targets or not (site.assets.pv or site.assets.wind):
         return
@@ -42,12 +44,17 @@ def add_policy_targets(ctx: ModelContext) -> None:
     excess = ctx.slack(
         "export_target", (), "kWh", pen.export_target_per_kwh, 1.0, per_interval=False
     )
+    spill_budget = ctx.param("spill_budget", (), lambda i: i.spill_budget_kwh)
+    export_budget = ctx.param("export_budget", (), lambda i: i.export_budget_kwh)
     spill = ctx.terms["spill_kwh"] + available
     ctx.add(
         "self_consumption_target",
-        spill <= (1.0 - policy.min_self_consumption_ratio) * available + shortfall,
+        spill <= (1.0 - policy.min_self_consumption_ratio) * available + spill_budget + shortfall,
     )
-    ctx.add("export_target", exported <= policy.max_export_ratio * available + excess)
+    ctx.add(
+        "export_target",
+        exported <= policy.max_export_ratio * available + export_budget + excess,
+    )
 
 
 def violation_expression(ctx: ModelContext) -> cp.Expression:
@@ -69,7 +76,7 @@ def tier_expressions(ctx: ModelContext) -> dict[Objective, cp.Expression]:
         + term("degradation_cny")
         + term("fuel_cny")
         - term("export_revenue_cny")
-        + term("deviation_penalty_cny")
+        + term("deviation_cny")
     )
     return {
         Objective.RENEWABLES: term("spill_kwh"),

@@ -138,6 +138,11 @@ class ThermalStorage(StrictModel):
     temperature_degc: float = Field(gt=0)
     initial_level_fraction: float = Field(default=0.5, ge=0, le=1)
 
+    def kept_over(self, hours: float) -> float:
+        """Share of the stored heat left after ``hours`` of standing loss (compounded):
+        the one definition the planner, its checks, the fallback and the plant use."""
+        return float((1.0 - self.standing_loss_fraction_per_hour) ** hours)
+
 
 class ElectricLoad(StrictModel):
     name: Name

@@ -132,6 +132,18 @@ def test_adherence_is_measured_against_the_schedule_the_utility_received(week) -
     outside = np.abs(deviation.to_numpy()) > band
     assert result.adherence.intervals_within_band == len(result.frame) - int(outside.sum())
     assert 0 < result.adherence.intervals_within_band < len(result.frame)  # forecasts err
+    # the deviation is costed at the tariff's price, energy beyond the band's edge
+    beyond = np.clip(np.abs(deviation.to_numpy()) - band, 0.0, None)
+    assert result.kpis.deviation_outside_band_kwh == pytest.approx(beyond.sum() * 0.25)
+    price = SITE.tariff.deviation_price_cny_per_kwh
+    assert result.kpis.deviation_cost_cny == pytest.approx(price * beyond.sum() * 0.25)
+    assert result.kpis.deviation_cost_cny > 0
+
+
+def test_every_plan_passes_the_invariant_check(week) -> None:  # type: ignore[no-untyped-def]
+    result, policy = week
+    assert result.counters.plans_made > 7
+    assert result.counters.plans_failing_check == 0, policy.decisions.check_problems
 
 
 def test_rule_based_baseline_runs_through_the_same_plant() -> None:

@@ -1,0 +1,75 @@
+"""The month's peak as a decision: the import a month's plans may use without charge.
+
+The demand charge is billed on each calendar month's highest 15-minute import. A plan covers
+a day or two, so on its own it sees too little of the month to choose that peak: early in
+a month it holds the peak too low (and burns fuel or gives up arbitrage to do so), and
+forecast error then raises it anyway. :class:`MonthPeakTarget` chooses the peak once per
+month, as the peak of the best dispatch of the park over the latest month of history with
+hindsight (the bound on the history so far): the previous calendar month where the history
+holds it, else the days of the current month already past. Plans then hold their import
+below the larger of this target and the month's peak so far, less the forecast margin
+(:mod:`controller.model.electric`), and raise it where the increase pays for its charge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from controller import columns as pc
+from controller.cache import ModelCache
+from controller.config import DEFAULT_CONFIG, DispatchConfig
+from controller.forecast_data import as_forecast
+from controller.plan import PlanKind, PlanStatus
+from controller.planner import plan
+from controller.state import MeasuredState, default_state
+from sites import Site
+
+TARGET_TIME_LIMIT_S = 600.0
+"""A month-long problem solves in seconds; a loaded machine must not make it fall back."""
+MIN_HISTORY_DAYS = 1
+"""The fewest days of the current month that give a target when the previous month is not
+in the history (fewer: no target, the peak so far alone)."""
+
+
+def _month_start(stamp: pd.Timestamp) -> pd.Timestamp:
+    return stamp.normalize().replace(day=1)
+
+
+class MonthPeakTarget:
+    """``target(now, state, history)``: the target peak of ``now``'s month [kW], chosen at
+    the month's first call and kept for the rest of it (0: no history to choose from)."""
+
+    def __init__(self, site: Site, config: DispatchConfig = DEFAULT_CONFIG) -> None:
+        self.site = site
+        self.config = dataclasses.replace(config, time_limit_s=TARGET_TIME_LIMIT_S)
+        self.cache = ModelCache()
+        self.month: pd.Timestamp | None = None
+        self.target_kw = 0.0
+
+    def __call__(self, now: pd.Timestamp, state: MeasuredState, history: pd.DataFrame) -> float:
+        month = _month_start(now)
+        if month != self.month:
+            self.month = month
+            self.target_kw = self._choose(month, history)
+        return self.target_kw
+
+    def _choose(self, month: pd.Timestamp, history: pd.DataFrame) -> float:
+        previous = _month_start(month - pd.Timedelta(days=1))
+        window = history.loc[previous : month - pd.Timedelta(minutes=15)]
+        if len(window) == 0 or window.index[0] > previous:
+            window = history.loc[month:]
+        if len(window) < MIN_HISTORY_DAYS * 96:
+            return 0.0
+        made = plan(
+            self.site,
+            as_forecast(window),
+            default_state(self.site),
+            PlanKind.DAY_AHEAD,
+            config=self.config,
+            cache=self.cache,
+        )
+        if made.metadata.status is PlanStatus.FALLBACK:
+            return 0.0
+        return float(made.frame[pc.GRID_IMPORT_KW].max())
