@@ -12,7 +12,9 @@ the scheduler, the start-up catch-up or an operator asked for it:
    least today);
 3. the forecast is stored, then planned from with the measured state: the newest measured
    battery SoC and tank level of the last hour, else what the plan in force expected at the
-   issue time, else each store's configured initial level; the month's measured peak import;
+   issue time, else each store's configured initial level; the month's measured peak import
+   and the month's target peak (:class:`controller.peak_target.MonthPeakTarget`, chosen at
+   the park's first run of each month from its history);
 4. an intraday plan is held to the committed connection schedule: for each day, the latest
    day-ahead version for that day;
 5. the plan is stored as the next version of its (park, kind, date) in one transaction with
@@ -21,6 +23,7 @@ the scheduler, the start-up catch-up or an operator asked for it:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +33,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from controller import columns as pc
+from controller.peak_target import MonthPeakTarget
 from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
 from controller.service import db
@@ -183,6 +187,7 @@ class Pipeline:
         self._refit = pd.Timedelta(hours=refit_hours)
         self._fit = fitter
         self._models: dict[str, ForecastModels] = {}
+        self._peak_targets: dict[str, MonthPeakTarget] = {}
 
     def models(self, site: Site, history: pd.DataFrame, issue: pd.Timestamp) -> ForecastModels:
         models = self._models.get(site.id)
@@ -228,6 +233,9 @@ class Pipeline:
                 committed_schedule(connection, site, horizon) if kind is PlanKind.INTRADAY else None
             )
             version = plan_store.next_version(connection, site.id, kind, horizon.plan_date)
+        peak_target = self._peak_targets.setdefault(site.id, MonthPeakTarget(site))
+        chosen = peak_target(horizon.issue_time, state, history)
+        state = dataclasses.replace(state, month_peak_target_kw=chosen)
         plan = make_plan(
             site,
             forecast,
