@@ -24,8 +24,9 @@ def available_renewable_kwh(inputs: DispatchInputs) -> float:
 def add_policy_targets(ctx: ModelContext) -> None:
     """Self-consumption >= target and export <= target, as shares of the renewable energy
     available over the horizon, plus what the year so far leaves this horizon of the annual
-    budget (see :class:`controller.state.RenewableTally`); soft, priced between spill and
-    physical limits."""
+    budget (see :class:`controller.state.RenewableTally`); where the site sets one, the
+    renewable share of consumption >= its target over the horizon. Soft, priced between
+    spill and physical limits."""
     site = ctx.site
     if not ctx.config.enforce_policy_targets or not (site.assets.pv or site.assets.wind):
         return
@@ -55,6 +56,19 @@ def add_policy_targets(ctx: ModelContext) -> None:
         "export_target",
         exported <= policy.max_export_ratio * available + export_budget + excess,
     )
+    share = policy.min_renewable_share_of_consumption
+    if share is not None:
+        used = available - spill
+        imported = ctx.dt * cp.sum(ctx.variables["grid_import"])
+        short = ctx.slack(
+            "renewable_share_target",
+            (),
+            "kWh",
+            pen.self_consumption_target_per_kwh,
+            1.0,
+            per_interval=False,
+        )
+        ctx.add("renewable_share_target", (1.0 - share) * used - share * imported + short >= 0)
 
 
 def violation_expression(ctx: ModelContext) -> cp.Expression:

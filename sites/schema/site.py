@@ -52,6 +52,13 @@ class PolicyTargets(StrictModel):
 
     min_self_consumption_ratio: float = Field(default=0.60, ge=0, le=1)
     max_export_ratio: float = Field(default=0.20, ge=0, le=1)
+    min_renewable_share_of_consumption: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="optional third target: renewable energy used on site as a share of the "
+        "park's electricity consumption (used on site + grid import); none by default",
+    )
 
 
 class History(StrictModel):
