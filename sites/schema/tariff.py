@@ -129,9 +129,11 @@ class TariffConfig(StrictModel):
         ge=0,
         description=(
             "price of connection-point energy outside the tolerance band around the committed "
-            "day-ahead schedule, in both directions; the default approximates the mean absolute "
-            "spread between Shandong's real-time and day-ahead spot prices at which a user's "
-            "deviation from its day-ahead quantity is settled"
+            "day-ahead schedule, in both directions. In Shandong's spot market a user's "
+            "deviation from its day-ahead quantity is settled at the real-time price, so a kWh "
+            "of deviation costs about the gap between the real-time and day-ahead prices; the "
+            "default is an assumed order of magnitude of that gap, not a published figure: set "
+            "it from the park's own settlement"
         ),
     )
     lost_production_cny_per_kwh: float = Field(
