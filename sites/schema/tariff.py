@@ -140,9 +140,9 @@ class TariffConfig(StrictModel):
         default=10.0,
         ge=0,
         description=(
-            "value of a kWh of electric or heat demand the park could not serve (lost "
-            "production); the default is of the order of published estimates of the value of "
-            "lost load of Chinese industry"
+            "value of a kWh of heat demand the park could not serve (lost production); the "
+            "default is an assumption, well above every energy price so that no plan trades "
+            "production for energy: set it from the park's own loss per kWh not served"
         ),
     )
 
