@@ -25,7 +25,8 @@ class Tariff:
     deviation_price_cny_per_kwh: float = 0.0
     """Energy outside the committed schedule's tolerance band, either direction [CNY/kWh]."""
     lost_production_cny_per_kwh: float = 0.0
-    """A kWh of electric or heat demand not served [CNY/kWh]."""
+    """A kWh of heat demand not served [CNY/kWh] (the plant never sheds electric load: an
+    import beyond the connection limit is counted as a violation instead)."""
 
     def bands(self, index: pd.DatetimeIndex) -> pd.Series:
         """Band of each interval (by its start, in the index's local clock)."""
