@@ -137,9 +137,6 @@ class DispatchInputs:
     """(2, horizon) per billing month the horizon touches (its first, the next), the import
     the plan may reach without demand charge: the month's peak allowance less the forecast
     margin; ``NO_LIMIT`` in intervals of the other month and in padding."""
-    peak_margin_kw: np.ndarray
-    """(horizon,) how far above its forecast the import may turn out (see
-    :attr:`controller.config.DispatchConfig.peak_margin_scale`)."""
     spill_budget_kwh: float
     """Spill beyond the self-consumption target's share of the horizon that the year so far
     affords this horizon (negative: spill the horizon must make up for)."""
@@ -458,7 +455,6 @@ def prepare(
         storage_level_target_kwh_th=level_target,
         month_peak_import_kw=month_peak,
         peak_free_kw=peak_free,
-        peak_margin_kw=_pad(margin, horizon),
         spill_budget_kwh=spill_budget,
         export_budget_kwh=export_budget,
         demand_charge_cny_per_kw=tariff.demand_charge_cny_per_kw_month,

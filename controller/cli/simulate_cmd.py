@@ -42,6 +42,7 @@ def simulate(
     """Replay [--from, --to) of the bundled history; the controller sees only the past."""
 
     def action() -> None:
+        from sim.merit import monthly_storage_value_captured
         from sim.run import run_policies
 
         chosen = policy or [PolicyName.PRODUCTION, PolicyName.RULE_BASED]
@@ -51,6 +52,9 @@ def simulate(
         print_kpis(result.table)
         print_kpis(result.merit, "Against the bound (demand charge billed monthly)", "figure")
         print_kpis(result.monthly, "Total cost per month [CNY]", "month")
+        if {"perfect", "no-storage"} <= set(result.monthly.columns):
+            captured = monthly_storage_value_captured(result.monthly)
+            print_kpis(captured, "Share of the storage value captured per month", "month")
         for name, path in result.written.items():
             console.print(f"wrote {name}: {path}")
 

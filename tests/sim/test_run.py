@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli.main import app
+from sim.merit import monthly_storage_value_captured
 from sim.run import POLICIES, RunResult, run_policies
 
 SITE_ID = "gaotang-textile"
@@ -53,6 +54,8 @@ def test_merit_is_measured_against_the_bound_and_no_storage(run: RunResult) -> N
     assert merit["storage_value_captured"] == pytest.approx((bare - production) / (bare - bound))
     assert run.merit["perfect"]["storage_value_captured"] == pytest.approx(1.0)
     assert run.merit["no-storage"]["storage_value_captured"] == pytest.approx(0.0)
+    captured = monthly_storage_value_captured(run.monthly)
+    assert captured["production"].iloc[0] == pytest.approx(merit["storage_value_captured"])
     # months add up to the period: the period's demand charge is billed per month too
     assert run.monthly.sum().to_dict() == pytest.approx(run.merit.loc["total_cost_cny"].to_dict())
     # The bound knows the truth: no policy through the same plant is cheaper than it.
