@@ -59,7 +59,12 @@ def schedule_adherence(
 ) -> Adherence:
     """Adherence of ``actual_net_kw`` to ``committed_net_kw`` (same intervals; NaN where
     nothing was committed)."""
-    outside = outside_band_kw(actual_net_kw, committed_net_kw, config)
+    return adherence_of(outside_band_kw(actual_net_kw, committed_net_kw, config))
+
+
+def adherence_of(outside_kw: np.ndarray) -> Adherence:
+    """Adherence from each interval's flow beyond the band (:func:`outside_band_kw`)."""
+    outside = np.asarray(outside_kw, dtype=float)
     known = outside[~np.isnan(outside)]
     return Adherence(
         intervals_committed=int(known.size),

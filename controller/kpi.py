@@ -94,11 +94,16 @@ def _energy(frame: pd.DataFrame, names: list[str]) -> float:
     return float(sum(_col(frame, n).sum() for n in names) * HOURS_PER_STEP)
 
 
-def monthly_peaks_kw(index: pd.DatetimeIndex, grid_import_kw: np.ndarray) -> pd.Series:
-    """The highest 15-minute import of each calendar month of ``index`` (its own clock)."""
-    imports = pd.Series(np.asarray(grid_import_kw, dtype=float), index=index)
+def billing_months(index: pd.DatetimeIndex) -> pd.PeriodIndex:
+    """The calendar month of each interval of ``index``, on its own (the site's) clock."""
     local = index.tz_localize(None) if index.tz is not None else index
-    return imports.groupby(local.to_period("M")).max()
+    return local.to_period("M")
+
+
+def monthly_peaks_kw(index: pd.DatetimeIndex, grid_import_kw: np.ndarray) -> pd.Series:
+    """The highest 15-minute import of each calendar month of ``index``."""
+    imports = pd.Series(np.asarray(grid_import_kw, dtype=float), index=index)
+    return imports.groupby(billing_months(index)).max()
 
 
 def demand_charge_cny(

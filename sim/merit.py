@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from controller.kpi import compute_kpis
+from controller.kpi import billing_months, compute_kpis
 from sim.replay import ReplayResult
 from sites import Site
 
@@ -56,8 +56,7 @@ def monthly_costs(site: Site, results: Mapping[str, ReplayResult]) -> pd.DataFra
     """Total cost per calendar month (rows, ``YYYY-MM``) and run name (columns)."""
     data = {}
     for name, r in results.items():
-        index = pd.DatetimeIndex(r.frame.index)
-        months = index.tz_localize(None).to_period("M")
+        months = billing_months(pd.DatetimeIndex(r.frame.index))
         data[name] = {
             str(month): compute_kpis(
                 site, r.frame.iloc[np.flatnonzero(months == month)]

@@ -12,10 +12,9 @@ What the plant does with a plan's setpoints and the interval's true conditions:
 - heat pumps run at the TRUE COP (true ambient or stream temperature); a shared waste-heat
   stream is split as the plan says where it truly gives what was expected; where it gives
   less, the pumps of the demand with the most boiler and storage capacity behind it give way
-  first; each pump follows its demand as a heat-pump controller
-  does, down to what the demand needs and up to its rating where the demand needs more than
-  planned (with the stream's unplanned rest); it counts as not followed only where it gave
-  less than both its setpoint and what its demand needed;
+  first; each pump follows its demand as a heat-pump controller does, down to what the
+  demand needs and up to its rating where the demand needs more than planned; it counts as
+  not followed only where it gave less than both its setpoint and what its demand needed;
 - boilers give their planned heat as far as the demand needs it; a demand that needs more
   than planned gets it from its heat pumps first (up to their rating), then from its boilers
   (energy above their planned heat counts as backup);
@@ -38,7 +37,7 @@ import numpy as np
 from controller import columns as pc
 from controller.cop import heat_pump_cop
 from sites import Site, columns
-from sites.schema import AMBIENT, Fuel
+from sites.schema import AMBIENT, Fuel, HeatPump
 
 HOURS = 0.25
 FOLLOW_TOL_KW = 1e-3  # a setpoint met within 1 W counts as followed (solver round-off)
@@ -90,6 +89,14 @@ class Plant:
         self._by_backup = sorted(a.heat_demands, key=lambda d: backup[d.name])
         """Heat demands by the boiler and storage capacity behind them, least first: the order
         in which they draw on shared waste-heat streams."""
+        self._stream_cop = {
+            hp.name: float(
+                heat_pump_cop(hp, np.array([self._stream[hp.source].supply_temperature_degc]))[0]
+            )
+            for hp in a.heat_pumps
+            if hp.source != AMBIENT
+        }
+        """COP of each waste-heat pump (its source temperature is fixed)."""
         self._pumps_of = {
             d.name: [h for h in a.heat_pumps if h.supplies == d.name] for d in a.heat_demands
         }
@@ -214,17 +221,24 @@ class Plant:
         stream = {
             w.name: max(float(truth[columns.waste_heat_kw_th(w.name)]), 0.0) for w in a.waste_heat
         }
-        ambient = float(truth[columns.AMBIENT_TEMPERATURE_DEGC])
-        cop, planned = {}, {}
+        ambient = np.array([float(truth[columns.AMBIENT_TEMPERATURE_DEGC])])
+        cop, planned = dict(self._stream_cop), {}
         for hp in a.heat_pumps:
-            source_t = (
-                ambient if hp.source == AMBIENT else self._stream[hp.source].supply_temperature_degc
-            )
-            cop[hp.name] = float(heat_pump_cop(hp, np.array([source_t]))[0])
+            if hp.source == AMBIENT:
+                cop[hp.name] = float(heat_pump_cop(hp, ambient)[0])
             wanted = float(setpoint.get(columns.heat_pump_kw(hp.name), 0.0))
             planned[hp.name] = min(max(wanted, 0.0), hp.electric_kw)
         for w in a.waste_heat:
             out[pc.waste_heat_direct_kw_th(w.name)] = 0.0
+
+        def draw(hp: HeatPump, k: float, wanted_kw: float) -> float:
+            """Electric input up to ``wanted_kw`` that the pump's source allows; its source
+            heat is taken from the stream."""
+            if hp.source == AMBIENT:
+                return max(wanted_kw, 0.0)
+            e = max(min(wanted_kw, stream[hp.source] / max(k - 1.0, 1e-9)), 0.0)
+            stream[hp.source] = max(stream[hp.source] - e * (k - 1.0), 0.0)
+            return e
 
         hp_electric = e_boiler = 0.0
         for demand in self._by_backup:
@@ -240,13 +254,9 @@ class Plant:
             # 1. heat pumps as planned, down to what the demand needs and the stream gives
             for hp in pumps:
                 k = cop[hp.name]
-                e = min(planned[hp.name], max(need, 0.0) / k)
-                if hp.source != AMBIENT:
-                    e = max(min(e, stream[hp.source] / max(k - 1.0, 1e-9)), 0.0)
-                    stream[hp.source] = max(stream[hp.source] - e * (k - 1.0), 0.0)
-                col = columns.heat_pump_kw(hp.name)
                 target = min(planned[hp.name], max(need, 0.0) / k)  # asked and needed
-                follow(col, target, min(e, target))
+                e = draw(hp, k, target)
+                follow(columns.heat_pump_kw(hp.name), target, e)
                 electric[hp.name] = e
                 need -= e * k
             # 2. boilers as planned, as far as the demand needs
@@ -257,12 +267,7 @@ class Plant:
             # 3. more than planned: heat pumps up to their rating, then boilers as backup
             for hp in pumps:
                 k = cop[hp.name]
-                more = min(max(need, 0.0) / k, hp.electric_kw - electric[hp.name])
-                if hp.source != AMBIENT:
-                    more = min(more, stream[hp.source] / max(k - 1.0, 1e-9))
-                more = max(more, 0.0)
-                if hp.source != AMBIENT:
-                    stream[hp.source] = max(stream[hp.source] - more * (k - 1.0), 0.0)
+                more = draw(hp, k, min(max(need, 0.0) / k, hp.electric_kw - electric[hp.name]))
                 electric[hp.name] += more
                 need -= more * k
             for b in boilers:

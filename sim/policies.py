@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.adherence import Adherence, outside_band_kw, schedule_adherence
+from controller.adherence import Adherence, adherence_of, outside_band_kw
 from controller.cache import ModelCache
 from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG, DispatchConfig
@@ -128,7 +128,8 @@ class Policy(ABC):
     def adherence(self, actual: pd.DataFrame) -> Adherence | None:
         """How the replay's connection-point flow (``actual``, plan columns) kept the schedule
         this policy committed; None for a policy that commits none."""
-        return None
+        outside = self.deviation_outside_band_kw(actual)
+        return None if outside is None else adherence_of(outside)
 
     def deviation_outside_band_kw(self, actual: pd.DataFrame) -> np.ndarray | None:
         """Per interval of ``actual``, the flow beyond the committed schedule's tolerance
@@ -274,15 +275,8 @@ class OptimiserPolicy(Policy):
             return pd.DataFrame(columns=[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW], dtype=float)
         return pd.concat(parts)
 
-    def _committed_net(self, index: pd.Index) -> np.ndarray:
-        return _net(self.committed_schedule().reindex(index)).to_numpy()
-
-    def adherence(self, actual: pd.DataFrame) -> Adherence:
-        committed = self._committed_net(actual.index)
-        return schedule_adherence(_net(actual).to_numpy(), committed, self.config)
-
     def deviation_outside_band_kw(self, actual: pd.DataFrame) -> np.ndarray:
-        committed = self._committed_net(actual.index)
+        committed = _net(self.committed_schedule().reindex(actual.index)).to_numpy()
         return outside_band_kw(_net(actual).to_numpy(), committed, self.config)
 
 

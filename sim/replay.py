@@ -19,7 +19,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from controller import columns as pc
-from controller.adherence import Adherence
+from controller.adherence import Adherence, adherence_of
 from controller.kpi import Kpis, compute_kpis
 from controller.planner import code_version
 from controller.state import MeasuredState, RenewableTally
@@ -114,7 +114,7 @@ def replay(
                 wanted = policy.setpoints(now, measured, history, current)
                 result = plant.step(state, wanted, current)
                 month_peak = max(month_peak, result.actual[pc.GRID_IMPORT_KW])
-                year.add(now, current, result.actual)
+                year.add(current, result.actual)
                 not_followed += len(result.not_followed)
                 missed.update(result.not_followed)
                 backup += result.boiler_backup_kwh_th
@@ -132,8 +132,10 @@ def replay(
     verification = NetworkVerifier(site).verify(frame)
     frame = _with_ac(frame, verification)
     outside = policy.deviation_outside_band_kw(frame)
+    adherence = None
     if outside is not None:
         frame[pc.DEVIATION_OUTSIDE_BAND_KW] = outside
+        adherence = adherence_of(outside)
     kpis = compute_kpis(site, frame)
     counters = ReplayCounters(
         setpoints_not_followed=not_followed,
@@ -162,7 +164,7 @@ def replay(
         kpis,
         counters,
         verification,
-        policy.adherence(frame),
+        adherence,
         provenance,
     )
 
@@ -174,18 +176,21 @@ class _YearTally:
         self.available_columns = [columns.pv_kw(x.name) for x in site.assets.pv] + [
             columns.wind_kw(x.name) for x in site.assets.wind
         ]
-        self.year = start.year
+        self._begin_year(start)
+
+    def _begin_year(self, now: pd.Timestamp) -> None:
+        self.year = now.year
+        self.end = pd.Timestamp(year=now.year + 1, month=1, day=1, tz=now.tz)
+        self.length = self.end - pd.Timestamp(year=now.year, month=1, day=1, tz=now.tz)
         self.available = self.used = self.export = 0.0
 
     def tally(self, now: pd.Timestamp) -> RenewableTally:
         if now.year != self.year:
-            self.year, self.available, self.used, self.export = now.year, 0.0, 0.0, 0.0
-        begin = pd.Timestamp(year=now.year, month=1, day=1, tz=now.tz)
-        end = pd.Timestamp(year=now.year + 1, month=1, day=1, tz=now.tz)
-        left = (end - now) / (end - begin)
+            self._begin_year(now)
+        left = (self.end - now) / self.length
         return RenewableTally(self.available, self.used, self.export, float(left))
 
-    def add(self, now: pd.Timestamp, truth: dict[str, float], actual: dict[str, float]) -> None:
+    def add(self, truth: dict[str, float], actual: dict[str, float]) -> None:
         available = sum(max(truth[c], 0.0) for c in self.available_columns) * HOURS
         produced = sum(actual[c] for c in self.available_columns) * HOURS
         export = actual[pc.GRID_EXPORT_KW] * HOURS

@@ -34,17 +34,8 @@ def add_policy_targets(ctx: ModelContext) -> None:
     policy = site.policy
     available = ctx.param("available_kwh", (), available_renewable_kwh, nonneg=True)
     exported = ctx.dt * cp.sum(ctx.variables["grid_export"])
-    shortfall = ctx.slack(
-        "self_consumption_target",
-        (),
-        "kWh",
-        pen.self_consumption_target_per_kwh,
-        1.0,
-        per_interval=False,
-    )
-    excess = ctx.slack(
-        "export_target", (), "kWh", pen.export_target_per_kwh, 1.0, per_interval=False
-    )
+    shortfall = _horizon_slack(ctx, "self_consumption_target", pen.self_consumption_target_per_kwh)
+    excess = _horizon_slack(ctx, "export_target", pen.export_target_per_kwh)
     spill_budget = ctx.param("spill_budget", (), lambda i: i.spill_budget_kwh)
     export_budget = ctx.param("export_budget", (), lambda i: i.export_budget_kwh)
     spill = ctx.terms["spill_kwh"] + available
@@ -60,15 +51,13 @@ def add_policy_targets(ctx: ModelContext) -> None:
     if share is not None:
         used = available - spill
         imported = ctx.dt * cp.sum(ctx.variables["grid_import"])
-        short = ctx.slack(
-            "renewable_share_target",
-            (),
-            "kWh",
-            pen.self_consumption_target_per_kwh,
-            1.0,
-            per_interval=False,
-        )
+        short = _horizon_slack(ctx, "renewable_share_target", pen.self_consumption_target_per_kwh)
         ctx.add("renewable_share_target", (1.0 - share) * used - share * imported + short >= 0)
+
+
+def _horizon_slack(ctx: ModelContext, name: str, penalty: float) -> cp.Variable:
+    """The slack of a target over the whole horizon [kWh]."""
+    return ctx.slack(name, (), "kWh", penalty, 1.0, per_interval=False)
 
 
 def violation_expression(ctx: ModelContext) -> cp.Expression:
