@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -155,6 +156,36 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
 )
 
+field_setpoints = Table(
+    "field_setpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site_id", String(48), ForeignKey("sites.id"), nullable=False),
+    Column("device", String(48), nullable=False),
+    Column("point", String(48), nullable=False),
+    Column("setpoint", String(96), nullable=False, doc="plan column or export_limit_kw"),
+    Column("interval_start", UtcDateTime, nullable=False),
+    Column("plan_id", Integer, nullable=True),
+    Column("planned_value", Float, nullable=True, doc="what the plan says"),
+    Column("sent_value", Float, nullable=True, doc="clamped into the device's limits"),
+    Column("reported_value", Float, nullable=True, doc="what the device reads back"),
+    Column("status", String(16), nullable=False, doc="sent, confirmed, rejected or failed"),
+    Column("detail", Text, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=True),
+    Index("ix_field_setpoints_site_interval", "site_id", "interval_start"),
+)
+
+field_modes = Table(
+    "field_modes",
+    metadata,
+    Column("site_id", String(48), ForeignKey("sites.id"), primary_key=True),
+    Column("device", String(48), primary_key=True, doc="a device's name, or * for the park"),
+    Column("manual", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
 # Owned by APScheduler's SQLAlchemyJobStore (same shape as its own); created by the
 # migrations so that they own the whole schema.
 apscheduler_jobs = Table(
@@ -168,6 +199,8 @@ apscheduler_jobs = Table(
 __all__ = [
     "api_keys",
     "apscheduler_jobs",
+    "field_modes",
+    "field_setpoints",
     "forecasts",
     "job_runs",
     "measurements",

@@ -1,4 +1,5 @@
-"""The field loop of one park: poll every device, store good values, beat the heartbeat.
+"""The field loop of one park: poll every device, store good values, send the plan's
+setpoints with read-back, beat the heartbeat.
 
 Every Modbus device is polled in its own task with its own timeout, and the MQTT devices'
 telemetry arrives on their own connection, so a device that stops answering costs one
@@ -8,13 +9,24 @@ the REST path, :func:`controller.service.validation.series_bounds`); it is stamp
 start of the quarter hour it was taken in and upserted into the same measurement store.
 Whatever its quality, each reading updates the device's status (alarms in ``/health``) and
 is counted in ``/metrics``.
+
+At an interval's start, :meth:`ParkField.apply_setpoints` takes the row of the plan in force
+for that interval, turns it into one value per write point (:mod:`.setpoints`: clamped into
+the device's limits from the map), records them as sent, writes them (devices in parallel,
+each device's points in turn), reads each back and records it as confirmed (the device
+reports the value sent), rejected (it refused, or reports another value, which is kept) or
+failed (no answer). Devices in manual mode, or every device of a park in manual mode, are
+not written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -22,20 +34,52 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from controller.service import db
-from controller.service.field.codec import decode, encode
+from controller.service.field import records
+from controller.service.field.codec import EncodeError, decode, encode, resolution
 from controller.service.field.devicemap import DataType, Device, FieldMap
 from controller.service.field.metrics import FieldMetrics
 from controller.service.field.modbus import DeviceError, ModbusLink
 from controller.service.field.mqtt import Broker, MqttLink
 from controller.service.field.quality import Quality, Reading, assess
-from controller.service.field.status import FieldStatus
+from controller.service.field.records import Outgoing, SetpointStatus
+from controller.service.field.setpoints import Order, orders
+from controller.service.field.status import FieldStatus, SetpointOutcome
 from controller.service.store import measurements as measurement_store
+from controller.service.store import plans as plan_store
 from controller.service.store.measurements import Point
 from controller.service.validation import series_bounds
 from sites import Site
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+ExportCap = Callable[[datetime], float | None]
+"""The export cap in force at an interval start (a grid event's), or ``None``."""
+READBACK_RTOL = 1e-3
+
+
+@dataclass(frozen=True)
+class Sent:
+    device: str
+    point: str
+    setpoint: str
+    value: float
+    status: SetpointStatus
+    reported: float | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class SetpointRound:
+    interval_start: datetime
+    plan_id: int | None
+    sent: list[Sent] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    """Devices not written: in manual mode."""
+    seconds: float = 0.0
+    """From the interval's start to the last answer."""
+
+    def count(self, status: SetpointStatus) -> int:
+        return sum(1 for s in self.sent if s.status is status)
 
 
 def interval_start(at: datetime) -> datetime:
@@ -52,6 +96,7 @@ class ParkField:
         clock: Clock,
         metrics: FieldMetrics,
         broker: Broker | None,
+        export_cap: ExportCap | None = None,
     ) -> None:
         self.engine = engine
         self.site = site
@@ -73,6 +118,8 @@ class ParkField:
         self.status = FieldStatus(site.id, where)
         self._heartbeat = 0
         self._mqtt_task: asyncio.Task[None] | None = None
+        self._export_cap = export_cap
+        self._plan: tuple[int, pd.DataFrame] | None = None
 
     async def start(self) -> None:
         if self.mqtt is not None and self._mqtt_task is None:
@@ -221,3 +268,135 @@ class ParkField:
             return
         if device.modbus is not None or not device.reads:
             self.status.device_ok(device.name, at)
+
+    # -- setpoints out ---------------------------------------------------------------------
+
+    def _plan_row(self, start: datetime) -> tuple[int | None, dict[str, float]]:
+        zone = self.site.location.timezone
+        with db.read(self.engine) as connection:
+            header = plan_store.in_force(connection, self.site.id, start)
+            if header is None:
+                return None, {}
+            if self._plan is None or self._plan[0] != header.id:
+                stored = plan_store.load(connection, header.id, zone)
+                if stored is None:
+                    return None, {}
+                self._plan = (header.id, stored.frame)
+        frame = self._plan[1]
+        at = pd.Timestamp(start).tz_convert(zone)
+        if at not in frame.index:
+            return header.id, {}
+        row = frame.loc[at]
+        return header.id, {
+            str(k): float(v) for k, v in row.items() if isinstance(v, int | float) and v == v
+        }
+
+    def _manual(self) -> dict[str, tuple[datetime, str]]:
+        with db.read(self.engine) as connection:
+            return records.manual_devices(connection, self.site.id)
+
+    async def apply_setpoints(self, start: datetime) -> SetpointRound:
+        """Send the plan in force's setpoints for the interval starting at ``start``."""
+        began = time.monotonic()
+        late = max((self.clock() - start).total_seconds(), 0.0)
+        plan_id, row = await asyncio.to_thread(self._plan_row, start)
+        manual = await asyncio.to_thread(self._manual)
+        if not row:
+            self.status.no_plan(start if plan_id is None else None)
+            return SetpointRound(start, plan_id)
+        self.status.no_plan(None)
+        cap = self._export_cap(start) if self._export_cap is not None else None
+        everything = orders(self.site, self.map, row, cap)
+        held = sorted(
+            {o.device.name for o in everything if records.PARK in manual or o.device.name in manual}
+        )
+        todo = [o for o in everything if o.device.name not in held]
+        if not todo:
+            return SetpointRound(start, plan_id, [], held, late + time.monotonic() - began)
+        outgoing = [
+            Outgoing(
+                o.device.name, o.point.name, o.point.setpoint or "", o.planned, o.value, o.detail
+            )
+            for o in todo
+        ]
+        sent_at = self.clock()
+
+        def record_sent() -> list[int]:
+            with db.write(self.engine) as connection:
+                return records.insert_sent(
+                    connection, self.site.id, start, plan_id, outgoing, sent_at
+                )
+
+        ids = await asyncio.to_thread(record_sent)
+        by_device: dict[str, list[tuple[int, Order]]] = {}
+        for record_id, order in zip(ids, todo, strict=True):
+            by_device.setdefault(order.device.name, []).append((record_id, order))
+        parts = await asyncio.gather(*(self._send_device(items) for items in by_device.values()))
+        answered = [a for part in parts for a in part]
+        seconds = late + time.monotonic() - began
+        answered_at = self.clock()
+
+        def record_answers() -> None:
+            with db.write(self.engine) as connection:
+                for record_id, sent in answered:
+                    detail = "; ".join(x for x in (sent.detail, _clamp_note(todo, sent)) if x)
+                    records.answer(
+                        connection, record_id, sent.status, sent.reported, detail, answered_at
+                    )
+
+        await asyncio.to_thread(record_answers)
+        for _, sent in answered:
+            self.metrics.setpoints.labels(self.site.id, sent.status.value).inc()
+            self.status.setpoint(
+                SetpointOutcome(sent.device, sent.setpoint, sent.status.value, start, sent.detail)
+            )
+        self.metrics.setpoint_seconds.labels(self.site.id).observe(seconds)
+        return SetpointRound(start, plan_id, [s for _, s in answered], held, seconds)
+
+    async def _send_device(self, items: list[tuple[int, Order]]) -> list[tuple[int, Sent]]:
+        out = []
+        for record_id, order in items:
+            out.append((record_id, await self._send(order)))
+        return out
+
+    async def _send(self, order: Order) -> Sent:
+        device, point, value = order.device, order.point, order.value
+
+        def sent(status: SetpointStatus, reported: float | None, detail: str) -> Sent:
+            return Sent(
+                device.name, point.name, point.setpoint or "", value, status, reported, detail
+            )
+
+        try:
+            if device.modbus is not None:
+                link = self.modbus[device.name]
+                await link.write(point.address or 0, encode(value, point.data_type, point.scale))
+                reported = decode(await link.read_point(point), point.data_type, point.scale)
+            elif self.mqtt is not None:
+                reported = await self.mqtt.write(device, point, value, self.map.readback_timeout_s)
+            else:
+                return sent(SetpointStatus.FAILED, None, "no MQTT broker configured")
+        except EncodeError as exc:
+            return sent(SetpointStatus.REJECTED, None, str(exc))
+        except DeviceError as exc:
+            if exc.answered:
+                self.status.device_ok(device.name, self.clock())
+                return sent(SetpointStatus.REJECTED, None, str(exc))
+            self.status.device_failed(device.name, self.clock(), str(exc))
+            return sent(SetpointStatus.FAILED, None, str(exc))
+        self.status.device_ok(device.name, self.clock())
+        tolerance = max(
+            resolution(point.data_type, point.scale), READBACK_RTOL * max(1.0, abs(value))
+        )
+        if math.isfinite(reported) and abs(reported - value) <= tolerance:
+            return sent(SetpointStatus.CONFIRMED, reported, "")
+        return sent(
+            SetpointStatus.REJECTED, reported, f"the device reports {reported:g}, not {value:g}"
+        )
+
+
+def _clamp_note(todo: list[Order], sent: Sent) -> str:
+    for order in todo:
+        if order.device.name == sent.device and order.point.name == sent.point:
+            return order.detail
+    return ""

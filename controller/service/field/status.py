@@ -41,6 +41,7 @@ class FieldStatus:
         self._lock = threading.Lock()
         self._devices = {name: DeviceState(name, where) for name, where in devices.items()}
         self._store_error: str | None = None
+        self._no_plan: datetime | None = None
         self._rejected: dict[tuple[str, str], SetpointOutcome] = {}
 
     def device_ok(self, name: str, at: datetime) -> None:
@@ -65,6 +66,11 @@ class FieldStatus:
         with self._lock:
             self._store_error = error
 
+    def no_plan(self, interval_start: datetime | None) -> None:
+        """No plan covered ``interval_start`` (``None``: one did): nothing could be sent."""
+        with self._lock:
+            self._no_plan = interval_start
+
     def setpoint(self, outcome: SetpointOutcome) -> None:
         """Keep a device's latest refused or failed setpoint until one is confirmed again."""
         key = (outcome.device, outcome.setpoint)
@@ -84,6 +90,7 @@ class FieldStatus:
             devices = list(self._devices.values())
             rejected = list(self._rejected.values())
             store_error = self._store_error
+            no_plan = self._no_plan
         for d in devices:
             if d.up is False:
                 since = f"{d.since:%Y-%m-%d %H:%M:%S} UTC" if d.since else "start"
@@ -102,6 +109,8 @@ class FieldStatus:
                 f"setpoint {s.setpoint} to field device '{s.device}' for "
                 f"{s.interval_start:%Y-%m-%d %H:%M} UTC {s.status}: {s.detail}"
             )
+        if no_plan is not None:
+            out.append(f"no plan in force for {no_plan:%Y-%m-%d %H:%M} UTC: no setpoints sent")
         if store_error:
             out.append(f"field measurements could not be stored: {store_error}")
         return out

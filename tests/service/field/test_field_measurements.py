@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from conftest import Plants, field_map_for
+from field_helpers import Plants, field_map_for
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 

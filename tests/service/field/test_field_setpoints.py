@@ -1,0 +1,183 @@
+"""Setpoints out with read-back: a park run for a few accelerated intervals against a
+simulated plant behind real Modbus TCP servers and the MQTT broker; refused writes, device
+limits and manual mode."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import pandas as pd
+import pytest
+from field_helpers import Plants, field_map_for
+from prometheus_client import CollectorRegistry
+from service_helpers import real_plan
+from sqlalchemy import Engine
+
+from controller import columns as pc
+from controller.plan import PlanKind
+from controller.service import db
+from controller.service.field import records
+from controller.service.field.devicemap import FieldMap
+from controller.service.field.metrics import FieldMetrics
+from controller.service.field.mqtt import Broker
+from controller.service.field.park import ParkField, SetpointRound
+from controller.service.field.plant import plant_options
+from controller.service.field.records import SetpointStatus
+from controller.service.field.setpoints import orders
+from controller.service.pipeline import store_plan
+from controller.service.store import measurements as measurement_store
+from sites import Site, columns
+
+T0 = pd.Timestamp("2026-03-10 10:00", tz="Asia/Shanghai")
+STEP = pd.Timedelta(minutes=15)
+INTERVAL_S = 2.5
+"""Wall seconds per simulated quarter hour."""
+
+
+def _sim_clock(wall0: float) -> Callable[[], datetime]:
+    def now() -> datetime:
+        elapsed = (time.time() - wall0) * 900.0 / INTERVAL_S
+        moment = T0 + pd.Timedelta(seconds=round(elapsed, 6))
+        return moment.tz_convert("UTC").floor("us").to_pydatetime()
+
+    return now
+
+
+def _store_plan(engine: Engine, steps: int = 8) -> tuple[int, pd.DataFrame]:
+    plan = real_plan("gaotang-textile", T0, steps, PlanKind.DAY_AHEAD)
+    header = store_plan(engine, plan, T0.date(), None, None)
+    return header.id, plan.frame
+
+
+def _wait_until(wall: float) -> None:
+    time.sleep(max(wall - time.time(), 0.0))
+
+
+def test_a_park_runs_accelerated_intervals_and_the_plant_follows_the_plan(
+    engine: Engine, site: Site, broker: Broker, plants: Plants
+) -> None:
+    plan_id, frame = _store_plan(engine)
+    field_map = field_map_for(site)
+    wall0 = time.time() + 4.0
+    plants.start(plant_options(site, field_map, T0, INTERVAL_S, broker, wall0=wall0), field_map)
+    clock = _sim_clock(wall0)
+    park = ParkField(engine, site, field_map, clock, FieldMetrics(CollectorRegistry()), broker)
+    intervals = 4
+
+    async def run() -> list[SetpointRound]:
+        await park.start()
+        assert park.mqtt is not None
+        await asyncio.wait_for(park.mqtt.connected.wait(), 10)
+        rounds = []
+        for k in range(intervals):
+            _wait_until(wall0 + k * INTERVAL_S + 0.05)
+            start = (T0 + k * STEP).tz_convert("UTC").to_pydatetime()
+            rounds.append(await park.apply_setpoints(start))
+            await park.heartbeat()
+            await asyncio.sleep(0.4)  # the MQTT devices report the interval's flows
+            await park.poll()
+        await park.close()
+        return rounds
+
+    rounds = asyncio.run(run())
+    row = {str(k): float(v) for k, v in frame.iloc[0].items() if isinstance(v, float)}
+    written = len(orders(site, field_map, row))  # a point the plan has no column for is skipped
+    assert written >= sum(len(d.writes) for d in field_map.devices) - 1
+    for made in rounds:
+        assert made.plan_id == plan_id and not made.held
+        assert len(made.sent) == written
+        assert made.count(SetpointStatus.CONFIRMED) == written, made.sent
+        assert made.seconds < 450.0  # simulated seconds: within half the interval
+    with db.read(engine) as connection:
+        stored = records.recent(connection, site.id, limit=1000)
+        start, end = T0.to_pydatetime(), (T0 + intervals * STEP).to_pydatetime()
+        soc = measurement_store.read(connection, site.id, [pc.battery_soc_kwh("bess")], start, end)
+        loads = measurement_store.read(
+            connection, site.id, [columns.load_kw("dyeing_machines")], start, end
+        )
+    assert len(stored) == intervals * written
+    assert {r.status for r in stored} == {SetpointStatus.CONFIRMED}
+    discharge = [r for r in stored if r.setpoint == columns.battery_discharge_kw("bess")]
+    planned = frame[columns.battery_discharge_kw("bess")].iloc[:intervals].to_numpy()
+    sent = [r.reported_value for r in sorted(discharge, key=lambda r: r.interval_start)]
+    assert sent == pytest.approx(list(planned), abs=0.01)
+    # the plant's SoC (read over Modbus at each interval) moves as the plan says it will
+    measured = [p.value for p in soc]
+    expected = frame[pc.battery_soc_kwh("bess")].iloc[:intervals].to_numpy()
+    assert len(measured) == intervals
+    assert measured == pytest.approx(list(expected), abs=1.0)
+    initial = site.assets.batteries[0].capacity_kwh * site.assets.batteries[0].initial_soc_fraction
+    assert abs(expected[-1] - initial) > 200.0  # it does move
+    assert len(loads) == intervals  # MQTT telemetry arrived in every interval
+
+
+def _refusing_map(field_map: FieldMap) -> FieldMap:
+    """The PCS's discharge limit in the map set below what the plan asks of it."""
+    devices = []
+    for d in field_map.devices:
+        if d.name == "bess_pcs":
+            points = [
+                p.model_copy(update={"max": 50.0}) if p.name == "discharge_kw" else p
+                for p in d.points
+            ]
+            d = d.model_copy(update={"points": points})
+        devices.append(d)
+    return field_map.model_copy(update={"devices": devices})
+
+
+def test_refused_writes_device_limits_and_manual_mode(
+    engine: Engine, site: Site, plants: Plants
+) -> None:
+    plan_id, frame = _store_plan(engine)
+    field_map = _refusing_map(field_map_for(site))
+    modbus_only = field_map.model_copy(
+        update={"devices": [d for d in field_map.devices if d.modbus is not None]}
+    )
+    refuse = ("pv_weaving_inverter.output_limit_kw",)
+    options = plant_options(site, modbus_only, T0, 3600.0, None, refuse=refuse)
+    plants.start(options, modbus_only)
+    now = T0.tz_convert("UTC").to_pydatetime()
+    park = ParkField(
+        engine, site, modbus_only, lambda: now, FieldMetrics(CollectorRegistry()), None
+    )
+
+    async def run() -> tuple[SetpointRound, SetpointRound, SetpointRound]:
+        first = await park.apply_setpoints(now)
+        with db.write(engine) as connection:
+            records.set_mode(connection, site.id, "bess_pcs", True, now, "maintenance")
+        second = await park.apply_setpoints(now)
+        with db.write(engine) as connection:
+            records.set_mode(connection, site.id, records.PARK, True, now, "operator takes over")
+        third = await park.apply_setpoints(now)
+        await park.close()
+        return first, second, third
+
+    first, second, third = asyncio.run(run())
+    by_point = {(s.device, s.point): s for s in first.sent}
+    refused = by_point[("pv_weaving_inverter", "output_limit_kw")]
+    assert refused.status is SetpointStatus.REJECTED and "refuses the write" in refused.detail
+    clamped = by_point[("bess_pcs", "discharge_kw")]
+    planned = float(frame[columns.battery_discharge_kw("bess")].iloc[0])
+    assert planned > 50.0
+    assert clamped.value == 50.0 and clamped.status is SetpointStatus.CONFIRMED
+    assert by_point[("pcc_meter", "export_limit_kw")].value == site.grid_connection.export_limit_kw
+    others = [
+        s for s in first.sent if s.point != "output_limit_kw" or s.device != "pv_weaving_inverter"
+    ]
+    assert {s.status for s in others} == {SetpointStatus.CONFIRMED}
+    assert park.status.alarms() == [
+        f"setpoint {columns.pv_kw('pv_weaving')} to field device 'pv_weaving_inverter' for "
+        f"{now:%Y-%m-%d %H:%M} UTC rejected: {refused.detail}"
+    ]
+    assert second.held == ["bess_pcs"] and all(s.device != "bess_pcs" for s in second.sent)
+    to_pcs = sum(1 for s in first.sent if s.device == "bess_pcs")
+    assert to_pcs >= 2 and len(second.sent) == len(first.sent) - to_pcs
+    assert third.sent == [] and len(third.held) == len({s.device for s in first.sent})
+    with db.read(engine) as connection:
+        stored = records.recent(connection, site.id, limit=1000)
+    row = next(r for r in stored if r.setpoint == columns.battery_discharge_kw("bess"))
+    assert row.planned_value == pytest.approx(planned) and row.sent_value == 50.0
+    assert "clamped from" in row.detail and row.plan_id == plan_id
