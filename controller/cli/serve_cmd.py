@@ -42,6 +42,13 @@ def serve(
     site: Annotated[
         list[str] | None, typer.Option("--site", help="bundled park to run (repeat); default all")
     ] = None,
+    field: Annotated[
+        bool | None,
+        typer.Option(
+            "--field/--no-field",
+            help="read and control the parks' field devices (with --demo: simulated plants)",
+        ),
+    ] = None,
 ) -> None:
     """Run the controller: API, dashboard, scheduled day-ahead and intraday planning."""
 
@@ -58,6 +65,7 @@ def serve(
             port=port,
             database_url=database_url,
             sites=site or None,
+            field_devices=field,
         )
         app = create_app(settings)
         service = app.state.service
@@ -68,6 +76,9 @@ def serve(
 
             print_overview()  # what the demo parks are, and their network at its extremes
             console.print("demo mode: replaying each park's 2016 year on today's clock")
+            if service.field_loop is not None:
+                mqtt = service.field_loop.broker or "none answers: Modbus only"
+                console.print(f"field devices: each park's simulated plant (MQTT broker: {mqtt})")
             console.print(f"read-only demo key (shown once): {service.demo_key}", markup=False)
             console.print(f"dashboard: {base}/#key={service.demo_key}", markup=False)
         else:

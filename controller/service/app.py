@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +36,9 @@ from controller.service.context import Service
 from controller.service.dashboard import mount
 from controller.service.fastpath import PlanInForceFastPath, ServiceApp
 from controller.service.feeder import ReplayFeeder
+from controller.service.field import wiring
+from controller.service.field.api import router as field_router
+from controller.service.field.metrics import FieldMetrics
 from controller.service.fitpool import ForecastFitter
 from controller.service.health import all_health
 from controller.service.inforce import PlansInForce
@@ -64,6 +68,8 @@ class Background:
     executor: ThreadPoolExecutor | None = None
     watcher: StoreWatcher | None = None
     fitter: ForecastFitter | None = None
+    plants: tuple[BaseProcess, ...] = ()
+    """The demo's simulated plant processes (with field devices)."""
 
 
 def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
@@ -104,6 +110,9 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         fitter=fitter,
     )
     holder.append(service)
+    if settings.field_devices:
+        field_metrics = FieldMetrics(metrics.registry)
+        service.field_loop = wiring.build_field_loop(engine, settings, parks, clock, field_metrics)
 
     def probe() -> dict[str, tuple[bool, float | None]]:
         now = service.now()
@@ -146,9 +155,16 @@ def _start_background(service: Service) -> Background:
         if settings.demo
         else None
     )
+    if service.field_loop is not None:
+        if settings.demo:  # the plant, not the feeder, brings the live intervals
+            background.plants = wiring.start_demo_plants(
+                service.field_loop.maps, service.field_loop.broker, service.now()
+            )
+        service.field_loop.start()
+    live_feed = feeder if service.field_loop is None else None
     if settings.scheduler:
         background.scheduler = Scheduler(
-            service.engine, service.parks, service.runner, settings.misfire_grace_s, feeder
+            service.engine, service.parks, service.runner, settings.misfire_grace_s, live_feed
         )
 
     fitter = service.fitter
@@ -167,7 +183,10 @@ def _start_background(service: Service) -> Background:
     return background
 
 
-def _stop_background(background: Background) -> None:
+def _stop_background(background: Background, service: Service) -> None:
+    if service.field_loop is not None:
+        service.field_loop.stop()
+    wiring.stop_processes(background.plants)
     if background.watcher is not None:
         background.watcher.stop()
     if background.thread is not None:
@@ -217,7 +236,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         try:
             yield
         finally:
-            _stop_background(background)
+            _stop_background(background, service)
             service.engine.dispose()
 
     app = ServiceApp(
@@ -240,6 +259,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         operator.router,
         keys.router,
         health.router,
+        field_router,
     ):
         app.include_router(router)
     mount(app)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from controller.service.auth import KeyVerifier
 from controller.service.bodies import BodyCache
+from controller.service.field.loop import FieldLoop
 from controller.service.fitpool import ForecastFitter
 from controller.service.flight import SingleFlight
 from controller.service.inforce import InForce, PlansInForce
@@ -38,6 +39,8 @@ class Service:
     demo_key: str | None = None
     executor: ThreadPoolExecutor | None = None
     """Runs operator-triggered re-plans in the background (set while the app runs)."""
+    field_loop: FieldLoop | None = None
+    """Field devices in and out (with ``field_devices`` set)."""
     in_force_flight: SingleFlight[tuple[str, int], InForce] = field(default_factory=SingleFlight)
     """One store lookup per park when many requests miss the plan in force at once."""
 

@@ -90,6 +90,16 @@ class ServiceSettings(BaseSettings):
     )
     plan_body_cache_size: int = Field(default=256, ge=1)
     max_measurement_batch: int = Field(default=100_000, ge=1)
+    field_devices: bool = Field(
+        default=False,
+        description="read and control the parks' field devices through their device maps "
+        "(in demo mode: each park's simulated plant)",
+    )
+    device_maps: list[Path] = Field(
+        default=[], description="device map files of your own parks (bundled parks: their example)"
+    )
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker; empty: Modbus only")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
     log_level: str = "info"
 
     @classmethod

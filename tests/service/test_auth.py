@@ -48,6 +48,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/sites/{site_id}/measurements"): Rule(Role.OPERATOR, True),
     ("POST", "/api/v1/sites/{site_id}/replan"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/job-runs"): Rule(Role.OPERATOR),
+    ("GET", "/api/v1/sites/{site_id}/field"): Rule(Role.OPERATOR, True),
+    ("PUT", "/api/v1/sites/{site_id}/field/mode"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/keys"): Rule(Role.ADMIN),
     ("POST", "/api/v1/keys"): Rule(Role.ADMIN),
     ("DELETE", "/api/v1/keys/{key_id}"): Rule(Role.ADMIN),
@@ -64,6 +66,7 @@ QUERIES = {("POST", "/api/v1/sites/{site_id}/replan"): {"job": "not-a-job"}}
 BODIES = {
     ("POST", "/api/v1/sites/{site_id}/measurements"): {"points": []},
     ("POST", "/api/v1/keys"): {"role": "not-a-role"},
+    ("PUT", "/api/v1/sites/{site_id}/field/mode"): {"manual": "not-a-mode"},
 }
 CALLERS = ["none", "bad", "utility", "utility_other", "operator", "admin"]
 RANK = {"utility": Role.UTILITY, "utility_other": Role.UTILITY}

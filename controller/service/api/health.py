@@ -1,8 +1,9 @@
 """``/health`` (no key) and ``/metrics`` (Prometheus text; operator or admin key).
 
 ``/health`` answers 200 with ``status: ok`` or ``status: degraded`` and, per park, the
-reasons (a failed last run, no plan in force, a fallback plan, stale measurements), the plan
-in force and the last run of each job; 503 only when the database does not answer.
+reasons (a failed last run, no plan in force, a fallback plan, stale measurements, field
+alarms and manual modes), the plan in force and the last run of each job; 503 only when the
+database does not answer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from controller.service.api.deps import OperatorKey, ServiceDep
 from controller.service.api.operator import run_out
 from controller.service.context import Service
+from controller.service.field.api import manual_reasons
 from controller.service.health import all_health
 from controller.service.render import header_json
 
@@ -37,9 +39,11 @@ def health_document(service: Service) -> tuple[int, dict[str, Any]]:
     now = service.now()
     parks = {}
     for site_id, h in all_health(service.engine, service.parks, now).items():
+        field = service.field_loop.alarms(site_id) if service.field_loop is not None else []
+        field += manual_reasons(service, site_id)
         parks[site_id] = {
-            "status": "degraded" if h.degraded else "ok",
-            "reasons": list(h.reasons),
+            "status": "degraded" if h.degraded or field else "ok",
+            "reasons": list(h.reasons) + field,
             "plan_in_force": header_json(h.plan_in_force) if h.plan_in_force else None,
             "last_runs": [run_out(r).model_dump(mode="json") for r in h.last_runs],
             "newest_measurement": h.newest_measurement.isoformat()

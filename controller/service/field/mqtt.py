@@ -75,6 +75,8 @@ class MqttLink:
         self._fresh: set[tuple[str, str]] = set()
         self._waiters: dict[str, list[asyncio.Future[Message]]] = {}
         self._client: aiomqtt.Client | None = None
+        self.messages = 0
+        """Messages received on the park's point topics since start."""
         self.error: str | None = "not connected yet"
         self.connected = asyncio.Event()
 
@@ -111,6 +113,7 @@ class MqttLink:
         key = self._points.get(topic)
         if key is None or not isinstance(payload, bytes | bytearray):
             return
+        self.messages += 1
         value, detail = parse(bytes(payload))
         message = Message(value, detail, self._clock())
         self._latest[key] = message

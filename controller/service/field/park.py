@@ -291,6 +291,12 @@ class ParkField:
             str(k): float(v) for k, v in row.items() if isinstance(v, int | float) and v == v
         }
 
+    def plan_id_at(self, start: datetime) -> int | None:
+        """The id of the plan in force at ``start`` (blocking: call off the loop)."""
+        with db.read(self.engine) as connection:
+            header = plan_store.in_force(connection, self.site.id, start)
+        return None if header is None else header.id
+
     def _manual(self) -> dict[str, tuple[datetime, str]]:
         with db.read(self.engine) as connection:
             return records.manual_devices(connection, self.site.id)

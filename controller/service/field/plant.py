@@ -19,6 +19,7 @@ inverter runs uncapped, a heat pump or boiler follows its demand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -302,46 +303,50 @@ async def _mqtt(park: SimulatedPark, broker: Broker) -> None:
         for d in mqtt_devices.values()
         if d.device.mqtt and d.device.heartbeat and d.device.heartbeat.topic
     }
+
+    async def publish_loop(client: aiomqtt.Client) -> None:
+        interval, last = -2, 0.0
+        while True:
+            now = time.time()
+            if park.interval != interval or now - last > TELEMETRY_S:
+                interval, last = park.interval, now
+                for topic, payload in park.telemetry():
+                    await client.publish(topic, payload, qos=1, retain=True)
+            await asyncio.sleep(min(park.options.interval_s / 20, 0.1))
+
     while True:
+        publisher: asyncio.Task[None] | None = None
         try:
             async with aiomqtt.Client(broker.host, broker.port, keepalive=10) as client:
                 for topic in [*commands, *beats]:
                     await client.subscribe(topic, qos=1)
-                async with asyncio.TaskGroup() as group:
-
-                    async def publish_loop() -> None:
-                        interval, last = -2, 0.0
-                        while True:
-                            now = time.time()
-                            if park.interval != interval or now - last > TELEMETRY_S:
-                                interval, last = park.interval, now
-                                for topic, payload in park.telemetry():
-                                    await client.publish(topic, payload, qos=1, retain=True)
-                            await asyncio.sleep(min(park.options.interval_s / 20, 0.1))
-
-                    group.create_task(publish_loop())
-                    async for message in client.messages:
-                        topic = str(message.topic)
-                        payload = message.payload
-                        if not isinstance(payload, bytes | bytearray):
-                            continue
-                        now = time.time()
-                        if topic in beats:
+                publisher = asyncio.create_task(publish_loop(client))
+                async for message in client.messages:
+                    topic = str(message.topic)
+                    payload = message.payload
+                    if not isinstance(payload, bytes | bytearray):
+                        continue
+                    now = time.time()
+                    if topic in beats:
+                        with contextlib.suppress(ValueError):
                             beats[topic].beat, beats[topic].beat_at = int(payload), now
-                            continue
-                        sim, point = commands[topic]
-                        try:
-                            value = float(json.loads(payload))
-                        except (ValueError, TypeError):
-                            continue
-                        applied = park.write(sim, point, value, now)
-                        await client.publish(
-                            topic_of(sim.device, point), json.dumps(applied), qos=1
-                        )
-                        for t, p in park.telemetry():
-                            await client.publish(t, p, qos=1, retain=True)
+                        continue
+                    sim, point = commands[topic]
+                    try:
+                        value = float(json.loads(payload))
+                    except (ValueError, TypeError):
+                        continue
+                    applied = park.write(sim, point, value, now)
+                    await client.publish(topic_of(sim.device, point), json.dumps(applied), qos=1)
+                    for t, p in park.telemetry():
+                        await client.publish(t, p, qos=1, retain=True)
         except aiomqtt.MqttError:
-            await asyncio.sleep(0.5)
+            pass
+        finally:
+            if publisher is not None:
+                publisher.cancel()
+                await asyncio.gather(publisher, return_exceptions=True)
+        await asyncio.sleep(0.5)
 
 
 def run_plant(options: PlantOptions) -> None:

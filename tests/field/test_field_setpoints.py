@@ -11,9 +11,8 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from field_helpers import Plants, field_map_for
+from field_helpers import Plants, field_map_for, real_plan
 from prometheus_client import CollectorRegistry
-from service_helpers import real_plan
 from sqlalchemy import Engine
 
 from controller import columns as pc

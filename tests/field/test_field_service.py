@@ -1,0 +1,118 @@
+"""The field loop inside the running service: /health, /metrics, the field API, manual mode."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from field_helpers import OTHER_PARK, PARK, Plants, field_map_for, real_plan, wait_for
+
+from controller.plan import PlanKind
+from controller.service.app import create_app
+from controller.service.auth import Role, create_key
+from controller.service.field.mqtt import Broker
+from controller.service.field.plant import plant_options
+from controller.service.pipeline import store_plan
+from controller.service.settings import ServiceSettings
+from sites import Site
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+T0 = pd.Timestamp("2026-03-10 10:00", tz="Asia/Shanghai")
+NOW = (T0 + pd.Timedelta(minutes=5)).tz_convert("UTC").to_pydatetime()
+
+
+def test_the_service_shows_field_alarms_setpoints_and_manual_mode(
+    tmp_path: Path, site: Site, broker: Broker, plants: Plants
+) -> None:
+    field_map = field_map_for(site).model_copy(update={"poll_s": 0.3})
+    path = tmp_path / "devices.yaml"
+    path.write_text(yaml.safe_dump(field_map.model_dump(mode="json")), encoding="utf-8")
+    alive = tuple(d.name for d in field_map.devices if d.name != "bess_pcs")
+    options = plant_options(site, field_map, T0.to_pydatetime(), 3600.0, broker, devices=alive)
+    plants.start(options, field_map)
+    settings = ServiceSettings(
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        sites=[PARK, OTHER_PARK],
+        scheduler=False,
+        startup_catch_up=False,
+        forecast_processes=0,
+        key_cache_ttl_s=0.0,
+        field_devices=True,
+        device_maps=[path],
+    )
+    app = create_app(settings, clock=lambda: NOW)
+    service = app.state.service
+    plan = real_plan(PARK, T0, 8, PlanKind.DAY_AHEAD)
+    store_plan(service.engine, plan, T0.date(), None, None)
+    ids = service.parks.ids
+    operator = {
+        "Authorization": f"Bearer {create_key(service.engine, Role.OPERATOR, [], ids).token}"
+    }
+    utility = {
+        "Authorization": f"Bearer {create_key(service.engine, Role.UTILITY, [PARK], ids).token}"
+    }
+
+    def park_health(client: TestClient) -> dict[str, Any]:
+        body: dict[str, Any] = client.get("/health").json()
+        return body["sites"][PARK]
+
+    def field(client: TestClient) -> dict[str, Any]:
+        response = client.get(f"/api/v1/sites/{PARK}/field", headers=operator)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def eventually(check: Callable[[], bool], what: str) -> None:
+        wait_for(check, 20, what)
+
+    with TestClient(app) as client:
+        eventually(
+            lambda: (
+                any(s["status"] == "confirmed" for s in field(client)["setpoints"])
+                and any(
+                    r.startswith("field device 'bess_pcs'") for r in park_health(client)["reasons"]
+                )
+            ),
+            "setpoints confirmed and the dead PCS alarmed",
+        )
+        state = field(client)
+        by_device = {d["name"]: d for d in state["devices"]}
+        assert by_device["bess_pcs"]["up"] is False
+        assert by_device["pcc_meter"]["up"] is True
+        assert by_device["pcc_meter"]["points"]["import_kw"]["quality"] == "good"
+        statuses = {(s["device"], s["status"]) for s in state["setpoints"]}
+        assert ("bess_pcs", "failed") in statuses and (
+            "pv_dye_house_inverter",
+            "confirmed",
+        ) in statuses
+        assert park_health(client)["status"] == "degraded"
+        metrics = client.get("/metrics", headers=operator).text
+        assert f'microgrid_field_device_up{{device="bess_pcs",site="{PARK}"}} 0.0' in metrics
+        assert f'microgrid_field_device_up{{device="pcc_meter",site="{PARK}"}} 1.0' in metrics
+        assert client.get(f"/api/v1/sites/{PARK}/field", headers=utility).status_code == 403
+
+        bad = client.put(
+            f"/api/v1/sites/{PARK}/field/mode",
+            headers=operator,
+            json={"manual": True, "device": "x"},
+        )
+        assert bad.status_code == 422 and "device: got 'x': must be one of" in bad.text
+        ok = client.put(
+            f"/api/v1/sites/{PARK}/field/mode",
+            headers=operator,
+            json={"manual": True, "note": "commissioning"},
+        )
+        assert ok.status_code == 200
+        reasons = park_health(client)["reasons"]
+        assert any(
+            r.startswith("field park in manual mode since") and "commissioning" in r
+            for r in reasons
+        )
+        assert field(client)["manual"]["*"]["note"] == "commissioning"
