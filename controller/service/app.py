@@ -40,6 +40,8 @@ from controller.service.field import wiring
 from controller.service.field.api import router as field_router
 from controller.service.field.metrics import FieldMetrics
 from controller.service.fitpool import ForecastFitter
+from controller.service.gridevents.api import router as grid_events_router
+from controller.service.gridevents.rule import export_cap_at, plan_limits
 from controller.service.health import all_health
 from controller.service.inforce import PlansInForce
 from controller.service.metrics import Metrics
@@ -91,7 +93,13 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
     runner = Runner(
         engine,
         parks,
-        Pipeline(engine, settings.history_days, settings.forecast_refit_hours, fitter),
+        Pipeline(
+            engine,
+            settings.history_days,
+            settings.forecast_refit_hours,
+            fitter,
+            limits=plan_limits(engine),
+        ),
         metrics,
         settings.run_lock_timeout_s,
         clock,
@@ -112,7 +120,10 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
     holder.append(service)
     if settings.field_devices:
         field_metrics = FieldMetrics(metrics.registry)
-        service.field_loop = wiring.build_field_loop(engine, settings, parks, clock, field_metrics)
+        caps = {site_id: export_cap_at(engine, site_id) for site_id in parks.ids}
+        service.field_loop = wiring.build_field_loop(
+            engine, settings, parks, clock, field_metrics, caps
+        )
 
     def probe() -> dict[str, tuple[bool, float | None]]:
         now = service.now()
@@ -260,6 +271,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         keys.router,
         health.router,
         field_router,
+        grid_events_router,
     ):
         app.include_router(router)
     mount(app)

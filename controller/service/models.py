@@ -186,6 +186,22 @@ field_modes = Table(
     Column("note", Text, nullable=False),
 )
 
+grid_events = Table(
+    "grid_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site_id", String(48), ForeignKey("sites.id"), nullable=False),
+    Column("kind", String(16), nullable=False, doc="import_cap or export_cap"),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    Column("limit_kw", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("key_id", String(16), nullable=False, doc="the key that posted it"),
+    Column("replan_run_id", Integer, nullable=True, doc="the re-plan it triggered"),
+    Index("ix_grid_events_site_window", "site_id", "start_at", "end_at"),
+)
+
 # Owned by APScheduler's SQLAlchemyJobStore (same shape as its own); created by the
 # migrations so that they own the whole schema.
 apscheduler_jobs = Table(
@@ -202,6 +218,7 @@ __all__ = [
     "field_modes",
     "field_setpoints",
     "forecasts",
+    "grid_events",
     "job_runs",
     "measurements",
     "metadata",

@@ -52,6 +52,9 @@ Fitter = Callable[[Site, pd.DataFrame, pd.Timestamp], ForecastModels]
 """Fits a park's forecast models on the history complete by the issue time (``fit``, or
 :class:`controller.service.fitpool.ForecastFitter` in worker processes)."""
 STATE_MAX_AGE = pd.Timedelta(hours=1)
+Limits = Callable[[Site, "Horizon"], tuple[Site, "Horizon"]]
+"""The site and horizon a plan is made for, given the park's grid events
+(:func:`controller.service.gridevents.rule.plan_limits`); none: the site as it is."""
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,10 @@ class Pipeline:
         history_days: int,
         refit_hours: float = 24.0,
         fitter: Fitter = fit,
+        limits: Limits | None = None,
     ) -> None:
         self._engine = engine
+        self._limits = limits
         self._history_days = history_days
         self._refit = pd.Timedelta(hours=refit_hours)
         self._fit = fitter
@@ -213,6 +218,8 @@ class Pipeline:
     ) -> plan_store.PlanHeader:
         """Forecast, plan and store; the plan and the run's success are one transaction."""
         horizon = self.horizon(site, kind, now, target)
+        if self._limits is not None:
+            site, horizon = self._limits(site, horizon)
         if horizon.steps <= 0:
             raise ValueError(f"{site.id}: nothing to plan for {horizon.plan_date} at {now}")
         with db.read(self._engine) as connection:

@@ -50,6 +50,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/job-runs"): Rule(Role.OPERATOR),
     ("GET", "/api/v1/sites/{site_id}/field"): Rule(Role.OPERATOR, True),
     ("PUT", "/api/v1/sites/{site_id}/field/mode"): Rule(Role.OPERATOR, True),
+    ("GET", "/api/v1/sites/{site_id}/grid-events"): Rule(Role.UTILITY, True),
+    ("POST", "/api/v1/sites/{site_id}/grid-events"): Rule(Role.UTILITY, True),
+    ("GET", "/api/v1/sites/{site_id}/grid-events/{event_id}"): Rule(Role.UTILITY, True),
     ("GET", "/api/v1/keys"): Rule(Role.ADMIN),
     ("POST", "/api/v1/keys"): Rule(Role.ADMIN),
     ("DELETE", "/api/v1/keys/{key_id}"): Rule(Role.ADMIN),
@@ -60,6 +63,7 @@ PATH_VALUES = {
     "{plan_date}": "2026-03-02",
     "{plan_id}": "999999",
     "{key_id}": "nosuchkey",
+    "{event_id}": "999999",
 }
 # Harmless requests: invalid input, so that an authorised caller changes nothing.
 QUERIES = {("POST", "/api/v1/sites/{site_id}/replan"): {"job": "not-a-job"}}
@@ -67,6 +71,7 @@ BODIES = {
     ("POST", "/api/v1/sites/{site_id}/measurements"): {"points": []},
     ("POST", "/api/v1/keys"): {"role": "not-a-role"},
     ("PUT", "/api/v1/sites/{site_id}/field/mode"): {"manual": "not-a-mode"},
+    ("POST", "/api/v1/sites/{site_id}/grid-events"): {"kind": "not-a-kind"},
 }
 CALLERS = ["none", "bad", "utility", "utility_other", "operator", "admin"]
 RANK = {"utility": Role.UTILITY, "utility_other": Role.UTILITY}

@@ -23,6 +23,8 @@ class Trigger(StrEnum):
     STARTUP = "startup"
     """Made at start because a plan was missing (a missed gate time, no plan for today)."""
     OPERATOR = "operator"
+    GRID_EVENT = "grid_event"
+    """A utility's grid event came into force."""
 
 
 class RunStatus(StrEnum):
