@@ -96,6 +96,11 @@ class DispatchConfig:
     """The plan keeps its import this many forecast bands below the month's peak allowance
     (one band: the root sum of squares of the loads' P90 - P50 and the renewables' P50 -
     P10), so that forecast error does not set a new peak; 0 plans right up to it."""
+    demand_charge_share: float = 1.0
+    """The share of a month's demand charge per kW of peak the plan weighs against its
+    energy: 1 for a real plan. A plan over d days of a D-day month that sets the month's
+    peak for what those days alone would earn uses d / D (the month's target chosen from
+    less than a month of history, :mod:`controller.peak_target`)."""
     max_ac_rounds: int = 3
     ac_margin_fraction: float = 0.005
     """Extra tightening beyond the AC error observed, as a share of the limit."""

@@ -135,8 +135,12 @@ class DispatchInputs:
     month_peak_import_kw: float
     peak_free_kw: np.ndarray
     """(2, horizon) per billing month the horizon touches (its first, the next), the import
-    the plan may reach without demand charge: the month's peak allowance less the forecast
-    margin; ``NO_LIMIT`` in intervals of the other month and in padding."""
+    the plan may reach without demand charge: the month's peak allowance (0 for the next
+    month, nothing billed yet); ``NO_LIMIT`` in intervals of the other month and in padding."""
+    peak_margin_kw: np.ndarray
+    """(horizon,) how far the import may come in above plan (the forecast band scaled by
+    ``DispatchConfig.peak_margin_scale``; 0 in padding): the plan keeps it below the
+    allowance, or as battery charge the batteries' local controller can shed."""
     spill_budget_kwh: float
     """Spill beyond the self-consumption target's share of the horizon that the year so far
     affords this horizon (negative: spill the horizon must make up for)."""
@@ -339,18 +343,16 @@ def _policy_budgets(site: Site, state: MeasuredState, n_steps: int) -> tuple[flo
     return float(spill * share), float(export * share)
 
 
-def _peak_free(
-    index: pd.DatetimeIndex, allowance_kw: float, margin_kw: np.ndarray, horizon: int
-) -> np.ndarray:
-    """Rows of :attr:`DispatchInputs.peak_free_kw`: the first month's allowance less the
-    margin in its intervals; the next month's (nothing billed yet) in its intervals."""
+def _peak_free(index: pd.DatetimeIndex, allowance_kw: float, horizon: int) -> np.ndarray:
+    """Rows of :attr:`DispatchInputs.peak_free_kw`: the first month's allowance in its
+    intervals; the next month's (nothing billed yet) in its intervals."""
     n = len(index)
     first = np.ones(n, dtype=bool)
     if n:
         first = (index.month == index[0].month) & (index.year == index[0].year)
     rows = np.full((2, n), NO_LIMIT)
-    rows[0, first] = allowance_kw - margin_kw[first]
-    rows[1, ~first] = -margin_kw[~first]
+    rows[0, first] = allowance_kw
+    rows[1, ~first] = 0.0
     return _pad(rows, horizon, fill=NO_LIMIT)
 
 
@@ -415,7 +417,7 @@ def prepare(
     month_peak = _power(state.month_peak_import_kw, "month_peak_import_kw", issues)
     allowance = max(month_peak, _power(state.month_peak_target_kw, "month_peak_target_kw", issues))
     margin = config.peak_margin_scale * _forecast_band_kw(site, frame, loads, pv, wind)
-    peak_free = _peak_free(index, allowance, margin, horizon)
+    peak_free = _peak_free(index, allowance, horizon)
     spill_budget, export_budget = _policy_budgets(site, state, n)
 
     committed_net = _committed_net(committed if kind is PlanKind.INTRADAY else None, index)
@@ -455,9 +457,10 @@ def prepare(
         storage_level_target_kwh_th=level_target,
         month_peak_import_kw=month_peak,
         peak_free_kw=peak_free,
+        peak_margin_kw=_pad(margin, horizon),
         spill_budget_kwh=spill_budget,
         export_budget_kwh=export_budget,
-        demand_charge_cny_per_kw=tariff.demand_charge_cny_per_kw_month,
+        demand_charge_cny_per_kw=tariff.demand_charge_cny_per_kw_month * config.demand_charge_share,
         grid_co2_kg_per_kwh=site.grid_emission_factor.kg_co2_per_kwh,
         committed_net_import_kw=_pad(np.nan_to_num(committed_net), horizon),
         deviation_band_kw=_pad(band, horizon, fill=NO_LIMIT),

@@ -38,38 +38,50 @@ def _month_start(stamp: pd.Timestamp) -> pd.Timestamp:
 
 
 class MonthPeakTarget:
-    """``target(now, state, history)``: the target peak of ``now``'s month [kW], chosen at
-    the month's first call and kept for the rest of it (0: no history to choose from)."""
+    """``target(now, state, history)``: the target peak of ``now``'s month [kW] (0: no
+    history to choose from). Chosen at the month's first call from the whole previous month
+    and kept for the rest of it; where the history does not hold the previous month, chosen
+    from the days of this month already past, again every day as they grow, with the demand
+    charge prorated to the days it is chosen on (a week earns a week's arbitrage against a
+    month's charge: unprorated, it would choose a peak too low for the month)."""
 
     def __init__(self, site: Site, config: DispatchConfig = DEFAULT_CONFIG) -> None:
         self.site = site
         self.config = dataclasses.replace(config, time_limit_s=TARGET_TIME_LIMIT_S)
         self.cache = ModelCache()
         self.month: pd.Timestamp | None = None
+        self.chosen_on: pd.Timestamp | None = None
+        """The day the target was chosen; None once chosen from a whole month."""
         self.target_kw = 0.0
 
     def __call__(self, now: pd.Timestamp, state: MeasuredState, history: pd.DataFrame) -> float:
-        month = _month_start(now)
-        if month != self.month:
+        month, day = _month_start(now), now.normalize()
+        if month != self.month or (self.chosen_on is not None and day != self.chosen_on):
             self.month = month
-            self.target_kw = self._choose(month, history)
+            self.target_kw, whole = self._choose(month, day, history)
+            self.chosen_on = None if whole else day
         return self.target_kw
 
-    def _choose(self, month: pd.Timestamp, history: pd.DataFrame) -> float:
+    def _choose(
+        self, month: pd.Timestamp, day: pd.Timestamp, history: pd.DataFrame
+    ) -> tuple[float, bool]:
+        """The target and whether it was chosen from a whole month."""
         previous = _month_start(month - pd.Timedelta(days=1))
         window = history.loc[previous : month - pd.Timedelta(minutes=15)]
-        if len(window) == 0 or window.index[0] > previous:
-            window = history.loc[month:]
+        whole = len(window) > 0 and window.index[0] <= previous
+        if not whole:
+            window = history.loc[month : day - pd.Timedelta(minutes=15)]
         if len(window) < MIN_HISTORY_DAYS * 96:
-            return 0.0
+            return 0.0, whole
+        share = 1.0 if whole else len(window) / (96 * month.days_in_month)
         made = plan(
             self.site,
             as_forecast(window),
             default_state(self.site),
             PlanKind.DAY_AHEAD,
-            config=self.config,
+            config=dataclasses.replace(self.config, demand_charge_share=share),
             cache=self.cache,
         )
         if made.metadata.status is PlanStatus.FALLBACK:
-            return 0.0
-        return float(made.frame[pc.GRID_IMPORT_KW].max())
+            return 0.0, whole
+        return float(made.frame[pc.GRID_IMPORT_KW].max()), whole

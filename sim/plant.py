@@ -20,7 +20,8 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   (energy above their planned heat counts as backup);
   heat that nothing can take is dumped (counted); heat no asset can supply is unmet (counted);
 - where the setpoints hold an import ceiling (``grid_import_ceiling_kw``), the batteries'
-  local controller keeps the import at or below it as far as their power and charge allow:
+  local controller keeps the import (metered at the connection point, network losses
+  included) at or below it as far as their power and charge allow:
   it charges less, then discharges more than set (counted as peak-guard energy, not as a
   setpoint not followed: the ceiling is a setpoint too);
 - the grid connection absorbs every electric mismatch; import or export beyond the connection's
@@ -183,8 +184,12 @@ class Plant:
         hp_electric, e_boiler = self._heat(setpoint, truth, supplied, out, result, follow)
         net = load + hp_electric + e_boiler + battery_net - renewable
         ceiling = setpoint.get(pc.GRID_IMPORT_CEILING_KW)
-        if ceiling is not None and net > float(ceiling) + FOLLOW_TOL_KW:
-            relief = self._guard_peak(state, soc_before, out, net - float(ceiling))
+        # the local controller meters the connection point: the park's balance plus the
+        # network losses (taken as the plan expects them; the replay's AC verification then
+        # finds the true ones)
+        metered = net + float(setpoint.get(pc.NETWORK_LOSSES_KW, 0.0))
+        if ceiling is not None and metered > float(ceiling) + FOLLOW_TOL_KW:
+            relief = self._guard_peak(state, soc_before, out, metered - float(ceiling))
             result.peak_guard_kwh = relief * HOURS
             net -= relief
         out[pc.GRID_IMPORT_KW] = max(net, 0.0)

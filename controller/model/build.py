@@ -16,6 +16,7 @@ from controller.layout import Layout
 from controller.model.context import ModelContext
 from controller.model.electric import (
     add_battery,
+    add_demand_charge,
     add_electric_balance,
     add_grid_connection,
     add_loads,
@@ -75,6 +76,7 @@ def build_model(
     add_wind(ctx)
     add_loads(ctx)
     add_battery(ctx)
+    add_demand_charge(ctx)
     add_heat_pump(ctx)
     add_waste_heat(ctx)
     add_thermal_storage(ctx)

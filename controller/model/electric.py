@@ -14,9 +14,8 @@ from sites import columns
 def add_grid_connection(ctx: ModelContext) -> None:
     """Import and export within the connection limits (import soft: a load above the limit
     is a relaxation, not an empty plan); TOU energy cost, export revenue, grid CO2; the
-    demand charge of each billing month the horizon touches, on the import above what the
-    month allows (its peak so far or its target, less the forecast margin); intraday, the
-    deviation from the committed schedule beyond its band at the tariff's deviation price."""
+    deviation from the committed schedule beyond its band at the tariff's deviation price
+    (intraday). The demand charge: :func:`add_demand_charge`."""
     h, dt = ctx.horizon, ctx.dt
     pen = ctx.config.penalties
     grid_import = ctx.var("grid_import", (h,))
@@ -36,13 +35,6 @@ def add_grid_connection(ctx: ModelContext) -> None:
     ctx.add_term("spill_kwh", dt * cp.sum(grid_export))
     ctx.add_term("co2_kg", dt * ctx.site.grid_emission_factor.kg_co2_per_kwh * cp.sum(grid_import))
 
-    free = ctx.param("peak_free", (2, h), lambda i: i.peak_free_kw)
-    rate = ctx.param("demand_rate", (), lambda i: i.demand_charge_cny_per_kw, nonneg=True)
-    excess = ctx.var("peak_excess", (2,))
-    for m, month in enumerate(("this_month", "next_month")):
-        ctx.add(f"demand_peak_{month}", excess[m] >= grid_import - free[m])
-    ctx.add_term("demand_charge_cny", rate * cp.sum(excess))
-
     if ctx.kind is PlanKind.INTRADAY:
         committed = ctx.param("committed_net", (h,), lambda i: i.committed_net_import_kw)
         band = ctx.param("deviation_band", (h,), lambda i: i.deviation_band_kw, nonneg=True)
@@ -53,6 +45,29 @@ def add_grid_connection(ctx: ModelContext) -> None:
         ctx.add("schedule_band_lower", committed - net <= band + below)
         deviation_price = prices_for(ctx.site).tariff.deviation_price_cny_per_kwh
         ctx.add_term("deviation_cny", deviation_price * dt * cp.sum(above + below))
+
+
+def add_demand_charge(ctx: ModelContext) -> None:
+    """The demand charge of each billing month the horizon touches, on the import above what
+    the month allows (its peak so far or its target). Forecast error may bring the import in
+    above plan by the margin: the plan keeps that margin below the allowance, or as battery
+    charge and discharge room (power and stored energy) that the batteries' local controller
+    sheds to hold the import ceiling (:data:`controller.columns.GRID_IMPORT_CEILING_KW`):
+    the batteries keep the energy needed to defend the peak. After the batteries."""
+    h = ctx.horizon
+    grid_import = ctx.variables["grid_import"]
+    sheddable: cp.Expression | float = 0.0
+    if "battery_charge" in ctx.variables:
+        charge, room = ctx.variables["battery_charge"], ctx.variables["battery_discharge_room"]
+        sheddable = cp.sum(charge + room, axis=0)
+    free = ctx.param("peak_free", (2, h), lambda i: i.peak_free_kw)
+    margin = ctx.param("peak_margin", (h,), lambda i: i.peak_margin_kw, nonneg=True)
+    rate = ctx.param("demand_rate", (), lambda i: i.demand_charge_cny_per_kw, nonneg=True)
+    excess = ctx.var("peak_excess", (2,))
+    for m, month in enumerate(("this_month", "next_month")):
+        ctx.add(f"demand_peak_{month}", excess[m] >= grid_import - free[m])
+        ctx.add(f"demand_margin_{month}", excess[m] >= grid_import + margin - sheddable - free[m])
+    ctx.add_term("demand_charge_cny", rate * cp.sum(excess))
 
 
 def _renewable(ctx: ModelContext, family: str, names: list[str], feed_name: str) -> None:
@@ -131,6 +146,22 @@ def add_battery(ctx: ModelContext) -> None:
         "battery_end_level", (n,), "kWh", pen.terminal_storage_per_kwh, 1.0, per_interval=False
     )
     ctx.add("battery_end_level", soc @ terminal >= target - short)
+
+    # what more the batteries could discharge in each interval (within power and the charge
+    # held at its start): with the planned charge, the import their local controller can
+    # shed when the load comes in above plan (see add_demand_charge)
+    room = ctx.var("battery_discharge_room", (n, h))
+    ctx.add("battery_room_power", room + discharge <= p_discharge @ active)
+    room0 = ctx.param(
+        "battery_room0",
+        (n,),
+        lambda i: np.clip(i.battery_soc0_kwh - soc_min[:, 0], 0.0, None) * eta_d[:, 0] / dt,
+        nonneg=True,
+    )
+    ctx.add("battery_room_start", room[:, 0] <= room0)
+    if h > 1:
+        held = soc[:, :-1] - soc_min + low[:, :-1]
+        ctx.add("battery_room_energy", cp.multiply(room[:, 1:], dt / eta_d) <= held)
 
     ctx.electric_in.append(cp.sum(discharge, axis=0))
     ctx.electric_out.append(cp.sum(charge, axis=0))

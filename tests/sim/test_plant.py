@@ -52,6 +52,22 @@ def test_the_batteries_hold_the_import_ceiling_charging_less_then_discharging() 
     assert state.battery_soc_kwh["bess"] == pytest.approx(expected_soc)
 
 
+def test_the_ceiling_is_held_at_the_connection_point_network_losses_included() -> None:
+    """The local controller meters the connection point, where the network losses flow too:
+    with 300 kW of losses expected, the park's own balance is held 300 kW below the
+    ceiling (else each guarded interval would set a new peak by the losses)."""
+    truth = _truth()
+    base = _net_import_without_battery(truth)
+    setpoint = {
+        columns.battery_charge_kw("bess"): 500.0,
+        pc.GRID_IMPORT_CEILING_KW: base,
+        pc.NETWORK_LOSSES_KW: 300.0,
+    }
+    result = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth)
+    assert result.actual[pc.GRID_IMPORT_KW] == pytest.approx(base - 300.0, abs=POWER_TOL_KW)
+    assert result.peak_guard_kwh == pytest.approx(800.0 * 0.25)
+
+
 def test_without_a_ceiling_the_battery_follows_its_setpoint() -> None:
     truth = _truth()
     setpoint = {columns.battery_charge_kw("bess"): 500.0}
