@@ -180,3 +180,49 @@ def test_refused_writes_device_limits_and_manual_mode(
     row = next(r for r in stored if r.setpoint == columns.battery_discharge_kw("bess"))
     assert row.planned_value == pytest.approx(planned) and row.sent_value == 50.0
     assert "clamped from" in row.detail and row.plan_id == plan_id
+
+
+def test_a_device_whose_heartbeat_goes_quiet_falls_back_to_its_local_rules(
+    engine: Engine, site: Site, plants: Plants
+) -> None:
+    _store_plan(engine)
+    field_map = field_map_for(site)
+    devices = []
+    for d in field_map.devices:
+        if d.modbus is None:
+            continue
+        if d.heartbeat is not None:
+            d = d.model_copy(
+                update={"heartbeat": d.heartbeat.model_copy(update={"timeout_s": 1.0})}
+            )
+        devices.append(d)
+    field_map = field_map.model_copy(update={"devices": devices})
+    plants.start(plant_options(site, field_map, T0, 3600.0, None), field_map)
+    now = T0.tz_convert("UTC").to_pydatetime()
+    park = ParkField(engine, site, field_map, lambda: now, FieldMetrics(CollectorRegistry()), None)
+    soc = ("bess_pcs", "soc_kwh")
+    initial = site.assets.batteries[0].capacity_kwh * site.assets.batteries[0].initial_soc_fraction
+
+    async def soc_now() -> float:
+        readings = {(r.device, r.point): r for r in await park.poll()}
+        value = readings[soc].value
+        assert value is not None
+        return value
+
+    async def run() -> tuple[float, float, float]:
+        await park.heartbeat()
+        made = await park.apply_setpoints(now)
+        assert made.count(SetpointStatus.CONFIRMED) == len(made.sent)
+        following = await soc_now()
+        await asyncio.sleep(2.0)  # no heartbeat for twice the device's timeout
+        local = await soc_now()
+        await park.heartbeat()
+        await asyncio.sleep(0.5)
+        back = await soc_now()
+        await park.close()
+        return following, local, back
+
+    following, local, back = asyncio.run(run())
+    assert abs(following - initial) > 20.0  # the PCS follows the plan's setpoint
+    assert local == pytest.approx(initial, abs=0.01)  # quiet controller: the PCS holds zero
+    assert back == pytest.approx(following, abs=0.01)  # the setpoint applies again

@@ -94,6 +94,7 @@ class SimulatedPark:
         self.interval = -1
         self.truth: dict[str, float] = {}
         self.values: dict[str, float] = {}
+        self.local: frozenset[str] = frozenset()
         self.steps: list[dict[str, float]] = []
         """Actuals of every finished interval (plan column names), for tests."""
 
@@ -151,8 +152,13 @@ class SimulatedPark:
                 out[name] = value
         return out
 
+    def local_devices(self, now: float) -> frozenset[str]:
+        """Devices on their local rules now (their heartbeat went quiet)."""
+        return frozenset(name for name, d in self.devices.items() if d.local(now))
+
     def refresh(self, now: float) -> None:
         """The current interval's flows and end levels with the setpoints received so far."""
+        self.local = self.local_devices(now)
         actual = self._step(now, commit=False)
         values = dict(self.truth)
         values.update(actual)
@@ -285,7 +291,9 @@ async def _serve(options: PlantOptions) -> None:
 
 async def _clock(park: SimulatedPark) -> None:
     while True:
-        park.advance(time.time())
+        now = time.time()
+        if not park.advance(now) and park.local_devices(now) != park.local:
+            park.refresh(now)  # a heartbeat went quiet or came back
         await asyncio.sleep(min(park.options.interval_s / 20, 0.1))
 
 
