@@ -46,7 +46,8 @@ def serve(
         bool | None,
         typer.Option(
             "--field/--no-field",
-            help="read and control the parks' field devices (with --demo: simulated plants)",
+            help="read and control the parks' field devices (with --demo, the default: "
+            "each park's simulated plant)",
         ),
     ] = None,
 ) -> None:

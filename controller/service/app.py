@@ -118,7 +118,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         fitter=fitter,
     )
     holder.append(service)
-    if settings.field_devices:
+    if settings.field:
         field_metrics = FieldMetrics(metrics.registry)
         caps = {site_id: export_cap_at(engine, site_id) for site_id in parks.ids}
         service.field_loop = wiring.build_field_loop(
@@ -171,7 +171,9 @@ def _start_background(service: Service) -> Background:
             background.plants = wiring.start_demo_plants(
                 service.field_loop.maps, service.field_loop.broker, service.now()
             )
-        service.field_loop.start()
+            wiring.start_when_serving(service.field_loop)
+        else:
+            service.field_loop.start()
     live_feed = feeder if service.field_loop is None else None
     if settings.scheduler:
         background.scheduler = Scheduler(

@@ -40,7 +40,7 @@ class Service:
     executor: ThreadPoolExecutor | None = None
     """Runs operator-triggered re-plans in the background (set while the app runs)."""
     field_loop: FieldLoop | None = None
-    """Field devices in and out (with ``field_devices`` set)."""
+    """Field devices in and out (``field_devices``; by default in demo mode)."""
     in_force_flight: SingleFlight[tuple[str, int], InForce] = field(default_factory=SingleFlight)
     """One store lookup per park when many requests miss the plan in force at once."""
 

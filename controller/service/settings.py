@@ -90,10 +90,10 @@ class ServiceSettings(BaseSettings):
     )
     plan_body_cache_size: int = Field(default=256, ge=1)
     max_measurement_batch: int = Field(default=100_000, ge=1)
-    field_devices: bool = Field(
-        default=False,
+    field_devices: bool | None = Field(
+        default=None,
         description="read and control the parks' field devices through their device maps "
-        "(in demo mode: each park's simulated plant)",
+        "(in demo mode: each park's simulated plant); default: in demo mode only",
     )
     device_maps: list[Path] = Field(
         default=[], description="device map files of your own parks (bundled parks: their example)"
@@ -113,6 +113,11 @@ class ServiceSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         assert isinstance(init_settings, InitSettingsSource)
         return (init_settings, env_settings, _TomlFileSource(settings_cls, init_settings))
+
+    @property
+    def field(self) -> bool:
+        """Whether the field loop runs (``field_devices``, by default on in demo mode)."""
+        return self.demo if self.field_devices is None else self.field_devices
 
     @property
     def is_sqlite(self) -> bool:

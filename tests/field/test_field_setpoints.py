@@ -97,7 +97,7 @@ def test_a_park_runs_accelerated_intervals_and_the_plant_follows_the_plan(
         loads = measurement_store.read(
             connection, site.id, [columns.load_kw("dyeing_machines")], start, end
         )
-    assert len(stored) == intervals * written
+    assert len(stored) == intervals * written  # every device answered: nothing resent
     assert {r.status for r in stored} == {SetpointStatus.CONFIRMED}
     discharge = [r for r in stored if r.setpoint == columns.battery_discharge_kw("bess")]
     planned = frame[columns.battery_discharge_kw("bess")].iloc[:intervals].to_numpy()
@@ -145,6 +145,9 @@ def test_refused_writes_device_limits_and_manual_mode(
 
     async def run() -> tuple[SetpointRound, SetpointRound, SetpointRound]:
         first = await park.apply_setpoints(now)
+        again = await park.apply_setpoints(now, only={"pcc_meter"})  # a retry of one device
+        assert {s.device for s in again.sent} == {"pcc_meter"}
+        assert again.count(SetpointStatus.CONFIRMED) == len(again.sent) > 0
         with db.write(engine) as connection:
             records.set_mode(connection, site.id, "bess_pcs", True, now, "maintenance")
         second = await park.apply_setpoints(now)

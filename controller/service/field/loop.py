@@ -3,7 +3,8 @@ that has a device map.
 
 Every ``poll_s`` (the map's) each park is polled and its heartbeats are written; when the
 service's clock enters a new quarter hour, or another plan comes into force during one (a
-re-plan), the park's setpoints for the quarter hour are sent. A park's
+re-plan), the park's setpoints for the quarter hour are sent; a device that did not answer
+is sent its setpoints again every :data:`RETRY_S` until it does. A park's
 round that fails in an unexpected way is logged and shown as an alarm; the next round runs
 as usual. The wall clock is watched against a monotonic one: a jump of more than
 :data:`CLOCK_JUMP_S` either way is an alarm for the next quarter hour; the setpoints then
@@ -25,7 +26,14 @@ from sqlalchemy import Engine
 from controller.service.field.devicemap import FieldMap
 from controller.service.field.metrics import FieldMetrics
 from controller.service.field.mqtt import Broker
-from controller.service.field.park import Clock, ExportCap, ParkField, interval_start
+from controller.service.field.park import (
+    Clock,
+    ExportCap,
+    ParkField,
+    SetpointRound,
+    interval_start,
+)
+from controller.service.field.records import SetpointStatus
 from controller.service.field.status import FieldStatus
 from sites import Site
 
@@ -33,6 +41,10 @@ log = logging.getLogger(__name__)
 CLOCK_JUMP_S = 30.0
 JUMP_ALARM_S = 900.0
 STEP = timedelta(minutes=15)
+MQTT_START_S = 5.0
+RETRY_S = 60.0
+"""A device that did not answer its setpoints is sent them again this often (and at once
+when the quarter hour or the plan changes)."""
 
 
 @dataclass
@@ -66,6 +78,8 @@ class FieldLoop:
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
         self._errors: dict[str, str] = {}
+        self._stopped = False
+        self._start_lock = threading.Lock()
         metrics.watch(self.statuses)
 
     def statuses(self) -> list[FieldStatus]:
@@ -87,6 +101,13 @@ class FieldLoop:
         return out
 
     def start(self) -> None:
+        """Run the loop in its thread (once; not after :meth:`stop`)."""
+        with self._start_lock:
+            if self._stopped or self._thread is not None:
+                return
+            self._start()
+
+    def _start(self) -> None:
         ready = threading.Event()
 
         def main() -> None:
@@ -104,6 +125,8 @@ class FieldLoop:
         ready.wait(10)
 
     def stop(self) -> None:
+        with self._start_lock:
+            self._stopped = True
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(stop.set)
@@ -114,6 +137,9 @@ class FieldLoop:
         assert self._stop is not None
         for park in self.parks.values():
             await park.start()
+        links = [p.mqtt.connected.wait() for p in self.parks.values() if p.mqtt is not None]
+        if links:  # give the broker connections a moment before the first round
+            await asyncio.wait([asyncio.ensure_future(w) for w in links], timeout=MQTT_START_S)
         tasks = [asyncio.create_task(self._park(park)) for park in self.parks.values()]
         await self._stop.wait()
         for task in tasks:
@@ -130,6 +156,8 @@ class FieldLoop:
 
     async def _park(self, park: ParkField) -> None:
         applied: tuple[datetime, int | None] | None = None
+        unanswered: set[str] = set()
+        retry_at = 0.0
         last = (self.clock(), time.monotonic())
         while True:
             now, mono = self.clock(), time.monotonic()
@@ -140,7 +168,13 @@ class FieldLoop:
                 plan_id = await asyncio.to_thread(park.plan_id_at, current)
                 if (current, plan_id) != applied:
                     applied = (current, plan_id)
-                    await park.apply_setpoints(current)
+                    made = await park.apply_setpoints(current)
+                    unanswered = _failed(made)
+                    retry_at = mono + RETRY_S
+                elif unanswered and mono >= retry_at:
+                    made = await park.apply_setpoints(current, only=unanswered)
+                    unanswered = _failed(made)
+                    retry_at = mono + RETRY_S
                 await park.heartbeat()
                 await park.poll()
                 self._errors.pop(park.site.id, None)
@@ -152,3 +186,7 @@ class FieldLoop:
             now = self.clock()
             to_next = (interval_start(now) + STEP - now).total_seconds()
             await asyncio.sleep(max(min(park.map.poll_s, to_next + 0.01), 0.01))
+
+
+def _failed(made: SetpointRound) -> set[str]:
+    return {s.device for s in made.sent if s.status is SetpointStatus.FAILED}

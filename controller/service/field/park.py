@@ -301,8 +301,9 @@ class ParkField:
         with db.read(self.engine) as connection:
             return records.manual_devices(connection, self.site.id)
 
-    async def apply_setpoints(self, start: datetime) -> SetpointRound:
-        """Send the plan in force's setpoints for the interval starting at ``start``."""
+    async def apply_setpoints(self, start: datetime, only: set[str] | None = None) -> SetpointRound:
+        """Send the plan in force's setpoints for the interval starting at ``start`` (to the
+        devices named in ``only``, default every device)."""
         began = time.monotonic()
         late = max((self.clock() - start).total_seconds(), 0.0)
         plan_id, row = await asyncio.to_thread(self._plan_row, start)
@@ -312,7 +313,11 @@ class ParkField:
             return SetpointRound(start, plan_id)
         self.status.no_plan(None)
         cap = self._export_cap(start) if self._export_cap is not None else None
-        everything = orders(self.site, self.map, row, cap)
+        everything = [
+            o
+            for o in orders(self.site, self.map, row, cap)
+            if only is None or o.device.name in only
+        ]
         held = sorted(
             {o.device.name for o in everything if records.PARK in manual or o.device.name in manual}
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -71,9 +72,10 @@ def field_maps(settings: ServiceSettings, parks: Parks) -> list[tuple[Site, Fiel
     return out
 
 
-def answers(broker: Broker, timeout_s: float = 1.0) -> bool:
+def answers(host: str, port: int, timeout_s: float = 1.0) -> bool:
+    """Something accepts a TCP connection at ``host:port``."""
     try:
-        with socket.create_connection((broker.host, broker.port), timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=timeout_s):
             return True
     except OSError:
         return False
@@ -83,7 +85,7 @@ def choose_broker(settings: ServiceSettings) -> Broker | None:
     if not settings.mqtt_host:
         return None
     broker = Broker(settings.mqtt_host, settings.mqtt_port)
-    if settings.demo and not answers(broker):
+    if settings.demo and not answers(broker.host, broker.port):
         log.warning("no MQTT broker answers on %s: the demo plant runs on Modbus only", broker)
         return None
     return broker
@@ -127,6 +129,27 @@ def start_demo_plants(
         process.start()
         processes.append(process)
     return tuple(processes)
+
+
+def start_when_serving(loop: FieldLoop, timeout_s: float = 60.0) -> threading.Thread:
+    """Start ``loop`` once every Modbus device of its maps answers (the demo plants have
+    started), or after ``timeout_s``; in a thread, so that the service serves meanwhile."""
+
+    def wait_then_start() -> None:
+        ports = [
+            (d.modbus.host, d.modbus.port)
+            for _, field_map in loop.maps
+            for d in field_map.devices
+            if d.modbus is not None
+        ]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not all(answers(h, p, 0.2) for h, p in ports):
+            time.sleep(0.2)
+        loop.start()
+
+    thread = threading.Thread(target=wait_then_start, name="field-start", daemon=True)
+    thread.start()
+    return thread
 
 
 def stop_processes(processes: tuple[BaseProcess, ...]) -> None:
