@@ -139,9 +139,8 @@ def test_refused_writes_device_limits_and_manual_mode(
     options = plant_options(site, modbus_only, T0, 3600.0, None, refuse=refuse)
     plants.start(options, modbus_only)
     now = T0.tz_convert("UTC").to_pydatetime()
-    park = ParkField(
-        engine, site, modbus_only, lambda: now, FieldMetrics(CollectorRegistry()), None
-    )
+    metrics = FieldMetrics(CollectorRegistry())
+    park = ParkField(engine, site, modbus_only, lambda: now, metrics, None, lambda _: 1200.0)
 
     async def run() -> tuple[SetpointRound, SetpointRound, SetpointRound]:
         first = await park.apply_setpoints(now)
@@ -165,7 +164,7 @@ def test_refused_writes_device_limits_and_manual_mode(
     planned = float(frame[columns.battery_discharge_kw("bess")].iloc[0])
     assert planned > 50.0
     assert clamped.value == 50.0 and clamped.status is SetpointStatus.CONFIRMED
-    assert by_point[("pcc_meter", "export_limit_kw")].value == site.grid_connection.export_limit_kw
+    assert by_point[("pcc_meter", "export_limit_kw")].value == 1200.0  # a grid event's cap
     others = [
         s for s in first.sent if s.point != "output_limit_kw" or s.device != "pv_weaving_inverter"
     ]

@@ -312,7 +312,11 @@ class ParkField:
             self.status.no_plan(start if plan_id is None else None)
             return SetpointRound(start, plan_id)
         self.status.no_plan(None)
-        cap = self._export_cap(start) if self._export_cap is not None else None
+        cap = (
+            await asyncio.to_thread(self._export_cap, start)
+            if self._export_cap is not None
+            else None
+        )
         everything = [
             o
             for o in orders(self.site, self.map, row, cap)
