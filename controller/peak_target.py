@@ -28,6 +28,10 @@ from sites import Site
 
 TARGET_TIME_LIMIT_S = 600.0
 """A month-long problem solves in seconds; a loaded machine must not make it fall back."""
+MONTH_STEPS = 31 * 96
+"""Every window is padded to the longest month, so that one compiled problem serves every
+choice (a compiled month-long problem holds hundreds of MB; one per window length would
+hold gigabytes after a month of daily choices)."""
 MIN_HISTORY_DAYS = 1
 """The fewest days of the current month that give a target when the previous month is not
 in the history (fewer: no target, the peak so far alone)."""
@@ -47,8 +51,10 @@ class MonthPeakTarget:
 
     def __init__(self, site: Site, config: DispatchConfig = DEFAULT_CONFIG) -> None:
         self.site = site
-        self.config = dataclasses.replace(config, time_limit_s=TARGET_TIME_LIMIT_S)
-        self.cache = ModelCache()
+        self.config = dataclasses.replace(
+            config, time_limit_s=TARGET_TIME_LIMIT_S, horizon_bucket_steps=MONTH_STEPS
+        )
+        self.cache = ModelCache(size=1)
         self.month: pd.Timestamp | None = None
         self.chosen_on: pd.Timestamp | None = None
         """The day the target was chosen; None once chosen from a whole month."""
