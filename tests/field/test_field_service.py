@@ -73,15 +73,19 @@ def test_the_service_shows_field_alarms_setpoints_and_manual_mode(
         wait_for(check, 20, what)
 
     with TestClient(app) as client:
-        eventually(
-            lambda: (
-                any(s["status"] == "confirmed" for s in field(client)["setpoints"])
+
+        def ready() -> bool:
+            state = field(client)
+            meter = next(d for d in state["devices"] if d["name"] == "pcc_meter")
+            return (
+                any(s["status"] == "confirmed" for s in state["setpoints"])
+                and "import_kw" in meter["points"]  # polled at least once
                 and any(
                     r.startswith("field device 'bess_pcs'") for r in park_health(client)["reasons"]
                 )
-            ),
-            "setpoints confirmed and the dead PCS alarmed",
-        )
+            )
+
+        eventually(ready, "setpoints confirmed, the meter polled and the dead PCS alarmed")
         state = field(client)
         by_device = {d["name"]: d for d in state["devices"]}
         assert by_device["bess_pcs"]["up"] is False

@@ -219,7 +219,7 @@ def test_a_device_whose_heartbeat_goes_quiet_falls_back_to_its_local_rules(
         await asyncio.sleep(2.0)  # no heartbeat for twice the device's timeout
         local = await soc_now()
         await park.heartbeat()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)  # the plant notices within a tenth of a second
         back = await soc_now()
         await park.close()
         return following, local, back
