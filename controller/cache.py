@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
@@ -17,6 +18,11 @@ from controller.plan import PlanKind
 from sites import Site
 
 MODEL_CACHE_SIZE = 32
+DATA_ONLY = {"demand_charge_share": 1.0, "peak_margin_scale": 1.0}
+"""Settings that only scale the data a compiled problem is given (see
+:func:`controller.inputs.prepare`), not its structure: problems that differ in them alone are
+one compiled problem (the month's target is chosen daily with a new share in a month
+without history)."""
 
 
 @dataclass
@@ -48,7 +54,9 @@ class ModelCache:
         rows: tuple[int, ...],
     ) -> CachedModel:
         key = hashlib.sha256(
-            "|".join([site_json(site), str(horizon), kind.value, repr(config), repr(rows)]).encode()
+            "|".join(
+                [site_json(site), str(horizon), kind.value, repr(_structure(config)), repr(rows)]
+            ).encode()
         ).hexdigest()
         with self._lock:
             entry = self._entries.get(key)
@@ -69,3 +77,8 @@ class ModelCache:
 
 
 DEFAULT_CACHE = ModelCache()
+
+
+def _structure(config: DispatchConfig) -> DispatchConfig:
+    """``config`` with the data-only settings at their defaults (the cache key)."""
+    return dataclasses.replace(config, **DATA_ONLY)  # type: ignore[arg-type]

@@ -3,6 +3,8 @@ compiled problem."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,6 +94,21 @@ def test_one_compiled_problem_serves_every_step_of_a_bucket() -> None:
         assert check_plan(site, result).ok
         assert len(result.frame) == 96 - step
     assert len(cache._entries) == 2  # the day-ahead problem and one intraday problem
+
+
+def test_settings_that_only_scale_data_share_one_compiled_problem() -> None:
+    site, fc = _day()
+    cache = ModelCache()
+    for share, margin in ((1.0, 1.0), (0.25, 1.0), (1.0, 0.0)):
+        config = dataclasses.replace(
+            DEFAULT_CONFIG, demand_charge_share=share, peak_margin_scale=margin
+        )
+        assert plan(site, fc, config=config, cache=cache).status is PlanStatus.OPTIMAL
+    assert len(cache._entries) == 1
+    plan(
+        site, fc, config=dataclasses.replace(DEFAULT_CONFIG, storage_cycle_weight=0.2), cache=cache
+    )
+    assert len(cache._entries) == 2  # a weight in the objective is structure
 
 
 def test_plan_is_immutable() -> None:
