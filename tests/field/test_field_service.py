@@ -1,4 +1,5 @@
-"""The field loop inside the running service: /health, /metrics, the field API, manual mode."""
+"""The field loop inside the running service: /health, /metrics, the field API, manual mode,
+and a re-plan by the service's own pipeline sent to the devices at once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from field_helpers import OTHER_PARK, PARK, Plants, field_map_for, real_plan, wa
 from controller.plan import PlanKind
 from controller.service.app import create_app
 from controller.service.auth import Role, create_key
+from controller.service.feeder import ReplayFeeder
 from controller.service.field.mqtt import Broker
 from controller.service.field.plant import plant_options
 from controller.service.pipeline import store_plan
@@ -46,9 +48,13 @@ def test_the_service_shows_field_alarms_setpoints_and_manual_mode(
         key_cache_ttl_s=0.0,
         field_devices=True,
         device_maps=[path],
+        history_days=3,
     )
     app = create_app(settings, clock=lambda: NOW)
     service = app.state.service
+    ReplayFeeder(service.engine, service.parks, lambda: NOW, 3).feed_site(
+        service.parks.by_id[PARK], pd.Timestamp(NOW)
+    )  # the history before the field loop's first values
     plan = real_plan(PARK, T0, 8, PlanKind.DAY_AHEAD)
     store_plan(service.engine, plan, T0.date(), None, None)
     ids = service.parks.ids
@@ -101,6 +107,20 @@ def test_the_service_shows_field_alarms_setpoints_and_manual_mode(
         assert f'microgrid_field_device_up{{device="bess_pcs",site="{PARK}"}} 0.0' in metrics
         assert f'microgrid_field_device_up{{device="pcc_meter",site="{PARK}"}} 1.0' in metrics
         assert client.get(f"/api/v1/sites/{PARK}/field", headers=utility).status_code == 403
+
+        # the service's own pipeline re-plans (forecast from the stored history): the loop
+        # sends the new plan's setpoints at once
+        run = client.post(
+            f"/api/v1/sites/{PARK}/replan", headers=operator, params={"wait": True}
+        ).json()
+        assert run["status"] == "succeeded", run
+        eventually(
+            lambda: any(
+                s["plan_id"] == run["plan_id"] and s["status"] == "confirmed"
+                for s in field(client)["setpoints"]
+            ),
+            "the re-plan's setpoints confirmed",
+        )
 
         bad = client.put(
             f"/api/v1/sites/{PARK}/field/mode",
