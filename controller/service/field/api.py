@@ -8,6 +8,7 @@ dashboard list the park's field alarms and manual modes among its reasons.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -85,20 +86,7 @@ def field_state(
         device: {"since": at.isoformat(), "note": note} for device, (at, note) in manual.items()
     }
     document["setpoints"] = [
-        SetpointOut(
-            device=r.device,
-            point=r.point,
-            setpoint=r.setpoint,
-            interval_start=r.interval_start,
-            plan_id=r.plan_id,
-            planned_value=r.planned_value,
-            sent_value=r.sent_value,
-            reported_value=r.reported_value,
-            status=r.status.value,
-            detail=r.detail,
-            sent_at=r.sent_at,
-            answered_at=r.answered_at,
-        ).model_dump(mode="json")
+        SetpointOut.model_validate(asdict(r) | {"status": r.status.value}).model_dump(mode="json")
         for r in sent
     ]
     return document

@@ -109,25 +109,7 @@ def recent(
     if since is not None:
         query = query.where(s_t.c.interval_start >= since)
     rows = connection.execute(query.order_by(s_t.c.id.desc()).limit(limit))
-    return [
-        SetpointRecord(
-            id=r.id,
-            site_id=r.site_id,
-            device=r.device,
-            point=r.point,
-            setpoint=r.setpoint,
-            interval_start=r.interval_start,
-            plan_id=r.plan_id,
-            planned_value=r.planned_value,
-            sent_value=r.sent_value,
-            reported_value=r.reported_value,
-            status=SetpointStatus(r.status),
-            detail=r.detail,
-            sent_at=r.sent_at,
-            answered_at=r.answered_at,
-        )
-        for r in rows
-    ]
+    return [SetpointRecord(**{**r._mapping, "status": SetpointStatus(r.status)}) for r in rows]
 
 
 def set_mode(
