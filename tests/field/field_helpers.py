@@ -10,19 +10,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
-
-from controller.plan import Plan, PlanKind
-from controller.planner import plan as make_plan
-from controller.service.feeder import replay_values
 from controller.service.field.devicemap import FieldMap, bundled_map_path, load_field_map
 from controller.service.field.mqtt import Broker
 from controller.service.field.plant import PlantOptions, run_plant
-from sites import Site, columns, load_bundled_site
+from sites import Site
 
 PARK = "gaotang-textile"
 OTHER_PARK = "chiping-aluminium"
-_PLANS: dict[tuple[str, str, int, PlanKind], Plan] = {}
 BROKER = Broker("127.0.0.1", 1883)
 REQUIRE_MQTT = os.environ.get("MICROGRID_REQUIRE_MQTT") == "1"
 
@@ -92,18 +86,3 @@ class Plants:
     def stop(self, process: multiprocessing.process.BaseProcess) -> None:
         process.kill()
         process.join(10)
-
-
-def real_plan(site_id: str, start: pd.Timestamp, steps: int, kind: PlanKind) -> Plan:
-    """A plan by the real planner with the park's replayed year as a perfect forecast (the
-    simulated plant plays the same year, so it can follow the plan exactly)."""
-    key = (site_id, start.isoformat(), steps, kind)
-    if key not in _PLANS:
-        site = load_bundled_site(site_id)
-        index = pd.date_range(start.tz_convert(site.location.timezone), periods=steps, freq="15min")
-        values = replay_values(site, index)
-        forecast = pd.DataFrame(
-            {columns.quantile(c, p): values[c] for c in values.columns for p in (10, 50, 90)}
-        )
-        _PLANS[key] = make_plan(site, forecast, kind=kind, forecast_issued_at=start.to_pydatetime())
-    return _PLANS[key]

@@ -15,16 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from field_helpers import (
-    REQUIRE_MQTT,
-    Plants,
-    answers,
-    field_map_for,
-    free_port,
-    real_plan,
-    wait_for,
-)
+from field_helpers import REQUIRE_MQTT, Plants, answers, field_map_for, free_port, wait_for
 from prometheus_client import CollectorRegistry
+from real_plans import real_plan
 from sqlalchemy import Engine
 
 from controller.plan import PlanKind

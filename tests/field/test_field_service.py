@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from field_helpers import OTHER_PARK, PARK, Plants, field_map_for, real_plan, wait_for
+from field_helpers import OTHER_PARK, PARK, Plants, field_map_for, wait_for
+from real_plans import real_plan
 
 from controller.plan import PlanKind
 from controller.service.app import create_app

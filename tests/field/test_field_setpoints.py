@@ -11,8 +11,9 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from field_helpers import Plants, field_map_for, real_plan
+from field_helpers import Plants, field_map_for
 from prometheus_client import CollectorRegistry
+from real_plans import real_plan
 from sqlalchemy import Engine
 
 from controller import columns as pc

@@ -14,30 +14,9 @@ from datetime import datetime
 import httpx
 import pandas as pd
 
-from controller.plan import Plan, PlanKind
-from controller.planner import plan as make_plan
-from controller.service.feeder import replay_values
-from sites import columns, load_bundled_site
-
 PARK = "gaotang-textile"
 OTHER_PARK = "chiping-aluminium"
 TEST_PARKS = [PARK, OTHER_PARK]
-
-_PLANS: dict[tuple[str, str, int, PlanKind], Plan] = {}
-
-
-def real_plan(site_id: str, start: pd.Timestamp, steps: int, kind: PlanKind) -> Plan:
-    """A plan made by the real planner from the park's replayed year as a perfect forecast."""
-    key = (site_id, start.isoformat(), steps, kind)
-    if key not in _PLANS:
-        site = load_bundled_site(site_id)
-        index = pd.date_range(start.tz_convert(site.location.timezone), periods=steps, freq="15min")
-        values = replay_values(site, index)
-        forecast = pd.DataFrame(
-            {columns.quantile(c, p): values[c] for c in values.columns for p in (10, 50, 90)}
-        )
-        _PLANS[key] = make_plan(site, forecast, kind=kind, forecast_issued_at=start.to_pydatetime())
-    return _PLANS[key]
 
 
 def quarter_hour(moment: datetime, zone: str) -> pd.Timestamp:

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 from conftest import Harness
-from service_helpers import OTHER_PARK, PARK, quarter_hour, real_plan
+from real_plans import real_plan
+from service_helpers import OTHER_PARK, PARK, quarter_hour
 
 from controller.plan import PlanKind
 from controller.service.pipeline import store_plan

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from service_helpers import PARK, TEST_PARKS, free_port, quarter_hour, real_plan, server_process
+from real_plans import real_plan
+from service_helpers import PARK, TEST_PARKS, free_port, quarter_hour, server_process
 
 from controller.plan import PlanKind
 from controller.service import db, migrate

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from conftest import Harness, service_settings
-from service_helpers import OTHER_PARK, PARK, quarter_hour, real_plan
+from real_plans import real_plan
+from service_helpers import OTHER_PARK, PARK, quarter_hour
 from sqlalchemy import event
 
 from controller.plan import PlanKind

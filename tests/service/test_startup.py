@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from conftest import Harness
 from processes import alive, gone_within
-from service_helpers import OTHER_PARK, PARK, quarter_hour, real_plan
+from real_plans import real_plan
+from service_helpers import OTHER_PARK, PARK, quarter_hour
 
 from controller.plan import PlanKind
 from controller.service.catchup import catch_up

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from service_helpers import PARK, quarter_hour, real_plan
+from real_plans import real_plan
+from service_helpers import PARK, quarter_hour
 from sqlalchemy import Engine, func, select
 
 from controller.plan import PlanKind
