@@ -13,7 +13,8 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   stream is split as the plan says where it truly gives what was expected; where it gives
   less, the pumps of the demand with the most boiler and storage capacity behind it give way
   first; each pump follows its demand as a heat-pump controller does, down to what the
-  demand needs and up to its rating where the demand needs more than planned; it counts as
+  demand needs and up to its rating where the demand needs more than planned (from what the
+  stream has left once every pump has had its planned share); it counts as
   not followed only where it gave less than both its setpoint and what its demand needed;
 - boilers give their planned heat as far as the demand needs it; a demand that needs more
   than planned gets it from its heat pumps first (up to their rating), then from its boilers
@@ -30,7 +31,7 @@ What the plant does with a plan's setpoints and the interval's true conditions:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +39,7 @@ import numpy as np
 from controller import columns as pc
 from controller.cop import heat_pump_cop
 from sites import Site, columns
-from sites.schema import AMBIENT, Fuel, HeatPump
+from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
 
 HOURS = 0.25
 FOLLOW_TOL_KW = 1e-3  # a setpoint met within 1 W counts as followed (solver round-off)
@@ -217,8 +218,9 @@ class Plant:
 
         Demands draw on shared waste-heat streams in the order of the boiler and storage
         capacity behind them, least first: where the stream truly gives what the plan
-        expected, each pump gets its planned share; where it gives less, or a demand needs more
-        than planned, the best backed-up demand's pumps give way. Heat pumps follow their
+        expected, each pump gets its planned share; where it gives less, the best backed-up
+        demand's pumps give way. A pump whose demand needs more than planned takes more only
+        from what is left once every pump has had its planned share. Heat pumps follow their
         demand as their own controllers do: down to what it needs, and up to their rating
         where it needs more than planned. A heat pump counts as not followed only where it
         delivered less than both its setpoint and what its demand needed."""
@@ -245,41 +247,70 @@ class Plant:
             stream[hp.source] = max(stream[hp.source] - e * (k - 1.0), 0.0)
             return e
 
-        hp_electric = e_boiler = 0.0
+        # 1. every demand (least backed-up first): waste heat hot enough, then its heat pumps
+        #    as planned, down to what it needs and the stream gives, then its boilers as
+        #    planned; no pump takes more than its plan before every pump has had its share
+        need: dict[str, float] = {}
+        electric = {hp.name: 0.0 for hp in a.heat_pumps}
+        target: dict[str, float] = {}
+        heat = {b.name: 0.0 for b in a.boilers}
         for demand in self._by_backup:
-            need = float(truth[columns.heat_demand_kw_th(demand.name)]) - supplied[demand.name]
+            left = float(truth[columns.heat_demand_kw_th(demand.name)]) - supplied[demand.name]
             for w in self._direct[demand.name]:
-                used = min(max(need, 0.0), stream[w.name])
+                used = min(max(left, 0.0), stream[w.name])
                 stream[w.name] -= used
                 out[pc.waste_heat_direct_kw_th(w.name)] += used
-                need -= used
-            pumps, boilers = self._pumps_of[demand.name], self._boiler_of[demand.name]
-            electric = {hp.name: 0.0 for hp in pumps}
-            heat = {b.name: 0.0 for b in boilers}
-            # 1. heat pumps as planned, down to what the demand needs and the stream gives
-            for hp in pumps:
+                left -= used
+            for hp in self._pumps_of[demand.name]:
                 k = cop[hp.name]
-                target = min(planned[hp.name], max(need, 0.0) / k)  # asked and needed
-                e = draw(hp, k, target)
-                follow(columns.heat_pump_kw(hp.name), target, e)
-                electric[hp.name] = e
-                need -= e * k
-            # 2. boilers as planned, as far as the demand needs
-            for b in boilers:
+                target[hp.name] = min(planned[hp.name], max(left, 0.0) / k)  # asked and needed
+                electric[hp.name] = draw(hp, k, target[hp.name])
+                left -= electric[hp.name] * k
+            for b in self._boiler_of[demand.name]:
                 planned_heat = max(float(setpoint.get(pc.boiler_heat_kw_th(b.name), 0.0)), 0.0)
-                heat[b.name] = min(max(need, 0.0), planned_heat, b.capacity_kw_th)
-                need -= heat[b.name]
-            # 3. more than planned: heat pumps up to their rating, then boilers as backup
+                heat[b.name] = min(max(left, 0.0), planned_heat, b.capacity_kw_th)
+                left -= heat[b.name]
+            need[demand.name] = left
+
+        # 2. more than planned: heat pumps up to their rating from what is left of their
+        #    stream, then boilers as backup; heat still missing takes stream back from the
+        #    pumps of better backed-up demands (their own backup then makes up for it)
+        def take_back(hp: HeatPump, givers: Sequence[HeatDemand], left: float) -> float:
+            """Run ``hp`` up to its rating on source heat taken back from the pumps of the
+            ``givers`` demands on its stream, for the ``left`` kW_th its demand still misses;
+            the givers' demands then need that much more. Returns what is still missing."""
+            k = cop[hp.name]
+            for other in givers:
+                for giver in self._pumps_of[other.name]:
+                    want = min(left / k, hp.electric_kw - electric[hp.name])
+                    if want <= 0.0 or hp.source == AMBIENT or giver.source != hp.source:
+                        continue
+                    k_giver = cop[giver.name]
+                    back = min(electric[giver.name], want * (k - 1.0) / (k_giver - 1.0))
+                    electric[giver.name] -= back
+                    need[other.name] += back * k_giver
+                    stream[hp.source] += back * (k_giver - 1.0)
+                    more = draw(hp, k, want)
+                    electric[hp.name] += more
+                    left -= more * k
+            return left
+
+        hp_electric = e_boiler = 0.0
+        for position, demand in enumerate(self._by_backup):
+            left = need[demand.name]
+            pumps, boilers = self._pumps_of[demand.name], self._boiler_of[demand.name]
             for hp in pumps:
                 k = cop[hp.name]
-                more = draw(hp, k, min(max(need, 0.0) / k, hp.electric_kw - electric[hp.name]))
+                more = draw(hp, k, min(max(left, 0.0) / k, hp.electric_kw - electric[hp.name]))
                 electric[hp.name] += more
-                need -= more * k
+                left -= more * k
             for b in boilers:
-                backup = min(max(need, 0.0), b.capacity_kw_th - heat[b.name])
+                backup = min(max(left, 0.0), b.capacity_kw_th - heat[b.name])
                 heat[b.name] += backup
                 result.boiler_backup_kwh_th += backup * HOURS
-                need -= backup
+                left -= backup
+            for hp in pumps:
+                left = take_back(hp, self._by_backup[position + 1 :], left)
             for hp in pumps:
                 out[columns.heat_pump_kw(hp.name)] = electric[hp.name]
                 out[pc.heat_pump_heat_kw_th(hp.name)] = electric[hp.name] * cop[hp.name]
@@ -291,11 +322,14 @@ class Plant:
                     e_boiler += heat[b.name] / b.efficiency
                 else:
                     out[pc.boiler_fuel_kw(b.name)] = heat[b.name] / b.efficiency
-            out[pc.heat_unmet_kw_th(demand.name)] = max(need, 0.0)
-            if need > FOLLOW_TOL_KW:
-                result.heat_unmet_kwh_th += need * HOURS
-            elif need < -FOLLOW_TOL_KW:
-                result.heat_dumped_kwh_th += -need * HOURS
+            out[pc.heat_unmet_kw_th(demand.name)] = max(left, 0.0)
+            if left > FOLLOW_TOL_KW:
+                result.heat_unmet_kwh_th += left * HOURS
+            elif left < -FOLLOW_TOL_KW:
+                result.heat_dumped_kwh_th += -left * HOURS
+        for hp in a.heat_pumps:  # less than both its setpoint and what its demand needed
+            if electric[hp.name] < target[hp.name]:
+                follow(columns.heat_pump_kw(hp.name), target[hp.name], electric[hp.name])
         for w in a.waste_heat:
             used = float(truth[columns.waste_heat_kw_th(w.name)]) - stream[w.name]
             out[pc.waste_heat_to_heat_pump_kw_th(w.name)] = (

@@ -3,10 +3,12 @@ the heat pumps on a shared waste-heat stream."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from controller import columns as pc
+from controller.cop import heat_pump_cop
 from sim.plant import Plant, PlantState
 from sites import columns, load_bundled_site
 from sites.history.derive import load_history
@@ -102,3 +104,82 @@ def test_a_short_shared_stream_serves_the_demand_with_the_least_backup_first() -
     assert actual[pc.waste_heat_to_heat_pump_kw_th("warm_waste_water")] <= 1500.0 + POWER_TOL_KW
     assert columns.heat_pump_kw("hp_dyeing") in result.not_followed  # it gave way
     assert columns.heat_pump_kw("hp_washing") not in result.not_followed
+
+
+def test_a_pump_takes_more_than_planned_only_from_what_the_planned_shares_leave() -> None:
+    """The stream gives what the plan expected and 100 kW_th more; the washing water needs
+    500 kW_th more heat than planned. The washing pump takes the 100 kW_th left over, not the
+    dyeing pump's share: the dyeing pump follows its setpoint and the washing water's electric
+    boiler gives the rest."""
+    hp = {p.name: p for p in SITE.assets.heat_pumps}
+    source = SITE.assets.waste_heat[0]
+    k = {
+        name: float(heat_pump_cop(p, np.array([source.supply_temperature_degc]))[0])
+        for name, p in hp.items()
+    }
+    dyeing_kw, washing_kw, leftover_kw_th, extra_kw_th = 1000.0, 300.0, 100.0, 500.0
+    planned_source = dyeing_kw * (k["hp_dyeing"] - 1.0) + washing_kw * (k["hp_washing"] - 1.0)
+    washing_boiler = 3500.0 - washing_kw * k["hp_washing"] - extra_kw_th
+    truth = _truth(
+        **{
+            columns.waste_heat_kw_th(source.name): planned_source + leftover_kw_th,
+            columns.heat_demand_kw_th("washing_water"): 3500.0,
+            columns.heat_demand_kw_th("dyeing_hot_water"): 8000.0,
+        }
+    )
+    setpoint = {
+        columns.heat_pump_kw("hp_dyeing"): dyeing_kw,
+        columns.heat_pump_kw("hp_washing"): washing_kw,
+        pc.boiler_heat_kw_th("electric_boiler"): washing_boiler,
+        pc.boiler_heat_kw_th("gas_boiler"): 8000.0 - dyeing_kw * k["hp_dyeing"],
+    }
+    result = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth)
+    actual = result.actual
+    assert result.not_followed == []
+    assert actual[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw)
+    more_kw = leftover_kw_th / (k["hp_washing"] - 1.0)
+    assert actual[columns.heat_pump_kw("hp_washing")] == pytest.approx(washing_kw + more_kw)
+    backup = extra_kw_th - more_kw * k["hp_washing"]
+    assert actual[pc.boiler_heat_kw_th("electric_boiler")] == pytest.approx(washing_boiler + backup)
+    assert result.heat_unmet_kwh_th == 0.0
+
+
+def test_heat_that_would_go_unmet_takes_stream_back_from_a_better_backed_up_demand() -> None:
+    """The stream gives just what the plan drew; the washing water needs more than its pump's
+    plan and its 2 MW electric boiler can give. Its pump takes source heat back from the
+    dyeing pump (not followed), whose gas boiler makes up for it: no heat goes unmet."""
+    hp = {p.name: p for p in SITE.assets.heat_pumps}
+    source = SITE.assets.waste_heat[0]
+    k = {
+        name: float(heat_pump_cop(p, np.array([source.supply_temperature_degc]))[0])
+        for name, p in hp.items()
+    }
+    dyeing_kw, washing_kw, boiler_kw_th = 1000.0, 200.0, 2000.0  # the electric boiler's rating
+    missing_kw_th = 3500.0 - washing_kw * k["hp_washing"] - boiler_kw_th
+    truth = _truth(
+        **{
+            columns.waste_heat_kw_th(source.name): dyeing_kw * (k["hp_dyeing"] - 1.0)
+            + washing_kw * (k["hp_washing"] - 1.0),
+            columns.heat_demand_kw_th("washing_water"): 3500.0,
+            columns.heat_demand_kw_th("dyeing_hot_water"): 8000.0,
+        }
+    )
+    setpoint = {
+        columns.heat_pump_kw("hp_dyeing"): dyeing_kw,
+        columns.heat_pump_kw("hp_washing"): washing_kw,
+        pc.boiler_heat_kw_th("electric_boiler"): boiler_kw_th,
+        pc.boiler_heat_kw_th("gas_boiler"): 8000.0 - dyeing_kw * k["hp_dyeing"],
+    }
+    result = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth)
+    actual = result.actual
+    assert missing_kw_th > 100.0  # the case needs the take-back
+    assert result.heat_unmet_kwh_th == 0.0
+    more_kw = missing_kw_th / k["hp_washing"]
+    assert actual[columns.heat_pump_kw("hp_washing")] == pytest.approx(washing_kw + more_kw)
+    given_kw = more_kw * (k["hp_washing"] - 1.0) / (k["hp_dyeing"] - 1.0)
+    assert actual[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw - given_kw)
+    assert result.not_followed == [columns.heat_pump_kw("hp_dyeing")]
+    dyeing_heat = (
+        actual[pc.heat_pump_heat_kw_th("hp_dyeing")] + actual[pc.boiler_heat_kw_th("gas_boiler")]
+    )
+    assert dyeing_heat == pytest.approx(8000.0)
