@@ -11,8 +11,8 @@ For a cleaned training panel of ``D`` days:
 3. each model is trained again on the whole history for use.
 
 A series whose model needs more days than are left before the held-back days falls back to
-daily persistence (:class:`~forecasting.baselines.FallbackModel`), calibrated on its own
-residuals over the whole history, and says why.
+daily persistence anchored on the last value (:class:`~forecasting.baselines.FallbackModel`),
+calibrated on its own residuals over the whole history, and says why.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecasting import heat, load, pv, temperature, wind
-from forecasting.baselines import FallbackModel
+from forecasting.baselines import ANOMALY_DECAY_STEPS, PV_ANOMALY_DECAY_STEPS, FallbackModel
 from forecasting.models import TRAIN_LEADS, SeriesModel, TrainingSpan
 from forecasting.quantiles import QuantileTable, band_table, fit_quantile_table
 from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel, make_pairs, origins_every
@@ -118,7 +118,8 @@ def _table(
 
 
 def _fallback(spec: SeriesSpec, panel: Panel, upper: float, reason: str) -> FittedSeries:
-    model = FallbackModel(spec.column)
+    decay = PV_ANOMALY_DECAY_STEPS if spec.kind is SeriesKind.PV else ANOMALY_DECAY_STEPS
+    model = FallbackModel(spec.column, decay)
     origins = origins_every(STEPS_PER_DAY, len(panel), FALLBACK_STRIDE)
     pairs = make_pairs(origins, TRAIN_LEADS, len(panel))
     table = _table(model, spec, panel, pairs, model.p50(panel, pairs, {}))

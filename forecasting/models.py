@@ -53,7 +53,10 @@ METHOD_DESCRIPTIONS: Mapping[Method, str] = {
     Method.TEMPERATURE_CLIMATOLOGY_ANOMALY: "time-of-day climatology of the last two weeks plus "
     "the current anomaly, decaying with lead time",
     Method.TEMPERATURE_WEATHER: "the weather forecast's temperature",
-    Method.BASELINE_DAILY_PERSISTENCE: "same time on the last observed day",
+    Method.BASELINE_DAILY_PERSISTENCE: (
+        "same time on the last observed day, plus the last value's departure from its own "
+        "day-before value, fading over the next hours"
+    ),
 }
 
 

@@ -32,6 +32,12 @@ from forecasting.timeline import STEP
 from sites import Site
 
 DEFAULT_REFIT_EVERY = pd.Timedelta(days=28)
+FALLBACK_REFIT_EVERY = pd.Timedelta(days=1)
+"""While any series runs on its fallback (the history was too short for its model), the
+models are fitted again every day, so that each series gets its model on the first day its
+history allows, not up to ``DEFAULT_REFIT_EVERY`` later (a replay from 8 January would
+otherwise plan all January on daily persistence). The service refits every day anyway
+(``forecast_refit_hours``)."""
 AHEAD = 1024
 """Forecasts the second process may make ahead of the controller (about 55 kB each for a
 48-hour forecast of a dozen series). Enough to carry the controller through a refit: a fit
@@ -42,7 +48,8 @@ POLL_S = 1.0  # how often a wait for the next forecast checks that the process s
 
 class RefittingForecaster:
     """Fits the forecasting models on the history before the first issue time, then refits
-    every ``refit_every`` on the history before that issue time: never on the future."""
+    every ``refit_every`` (every ``FALLBACK_REFIT_EVERY`` while a series runs on its fallback)
+    on the history before that issue time: never on the future."""
 
     def __init__(self, site: Site, refit_every: pd.Timedelta = DEFAULT_REFIT_EVERY) -> None:
         self.site = site
@@ -52,15 +59,18 @@ class RefittingForecaster:
         self.fits = 0
 
     def __call__(self, now: pd.Timestamp, end: pd.Timestamp, history: pd.DataFrame) -> pd.DataFrame:
-        if (
-            self.models is None
-            or self.fitted_at is None
-            or now - self.fitted_at >= self.refit_every
-        ):
-            self.models = fit(self.site, history, until=now)
+        models = self.models
+        if models is None or self.fitted_at is None or self._refit_due(models, now):
+            models = self.models = fit(self.site, history, until=now)
             self.fitted_at = now
             self.fits += 1
-        return self.models.predict(now, end - now, history).frame
+        return models.predict(now, end - now, history).frame
+
+    def _refit_due(self, models: ForecastModels, now: pd.Timestamp) -> bool:
+        assert self.fitted_at is not None
+        on_fallback = any(s.fallback_reason is not None for s in models.series)
+        every = min(self.refit_every, FALLBACK_REFIT_EVERY) if on_fallback else self.refit_every
+        return bool(now - self.fitted_at >= every)
 
 
 @dataclass(frozen=True)

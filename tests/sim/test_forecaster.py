@@ -50,6 +50,21 @@ def test_prefetched_replay_makes_the_same_decisions_as_the_forecaster_in_the_loo
     assert ahead.forecaster.fits == in_loop.forecaster.fits == 1  # type: ignore[attr-defined]
 
 
+def test_models_on_their_fallback_are_fitted_again_every_day() -> None:
+    """A week of history is too short for a model: every series runs on daily persistence,
+    and the models are fitted again a day later (not 28 days later), each time on the history
+    before the issue time. (A full history keeps one fit for a day: the test above.)"""
+    forecaster = RefittingForecaster(SITE)
+    first = pd.Timestamp("2016-01-08", tz=ZONE)  # the history begins on 1 January
+    for hours, fits in ((0, 1), (12, 1), (24, 2), (30, 2), (48, 3)):
+        now = first + pd.Timedelta(hours=hours)
+        forecaster(now, now + pd.Timedelta(hours=1), TRUTH.loc[: now - pd.Timedelta(1)])
+        assert forecaster.fits == fits, hours
+        assert forecaster.models is not None
+        assert forecaster.models.trained_until <= now
+    assert all(s.fallback_reason for s in forecaster.models.series)
+
+
 def test_a_call_off_the_schedule_is_answered_in_this_process() -> None:
     forecaster = PrefetchingForecaster(SITE, TRUTH)
     forecaster.expect([Call(START, START + pd.Timedelta(hours=6))])
