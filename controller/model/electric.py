@@ -51,15 +51,16 @@ def add_demand_charge(ctx: ModelContext) -> None:
     """The demand charge of each billing month the horizon touches, on the import above what
     the month allows (its peak so far or its target). Forecast error may bring the import in
     above plan by the margin: the plan keeps that margin below the allowance, or as battery
-    charge and discharge room (power and stored energy) that the batteries' local controller
-    sheds to hold the import ceiling (:data:`controller.columns.GRID_IMPORT_CEILING_KW`):
+    net charge and discharge room (power and stored energy) that the batteries' local
+    controller sheds to hold the import ceiling (:data:`controller.columns.GRID_IMPORT_CEILING_KW`):
     the batteries keep the energy needed to defend the peak. After the batteries."""
     h = ctx.horizon
     grid_import = ctx.variables["grid_import"]
     sheddable: cp.Expression | float = 0.0
     if "battery_charge" in ctx.variables:
         charge, room = ctx.variables["battery_charge"], ctx.variables["battery_discharge_room"]
-        sheddable = cp.sum(charge + room, axis=0)
+        discharge = ctx.variables["battery_discharge"]
+        sheddable = cp.sum(charge - discharge + room, axis=0)
     free = ctx.param("peak_free", (2, h), lambda i: i.peak_free_kw)
     margin = ctx.param("peak_margin", (h,), lambda i: i.peak_margin_kw, nonneg=True)
     rate = ctx.param("demand_rate", (), lambda i: i.demand_charge_cny_per_kw, nonneg=True)
@@ -147,11 +148,13 @@ def add_battery(ctx: ModelContext) -> None:
     )
     ctx.add("battery_end_level", soc @ terminal >= target - short)
 
-    # what more the batteries could discharge in each interval (within power and the charge
-    # held at its start): with the planned charge, the import their local controller can
-    # shed when the load comes in above plan (see add_demand_charge)
+    # what the batteries could discharge in each interval (within power and the charge held
+    # at its start): with the planned net charge (charge - discharge), the import their
+    # local controller can shed when the load comes in above plan (see add_demand_charge).
+    # The controller nets a charge and a discharge setpoint, so charging and discharging at
+    # once adds nothing to it.
     room = ctx.var("battery_discharge_room", (n, h))
-    ctx.add("battery_room_power", room + discharge <= p_discharge @ active)
+    ctx.add("battery_room_power", room <= p_discharge @ active)
     room0 = ctx.param(
         "battery_room0",
         (n,),
