@@ -18,7 +18,7 @@ from controller.plan import PlanKind
 from sites import Site
 
 MODEL_CACHE_SIZE = 32
-DATA_ONLY = {"demand_charge_share": 1.0, "peak_margin_scale": 1.0}
+DATA_ONLY = {"demand_charge_share": 1.0, "peak_margin_scale": 1.0, "network_margin_scale": 1.0}
 """Settings that only scale the data a compiled problem is given (see
 :func:`controller.inputs.prepare`), not its structure: problems that differ in them alone are
 one compiled problem (the month's target is chosen daily with a new share in a month

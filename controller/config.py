@@ -96,6 +96,12 @@ class DispatchConfig:
     """The plan keeps its import this many forecast bands below the month's peak allowance
     (one band: the root sum of squares of the loads' P90 - P50 and the renewables' P50 -
     P10), so that forecast error does not set a new peak; 0 plans right up to it."""
+    network_margin_scale: float = 1.0
+    """Network rows (branch flows, bus voltages) keep this many forecast bands below their
+    limits: the root sum of squares, over the loads, PV and wind, of each one's sensitivity
+    times its P90 - P50 or P50 - P10 (whichever brings the row nearer its limit), so that the
+    true loads and weather do not overload what the plan held at its limit; 0 plans right up
+    to the limits."""
     demand_charge_share: float = 1.0
     """The share of a month's demand charge per kW of peak the plan weighs against its
     energy: 1 for a real plan. A plan over d days of a D-day month that sets the month's

@@ -158,6 +158,11 @@ class DispatchInputs:
     storage_level_in: np.ndarray
     """(n_storage, horizon) the starting level entering the first real column, 0 elsewhere."""
     network: NetworkData | None = None
+    forecast_error_kw: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per load, PV and wind column, how far the true value may lie above and below the plan's
+    P50 in each real interval (see ``_forecast_error_kw``; times
+    ``DispatchConfig.network_margin_scale``): the network rows keep that margin (see
+    :func:`controller.tightening.forecast_margin`)."""
     issues: tuple[str, ...] = field(default=())
 
     @property
@@ -329,6 +334,29 @@ def _forecast_band_kw(
     return np.sqrt(np.sum(np.square(spreads), axis=0))
 
 
+def _forecast_error_kw(
+    site: Site,
+    frame: pd.DataFrame,
+    loads: list[np.ndarray],
+    pv: list[np.ndarray],
+    wind: list[np.ndarray],
+    scale: float,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per load, PV and wind column: (above, below) its P50 per interval, times ``scale``.
+    Loads: P90 - P50 and P50 - P10. PV and wind: 0 and P50 - P10; more sun or wind than
+    planned adds to a flow only where the plan did not curtail (where it did, the plant holds
+    the unit at its setpoint), and where a flow is at its limit the plan curtails."""
+    a = site.assets
+    out = {}
+    for load, p50 in zip(a.electric_loads, loads, strict=True):
+        name = columns.load_kw(load.name)
+        out[name] = (scale * spread(frame, name, p50, 90), scale * spread(frame, name, p50, 10))
+    renewable = [columns.pv_kw(x.name) for x in a.pv] + [columns.wind_kw(x.name) for x in a.wind]
+    for name, p50 in zip(renewable, pv + wind, strict=True):
+        out[name] = (np.zeros(len(frame)), scale * spread(frame, name, p50, 10))
+    return out
+
+
 def _policy_budgets(site: Site, state: MeasuredState, n_steps: int) -> tuple[float, float]:
     """What the year so far leaves the horizon of the annual targets' spill and export, as
     the horizon's share of the rest of the year (the rest taken to be at the targets)."""
@@ -417,6 +445,7 @@ def prepare(
     month_peak = _power(state.month_peak_import_kw, "month_peak_import_kw", issues)
     allowance = max(month_peak, _power(state.month_peak_target_kw, "month_peak_target_kw", issues))
     margin = config.peak_margin_scale * _forecast_band_kw(site, frame, loads, pv, wind)
+    forecast_error = _forecast_error_kw(site, frame, loads, pv, wind, config.network_margin_scale)
     peak_free = _peak_free(index, allowance, horizon)
     spill_budget, export_budget = _policy_budgets(site, state, n)
 
@@ -468,5 +497,6 @@ def prepare(
         active=active,
         storage_keep=keep,
         storage_level_in=level_in,
+        forecast_error_kw=forecast_error,
         issues=tuple(issues),
     )

@@ -34,11 +34,13 @@ def row_rhs(
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
     *,
     flow_margin: float,
+    forecast_margin: np.ndarray | None = None,
 ) -> np.ndarray:
     """Scaled right-hand sides (n_rows, horizon) around the operating point ``x0`` (T, n_col)
     with AC voltages ``vm0`` (T, n_bus); ``reduction`` (n_rows, T) is the tightening so far
     [raw units]; flow rows hold their branch ``flow_margin`` (a share of the rating) below
-    it. With ``bounds`` (lower, upper), each (T, n_col), of what the injections can be in
+    it, and every row ``forecast_margin`` (n_rows, T) [raw units] below its limit where
+    given. With ``bounds`` (lower, upper), each (T, n_col), of what the injections can be in
     each interval, a row that no dispatch within them can bring within
     ``INTERVAL_SCREEN_FRACTION`` of its limit gets no limit in that interval (the solver's
     presolve then drops it), unless the AC check has tightened it there."""
@@ -58,6 +60,8 @@ def row_rhs(
     vm_low = np.nan_to_num(vm0[:, linear.positions[low]].T, nan=1.0)
     raw[low] = -limits.vm_min_pu + vm_low + linear_x0[low]
     raw = raw - reduction
+    if forecast_margin is not None:
+        raw = raw - forecast_margin
     real = rhs[:, horizon - n :]
     real[:] = raw * linear.scale[:, None]
     if bounds is not None:
@@ -185,6 +189,23 @@ def injection_bounds(
     return lower, upper
 
 
+def forecast_margin(linear: LinearNetwork, inputs: DispatchInputs) -> np.ndarray:
+    """(n_rows, T) [raw units] how far the true loads, PV and wind may bring each row above
+    its value at the plan: the root sum of squares over the columns of ``linear.coef`` times
+    the forecast error in the direction that raises the row
+    (:attr:`controller.inputs.DispatchInputs.forecast_error_kw`; errors taken as
+    independent)."""
+    squares = np.zeros((linear.n_rows, inputs.n_steps))
+    for j, column in enumerate(linear.columns):
+        error = inputs.forecast_error_kw.get(column)
+        if error is None:
+            continue
+        above, below = (np.asarray(e)[None, :] for e in error)
+        coef = linear.coef[:, j, None]
+        squares += np.square(coef * np.where(coef > 0, above, below))
+    return np.sqrt(squares)
+
+
 def with_network(
     site: Site,
     inputs: DispatchInputs,
@@ -200,7 +221,15 @@ def with_network(
     h = inputs.horizon
     bounds = injection_bounds(site, linear, inputs)
     rhs = row_rhs(
-        site, linear, x0, ac.vm_pu_values, tightening.reduction, h, bounds, flow_margin=flow_margin
+        site,
+        linear,
+        x0,
+        ac.vm_pu_values,
+        tightening.reduction,
+        h,
+        bounds,
+        flow_margin=flow_margin,
+        forecast_margin=forecast_margin(linear, inputs),
     )
     start = inputs.start
     losses = np.zeros(h)

@@ -224,3 +224,48 @@ def test_binding_line_limit_shifts_the_excess_into_the_battery() -> None:
     assert frame[pc.pv_curtailed_kw("roof")].sum() == pytest.approx(0.0, abs=POWER_TOL_KW)
     sunny = fc["pv_roof_kw_p50"] > 0
     assert frame.loc[sunny, columns.battery_charge_kw("bess")].min() > 100.0
+
+
+LOAD_BAND_KW = 200.0  # the load's P90 above its P50 in the feeder test below
+
+
+def _feeder_load_plan(scale: float) -> tuple[float, float]:
+    """A 1,700 kW load (P90 1,900 kW) behind a 1.73 MVA feeder, with a battery beside it, the
+    network margin ``scale`` forecast bands: the feeder's AC loading at the plan and when
+    the load comes in at its P90 (highest over the day)."""
+    raw = base_mapping()
+    raw["network"]["lines"][0]["max_i_ka"] = 0.1  # 1.73 MVA at 10 kV
+    raw["assets"]["electric_loads"][0]["bus"] = "feeder"
+    raw["assets"]["electric_loads"][0]["peak_kw"] = 4000
+    raw["assets"]["batteries"][0]["bus"] = "feeder"
+    raw["assets"]["pv"] = []
+    site = site_from(raw)
+    index = day_index(periods=24)
+    # 1,700 kW for 90 minutes (the battery holds 760 kWh it can give), then 800 kW for
+    # four and a half hours to charge it back to its starting level
+    load = np.where(np.arange(24) < 6, 1700.0, 800.0)
+    fc = forecast(site, index, load_plant_kw=load)
+    fc[columns.quantile(columns.load_kw("plant"), 90)] = load + LOAD_BAND_KW
+    fc[columns.quantile(columns.load_kw("plant"), 10)] = load - LOAD_BAND_KW
+    config = dataclasses.replace(DEFAULT_CONFIG, network_margin_scale=scale)
+    result = plan(site, fc, NO_DEMAND_CHARGE, config=config)
+    assert result.status is PlanStatus.OPTIMAL
+    assert check_plan(site, result).ok, check_plan(site, result)
+    verifier = NetworkVerifier(site)
+    at_plan = verifier.verify(result.frame).line_loading_percent["l_feeder"]
+    high = result.frame.assign(**{columns.load_kw("plant"): load + LOAD_BAND_KW})
+    at_p90 = verifier.verify(high).line_loading_percent["l_feeder"]
+    return float(at_plan.max()), float(at_p90.max())
+
+
+def test_the_network_rows_keep_the_load_forecast_band_below_the_feeder_rating() -> None:
+    """Planned at its P50 alone, the feeder runs at its limit and the load's P90 overloads
+    it; with the band as margin, the battery discharges that much more and the feeder holds
+    at the P90 too."""
+    at_plan, at_p90 = _feeder_load_plan(0.0)
+    assert at_plan == pytest.approx(100.0, abs=100.0 * LINE_LIMIT_RTOL)
+    assert at_p90 > 105.0  # 200 kW on a 1.73 MVA feeder: about 11 points
+    at_plan_m, at_p90_m = _feeder_load_plan(1.0)
+    assert at_p90_m <= 100.0
+    assert at_p90_m == pytest.approx(100.0, abs=100.0 * LINE_LIMIT_RTOL)
+    assert at_plan_m < at_plan - 8.0
