@@ -195,10 +195,7 @@ class OptimiserPolicy(Policy):
         """What is planned at ``now``: a day-ahead plan at start-up and at the gate time, an
         intraday plan where ``now`` is on the intraday clock (aligned to the day's start, as
         the service's scheduler runs it), else nothing (the plan in force carries on)."""
-        gate = now.normalize() + pd.Timedelta(
-            hours=self.site.gate_time.hour, minutes=self.site.gate_time.minute
-        )
-        if first or now == gate:
+        if first or at_gate(self.site, now):
             return PlanKind.DAY_AHEAD
         every = self.intraday_every
         if every is not None and (now - now.normalize()) % every == pd.Timedelta(0):
@@ -265,19 +262,37 @@ class OptimiserPolicy(Policy):
 
     def committed_schedule(self) -> pd.DataFrame:
         """Connection-point schedule the utility received, day by day."""
-        parts = [
-            p.frame.loc[
-                day : day + pd.Timedelta(days=1) - STEP, [pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]
-            ]
-            for day, p in sorted(self.committed.items())
-        ]
-        if not parts:
-            return pd.DataFrame(columns=[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW], dtype=float)
-        return pd.concat(parts)
+        return committed_schedule({day: p.frame for day, p in self.committed.items()})
 
     def deviation_outside_band_kw(self, actual: pd.DataFrame) -> np.ndarray:
-        committed = _net(self.committed_schedule().reindex(actual.index)).to_numpy()
-        return outside_band_kw(_net(actual).to_numpy(), committed, self.config)
+        return settled_deviation_kw(self.committed_schedule(), actual, self.config)
+
+
+def at_gate(site: Site, now: pd.Timestamp) -> bool:
+    """Whether ``now`` is the site's day-ahead gate time, when tomorrow's schedule is sent."""
+    gate = now.normalize() + pd.Timedelta(hours=site.gate_time.hour, minutes=site.gate_time.minute)
+    return bool(now == gate)
+
+
+def committed_schedule(frames: Mapping[pd.Timestamp, pd.DataFrame]) -> pd.DataFrame:
+    """The connection-point schedule of each committed day (``frames``: by the local date
+    they cover, the plan frame committed for it), one after the other."""
+    parts = [
+        frame.loc[day : day + pd.Timedelta(days=1) - STEP, [pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]]
+        for day, frame in sorted(frames.items())
+    ]
+    if not parts:
+        return pd.DataFrame(columns=[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW], dtype=float)
+    return pd.concat(parts)
+
+
+def settled_deviation_kw(
+    schedule: pd.DataFrame, actual: pd.DataFrame, config: DispatchConfig
+) -> np.ndarray:
+    """Per interval of ``actual``, its connection-point flow beyond ``schedule``'s tolerance
+    band: what the market settles as deviation."""
+    committed = _net(schedule.reindex(actual.index)).to_numpy()
+    return outside_band_kw(_net(actual).to_numpy(), committed, config)
 
 
 def _net(frame: pd.DataFrame) -> pd.Series:
@@ -302,10 +317,34 @@ def _plan_end(
 
 
 class RuleBasedPolicy(Policy):
-    """Self-consumption rules reacting to the interval's conditions (no forecast, no optimiser):
-    what a park without our controller runs. The same rules are the planner's fallback."""
+    """Self-consumption rules reacting to the interval's conditions (no optimiser): what a
+    park without our controller runs. The same rules are the planner's fallback.
+
+    With a ``forecaster``, the park also commits a schedule as every park in the market does:
+    at start-up and at each gate time, the rules' dispatch of the day-ahead forecast for the
+    rest of today and tomorrow, and the market settles the deviation from it. The decisions
+    stay the real-time rules'; only the bill has the deviation."""
 
     name = "rule-based self-consumption"
+
+    def __init__(self, site: Site, forecaster: Forecaster | None = None) -> None:
+        super().__init__(site)
+        self.forecaster = forecaster
+        self.committed: dict[pd.Timestamp, pd.DataFrame] = {}  # by the local date they cover
+
+    def begin(self, steps: pd.DatetimeIndex) -> None:
+        if isinstance(self.forecaster, PrefetchingForecaster):
+            self.forecaster.expect(
+                [
+                    Call(now, _end_of_tomorrow(now))
+                    for k, now in enumerate(steps)
+                    if k == 0 or at_gate(self.site, now)
+                ]
+            )
+
+    def finish(self) -> None:
+        if isinstance(self.forecaster, PrefetchingForecaster):
+            self.forecaster.close()
 
     def setpoints(
         self,
@@ -315,11 +354,22 @@ class RuleBasedPolicy(Policy):
         current: Mapping[str, float],
     ) -> Mapping[str, float]:
         self.decisions.saw(now, history)
+        if self.forecaster is not None and (not self.committed or at_gate(self.site, now)):
+            forecast = self.forecaster(now, _end_of_tomorrow(now), history)
+            inputs = prepare(self.site, forecast, state, PlanKind.DAY_AHEAD, DEFAULT_CONFIG)
+            frame = dispatch_frame(self.site, inputs, fallback_dispatch(self.site, inputs))
+            self.committed[now.normalize() + pd.Timedelta(days=1)] = frame
+            self.committed.setdefault(now.normalize(), frame)
         specs = expected_series(self.site)
         truth = pd.DataFrame({c: [current[c]] for c in specs}, index=pd.DatetimeIndex([now]))
         inputs = prepare(self.site, as_forecast(truth), state, PlanKind.INTRADAY, DEFAULT_CONFIG)
         frame = dispatch_frame(self.site, inputs, fallback_dispatch(self.site, inputs))
         return Setpoints(frame).at(now)
+
+    def deviation_outside_band_kw(self, actual: pd.DataFrame) -> np.ndarray | None:
+        if self.forecaster is None:
+            return None
+        return settled_deviation_kw(committed_schedule(self.committed), actual, DEFAULT_CONFIG)
 
 
 class PerfectForesightPolicy(Policy):

@@ -50,10 +50,10 @@ def make_policy(
         forecaster = PrefetchingForecaster(site, truth)
         return site, OptimiserPolicy(site, forecaster, None, peak_guard=False)
     if name == "rule-based":
-        return site, RuleBasedPolicy(site)
+        return site, RuleBasedPolicy(site, PrefetchingForecaster(site, truth))
     if name == "no-storage":
         bare = without_storage(site)
-        policy = RuleBasedPolicy(bare)
+        policy = RuleBasedPolicy(bare, PrefetchingForecaster(bare, truth))
         policy.name = "no storage (rule-based)"
         return bare, policy
     if name == "perfect":

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from controller import columns as pc
-from sim.forecaster import PrefetchingForecaster
+from controller.config import DEFAULT_CONFIG
+from sim.forecaster import PrefetchingForecaster, RefittingForecaster
 from sim.policies import OptimiserPolicy, RuleBasedPolicy
 from sim.replay import ReplayResult, energy_balance_error_kw, replay
 from sites import columns, load_bundled_site
@@ -151,6 +152,37 @@ def test_rule_based_baseline_runs_through_the_same_plant() -> None:
     assert np.abs(energy_balance_error_kw(SITE, result.frame)).max() < BALANCE_TOL_KW
     assert result.counters.plans_made == 0
     assert result.adherence is None  # commits no schedule
+
+
+def test_rule_based_with_a_forecaster_commits_the_rules_dispatch_and_pays_its_deviation() -> None:
+    """A park without our controller still sends the market a schedule: the rules' dispatch
+    of its day-ahead forecast. Its decisions are the real-time rules' all the same; the bill
+    has the flow outside the schedule's band."""
+    end = START + pd.Timedelta(days=1)
+    plain = replay(SITE, TRUTH, RuleBasedPolicy(SITE), START, end)
+    policy = RuleBasedPolicy(SITE, RefittingForecaster(SITE))
+    committing = replay(SITE, TRUTH, policy, START, end)
+    assert plain.kpis.deviation_cost_cny == 0.0
+    decisions = [c for c in plain.frame.columns if c != pc.DEVIATION_OUTSIDE_BAND_KW]
+    pd.testing.assert_frame_equal(committing.frame[decisions], plain.frame[decisions])
+    # today's schedule was committed at start-up; tomorrow's at the gate
+    first = policy.committed[START.normalize()]
+    gate = START.normalize() + pd.Timedelta(hours=SITE.gate_time.hour)
+    assert first.index[0] == START
+    assert policy.committed[START.normalize() + pd.Timedelta(days=1)].index[0] == gate
+    schedule = first.loc[committing.frame.index]
+    committed = (schedule[pc.GRID_IMPORT_KW] - schedule[pc.GRID_EXPORT_KW]).to_numpy()
+    actual = committing.frame[pc.GRID_IMPORT_KW] - committing.frame[pc.GRID_EXPORT_KW]
+    band = np.maximum(
+        DEFAULT_CONFIG.deviation_band_fraction * np.abs(committed),
+        DEFAULT_CONFIG.deviation_band_min_kw,
+    )
+    outside = np.clip(np.abs(actual.to_numpy() - committed) - band, 0.0, None)
+    np.testing.assert_allclose(
+        committing.frame[pc.DEVIATION_OUTSIDE_BAND_KW].to_numpy(), outside, atol=1e-9
+    )
+    assert outside.sum() > 0.0  # a forecast is never exact
+    assert committing.adherence is not None and committing.adherence.intervals_committed == 96
 
 
 def test_a_policy_that_has_committed_nothing_yet_reports_no_committed_interval() -> None:
