@@ -33,7 +33,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/static"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/metrics"): Rule(Role.OPERATOR),
     ("GET", "/api/v1/sites"): Rule(Role.UTILITY),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from real_plans import real_plan
 from service_helpers import PARK, TEST_PARKS, free_port, quarter_hour, server_process
 
@@ -19,21 +18,8 @@ from controller.service.parks import load_parks
 from controller.service.pipeline import store_plan
 from controller.service.store.sites import upsert_sites
 
-CHROMIUM = os.environ.get("MICROGRID_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists(),
-    reason=f"no Chromium at {CHROMIUM} (CI installs Debian's chromium)",
-)
+pytestmark = needs_chromium
 
 
 def test_dashboard_charts_the_plan_in_force(tmp_path: Path) -> None:
