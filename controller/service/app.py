@@ -28,7 +28,16 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controller.service import apidocs, db, migrate
-from controller.service.api import forecasts, health, keys, kpis, measurements, operator, plans
+from controller.service.api import (
+    forecasts,
+    health,
+    keys,
+    kpis,
+    measurements,
+    operator,
+    plans,
+    policy,
+)
 from controller.service.api import sites as sites_api
 from controller.service.auth import KeyVerifier, Role, create_key
 from controller.service.bodies import BodyCache
@@ -273,6 +282,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         measurements.router,
         forecasts.router,
         kpis.router,
+        policy.router,
         operator.router,
         keys.router,
         health.router,

@@ -42,6 +42,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sites/{site_id}/plans/{kind}/{plan_date}/versions"): Rule(Role.UTILITY, True),
     ("GET", "/api/v1/plans/{plan_id}"): Rule(Role.UTILITY),
     ("GET", "/api/v1/sites/{site_id}/kpis"): Rule(Role.UTILITY, True),
+    ("GET", "/api/v1/sites/{site_id}/policy"): Rule(Role.UTILITY, True),
     ("GET", "/api/v1/sites/{site_id}/forecasts/latest"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/sites/{site_id}/measurements"): Rule(Role.OPERATOR, True),
     ("POST", "/api/v1/sites/{site_id}/measurements"): Rule(Role.OPERATOR, True),
