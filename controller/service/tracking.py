@@ -1,5 +1,6 @@
 """The policy targets tracked from measurements: renewable self-consumption and export ratio
-of the year and the month so far, and how much more the park may export this year.
+of the year and the month so far, and how much more the park may export this year; with them
+the month's demand-charge exposure: the peak import metered so far and the rate per kW.
 
 The ratios are :func:`controller.kpi.compute_kpis`'s, applied to a frame of what the meters
 posted: each PV and wind meter's output is the renewable energy available (curtailment is
@@ -27,6 +28,7 @@ from controller import columns as pc
 from controller.kpi import compute_kpis
 from controller.service.store import measurements as measurement_store
 from sites import Site, columns
+from sites.tariff import site_tariff
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class MeasuredPeriod:
     export_ratio: float | None
     missing: tuple[str, ...]
     """Series no meter posted in the period, which the ratios need."""
+    peak_import_kw: float | None
+    """The highest metered 15-minute import of the period (``None``: no import metered); of
+    the month so far, the peak the month's demand charge is already billed on."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class PolicyTracking:
     month_to_date: MeasuredPeriod
     remaining_export_budget_kwh: float | None
     """See the module's docstring; ``None`` where the year's export is not metered."""
+    demand_charge_cny_per_kw_month: float
+    """What each kW of import above the month's peak so far adds to the month's bill."""
 
 
 def renewable_meters(site: Site) -> list[str]:
@@ -71,8 +78,13 @@ def measured_period(
     """The ratios over ``[start, end)`` from the meters' readings (see the module)."""
     meters = renewable_meters(site)
     frame = measurement_store.frame(
-        connection, site, [*meters, pc.GRID_EXPORT_KW], start.to_pydatetime(), end.to_pydatetime()
+        connection,
+        site,
+        [*meters, pc.GRID_EXPORT_KW, pc.GRID_IMPORT_KW],
+        start.to_pydatetime(),
+        end.to_pydatetime(),
     )
+    imported = frame[pc.GRID_IMPORT_KW]
     read = frame[meters].notna().any(axis=1) if meters else pd.Series(False, frame.index)
     exported = frame[pc.GRID_EXPORT_KW]
     kpi_frame = pd.DataFrame(index=frame.index)
@@ -94,6 +106,7 @@ def measured_period(
         self_consumption_ratio=kpis.self_consumption_ratio if export_metered else None,
         export_ratio=kpis.export_ratio if export_metered else None,
         missing=() if export_metered else (pc.GRID_EXPORT_KW,),
+        peak_import_kw=float(imported.max()) if imported.notna().any() else None,
     )
 
 
@@ -120,4 +133,5 @@ def policy_tracking(connection: Connection, site: Site, at: datetime) -> PolicyT
         year_to_date=year,
         month_to_date=month,
         remaining_export_budget_kwh=budget,
+        demand_charge_cny_per_kw_month=site_tariff(site).demand_charge_cny_per_kw_month,
     )

@@ -298,3 +298,36 @@ def test_chinese_text(dashboard: Dashboard, page: Any) -> None:
         "() => Chart.getChart('plan-chart').data.datasets.some((d) => d.label === 'PV')"
     )
     assert "Renewable self-consumption" in page.locator("#policy").inner_text()
+
+
+def test_demand_charge_exposure(dashboard: Dashboard, page: Any) -> None:
+    page.goto(f"{dashboard.base}/?site={PARK}#key={dashboard.operator_key}")
+    page.wait_for_selector("#demand tbody[data-rendered='true']", timeout=30_000)
+    rows = dict(
+        page.evaluate(
+            """() => [...document.querySelectorAll('#demand tbody tr')]
+                .map((r) => [r.cells[0].innerText, r.cells[1].innerText])"""
+        )
+    )
+    policy = _api(dashboard, f"/api/v1/sites/{PARK}/policy", dashboard.operator_key)
+    plan = _api(dashboard, f"/api/v1/sites/{PARK}/plans/current", dashboard.operator_key)
+    frame = dashboard.intraday.frame
+    month = frame.index[frame.index.month == pd.Timestamp.now(tz="Asia/Shanghai").month]
+    metered = policy["month_to_date"]["peak_import_kw"]
+    assert metered is not None  # the meters posted import this month
+    assert rows["Peak import metered this month"] == f"{metered:,.0f} kW"
+    planned = frame.loc[month, "grid_import_kw"].max()
+    assert rows["Planned peak this month"] == f"{planned:,.0f} kW"
+    rate = policy["demand_charge_cny_per_kw_month"]
+    shown_rate = f"{rate:,.2f}".rstrip("0").rstrip(".")  # up to two decimals, none trailing
+    assert rows["Each kW above the month's peak so far"] == f"{shown_rate} CNY/kW per month"
+    assert rows["Demand charge in the plan (its increase)"] == (
+        f"{plan['kpis']['demand_charge_cny']:,.0f} CNY"
+    )
+    assert page.locator("#demand-note").inner_text() == ""
+
+    # a park whose meters posted no import this month: the page says the peak is unknown
+    page.goto(f"{dashboard.base}/?site={OTHER_PARK}")
+    page.wait_for_selector("#demand tbody[data-rendered='true']", timeout=30_000)
+    assert "no import metered this month" in page.locator("#demand").inner_text()
+    assert page.locator("#demand-note").inner_text().startswith("No peak import is metered")

@@ -26,6 +26,8 @@ def test_year_and_month_to_date_from_the_meters(harness: Harness) -> None:
         _points("pv_pv_dye_house_kw", "2026-02-28 10:00", [600.0] * 4)
         + _points("pv_pv_weaving_kw", "2026-02-28 10:00", [400.0] * 4)
         + _points("grid_export_kw", "2026-02-28 10:00", [300.0] * 4)
+        + _points("grid_import_kw", "2026-02-28 10:00", [0.0, 2500.0, 0.0, 0.0])
+        + _points("grid_import_kw", "2026-03-01 00:00", [1200.0, 900.0, 0.0, 0.0, 0.0, 3000.0])
         # March: 2 quarter hours of 800 kW, nothing exported, 2 of 5,000 kW, 900 exported
         + _points("pv_pv_dye_house_kw", "2026-03-01 00:00", [800.0, 800.0, 5000.0, 5000.0])
         + _points("grid_export_kw", "2026-03-01 00:00", [0.0, 0.0, 900.0, 900.0])
@@ -64,6 +66,9 @@ def test_year_and_month_to_date_from_the_meters(harness: Harness) -> None:
     assert body["remaining_export_budget_kwh"] == pytest.approx(0.2 * available - exported)
     assert body["min_self_consumption_ratio"] == 0.6 and body["max_export_ratio"] == 0.2
     assert pd.Timestamp(body["at"]) == AT + pd.Timedelta(minutes=15)
+    # the month's peak so far: 1,200 kW at 00:00 (01:15's 3,000 kW has not ended)
+    assert month["peak_import_kw"] == 1200.0 and year["peak_import_kw"] == 2500.0
+    assert body["demand_charge_cny_per_kw_month"] > 0
 
 
 def test_without_an_export_meter_the_ratios_are_unknown(harness: Harness) -> None:
@@ -83,6 +88,7 @@ def test_without_an_export_meter_the_ratios_are_unknown(harness: Harness) -> Non
     assert year["self_consumption_ratio"] is None and year["export_ratio"] is None
     assert year["missing"] == ["grid_export_kw"]
     assert body["remaining_export_budget_kwh"] is None
+    assert year["peak_import_kw"] is None  # no import metered: no peak known
     other = harness.client.get(
         f"/api/v1/sites/{OTHER_PARK}/policy", headers=harness.headers("utility")
     )

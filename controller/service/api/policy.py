@@ -30,6 +30,7 @@ class MeasuredPeriodOut(BaseModel):
     self_consumption_ratio: float | None
     export_ratio: float | None
     missing: list[str]
+    peak_import_kw: float | None
 
 
 class PolicyTrackingOut(BaseModel):
@@ -41,6 +42,7 @@ class PolicyTrackingOut(BaseModel):
     year_to_date: MeasuredPeriodOut
     month_to_date: MeasuredPeriodOut
     remaining_export_budget_kwh: float | None
+    demand_charge_cny_per_kw_month: float
 
 
 @router.get("", response_model=PolicyTrackingOut)

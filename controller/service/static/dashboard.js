@@ -37,7 +37,7 @@ const HEAT_SOURCES = [
   ["Tank discharge", /^thermal_storage_(.+)_discharge_kw_th$/, "#ffb74d"],
 ];
 
-const state = { sites: [], health: null, site: null, plan: null, actuals: null, view: "overview" };
+const state = { sites: [], health: null, site: null, plan: null, actuals: null, policy: null, view: "overview" };
 const charts = {};
 
 function takeKeyFromFragment() {
@@ -348,6 +348,28 @@ function drawPolicy(policy) {
   body.dataset.rendered = "true";
 }
 
+function drawDemand(plan, policy, site) {
+  // the month's demand-charge exposure: metered peak so far, the plan's peak this month, rate
+  const body = document.querySelector("#demand tbody");
+  const note = document.getElementById("demand-note");
+  body.innerHTML = "";
+  note.textContent = "";
+  if (!plan || !policy) return;
+  const month = localDate(site.timezone).slice(0, 7);
+  const imports = plan.intervals.columns.grid_import_kw || [];
+  const inMonth = imports.filter((v, i) => localTime(plan.intervals.interval_start[i], site.timezone).startsWith(month));
+  const planned = inMonth.length ? Math.max(...inMonth) : null;
+  const metered = policy.month_to_date.peak_import_kw;
+  const rate = policy.demand_charge_cny_per_kw_month;
+  body.appendChild(row([t("peakSoFar"), metered === null ? t("noPeak") : fmt(metered, 0) + " kW"], ["", "num"]));
+  body.appendChild(row([t("planBilledPeak"), fmt(plan.metadata.month_peak_import_kw, 0) + " kW"], ["", "num"]));
+  body.appendChild(row([t("plannedPeak"), planned === null ? "–" : fmt(planned, 0) + " kW"], ["", "num"]));
+  body.appendChild(row([t("extraKw"), fmt(rate, 2) + " " + t("perKwMonth")], ["", "num"]));
+  body.appendChild(row([t("planDemandCharge"), fmt(plan.kpis.demand_charge_cny, 0) + " CNY"], ["", "num"]));
+  if (metered === null) note.textContent = t("noPeakNote");
+  body.dataset.rendered = "true";
+}
+
 function drawHealth(siteId, site) {
   const health = state.health;
   const overall = document.getElementById("overall");
@@ -479,6 +501,7 @@ async function showPlan(site, plan) {
   drawPlanChart(plan, site, state.actuals);
   drawHeatChart(plan, site);
   drawKpis(plan);
+  drawDemand(plan, state.policy, site);
   await describeChanges(plan, versions);
 }
 
@@ -488,7 +511,8 @@ async function showSite(siteId) {
   setView("park");
   state.health = await fetch("/health").then((r) => r.json());
   drawHealth(siteId, site);
-  drawPolicy(await apiOrNull(`/api/v1/sites/${encodeURIComponent(siteId)}/policy`));
+  state.policy = await apiOrNull(`/api/v1/sites/${encodeURIComponent(siteId)}/policy`);
+  drawPolicy(state.policy);
   try {
     await showPlan(site, await api(`/api/v1/sites/${encodeURIComponent(siteId)}/plans/current`));
   } catch (error) {
