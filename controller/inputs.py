@@ -159,6 +159,8 @@ class DispatchInputs:
     """(n_storage, horizon) the starting level entering the first real column, 0 elsewhere."""
     network: NetworkData | None = None
     issues: tuple[str, ...] = field(default=())
+    month_peak_metered: bool = True
+    """From the state (:attr:`controller.state.MeasuredState.month_peak_metered`)."""
 
     @property
     def n_steps(self) -> int:
@@ -469,4 +471,5 @@ def prepare(
         storage_keep=keep,
         storage_level_in=level_in,
         issues=tuple(issues),
+        month_peak_metered=state.month_peak_metered,
     )

@@ -199,6 +199,7 @@ def test_plan_against_actuals_with_schedule_band_and_limits(
     first_label = page.evaluate("() => Chart.getChart('plan-chart').data.labels[0]")
     versions = page.locator("#pick-version option").all_inner_texts()
     changes = page.locator("#plan-changes").inner_text()
+    meta = page.locator("#plan-meta").inner_text()
     legend = page.locator("#band-legend").inner_text()
     _not_blank(page.locator("#plan-chart"), dashboard.folder / "plan-against-actuals.png")
 
@@ -224,6 +225,8 @@ def test_plan_against_actuals_with_schedule_band_and_limits(
     assert first_label == f"{frame.index[0]:%m-%d %H:%M}"  # the park's clock, not UTC
     assert len(versions) == 2 and versions[1].startswith("v2")
     assert changes.startswith("Changed from version 1: Total cost")
+    for note in dashboard.intraday.metadata.notes:  # the plan's own notes are shown
+        assert note in meta
     for band in set(frame["price_band"]):
         price = frame.loc[frame["price_band"] == band, "price_cny_per_kwh"].iloc[0]
         assert f"{band.replace('_', ' ')} {price:.3f}".rstrip("0") in legend

@@ -1,5 +1,5 @@
-"""Year- and month-to-date policy ratios from measurements posted through the API, against a
-real store (SQLite and PostgreSQL), worked out by hand."""
+"""Year- and month-to-date policy ratios and the month's peak from measurements posted through
+the API, against a real store (SQLite and PostgreSQL), worked out by hand."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import pandas as pd
 import pytest
 from conftest import Harness
 from service_helpers import OTHER_PARK, PARK
+
+from controller.service import db
+from controller.service.pipeline import measured_state
 
 ZONE = "Asia/Shanghai"
 AT = pd.Timestamp("2026-03-01 01:00", tz=ZONE)
@@ -93,3 +96,22 @@ def test_without_an_export_meter_the_ratios_are_unknown(harness: Harness) -> Non
         f"/api/v1/sites/{OTHER_PARK}/policy", headers=harness.headers("utility")
     )
     assert other.status_code == 403
+
+
+def test_the_planner_is_told_whether_the_months_peak_was_metered(harness: Harness) -> None:
+    site = harness.service.parks.by_id[PARK]
+    issue = pd.Timestamp("2026-03-02 00:00", tz=ZONE)
+    with db.read(harness.service.engine) as connection:
+        before = measured_state(connection, site, issue)
+    assert not before.month_peak_metered and before.month_peak_import_kw == 0.0
+    harness.client.post(
+        f"/api/v1/sites/{PARK}/measurements",
+        json={
+            "points": _points("grid_import_kw", "2026-02-28 10:00", [9000.0])  # last month
+            + _points("grid_import_kw", "2026-03-01 10:00", [2400.0, 2600.0])
+        },
+        headers=harness.headers("operator"),
+    )
+    with db.read(harness.service.engine) as connection:
+        after = measured_state(connection, site, issue)
+    assert after.month_peak_metered and after.month_peak_import_kw == 2600.0

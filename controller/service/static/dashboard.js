@@ -493,7 +493,8 @@ async function describeChanges(plan, versions) {
 async function showPlan(site, plan) {
   state.plan = plan;
   document.getElementById("plan-title").textContent = `${site.name}: ${t(plan.kind)} ${plan.date}, ${t("version")} ${plan.version}`;
-  document.getElementById("plan-meta").textContent = `${t("planId")} ${plan.id}, ${plan.status}, ${localTime(plan.created_at, site.timezone)} – ${plan.n_intervals} × 15 min ${t("period")} ${localTime(plan.intervals.interval_start[0], site.timezone)} (${site.timezone})`;
+  const notes = (plan.metadata.notes || []).join("; ");
+  document.getElementById("plan-meta").textContent = `${t("planId")} ${plan.id}, ${plan.status}, ${localTime(plan.created_at, site.timezone)} – ${plan.n_intervals} × 15 min ${t("period")} ${localTime(plan.intervals.interval_start[0], site.timezone)} (${site.timezone})` + (notes ? ` – ${notes}` : "");
   document.getElementById("pick-kind").value = plan.kind;
   document.getElementById("pick-date").value = plan.date;
   const versions = await fillVersions(site, plan.kind, plan.date, plan.id);
