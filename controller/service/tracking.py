@@ -5,12 +5,13 @@ the month's demand-charge exposure: the peak import metered so far and the rate 
 The ratios are :func:`controller.kpi.compute_kpis`'s, applied to a frame of what the meters
 posted: each PV and wind meter's output is the renewable energy available (curtailment is
 not metered, so a curtailed kWh counts neither as available nor as used), the connection
-point's export meter the export. Where no export was posted over a period, its ratios are
-unknown (``None``) and ``missing`` names the series, rather than a 100 % that no meter
-showed.
+point's export meter the export. The ratios count only the quarter hours whose export was
+metered (an interval without an export reading is not one without export); where no export
+was posted over a period, its ratios are unknown (``None``) and ``missing`` names the series,
+rather than a 100 % that no meter showed.
 
 The remaining export budget is what may still be exported this year with the year's export
-ratio at its limit, on the renewable energy metered so far:
+ratio at its limit, on the renewable energy metered so far (in those same quarter hours):
 ``max_export_ratio * renewable_available_kwh - export_kwh`` (negative: over the limit).
 Each kWh of renewable energy generated later in the year raises it by ``max_export_ratio``.
 """
@@ -39,7 +40,12 @@ class MeasuredPeriod:
     """Quarter hours of the period so far."""
     intervals_measured: int
     """Of those, quarter hours with a renewable meter reading."""
+    intervals_export_metered: int
+    """Of those, quarter hours with an export reading: the ratios are over these."""
     renewable_available_kwh: float
+    """All renewable meter readings of the period."""
+    renewable_available_export_metered_kwh: float
+    """Of that, the quarter hours whose export was metered (the ratios' denominator)."""
     renewable_used_on_site_kwh: float | None
     export_kwh: float | None
     self_consumption_ratio: float | None
@@ -93,14 +99,18 @@ def measured_period(
     for w in site.assets.wind:
         kpi_frame[pc.wind_available_kw(w.name)] = frame[columns.wind_kw(w.name)].fillna(0.0)
     kpi_frame[pc.GRID_EXPORT_KW] = exported.fillna(0.0)
-    kpis = compute_kpis(site, kpi_frame)
-    export_metered = bool(exported.notna().any())
+    metered = exported.notna().to_numpy()
+    everything = compute_kpis(site, kpi_frame)
+    kpis = compute_kpis(site, kpi_frame.iloc[np.flatnonzero(metered)])
+    export_metered = bool(metered.any())
     return MeasuredPeriod(
         start=start.to_pydatetime(),
         end=end.to_pydatetime(),
         intervals=len(frame),
         intervals_measured=int(np.count_nonzero(read)),
-        renewable_available_kwh=kpis.renewable_available_kwh,
+        intervals_export_metered=int(np.count_nonzero(metered)),
+        renewable_available_kwh=everything.renewable_available_kwh,
+        renewable_available_export_metered_kwh=kpis.renewable_available_kwh,
         renewable_used_on_site_kwh=kpis.renewable_used_on_site_kwh if export_metered else None,
         export_kwh=kpis.export_kwh if export_metered else None,
         self_consumption_ratio=kpis.self_consumption_ratio if export_metered else None,
@@ -120,7 +130,7 @@ def policy_tracking(connection: Connection, site: Site, at: datetime) -> PolicyT
     year = measured_period(connection, site, year_start, end)
     month = measured_period(connection, site, month_start, end)
     budget = (
-        site.policy.max_export_ratio * year.renewable_available_kwh - year.export_kwh
+        site.policy.max_export_ratio * year.renewable_available_export_metered_kwh - year.export_kwh
         if year.export_kwh is not None
         else None
     )

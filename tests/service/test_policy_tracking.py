@@ -36,6 +36,8 @@ def test_year_and_month_to_date_from_the_meters(harness: Harness) -> None:
         + _points("grid_export_kw", "2026-03-01 00:00", [0.0, 0.0, 900.0, 900.0])
         # the quarter hour ``at`` is in has not ended: not counted
         + _points("pv_pv_dye_house_kw", "2026-03-01 01:15", [4000.0])
+        # January: PV metered, export not: counted as generation, not in the ratios
+        + _points("pv_pv_weaving_kw", "2026-01-15 10:00", [2000.0])
         # last year: not this year's
         + _points("pv_pv_dye_house_kw", "2025-12-31 23:00", [3000.0] * 4)
     )
@@ -56,11 +58,13 @@ def test_year_and_month_to_date_from_the_meters(harness: Harness) -> None:
     year, month = body["year_to_date"], body["month_to_date"]
     available = 4 * 1000 * 0.25 + 2 * 800 * 0.25 + 2 * 5000 * 0.25
     exported = 4 * 300 * 0.25 + 2 * 900 * 0.25
-    assert year["renewable_available_kwh"] == pytest.approx(available)
+    assert year["renewable_available_kwh"] == pytest.approx(available + 2000.0 * 0.25)
+    assert year["renewable_available_export_metered_kwh"] == pytest.approx(available)
+    assert year["intervals_export_metered"] == 8
     assert year["export_kwh"] == pytest.approx(exported)
     assert year["self_consumption_ratio"] == pytest.approx((available - exported) / available)
     assert year["export_ratio"] == pytest.approx(exported / available)
-    assert year["intervals_measured"] == 8
+    assert year["intervals_measured"] == 9
     assert year["missing"] == []
     march_available = 2 * 800 * 0.25 + 2 * 5000 * 0.25
     assert month["renewable_available_kwh"] == pytest.approx(march_available)

@@ -24,7 +24,9 @@ class MeasuredPeriodOut(BaseModel):
     end: datetime
     intervals: int
     intervals_measured: int
+    intervals_export_metered: int
     renewable_available_kwh: float
+    renewable_available_export_metered_kwh: float
     renewable_used_on_site_kwh: float | None
     export_kwh: float | None
     self_consumption_ratio: float | None

@@ -344,7 +344,9 @@ function drawPolicy(policy) {
   body.appendChild(row([t("exportRatio"), y.export_ratio === null ? t("notMeasured") : pct(y.export_ratio), m.export_ratio === null ? t("notMeasured") : pct(m.export_ratio), `${t("atMost")} ${fmt(policy.max_export_ratio * 100, 0)} %`],
     ["", "num " + ok(y.export_ratio, (v) => v <= policy.max_export_ratio + 1e-6), "num " + ok(m.export_ratio, (v) => v <= policy.max_export_ratio + 1e-6), ""]));
   body.appendChild(row([t("renewableMeasured"), fmt(y.renewable_available_kwh, 0) + " kWh", fmt(m.renewable_available_kwh, 0) + " kWh", ""], ["", "num", "num", ""]));
-  body.appendChild(row([t("exportBudget"), policy.remaining_export_budget_kwh === null ? t("notMeasured") : fmt(policy.remaining_export_budget_kwh, 0) + " kWh", t("remainingBudget"), ""], ["", "num", "", ""]));
+  const budget = row([t("exportBudget"), policy.remaining_export_budget_kwh === null ? t("notMeasured") : fmt(policy.remaining_export_budget_kwh, 0) + " kWh", "", ""], ["", "num", "", ""]);
+  budget.title = t("remainingBudget");
+  body.appendChild(budget);
   body.dataset.rendered = "true";
 }
 
