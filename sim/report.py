@@ -90,6 +90,7 @@ def write_outputs(
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:1200px}"
     "td,th{padding:2px 10px;text-align:right;white-space:nowrap}th[scope=row]{text-align:left}"
+    "th[scope=col]{white-space:normal;max-width:11em;vertical-align:bottom}"
     "table{border-collapse:collapse;margin-bottom:1em}tr:nth-child(even){background:#eee}"
     "img{max-width:100%}figure{margin:1em 0}"
 )

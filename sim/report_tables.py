@@ -26,6 +26,8 @@ class Unit:
     label: str
     scale: float = 1.0
     """Factor from the stored value to the shown number (100 for a ratio shown in per cent)."""
+    decimals: int | None = None
+    """Fixed decimals (per cent: 1, counts: 0); ``None``: by magnitude."""
 
 
 KWH = Unit("kWh")
@@ -33,10 +35,10 @@ KWH_TH = Unit("kWh th")
 KW = Unit("kW")
 CNY = Unit("CNY")
 KG_CO2 = Unit("kg CO2")
-RATIO_PERCENT = Unit("%", 100.0)
-PERCENT = Unit("%")
+RATIO_PERCENT = Unit("%", 100.0, decimals=1)
+PERCENT = Unit("%", decimals=1)
 CYCLES = Unit("cycles")
-COUNT = Unit("")
+COUNT = Unit("", decimals=0)
 
 
 @dataclass(frozen=True)
@@ -133,13 +135,15 @@ def format_value(value: float, unit: Unit) -> str:
         return NOT_APPLICABLE
     shown = float(value) * unit.scale
     magnitude = abs(shown)
-    if magnitude >= 100 or magnitude < 0.005:
+    if unit.decimals is not None:
+        text = f"{shown:,.{unit.decimals}f}"
+    elif magnitude >= 100 or magnitude < 0.005:
         text = f"{shown:,.0f}"
     elif magnitude >= 10:
         text = f"{shown:,.1f}"
     else:
         text = f"{shown:,.2f}"
-    if text in ("-0", "-0.0", "-0.00"):
+    if text.startswith("-") and not text.strip("-0.,"):
         text = text[1:]
     return f"{text} {unit.label}".rstrip()
 
