@@ -231,6 +231,21 @@ def test_plan_against_actuals_with_schedule_band_and_limits(
         price = frame.loc[frame["price_band"] == band, "price_cny_per_kwh"].iloc[0]
         assert f"{band.replace('_', ' ')} {price:.3f}".rstrip("0") in legend
 
+    # what is shown downloads as CSV: the plan's columns and the measured series, local time
+    with page.expect_download() as download:
+        page.click("#plan-csv")
+    lines = Path(download.value.path()).read_text().splitlines()
+    head = lines[0].split(",")
+    assert head[0] == "interval_start_local (Asia/Shanghai)" and len(lines) == STEPS + 1
+    assert {"grid_import_kw", "committed_band_kw", "measured_grid_import_kw"} <= set(head)
+    first = dict(zip(head, lines[1].split(","), strict=True))
+    assert first["interval_start_local (Asia/Shanghai)"] == f"{frame.index[0]:%Y-%m-%d %H:%M}"
+    np.testing.assert_allclose(
+        float(first["measured_grid_import_kw"]),
+        frame["grid_import_kw"].iloc[0] + METER_OFFSET_KW,
+        atol=PLOT_TOL_KW,
+    )
+
     # the version picker shows version 1 and its chart
     page.select_option("#pick-version", str(dashboard.previous_id))
     page.wait_for_function(
