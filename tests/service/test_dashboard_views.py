@@ -332,8 +332,10 @@ def test_demand_charge_exposure(dashboard: Dashboard, page: Any) -> None:
     frame = dashboard.intraday.frame
     month = frame.index[frame.index.month == pd.Timestamp.now(tz="Asia/Shanghai").month]
     metered = policy["month_to_date"]["peak_import_kw"]
-    assert metered is not None  # the meters posted import this month
-    assert rows["Peak import metered this month"] == f"{metered:,.0f} kW"
+    # the meters posted import over the last two hours: this month's, unless the month began
+    # within the last quarter hour (then all of it is last month's and none is this month's)
+    expected = "no import metered this month" if metered is None else f"{metered:,.0f} kW"
+    assert rows["Peak import metered this month"] == expected
     planned = frame.loc[month, "grid_import_kw"].max()
     assert rows["Planned peak this month"] == f"{planned:,.0f} kW"
     rate = policy["demand_charge_cny_per_kw_month"]
@@ -342,7 +344,14 @@ def test_demand_charge_exposure(dashboard: Dashboard, page: Any) -> None:
     assert rows["Demand charge in the plan (its increase)"] == (
         f"{plan['kpis']['demand_charge_cny']:,.0f} CNY"
     )
-    assert page.locator("#demand-note").inner_text() == ""
+    assert page.locator("#demand-note").inner_text() == (
+        ""
+        if metered is not None
+        else (
+            "No peak import is metered this month: the plan bills its whole planned peak as the "
+            "month's demand charge."
+        )
+    )
 
     # a park whose meters posted no import this month: the page says the peak is unknown
     page.goto(f"{dashboard.base}/?site={OTHER_PARK}")
