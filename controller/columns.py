@@ -104,3 +104,9 @@ def committed_import_kw() -> str:
 
 def committed_export_kw() -> str:
     return "committed_grid_export_kw"
+
+
+def committed_band_kw() -> str:
+    """Half-width of the tolerance band around the committed net import (NaN where nothing
+    was committed): :meth:`controller.config.DispatchConfig.deviation_band_kw`."""
+    return "committed_band_kw"

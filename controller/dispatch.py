@@ -130,6 +130,7 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         known = real(inputs.deviation_band_kw) < NO_LIMIT
         data[pc.committed_import_kw()] = np.where(known, np.clip(net, 0, None), np.nan)
         data[pc.committed_export_kw()] = np.where(known, np.clip(-net, 0, None), np.nan)
+        data[pc.committed_band_kw()] = np.where(known, real(inputs.deviation_band_kw), np.nan)
     cost = (
         grid_import * data[pc.PRICE_CNY_PER_KWH] - grid_export * data[pc.EXPORT_PRICE_CNY_PER_KWH]
     )

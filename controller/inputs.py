@@ -164,6 +164,8 @@ class DispatchInputs:
     ``DispatchConfig.network_margin_scale``): the network rows keep that margin (see
     :func:`controller.tightening.forecast_margin`)."""
     issues: tuple[str, ...] = field(default=())
+    month_peak_metered: bool = True
+    """From the state (:attr:`controller.state.MeasuredState.month_peak_metered`)."""
 
     @property
     def n_steps(self) -> int:
@@ -499,4 +501,5 @@ def prepare(
         storage_level_in=level_in,
         forecast_error_kw=forecast_error,
         issues=tuple(issues),
+        month_peak_metered=state.month_peak_metered,
     )

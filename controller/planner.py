@@ -35,7 +35,7 @@ from controller.plan import (
 from controller.provenance import code_version, input_hash
 from controller.relaxations import relaxations_from
 from controller.solve import StageFailure, solve_model
-from controller.state import MeasuredState, default_state
+from controller.state import NO_PEAK_NOTE, MeasuredState, default_state
 from controller.tightening import new_tightening, tighten, with_network
 from network_models.verify import NetworkVerifier, Verification
 from sites import Site
@@ -125,7 +125,7 @@ class _Stamp:
                 t.name: float(v)
                 for t, v in zip(a.thermal_storage, inputs.storage_level0_kwh_th, strict=True)
             },
-            notes=notes,
+            notes=notes if inputs.month_peak_metered else (*notes, NO_PEAK_NOTE),
         )
 
 

@@ -40,6 +40,12 @@ class RenewableTally:
         return max_export_ratio * self.available_kwh - self.export_kwh
 
 
+NO_PEAK_NOTE = (
+    "no peak import metered this month: the demand charge is billed on the plan's whole peak"
+)
+"""A plan's note where its state had no metered peak (``MeasuredState.month_peak_metered``)."""
+
+
 @dataclass(frozen=True)
 class MeasuredState:
     """Storage levels at the start of the horizon and the month's billing peak so far.
@@ -52,6 +58,10 @@ class MeasuredState:
     month_peak_import_kw: float = 0.0
     """Highest 15-minute import of the month before this horizon: the demand charge applies
     to the horizon's peak only where it exceeds this. 0 at the start of a month."""
+    month_peak_metered: bool = True
+    """False where no import was metered in the month before this horizon (a new park, a
+    meter that posts no import): ``month_peak_import_kw`` is then a default, not a reading,
+    the plan bills its whole planned peak and says so (:data:`NO_PEAK_NOTE`)."""
     month_peak_target_kw: float = 0.0
     """The peak the month's plans may use without charge (a month-level decision; 0 for
     none): the plan holds its import below the larger of this and the peak so far, less

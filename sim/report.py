@@ -1,19 +1,21 @@
-"""Replay outputs: per-interval Parquet, KPIs as JSON and a table, a self-contained HTML report."""
+"""Replay outputs: per-interval Parquet, KPIs as JSON and a table, a self-contained HTML report.
+
+The report's tables are :mod:`sim.report_tables` (themes, words, units, formatting), its
+charts :mod:`sim.report_charts`.
+"""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from controller import columns as pc
+from sim import report_charts, report_tables
 from sim.replay import ReplayResult
-from sites import Site, columns
+from sites import Site
 
 ADHERENCE_ROWS = (
     "intervals_committed",
@@ -45,13 +47,15 @@ def kpi_table(results: Sequence[ReplayResult]) -> pd.DataFrame:
 
 def write_outputs(
     site: Site,
-    results: Sequence[ReplayResult],
+    runs: Mapping[str, ReplayResult],
     out: Path,
     merit: pd.DataFrame | None = None,
     monthly: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Per-interval Parquet per policy, ``kpis.json`` and ``report.html`` in ``out``
-    (``merit`` and ``monthly``: see :class:`sim.run.RunResult`)."""
+    (``runs`` by run name, as :func:`sim.run.run_policies` makes them; ``merit`` and
+    ``monthly``: see :class:`sim.run.RunResult`)."""
+    results = list(runs.values())
     merit = merit if merit is not None else pd.DataFrame()
     monthly = monthly if monthly is not None else pd.DataFrame()
     out.mkdir(parents=True, exist_ok=True)
@@ -78,66 +82,32 @@ def write_outputs(
     )
     written["kpis"] = kpis_path
     report = out / "report.html"
-    report.write_text(html_report(site, results, table, merit, monthly), encoding="utf-8")
+    report.write_text(html_report(site, runs, table, merit, monthly), encoding="utf-8")
     written["report"] = report
     return written
 
 
-def _png(fig: object) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")  # type: ignore[attr-defined]
-    return base64.b64encode(buffer.getvalue()).decode()
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1200px}"
+    "td,th{padding:2px 10px;text-align:right;white-space:nowrap}th[scope=row]{text-align:left}"
+    "th[scope=col]{white-space:normal;max-width:11em;vertical-align:bottom}"
+    "table{border-collapse:collapse;margin-bottom:1em}tr:nth-child(even){background:#eee}"
+    "img{max-width:100%}figure{margin:1em 0}"
+)
 
 
-def _sources_uses(site: Site, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    a = site.assets
-    sources = pd.DataFrame(
-        {
-            "PV": sum((frame[columns.pv_kw(x.name)] for x in a.pv), pd.Series(0.0, frame.index)),
-            "wind": sum(
-                (frame[columns.wind_kw(x.name)] for x in a.wind), pd.Series(0.0, frame.index)
-            ),
-            "battery discharge": sum(
-                (frame[columns.battery_discharge_kw(b.name)] for b in a.batteries),
-                pd.Series(0.0, frame.index),
-            ),
-            "grid import": frame[pc.GRID_IMPORT_KW],
-        }
+def _figure(chart: report_charts.Chart) -> str:
+    facts = "".join(f" data-{html.escape(k)}='{html.escape(v)}'" for k, v in chart.facts.items())
+    title = html.escape(chart.title)
+    return (
+        f"<figure><figcaption><h3>{title}</h3></figcaption>"
+        f"<img alt='{title}'{facts} src='data:image/png;base64,{chart.png_base64}'></figure>"
     )
-    uses = pd.DataFrame(
-        {
-            "loads": sum(
-                (frame[columns.load_kw(x.name)] for x in a.electric_loads),
-                pd.Series(0.0, frame.index),
-            ),
-            "heat pumps": sum(
-                (frame[columns.heat_pump_kw(x.name)] for x in a.heat_pumps),
-                pd.Series(0.0, frame.index),
-            ),
-            "battery charge": sum(
-                (frame[columns.battery_charge_kw(b.name)] for b in a.batteries),
-                pd.Series(0.0, frame.index),
-            ),
-            "grid export": frame[pc.GRID_EXPORT_KW],
-        }
-    )
-    return sources, uses
-
-
-def _html_table(table: pd.DataFrame, corner: str) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    rows = "".join(
-        f"<tr><th>{html.escape(str(k))}</th>"
-        + "".join(f"<td>{v:,.4g}</td>" for v in table.loc[k])
-        + "</tr>"
-        for k in table.index
-    )
-    return f"<table><tr><th>{html.escape(corner)}</th>{head}</tr>{rows}</table>"
 
 
 def html_report(
     site: Site,
-    results: Sequence[ReplayResult],
+    runs: Mapping[str, ReplayResult],
     table: pd.DataFrame,
     merit: pd.DataFrame,
     monthly: pd.DataFrame,
@@ -145,68 +115,43 @@ def html_report(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+    results = list(runs.values())
     main = results[0]
-    sources, uses = _sources_uses(site, main.frame)
-    figures: list[tuple[str, str]] = []
-
-    fig, ax = plt.subplots(figsize=(10, 4))
-    monthly = sources.resample("MS").sum() * 0.25 / 1000
-    monthly.index = pd.DatetimeIndex(monthly.index).strftime("%Y-%m")
-    monthly.plot.bar(stacked=True, ax=ax)
-    ax.set_ylabel("MWh")
-    ax.set_title(f"Monthly electricity sources - {main.policy}")
-    figures.append(("Monthly energy balance", _png(fig)))
-    plt.close(fig)
-
-    for label, month in (("Summer week", 7), ("Winter week", 1)):
-        index = pd.DatetimeIndex(main.frame.index)
-        in_month = index[index.month == month]
-        if len(in_month) < 7 * 96:
-            continue
-        week = slice(in_month[0], in_month[0] + pd.Timedelta(days=7) - pd.Timedelta(minutes=15))
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-        sources.loc[week].plot.area(ax=top, linewidth=0)
-        (-uses.loc[week]).plot.area(ax=top, linewidth=0)
-        top.set_ylabel("kW (uses negative)")
-        top.set_title(f"{label} of dispatch - {main.policy}")
-        for b in site.assets.batteries:
-            main.frame.loc[week, pc.battery_soc_kwh(b.name)].plot(ax=bottom, label=f"SoC {b.name}")
-        if pc.PRICE_CNY_PER_KWH in main.frame.columns:
-            main.frame.loc[week, pc.PRICE_CNY_PER_KWH].plot(
-                ax=bottom.twinx(), color="grey", label="price"
-            )
-        bottom.set_ylabel("kWh")
-        bottom.legend(loc="upper left")
-        figures.append((label, _png(fig)))
-        plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(10, 3.5))
-    table.loc[
-        ["self_consumption_ratio", "export_ratio", "renewable_share_of_consumption"]
-    ].T.plot.barh(ax=ax)
-    ax.axvline(site.policy.min_self_consumption_ratio, color="green", linestyle="--")
-    ax.axvline(site.policy.max_export_ratio, color="red", linestyle="--")
-    ax.set_title("Policies against the targets")
-    figures.append(("KPI comparison", _png(fig)))
-    plt.close(fig)
-
-    images = "".join(
-        f"<h2>{html.escape(t)}</h2><img alt='{html.escape(t)}' src='data:image/png;base64,{d}'>"
-        for t, d in figures
-    )
+    index = pd.DatetimeIndex(main.frame.index)
+    charts = [report_charts.monthly_sources_chart(site, main)]
+    charts += [
+        report_charts.dispatch_chart(site, main, label, first, last)
+        for label, first, last in report_charts.dispatch_windows(index)
+    ]
+    charts += [
+        report_charts.cumulative_cost_chart(site, runs),
+        report_charts.monthly_self_consumption_chart(site, runs),
+        report_charts.targets_chart(site, table),
+    ]
+    last = index[-1] + pd.Timedelta(minutes=15) if len(index) else None
+    period = f"{index[0]:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}" if last is not None else ""
     prov = html.escape(json.dumps({r.policy: r.provenance for r in results}, indent=1))
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Replay {html.escape(site.id)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;"
-        "text-align:right}table{border-collapse:collapse}tr:nth-child(even){background:#eee}"
-        "</style></head><body>"
-        f"<h1>Replay of {html.escape(site.name)}</h1>"
-        f"{_html_table(table, 'KPI')}"
+    merit_html = (
         "<h2>Against the bound: regret, share of perfect, storage value captured</h2>"
-        f"{_html_table(merit, 'figure')}"
-        f"<h2>Total cost per month [CNY]</h2>{_html_table(monthly, 'month')}"
-        f"{images}<h2>Provenance</h2><pre>{prov}</pre></body></html>"
+        + report_tables.merit_table_html(merit)
+        if not merit.empty
+        else ""
+    )
+    monthly_html = (
+        f"<h2>Total cost per month</h2>{report_tables.monthly_cost_table_html(monthly)}"
+        if not monthly.empty
+        else ""
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Replay {html.escape(site.id)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>Replay of {html.escape(site.name)}</h1>"
+        f"<p>Period: {html.escape(period)} (park local time, "
+        f"{html.escape(site.location.timezone)})."
+        f" Policies: {html.escape(', '.join(r.policy for r in results))}.</p>"
+        f"<h2>KPIs by theme</h2>{report_tables.kpi_tables_html(table)}"
+        f"{merit_html}{monthly_html}"
+        f"<h2>Charts</h2>{''.join(_figure(c) for c in charts)}"
+        f"<h2>Provenance</h2><pre>{prov}</pre></body></html>"
     )

@@ -85,7 +85,7 @@ def run_policies(
         reporter = (progress or _bar)(policy.name)
         results[name] = replay(run_site, truth, policy, t0, t1, reporter)
     merit, monthly = merit_table(results), monthly_costs(site, results)
-    written = write_outputs(site, list(results.values()), out, merit, monthly)
+    written = write_outputs(site, results, out, merit, monthly)
     return RunResult(results, kpi_table(list(results.values())), merit, monthly, written)
 
 

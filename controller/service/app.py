@@ -27,8 +27,17 @@ from multiprocessing.process import BaseProcess
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from controller.service import db, migrate
-from controller.service.api import forecasts, health, keys, kpis, measurements, operator, plans
+from controller.service import apidocs, db, migrate
+from controller.service.api import (
+    forecasts,
+    health,
+    keys,
+    kpis,
+    measurements,
+    operator,
+    plans,
+    policy,
+)
 from controller.service.api import sites as sites_api
 from controller.service.auth import KeyVerifier, Role, create_key
 from controller.service.bodies import BodyCache
@@ -257,11 +266,15 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         version=API_VERSION,
         description=(
             "Plans, measurements, forecasts and KPIs of industrial green microgrids. "
-            "Send an API key as `Authorization: Bearer <key>`; only `/health`, the OpenAPI "
-            "document and the dashboard page are public."
+            'Send an API key as `Authorization: Bearer <key>` ("Authorize" on `/docs`); only '
+            "`/health`, the OpenAPI document, `/docs`, `/redoc` and the dashboard page are "
+            "public."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    apidocs.mount(app)
     app.state.service = service
     for router in (
         sites_api.router,
@@ -269,6 +282,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         measurements.router,
         forecasts.router,
         kpis.router,
+        policy.router,
         operator.router,
         keys.router,
         health.router,

@@ -122,7 +122,7 @@ def measured_state(connection: Connection, site: Site, issue: pd.Timestamp) -> M
         )
     month_start = issue.normalize().replace(day=1).to_pydatetime()
     peak = measurement_store.maximum(connection, site.id, pc.GRID_IMPORT_KW, month_start, at)
-    return MeasuredState(soc, levels, peak or 0.0)
+    return MeasuredState(soc, levels, peak or 0.0, month_peak_metered=peak is not None)
 
 
 def _level(

@@ -20,7 +20,7 @@ from controller.config import DEFAULT_CONFIG, Objective
 from controller.kpi import compute_kpis
 from controller.planner import plan
 from controller.serialise import plan_from_json, plan_to_csv, plan_to_json
-from controller.state import MeasuredState
+from controller.state import NO_PEAK_NOTE, MeasuredState
 from sites import columns
 
 COST_TOL_CNY = DEFAULT_CONFIG.tolerances[Objective.COST].absolute
@@ -177,3 +177,18 @@ def test_cli_plan_prints_kpis_against_targets_and_binding_constraints(tmp_path: 
     assert data["intervals"]["interval_start"][0].startswith("2016-07-12T12:00")
     bad = runner.invoke(app, ["plan", "--site", "gaotang-textile", "--date", "2019-01-01"])
     assert bad.exit_code == 2
+
+
+def test_a_plan_without_a_metered_peak_says_so_and_keeps_it_stored() -> None:
+    site = site_from(base_mapping())
+    fc = forecast(site, day_index(periods=8), load_plant_kw=1000.0)
+    metered = plan(site, fc, MeasuredState(month_peak_import_kw=400.0))
+    unknown = plan(site, fc, MeasuredState(month_peak_metered=False))
+    assert NO_PEAK_NOTE not in metered.metadata.notes
+    assert NO_PEAK_NOTE in unknown.metadata.notes
+    assert NO_PEAK_NOTE in plan_from_json(plan_to_json(unknown)).metadata.notes
+    # with no peak so far, the plan bills its whole peak; with 400 kW, only the rest
+    rate = unknown.kpis.demand_charge_cny / unknown.kpis.peak_import_kw
+    np.testing.assert_allclose(
+        metered.kpis.demand_charge_cny, rate * (metered.kpis.peak_import_kw - 400.0), rtol=1e-9
+    )

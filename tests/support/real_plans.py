@@ -25,3 +25,24 @@ def real_plan(site_id: str, start: pd.Timestamp, steps: int, kind: PlanKind) -> 
         )
         _PLANS[key] = make_plan(site, forecast, kind=kind, forecast_issued_at=start.to_pydatetime())
     return _PLANS[key]
+
+
+def real_committed_plans(site_id: str, start: pd.Timestamp, steps: int) -> tuple[Plan, Plan]:
+    """A day-ahead plan and an intraday plan held to it as the committed schedule, by the
+    real planner on the park's replayed year (the intraday plan carries the schedule and
+    its tolerance band)."""
+    day_ahead = real_plan(site_id, start, steps, PlanKind.DAY_AHEAD)
+    site = load_bundled_site(site_id)
+    index = pd.date_range(start.tz_convert(site.location.timezone), periods=steps, freq="15min")
+    values = replay_values(site, index)
+    forecast = pd.DataFrame(
+        {columns.quantile(c, p): values[c] for c in values.columns for p in (10, 50, 90)}
+    )
+    intraday = make_plan(
+        site,
+        forecast,
+        kind=PlanKind.INTRADAY,
+        committed=day_ahead,
+        forecast_issued_at=start.to_pydatetime(),
+    )
+    return day_ahead, intraday

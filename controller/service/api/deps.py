@@ -11,8 +11,10 @@ path, gets 403; a park that does not exist gets 404.
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials
 
+from controller.service.apidocs import BEARER_KEY, HEADER_KEY
 from controller.service.auth import Principal, Role, token_of
 from controller.service.context import Service
 from sites import Site
@@ -34,7 +36,13 @@ ServiceDep = Annotated[Service, Depends(_service)]
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="microgrid"'}
 
 
-async def authenticate(request: Request) -> Principal:
+async def authenticate(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)],
+    _header: Annotated[str | None, Security(HEADER_KEY)],
+) -> Principal:
+    """The caller's key (``_bearer`` and ``_header`` declare the two ways to send it in the
+    OpenAPI document; the key is read from the headers here, as the fast path reads it)."""
     service = get_service(request)
     headers = request.headers
     token = token_of(headers.get("authorization"), headers.get("x-api-key"))
