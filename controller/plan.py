@@ -100,9 +100,17 @@ class PlanMetadata:
     initial_battery_soc_kwh: Mapping[str, float] = field(default_factory=dict)
     initial_storage_level_kwh_th: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    forecast_fallbacks: Mapping[str, str] = field(default_factory=dict)
+    """Series whose forecast came from a fallback baseline (history too short, or none),
+    with the baseline and why: a plan on such forecasts says so."""
 
     def __post_init__(self) -> None:
-        for name in ("objective_terms", "initial_battery_soc_kwh", "initial_storage_level_kwh_th"):
+        for name in (
+            "objective_terms",
+            "initial_battery_soc_kwh",
+            "initial_storage_level_kwh_th",
+            "forecast_fallbacks",
+        ):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
 

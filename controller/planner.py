@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -92,6 +93,7 @@ class _Stamp:
     input_hash: str
     started: float
     inputs: DispatchInputs
+    forecast_fallbacks: Mapping[str, str]
 
     def metadata(
         self,
@@ -126,6 +128,7 @@ class _Stamp:
                 for t, v in zip(a.thermal_storage, inputs.storage_level0_kwh_th, strict=True)
             },
             notes=notes,
+            forecast_fallbacks=self.forecast_fallbacks,
         )
 
 
@@ -140,12 +143,15 @@ def plan(
     forecast_issued_at: datetime | None = None,
     created_at: datetime | None = None,
     version_number: int = 1,
+    forecast_fallbacks: Mapping[str, str] | None = None,
     run: RunFunction = run_highs,
     cache: ModelCache | None = None,
 ) -> Plan:
     """Plan the intervals of ``forecast`` (P50 columns; see :func:`controller.inputs.prepare`).
 
     ``committed`` (intraday): the day-ahead plan or its connection-point schedule.
+    ``forecast_fallbacks``: series of the forecast made by a fallback baseline, with why
+    (``forecasting.ForecastMetadata.fallbacks``); the plan's metadata carries them.
     ``run`` and ``cache`` are for tests and benchmarks; ``created_at`` defaults to now (UTC).
     """
     started = time.perf_counter()
@@ -163,6 +169,7 @@ def plan(
         input_hash(site, forecast, state, kind, committed, config),
         started,
         inputs,
+        dict(forecast_fallbacks or {}),
     )
     if inputs.n_steps == 0:
         return _empty_plan(stamp)
@@ -220,7 +227,42 @@ def plan(
     return Plan(meta, frame, kpis, relaxations, result.binding)
 
 
-def _fallback_plan(stamp: _Stamp, verifier: NetworkVerifier, reason: str) -> Plan:
+def rule_based_plan(
+    site: Site,
+    forecast: pd.DataFrame,
+    state: MeasuredState,
+    kind: PlanKind,
+    reason: str,
+    *,
+    forecast_issued_at: datetime | None = None,
+    created_at: datetime | None = None,
+    version_number: int = 1,
+    forecast_fallbacks: Mapping[str, str] | None = None,
+) -> Plan:
+    """The rule-based ``FALLBACK`` plan of ``forecast``, without the optimiser: what a park
+    runs on when planning failed (``reason``) and no plan is in force."""
+    config = DEFAULT_CONFIG
+    inputs = prepare(site, forecast, state, kind, config, None)
+    stamp = _Stamp(
+        site,
+        kind,
+        version_number,
+        created_at or datetime.now(UTC),
+        forecast_issued_at,
+        input_hash(site, forecast, state, kind, None, config),
+        time.perf_counter(),
+        inputs,
+        dict(forecast_fallbacks or {}),
+    )
+    if inputs.n_steps == 0:
+        return _empty_plan(stamp)
+    _, verifier = network_for(site)
+    return _fallback_plan(stamp, verifier, reason, "planning failed")
+
+
+def _fallback_plan(
+    stamp: _Stamp, verifier: NetworkVerifier, reason: str, what: str = "solver failed"
+) -> Plan:
     """The rule-based dispatch, backed off (less heat-pump and battery power, renewables
     curtailed) in intervals where the AC check finds a line, transformer or voltage limit
     broken, until it holds or ``FALLBACK_ROUNDS`` are spent."""
@@ -239,9 +281,7 @@ def _fallback_plan(stamp: _Stamp, verifier: NetworkVerifier, reason: str) -> Pla
     relaxations = relaxations_from(site, inputs, dispatch, None, (), verification)
     summary = _summary(verification, frame, 0, [])
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
-    meta = stamp.metadata(
-        PlanStatus.FALLBACK, "rule-based", {}, summary, 0, (f"solver failed: {reason}",)
-    )
+    meta = stamp.metadata(PlanStatus.FALLBACK, "rule-based", {}, summary, 0, (f"{what}: {reason}",))
     return Plan(meta, frame, kpis, relaxations, ())
 
 

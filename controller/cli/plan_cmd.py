@@ -101,7 +101,7 @@ def model_forecast(
     index = pd.DatetimeIndex(frame.index)
     made = make_forecast(site, frame[index < begin], begin, end - begin)
     window = pd.DatetimeIndex(made.frame.index)
-    fallbacks = made.metadata.fallbacks
+    fallbacks = made.metadata.fallback_methods
     days = f"{int((index < begin).sum()) / 96:.1f} days of history"
     text = f"forecaster issued {begin:%Y-%m-%d %H:%M} on {days}"
     if fallbacks:
@@ -146,12 +146,26 @@ def make_plan(
     """The plan of ``day`` and the forecast it was made from."""
     site = park.site
     first = day_forecast(park, day, source)
-    day_ahead = plan(site, first.frame, default_state(site), PlanKind.DAY_AHEAD)
+    day_ahead = plan(
+        site,
+        first.frame,
+        default_state(site),
+        PlanKind.DAY_AHEAD,
+        forecast_fallbacks=first.fallbacks,
+    )
     if kind is PlanKind.DAY_AHEAD:
         return day_ahead, first
     forecast = day_forecast(park, day, source, INTRADAY_FROM)
     state = state_at(site, day_ahead, pd.DatetimeIndex(forecast.frame.index)[0])
-    return plan(site, forecast.frame, state, PlanKind.INTRADAY, committed=day_ahead), forecast
+    intraday = plan(
+        site,
+        forecast.frame,
+        state,
+        PlanKind.INTRADAY,
+        committed=day_ahead,
+        forecast_fallbacks=forecast.fallbacks,
+    )
+    return intraday, forecast
 
 
 def kpi_table(k: Kpis) -> Table:

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from sites import load_site_mapping
-from sites.history.derive import derive_history
+from sites.history.derive import load_history
 
 SITE_ID = "dongchang-logistics"
 ZONE = "Asia/Shanghai"
@@ -122,16 +122,16 @@ class OwnPark:
         return HISTORY_START + pd.Timedelta(days=self.history_days - 1)
 
 
-def history_frame(folder: Path, days: int) -> pd.DataFrame:
-    """``days`` of the park's history on the 2026 clock, columns as the importer wants them
-    (``folder`` holds the network file)."""
+def history_frame(folder: Path, days: float, start: pd.Timestamp = HISTORY_START) -> pd.DataFrame:
+    """``days`` of the park's history from ``start`` (default: 1 March 2026), columns as the
+    importer wants them (``folder`` holds the network file)."""
     raw = site_mapping() | {"history": {"profiles": PROFILES, "climate_seed": 5}}
     site = load_site_mapping(raw, base_dir=folder)
-    year = derive_history(site).frame
+    year = load_history(site).frame
     index = pd.DatetimeIndex(year.index)
     end = SOURCE_YEAR_START + pd.Timedelta(days=days)
     chosen = year[(index >= SOURCE_YEAR_START) & (index < end)]
-    stamps = pd.date_range(HISTORY_START, periods=len(chosen), freq="15min")
+    stamps = pd.date_range(start, periods=len(chosen), freq="15min")
     frame = chosen.reset_index(drop=True).round(3)
     frame.insert(0, "timestamp", [t.isoformat() for t in stamps])
     return frame
