@@ -132,6 +132,10 @@ def fit(site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None) ->
     series gets its baseline from the site's declaration (:mod:`forecasting.declared`).
     """
     index = quality.site_index(history, site.location.timezone)
+    # rows without a single value (a store's frame padded to its window) are no history
+    present = [c for c in expected_series(site) if c in history.columns]
+    measured = np.asarray(history[present].notna().any(axis=1)) if present else np.zeros(0, bool)
+    index = index[measured] if len(measured) == len(index) else index
     if until is None and len(index) == 0:
         raise DataError("history: no row; give until (the issue time) to forecast without one")
     end = index.max() + STEP if until is None else _issue_time(until, site)
