@@ -1,0 +1,61 @@
+"""A pandapower network file that cannot be used is a problem of the site file, with file,
+field, value and rule: never a traceback, and never hiding the site's other problems."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from own_park import NETWORK_FILE, SITE_ID, site_mapping, write_network
+from typer.testing import CliRunner
+
+from controller.cli.main import app
+from sites import ConfigProblem, SiteConfigError, load_site_mapping
+
+USAGE_ERROR = 2
+
+
+def problems(raw: dict, folder: Path) -> list[ConfigProblem]:
+    with pytest.raises(SiteConfigError) as info:
+        load_site_mapping(raw, source="park.yaml", base_dir=folder)
+    return info.value.problems
+
+
+def test_a_file_that_is_not_json(tmp_path: Path) -> None:
+    (tmp_path / NETWORK_FILE).write_text("bus,vn_kv\nhv,35\n", encoding="utf-8")
+    (problem,) = problems(site_mapping(), tmp_path)
+    assert problem.field == "network.pandapower_file" and problem.value == NETWORK_FILE
+    assert problem.rule.startswith("must be a pandapower JSON network: the file is not JSON")
+
+
+def test_json_that_is_not_a_pandapower_network(tmp_path: Path) -> None:
+    (tmp_path / NETWORK_FILE).write_text(json.dumps({"bus": [1, 2]}), encoding="utf-8")
+    (problem,) = problems(site_mapping(), tmp_path)
+    assert problem.field == "network.pandapower_file"
+    assert "the file is JSON (dict) but not a pandapower network" in problem.rule
+
+
+def test_a_bad_bus_map_entry_is_named_and_hides_nothing_else(tmp_path: Path) -> None:
+    write_network(tmp_path / NETWORK_FILE)  # buses 0..3
+    raw = site_mapping()
+    raw["network"]["bus_map"] = {"f2_depot": 9}
+    raw["assets"]["batteries"][0]["soc_min_fraction"] = 0.99  # a problem of its own
+    found = {p.field: p for p in problems(raw, tmp_path)}
+    bad = found["network.bus_map.f2_depot"]
+    assert bad.value == 9
+    assert bad.rule == "must be a bus index of the pandapower file: one of 0, 1, 2, 3"
+    assert "assets.batteries[0]" in found  # still reported
+
+
+def test_validate_reports_it_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / NETWORK_FILE).write_text("[1, 2, 3]", encoding="utf-8")
+    site = tmp_path / f"{SITE_ID}.yaml"
+    site.write_text(yaml.safe_dump(site_mapping()), encoding="utf-8")
+    result = CliRunner().invoke(app, ["sites", "validate", str(site)])
+    assert result.exit_code == USAGE_ERROR and "Traceback" not in result.output
+    assert (
+        f"{site}: network.pandapower_file: got '{NETWORK_FILE}': must be a pandapower JSON "
+        "network: the file is JSON (list) but not a pandapower network" in result.stderr
+    )
