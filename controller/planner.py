@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from controller import columns as pc
 from controller.cache import DEFAULT_CACHE, ModelCache
 from controller.config import DEFAULT_CONFIG, DispatchConfig
 from controller.dispatch import dispatch_frame
@@ -224,7 +225,33 @@ def plan(
     meta = dataclasses.replace(stamp, inputs=inputs).metadata(
         status, config.solver, terms, summary, rounds, notes
     )
+    d = result.dispatch
+    netted_kwh, netted_cny = _netted(d.grid_import_kw, d.grid_export_kw, frame)
+    netted_note = (
+        f"connection: {netted_kwh:,.1f} kWh booked both ways in the same intervals cancelled; "
+        "the plan carries the net flow"
+    )
+    meta = dataclasses.replace(
+        meta,
+        connection_netted_kwh=netted_kwh,
+        connection_netted_cny=netted_cny,
+        notes=(*meta.notes, netted_note) if netted_kwh > NETTED_NOTE_KWH else meta.notes,
+    )
     return Plan(meta, frame, kpis, relaxations, result.binding)
+
+
+NETTED_NOTE_KWH = 0.01  # below 10 Wh over a horizon it is solver noise, not worth a note
+
+
+def _netted(
+    import_kw: np.ndarray, export_kw: np.ndarray, frame: pd.DataFrame
+) -> tuple[float, float]:
+    """Energy [kWh] the solution imports and exports in the same intervals, and what its cost
+    counted for it [CNY] (``frame``: the plan's prices)."""
+    both_kw = np.minimum(np.clip(import_kw, 0.0, None), np.clip(export_kw, 0.0, None))
+    both_kw = np.nan_to_num(both_kw)
+    margin = frame[pc.PRICE_CNY_PER_KWH].to_numpy() - frame[pc.EXPORT_PRICE_CNY_PER_KWH].to_numpy()
+    return float(both_kw.sum() * 0.25), float((both_kw * margin).sum() * 0.25)
 
 
 def rule_based_plan(
