@@ -109,12 +109,34 @@ def model_forecast(
     return PlanForecast(made.frame[(window >= begin) & (window < end)], text, fallbacks)
 
 
+MODEL_REACH = pd.Timedelta(days=7)
+"""By default the forecaster plans a day that starts at most this long after the history
+ends (its longest horizon); a later day needs --forecast model."""
+
+
+def default_source(frame: pd.DataFrame, site: Site, day: date) -> ForecastSource:
+    """The history's own values for a day it holds; the forecaster for a park without
+    history, or for a day soon after the history; else a clear error."""
+    if covers(frame, site, day):
+        return ForecastSource.ACTUAL
+    index = pd.DatetimeIndex(frame.index)
+    begin, _ = _window(site, day, time(0, 0))
+    if len(index) == 0 or index.max() < begin <= index.max() + MODEL_REACH:
+        return ForecastSource.MODEL
+    raise DataError(
+        f"--date: got {day:%Y-%m-%d}; the history of {site.id} covers "
+        f"{index.min():%Y-%m-%d}..{index.max():%Y-%m-%d}: give a day it holds, a day up to "
+        f"{MODEL_REACH.days} days after it, or --forecast model (baselines where the history "
+        "says nothing)"
+    )
+
+
 def day_forecast(
     park: Park, day: date, source: ForecastSource | None, start: time = time(0, 0)
 ) -> PlanForecast:
     frame = park.history_frame
     if source is None:
-        source = ForecastSource.ACTUAL if covers(frame, park.site, day) else ForecastSource.MODEL
+        source = default_source(frame, park.site, day)
     if source is ForecastSource.ACTUAL:
         return actual_forecast(park.site, frame, day, start)
     return model_forecast(park.site, frame, day, start)
@@ -286,7 +308,7 @@ def plan_command(
         typer.Option(
             help="actual: the history's values of that day as a perfect forecast; model: the "
             "forecaster fitted on the history before that day; default: actual where the "
-            "history holds the day, else model"
+            "history holds the day, model for a park without history or up to 7 days after it"
         ),
     ] = None,
 ) -> None:
