@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from cold_start import HISTORY_DAYS, expected_methods
-from conftest import service_settings
 from own_park import SITE_ID, OwnPark, history_frame, write_own_park
 from service_helpers import PARK
 
@@ -25,6 +24,7 @@ from controller.plan import PlanStatus
 from controller.service.app import create_app
 from controller.service.auth import Role, create_key
 from controller.service.pipeline import Pipeline
+from controller.service.settings import ServiceSettings
 from sites import load_site
 
 with warnings.catch_warnings():
@@ -60,7 +60,14 @@ def operator_factory(sqlite_url: str, park: OwnPark) -> Iterator[Callable[[], Op
 
     def factory() -> Operator:
         clock = [FIRST + CLOCK_PAST_ISSUE]
-        settings = service_settings(sqlite_url, sites=[PARK, str(park.site_file)])
+        settings = ServiceSettings(
+            database_url=sqlite_url,
+            sites=[PARK, str(park.site_file)],
+            scheduler=False,
+            startup_catch_up=False,
+            demo=False,
+            forecast_processes=0,
+        )
         app = create_app(settings, clock=lambda: clock[0].to_pydatetime())
         service = app.state.service
         token = create_key(service.engine, Role.OPERATOR, [], service.parks.ids).token
