@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sites.errors import DataError
-from sites.loader import load_tariff_calendar
+from sites.loader import load_tariff_calendar, load_tariff_calendar_file
 from sites.schema import Band, Site, TariffCalendar
 from sites.schema.tariff import clock_to_minutes
 
@@ -51,7 +51,10 @@ class Tariff:
 
 def site_tariff(site: Site) -> Tariff:
     config = site.tariff
-    calendar = load_tariff_calendar(config.calendar)
+    if config.calendar_file is not None:
+        calendar = load_tariff_calendar_file(config.calendar_file)
+    else:
+        calendar = load_tariff_calendar(config.calendar)
     if config.band_prices_cny_per_kwh is not None:
         prices = dict(config.band_prices_cny_per_kwh)
     else:

@@ -116,6 +116,11 @@ class TariffConfig(StrictModel):
     """A site's tariff: a calendar plus its voltage class (or explicit band prices)."""
 
     calendar: str = Field(default="shandong-2025", description="id of a bundled calendar")
+    calendar_file: str | None = Field(
+        default=None,
+        description="path of the site's own tariff calendar YAML (the bundled calendars' "
+        "format), relative to the site file; replaces `calendar`",
+    )
     voltage_class: str | None = Field(
         default=None, description="selects reference prices of the calendar, e.g. '110kV'"
     )
