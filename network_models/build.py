@@ -154,6 +154,40 @@ def _from_description(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
     return net, bus_index
 
 
+_REPLACED_TABLES = {
+    "load": "load(s)",
+    "sgen": "static generator(s)",
+    "gen": "generator(s)",
+    "storage": "storage unit(s)",
+}
+
+
+def dropped_elements(site: Site) -> tuple[str, ...]:
+    """What of the site's pandapower file the site does not describe and the network built
+    for it leaves out (the site's own assets and connection point replace them): one line per
+    kind, with their total MW, for ``validate`` and ``network check`` to warn about."""
+    if site.network.pandapower_file is None:
+        return ()
+    path = site.network.pandapower_file
+    net = pp.from_json(path)
+    lines = []
+    for table, label in _REPLACED_TABLES.items():
+        frame = net[table]
+        if len(frame):
+            total_mw = float(frame["p_mw"].abs().sum()) if "p_mw" in frame else float("nan")
+            names = ", ".join(str(n) for n in frame["name"].head(5) if isinstance(n, str))
+            lines.append(
+                f"{path}: {len(frame)} {label} ({total_mw:,.3f} MW{'; ' + names if names else ''}) "
+                "left out: only the site's assets are planned"
+            )
+    if len(net.ext_grid) > 0:
+        lines.append(
+            f"{path}: {len(net.ext_grid)} external grid(s) replaced by the site's connection "
+            f"point (grid_connection.pcc_bus = {site.grid_connection.pcc_bus})"
+        )
+    return tuple(lines)
+
+
 def _from_file(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
     """The engineer's own network; its loads, generators and grid connections are replaced
     by the site's assets and connection point, its buses, lines and transformers kept.

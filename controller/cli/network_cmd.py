@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from controller.cli.common import SiteId, console, park_of, run_guarded
-from controller.cli.sites_cmd import summary_table
+from controller.cli.sites_cmd import print_dropped, summary_table
 from network_models.design import DesignCheck, design_check
 from sites import Site, bundled_sites
 
@@ -54,6 +54,7 @@ def violations_table(check: DesignCheck) -> Table:
 
 
 def print_check(site: Site) -> None:
+    print_dropped(site)
     check = design_check(site)
     console.print(design_table(check))
     for scenario in check.scenarios:

@@ -167,3 +167,12 @@ def validate(file: Annotated[Path, typer.Argument(help="site YAML file")]) -> No
     """Check a site file; every problem is listed with file, field, value and rule (exit 2)."""
     site = run_guarded(lambda: load_site(file))
     console.print(f"OK: {file} describes site '{site.id}' ({site.name})")
+    print_dropped(site)
+
+
+def print_dropped(site: Site) -> None:
+    """Warn about what of a pandapower file the site leaves out (not an error)."""
+    from network_models.build import dropped_elements
+
+    for line in dropped_elements(site):
+        console.print(f"warning: {line}", markup=False, soft_wrap=True)

@@ -59,3 +59,29 @@ def test_validate_reports_it_on_the_command_line(tmp_path: Path) -> None:
         f"{site}: network.pandapower_file: got '{NETWORK_FILE}': must be a pandapower JSON "
         "network: the file is JSON (list) but not a pandapower network" in result.stderr
     )
+
+
+def test_elements_the_site_leaves_out_are_listed_as_warnings(tmp_path: Path) -> None:
+    import pandapower as pp
+
+    write_network(tmp_path / NETWORK_FILE)
+    net = pp.from_json(str(tmp_path / NETWORK_FILE))
+    pp.create_load(net, 2, p_mw=1.2, name="old cold store")
+    pp.create_load(net, 3, p_mw=0.3, name="old depot")
+    pp.create_sgen(net, 2, p_mw=0.8, name="old roof pv")
+    pp.to_json(net, str(tmp_path / NETWORK_FILE))
+    site = tmp_path / f"{SITE_ID}.yaml"
+    site.write_text(yaml.safe_dump(site_mapping()), encoding="utf-8")
+    path = (tmp_path / NETWORK_FILE).resolve()
+    for command in (["sites", "validate"], ["network", "check"]):
+        result = CliRunner().invoke(app, [*command, str(site)])
+        assert result.exit_code == 0, result.output
+        warnings = [line for line in result.stdout.splitlines() if line.startswith("warning:")]
+        assert warnings == [
+            f"warning: {path}: 2 load(s) (1.500 MW; old cold store, old depot) left out: only "
+            "the site's assets are planned",
+            f"warning: {path}: 1 static generator(s) (0.800 MW; old roof pv) left out: only "
+            "the site's assets are planned",
+            f"warning: {path}: 1 external grid(s) replaced by the site's connection point "
+            "(grid_connection.pcc_bus = hv_35)",
+        ], command
