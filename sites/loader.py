@@ -75,6 +75,7 @@ def load_site_mapping(raw: Any, source: str = "<mapping>", base_dir: Path | None
         problems += [_problem(source, err) for err in exc.errors()]
     problems += reference_problems(raw, source, base_dir)
     problems += _tariff_problems(raw, source, base_dir)
+    problems += _price_series_problems(raw, source, base_dir)
     problems += catalogue_problems(raw, source)
     if problems or site is None:
         raise SiteConfigError(problems)
@@ -82,10 +83,12 @@ def load_site_mapping(raw: Any, source: str = "<mapping>", base_dir: Path | None
         absolute = resolve_relative(site.network.pandapower_file, base_dir).resolve()
         network = site.network.model_copy(update={"pandapower_file": str(absolute)})
         site = site.model_copy(update={"network": network})
-    if site.tariff.calendar_file is not None:
-        absolute = resolve_relative(site.tariff.calendar_file, base_dir).resolve()
-        tariff = site.tariff.model_copy(update={"calendar_file": str(absolute)})
-        site = site.model_copy(update={"tariff": tariff})
+    for name in ("calendar_file", "price_series_file"):
+        ref = getattr(site.tariff, name)
+        if ref is not None:
+            absolute = resolve_relative(ref, base_dir).resolve()
+            tariff = site.tariff.model_copy(update={name: str(absolute)})
+            site = site.model_copy(update={"tariff": tariff})
     return site
 
 
@@ -151,6 +154,23 @@ def _tariff_problems(
     except SiteConfigError as exc:
         return [ConfigProblem(source, "tariff.calendar", calendar_id, p.rule) for p in exc.problems]
     return _voltage_class_problems(tariff, calendar, source)
+
+
+def _price_series_problems(
+    raw: Mapping[str, Any], source: str, base_dir: Path | None
+) -> list[ConfigProblem]:
+    from sites.price_series import price_series_problems
+
+    tariff = raw.get("tariff")
+    if not isinstance(tariff, Mapping) or tariff.get("price_series_file") is None:
+        return []
+    ref = tariff["price_series_file"]
+    location = raw.get("location")
+    zone = location.get("timezone", "Asia/Shanghai") if isinstance(location, Mapping) else None
+    path = resolve_relative(str(ref), base_dir).resolve()
+    return price_series_problems(
+        path, "tariff.price_series_file", ref, source, str(zone or "Asia/Shanghai")
+    )
 
 
 def _voltage_class_problems(
