@@ -163,6 +163,13 @@ function drawHealth(siteId, health) {
   const p = document.getElementById("site-health");
   if (!site) { p.textContent = ""; return; }
   p.innerHTML = `<span class="badge ${site.status}">${site.status}</span> ` + site.reasons.map((r) => `<br>${r}`).join("");
+  const fallbacks = Object.keys(site.forecast_fallbacks || {});
+  if (fallbacks.length) {
+    // a park with little or no history: the plan in force was made on baseline forecasts
+    const note = document.createElement("span");
+    note.textContent = `forecast: fallback baselines for ${fallbacks.length} series (${fallbacks.join(", ")})`;
+    p.append(document.createElement("br"), note);
+  }
   const body = document.querySelector("#runs tbody");
   body.innerHTML = "";
   for (const run of site.last_runs) {
