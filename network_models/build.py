@@ -9,6 +9,7 @@ from enum import StrEnum
 import pandapower as pp
 
 from sites import Site, columns
+from sites.references import file_bus_names
 from sites.schema import Fuel
 
 KW_PER_MW = 1000.0
@@ -197,6 +198,6 @@ def _from_file(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
     for table in ("load", "sgen", "storage", "gen", "ext_grid"):
         if len(net[table]):
             net[table] = net[table].iloc[0:0]
-    bus_index = {str(n): int(i) for i, n in net.bus["name"].items() if isinstance(n, str)}
+    bus_index = file_bus_names(net)  # "Bus 3" is bus_3, as the site's names are written
     bus_index.update(site.network.bus_map)
     return net, bus_index

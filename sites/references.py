@@ -14,6 +14,7 @@ from typing import Any
 from sites.errors import ConfigProblem
 from sites.history.extract import column_names as benchmark_columns
 from sites.schema.assets import AMBIENT
+from sites.schema.base import as_name
 
 # Asset families whose members sit on an electrical bus.
 _ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers")
@@ -103,6 +104,22 @@ def read_pandapower(path: Path) -> Any:
     return net
 
 
+def file_bus_names(net: Any) -> dict[str, int]:
+    """Site bus name -> bus index of a pandapower network: each named bus by its name as a
+    site writes names (:func:`sites.schema.base.as_name`: ``Bus 3`` is ``bus_3``); a name two
+    buses share is left to ``bus_map``."""
+    names: dict[str, int] = {}
+    shared: set[str] = set()
+    for i, n in net.bus["name"].items():
+        if not isinstance(n, str) or not n.strip():
+            continue
+        name = as_name(n)
+        if name in names:
+            shared.add(name)
+        names[name] = int(i)
+    return {n: i for n, i in names.items() if n not in shared}
+
+
 def bus_map_problems(net: Any, bus_map: Mapping[str, Any]) -> dict[str, str]:
     """Each bus_map entry that names no bus of ``net``: site bus name -> the rule broken."""
     valid = sorted(int(i) for i in net.bus.index)
@@ -119,11 +136,7 @@ def pandapower_topology(net: Any, bus_map: Mapping[str, int]) -> NetworkTopology
     ``bus_map`` that name no bus of the file are left out: see :func:`bus_map_problems`)."""
     bad = bus_map_problems(net, bus_map)
     bus_map = {name: idx for name, idx in bus_map.items() if name not in bad}
-    index_to_name = {
-        int(i): str(n)
-        for i, n in net.bus["name"].items()
-        if isinstance(n, str) and n not in bus_map
-    }
+    index_to_name = {i: n for n, i in file_bus_names(net).items() if n not in bus_map}
     index_to_name.update({idx: name for name, idx in bus_map.items()})
     voltages = {index_to_name.get(int(i), f"#{i}"): float(v) for i, v in net.bus["vn_kv"].items()}
     edges: list[tuple[str, str]] = []

@@ -85,3 +85,27 @@ def test_elements_the_site_leaves_out_are_listed_as_warnings(tmp_path: Path) -> 
             f"warning: {path}: 1 external grid(s) replaced by the site's connection point "
             "(grid_connection.pcc_bus = hv_35)",
         ], command
+
+
+def test_pandapowers_usual_bus_names_work_without_a_bus_map(tmp_path: Path) -> None:
+    """``Bus 0`` .. ``Bus 3`` in the file are ``bus_0`` .. ``bus_3`` in the site."""
+    import pandapower as pp
+
+    from network_models.build import build_network
+
+    write_network(tmp_path / NETWORK_FILE)
+    net = pp.from_json(str(tmp_path / NETWORK_FILE))
+    net.bus["name"] = [f"Bus {i}" for i in net.bus.index]
+    pp.to_json(net, str(tmp_path / NETWORK_FILE))
+    raw = site_mapping()
+    renamed = {"hv_35": "bus_0", "f1_cold_store": "bus_2", "f2_depot": "bus_3"}
+    raw["grid_connection"]["pcc_bus"] = renamed["hv_35"]
+    for family in ("pv", "batteries", "electric_loads"):
+        for asset in raw["assets"][family]:
+            asset["bus"] = renamed[asset["bus"]]
+    site = load_site_mapping(raw, source="park.yaml", base_dir=tmp_path)
+    built = build_network(site)
+    assert built.bus_index == {"bus_0": 0, "bus_1": 1, "bus_2": 2, "bus_3": 3}
+    raw["assets"]["batteries"][0]["bus"] = "bus_9"
+    (problem,) = problems(raw, tmp_path)
+    assert problem.field == "assets.batteries[0].bus" and problem.value == "bus_9"
