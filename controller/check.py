@@ -3,7 +3,9 @@ frame alone (plus the site and the plan's starting state). Used on every plan in
 the simulator runs it on every interval it replays.
 
 Limits that a plan's relaxation report names (a measured SoC outside its window, an import
-limit below the load) may be exceeded; nothing else may.
+limit below the load) may be exceeded; nothing else may, and physics never: a storage level
+stays within [0, capacity], power within its rating, and the grid connection never imports
+and exports in the same interval, whatever was relaxed.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class _Checker:
     def at_most(self, what: str, a: np.ndarray, limit: float | np.ndarray, atol: float) -> None:
         if what.split("[")[0] in self.relaxed or what in self.relaxed:
             return
+        self.physical(what, a, limit, atol)
+
+    def physical(self, what: str, a: np.ndarray, limit: float | np.ndarray, atol: float) -> None:
+        """``a <= limit``, whatever the plan relaxed."""
         bad = a > limit + atol
         if bad.any():
             t = int(np.argmax(bad))
@@ -141,6 +147,8 @@ def _electric(c: _Checker, site: Site) -> None:
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)
     c.at_most("grid_export_limit", c.col(pc.GRID_EXPORT_KW), grid.export_limit_kw, POWER_ATOL_KW)
+    both = np.minimum(c.col(pc.GRID_IMPORT_KW), c.col(pc.GRID_EXPORT_KW))
+    c.physical("grid_import_and_export_at_once (kW both ways)", both, 0.0, POWER_ATOL_KW)
 
 
 def _battery(c: _Checker, site: Site, initial: dict[str, float]) -> None:
@@ -148,7 +156,7 @@ def _battery(c: _Checker, site: Site, initial: dict[str, float]) -> None:
         charge = c.col(columns.battery_charge_kw(b.name))
         discharge = c.col(columns.battery_discharge_kw(b.name))
         soc = c.col(pc.battery_soc_kwh(b.name))
-        c.at_most(
+        c.physical(
             f"battery_power[{b.name}]",
             charge / b.charge_kw + discharge / b.discharge_kw,
             1.0,
@@ -161,6 +169,8 @@ def _battery(c: _Checker, site: Site, initial: dict[str, float]) -> None:
         )
         c.close(f"battery {b.name} SoC continuity", soc, expected, ENERGY_ATOL_KWH)
         c.at_most(f"battery_soc_max[{b.name}]", soc, b.soc_max_kwh, ENERGY_ATOL_KWH)
+        c.physical(f"battery_capacity[{b.name}]", soc, b.capacity_kwh, ENERGY_ATOL_KWH)
+        c.physical(f"battery_level_non_negative[{b.name}]", -soc, 0.0, ENERGY_ATOL_KWH)
         c.at_most(f"battery_soc_min[{b.name}]", -soc, -b.soc_min_kwh, ENERGY_ATOL_KWH)
 
 
@@ -215,14 +225,17 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
             keep * previous + DT * (charge - discharge),
             ENERGY_ATOL_KWH,
         )
-        c.at_most(f"storage_charge_rating[{store.name}]", charge, store.charge_kw_th, POWER_ATOL_KW)
-        c.at_most(
+        c.physical(
+            f"storage_charge_rating[{store.name}]", charge, store.charge_kw_th, POWER_ATOL_KW
+        )
+        c.physical(
             f"storage_discharge_rating[{store.name}]",
             discharge,
             store.discharge_kw_th,
             POWER_ATOL_KW,
         )
-        c.at_most(f"storage_capacity[{store.name}]", level, store.capacity_kwh_th, ENERGY_ATOL_KWH)
+        c.physical(f"storage_capacity[{store.name}]", level, store.capacity_kwh_th, ENERGY_ATOL_KWH)
+        c.physical(f"storage_level_non_negative[{store.name}]", -level, 0.0, ENERGY_ATOL_KWH)
         supply[store.supplies] = supply[store.supplies] + discharge - charge
     for k, boiler in enumerate(a.boilers):
         heat = c.col(pc.boiler_heat_kw_th(boiler.name))

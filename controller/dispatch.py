@@ -52,6 +52,21 @@ def _flow(values: np.ndarray) -> np.ndarray:
     return np.clip(_clean(values), 0, None)
 
 
+def net_connection_flows(
+    import_kw: np.ndarray, export_kw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The connection point's flows with what is imported and exported in the same interval
+    cancelled: one meter, one direction per interval.
+
+    Where export pays more than import (the tariff's export price above a valley band), an
+    LP can book both at once for the difference: "not both" is not convex, so the model
+    cannot rule it out. The energy balance holds either way (the same amount leaves both
+    sides), so the plan carries the net flow and its costs are counted on it.
+    """
+    both = np.minimum(import_kw, export_kw)
+    return import_kw - both, export_kw - both
+
+
 def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFrame:
     """The plan frame: every column of :mod:`controller.columns` that applies to the site.
 
@@ -118,8 +133,8 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         data[columns.heat_demand_kw_th(heat_demand.name)] = demand[i]
         data[pc.heat_unmet_kw_th(heat_demand.name)] = unmet[i]
     data[columns.AMBIENT_TEMPERATURE_DEGC] = real(inputs.ambient_temperature_degc)
-    grid_import = _flow(d.grid_import_kw)
-    grid_export = _flow(d.grid_export_kw)
+    flows = _flow(d.grid_import_kw), _flow(d.grid_export_kw)
+    grid_import, grid_export = net_connection_flows(*flows)
     data[pc.GRID_IMPORT_KW] = grid_import
     data[pc.GRID_EXPORT_KW] = grid_export
     data[pc.NETWORK_LOSSES_KW] = np.asarray(d.losses_kw, dtype=float)

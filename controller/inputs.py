@@ -248,7 +248,7 @@ def _bands_and_prices(
     if not len(index):
         return (), np.zeros(0)
     bands = list(tariff.bands(index))
-    return tuple(str(b) for b in bands), tariff.band_prices(bands)
+    return tuple(str(b) for b in bands), tariff.import_prices(index, tariff.band_prices(bands))
 
 
 BAND_SPAN_STEPS = 4 * 96
@@ -479,7 +479,7 @@ def prepare(
         cop=_pad_edge(np.vstack(cops), horizon) if cops else np.zeros((0, horizon)),
         price_cny_per_kwh=_pad_edge(prices, horizon),
         bands=bands,
-        export_price_cny_per_kwh=_pad_edge(np.full(n, tariff.export_price_cny_per_kwh), horizon),
+        export_price_cny_per_kwh=_pad_edge(tariff.export_prices(index), horizon),
         import_limit_kw=grid.import_limit_kw * active,
         export_limit_kw=grid.export_limit_kw * active,
         battery_soc0_kwh=soc0,

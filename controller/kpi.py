@@ -143,7 +143,7 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     if pc.EXPORT_PRICE_CNY_PER_KWH in frame.columns:
         export_prices = _col(frame, pc.EXPORT_PRICE_CNY_PER_KWH)
     else:
-        export_prices = np.full(len(frame), tariff.export_price_cny_per_kwh)
+        export_prices = tariff.export_prices(pd.DatetimeIndex(frame.index))
     energy_cost = float((grid_import * prices).sum() * HOURS_PER_STEP)
     export_revenue = float((grid_export * export_prices).sum() * HOURS_PER_STEP)
     peak = float(grid_import.max()) if len(grid_import) else 0.0

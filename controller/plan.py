@@ -100,9 +100,23 @@ class PlanMetadata:
     initial_battery_soc_kwh: Mapping[str, float] = field(default_factory=dict)
     initial_storage_level_kwh_th: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    forecast_fallbacks: Mapping[str, str] = field(default_factory=dict)
+    connection_netted_kwh: float = 0.0
+    """Energy the optimiser booked as imported and exported in the same intervals, cancelled
+    in the plan (see :func:`controller.dispatch.net_connection_flows`)."""
+    connection_netted_cny: float = 0.0
+    """What the optimiser's cost counted for that energy (import cost minus export revenue):
+    its cost tier exceeds the plan's KPIs by this much."""
+    """Series whose forecast came from a fallback baseline (history too short, or none),
+    with the baseline and why: a plan on such forecasts says so."""
 
     def __post_init__(self) -> None:
-        for name in ("objective_terms", "initial_battery_soc_kwh", "initial_storage_level_kwh_th"):
+        for name in (
+            "objective_terms",
+            "initial_battery_soc_kwh",
+            "initial_storage_level_kwh_th",
+            "forecast_fallbacks",
+        ):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
+from controller import columns as pc
 from controller.cache import DEFAULT_CACHE, ModelCache
 from controller.config import DEFAULT_CONFIG, DispatchConfig
 from controller.dispatch import dispatch_frame
@@ -92,6 +94,7 @@ class _Stamp:
     input_hash: str
     started: float
     inputs: DispatchInputs
+    forecast_fallbacks: Mapping[str, str]
 
     def metadata(
         self,
@@ -126,6 +129,7 @@ class _Stamp:
                 for t, v in zip(a.thermal_storage, inputs.storage_level0_kwh_th, strict=True)
             },
             notes=notes if inputs.month_peak_metered else (*notes, NO_PEAK_NOTE),
+            forecast_fallbacks=self.forecast_fallbacks,
         )
 
 
@@ -140,12 +144,15 @@ def plan(
     forecast_issued_at: datetime | None = None,
     created_at: datetime | None = None,
     version_number: int = 1,
+    forecast_fallbacks: Mapping[str, str] | None = None,
     run: RunFunction = run_highs,
     cache: ModelCache | None = None,
 ) -> Plan:
     """Plan the intervals of ``forecast`` (P50 columns; see :func:`controller.inputs.prepare`).
 
     ``committed`` (intraday): the day-ahead plan or its connection-point schedule.
+    ``forecast_fallbacks``: series of the forecast made by a fallback baseline, with why
+    (``forecasting.ForecastMetadata.fallbacks``); the plan's metadata carries them.
     ``run`` and ``cache`` are for tests and benchmarks; ``created_at`` defaults to now (UTC).
     """
     started = time.perf_counter()
@@ -163,6 +170,7 @@ def plan(
         input_hash(site, forecast, state, kind, committed, config),
         started,
         inputs,
+        dict(forecast_fallbacks or {}),
     )
     if inputs.n_steps == 0:
         return _empty_plan(stamp)
@@ -217,10 +225,71 @@ def plan(
     meta = dataclasses.replace(stamp, inputs=inputs).metadata(
         status, config.solver, terms, summary, rounds, notes
     )
+    d = result.dispatch
+    netted_kwh, netted_cny = _netted(d.grid_import_kw, d.grid_export_kw, frame)
+    netted_note = (
+        f"connection: {netted_kwh:,.1f} kWh booked both ways in the same intervals cancelled; "
+        "the plan carries the net flow"
+    )
+    meta = dataclasses.replace(
+        meta,
+        connection_netted_kwh=netted_kwh,
+        connection_netted_cny=netted_cny,
+        notes=(*meta.notes, netted_note) if netted_kwh > NETTED_NOTE_KWH else meta.notes,
+    )
     return Plan(meta, frame, kpis, relaxations, result.binding)
 
 
-def _fallback_plan(stamp: _Stamp, verifier: NetworkVerifier, reason: str) -> Plan:
+NETTED_NOTE_KWH = 0.01  # below 10 Wh over a horizon it is solver noise, not worth a note
+
+
+def _netted(
+    import_kw: np.ndarray, export_kw: np.ndarray, frame: pd.DataFrame
+) -> tuple[float, float]:
+    """Energy [kWh] the solution imports and exports in the same intervals, and what its cost
+    counted for it [CNY] (``frame``: the plan's prices)."""
+    both_kw = np.minimum(np.clip(import_kw, 0.0, None), np.clip(export_kw, 0.0, None))
+    both_kw = np.nan_to_num(both_kw)
+    margin = frame[pc.PRICE_CNY_PER_KWH].to_numpy() - frame[pc.EXPORT_PRICE_CNY_PER_KWH].to_numpy()
+    return float(both_kw.sum() * 0.25), float((both_kw * margin).sum() * 0.25)
+
+
+def rule_based_plan(
+    site: Site,
+    forecast: pd.DataFrame,
+    state: MeasuredState,
+    kind: PlanKind,
+    reason: str,
+    *,
+    forecast_issued_at: datetime | None = None,
+    created_at: datetime | None = None,
+    version_number: int = 1,
+    forecast_fallbacks: Mapping[str, str] | None = None,
+) -> Plan:
+    """The rule-based ``FALLBACK`` plan of ``forecast``, without the optimiser: what a park
+    runs on when planning failed (``reason``) and no plan is in force."""
+    config = DEFAULT_CONFIG
+    inputs = prepare(site, forecast, state, kind, config, None)
+    stamp = _Stamp(
+        site,
+        kind,
+        version_number,
+        created_at or datetime.now(UTC),
+        forecast_issued_at,
+        input_hash(site, forecast, state, kind, None, config),
+        time.perf_counter(),
+        inputs,
+        dict(forecast_fallbacks or {}),
+    )
+    if inputs.n_steps == 0:
+        return _empty_plan(stamp)
+    _, verifier = network_for(site)
+    return _fallback_plan(stamp, verifier, reason, "planning failed")
+
+
+def _fallback_plan(
+    stamp: _Stamp, verifier: NetworkVerifier, reason: str, what: str = "solver failed"
+) -> Plan:
     """The rule-based dispatch, backed off (less heat-pump and battery power, renewables
     curtailed) in intervals where the AC check finds a line, transformer or voltage limit
     broken, until it holds or ``FALLBACK_ROUNDS`` are spent."""
@@ -239,9 +308,7 @@ def _fallback_plan(stamp: _Stamp, verifier: NetworkVerifier, reason: str) -> Pla
     relaxations = relaxations_from(site, inputs, dispatch, None, (), verification)
     summary = _summary(verification, frame, 0, [])
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
-    meta = stamp.metadata(
-        PlanStatus.FALLBACK, "rule-based", {}, summary, 0, (f"solver failed: {reason}",)
-    )
+    meta = stamp.metadata(PlanStatus.FALLBACK, "rule-based", {}, summary, 0, (f"{what}: {reason}",))
     return Plan(meta, frame, kpis, relaxations, ())
 
 

@@ -69,6 +69,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "initial_battery_soc_kwh": dict(meta.initial_battery_soc_kwh),
         "initial_storage_level_kwh_th": dict(meta.initial_storage_level_kwh_th),
         "notes": list(meta.notes),
+        "forecast_fallbacks": dict(meta.forecast_fallbacks),
+        "connection_netted_kwh": meta.connection_netted_kwh,
+        "connection_netted_cny": meta.connection_netted_cny,
     }
     return {
         "format_version": FORMAT_VERSION,
@@ -145,6 +148,9 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         initial_battery_soc_kwh=m["initial_battery_soc_kwh"],
         initial_storage_level_kwh_th=m["initial_storage_level_kwh_th"],
         notes=tuple(m["notes"]),
+        forecast_fallbacks=m.get("forecast_fallbacks", {}),  # absent before they were kept
+        connection_netted_kwh=float(m.get("connection_netted_kwh", 0.0)),
+        connection_netted_cny=float(m.get("connection_netted_cny", 0.0)),
     )
     intervals = data["intervals"]
     index = pd.DatetimeIndex([pd.Timestamp(t) for t in intervals[INDEX_NAME]])

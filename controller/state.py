@@ -178,9 +178,12 @@ def storage_start(
     for t in site.assets.thermal_storage:
         default = t.capacity_kwh_th * t.initial_level_fraction
         level = _number(state.thermal_storage_level_kwh_th.get(t.name, default), default)
-        if level < 0:
-            issues.append(f"thermal storage '{t.name}' level {level:g} kWh_th < 0; clipped to 0")
-            level = 0.0
+        if level < 0 or level > t.capacity_kwh_th:
+            issues.append(
+                f"thermal storage '{t.name}' level {level:g} kWh_th is outside "
+                f"0..{t.capacity_kwh_th:g}; clipped"
+            )
+            level = min(max(level, 0.0), t.capacity_kwh_th)
         start.append(level)
-        target.append(min(level, t.capacity_kwh_th) if config.keep_storage_level else 0.0)
+        target.append(level if config.keep_storage_level else 0.0)
     return np.asarray(start, dtype=float), np.asarray(target, dtype=float)

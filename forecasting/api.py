@@ -17,9 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting import quality
+from forecasting import declared, quality
 from forecasting.calendar import calendar_arrays
-from forecasting.fitting import FittedSeries, band_level, fit_all, p50_or_fallback
+from forecasting.declared import DeclaredModel
+from forecasting.fitting import (
+    FittedSeries,
+    band_level,
+    dependency_order,
+    fit_all,
+    p50_or_fallback,
+)
 from forecasting.frame import (
     Forecast,
     ForecastMetadata,
@@ -39,7 +46,7 @@ from sites.schema import Site
 
 LOOKBACK_DAYS = 36  # longest feature window (28 days of similar days) plus a week of margin
 MAX_HORIZON = pd.Timedelta(days=7)  # weekly lags stay observed; models trained to 48 h
-MIN_HISTORY_DAYS = 1.0  # below a day not even daily persistence exists
+MIN_HISTORY_DAYS = 1.0  # below a day not even daily persistence: the declared baselines
 MAX_TRAINING = pd.Timedelta(days=400)  # a year and a bit: keeps a fit's time bounded
 
 
@@ -119,29 +126,60 @@ def _rows_between(
 
 def fit(site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None) -> ForecastModels:
     """Fit every series on the history complete by ``until`` (default: all of it), at most
-    the last ``MAX_TRAINING`` of it."""
+    the last ``MAX_TRAINING`` of it.
+
+    With less than ``MIN_HISTORY_DAYS`` of it (none at all included: a new park), every
+    series gets its baseline from the site's declaration (:mod:`forecasting.declared`).
+    """
     index = quality.site_index(history, site.location.timezone)
+    # rows without a single value (a store's frame padded to its window) are no history
+    present = [c for c in expected_series(site) if c in history.columns]
+    measured = np.asarray(history[present].notna().any(axis=1)) if present else np.zeros(0, bool)
+    index = index[measured] if len(measured) == len(index) else index
+    if until is None and len(index) == 0:
+        raise DataError("history: no row; give until (the issue time) to forecast without one")
     end = index.max() + STEP if until is None else _issue_time(until, site)
     usable = index[index + STEP <= end]
-    if len(usable) == 0:
-        raise DataError(
-            f"history: no complete interval before {end}; need {MIN_HISTORY_DAYS:g} day(s)"
-        )
-    first = max(usable.min().floor("15min"), end.floor("15min") - MAX_TRAINING)
-    grid = regular_grid(first, end.floor("15min"))
-    if len(grid) < MIN_HISTORY_DAYS * STEPS_PER_DAY:
-        raise DataError(
-            f"history: {len(grid) / STEPS_PER_DAY:.2f} days before {end}; at least "
-            f"{MIN_HISTORY_DAYS:g} day is needed (shorter than a model needs, longer "
-            "histories fall back to daily persistence)"
-        )
+    floor = end.floor("15min")
     caches = _clear_sky_caches(site)
+    if len(usable) == 0:
+        return _declared_models(site, history, floor, 0.0, caches)
+    first = max(usable.min().floor("15min"), floor - MAX_TRAINING)
+    grid = regular_grid(first, floor)
+    if len(grid) < MIN_HISTORY_DAYS * STEPS_PER_DAY:
+        return _declared_models(site, history, floor, len(grid) / STEPS_PER_DAY, caches)
     clear_sky = {c: cache.per_kwp(grid) for c, cache in caches.items()}
     values, report, profile = _clean(site, history, grid, clear_sky, None)
     panel = Panel(grid, values, calendar_arrays(grid), clear_sky, {})
     uppers = quality.series_caps(site)
     series = fit_all(site, expected_series(site), panel, uppers)
     return ForecastModels(site, series, profile, report, grid[0], grid[-1] + STEP, caches)
+
+
+def _declared_models(
+    site: Site,
+    history: pd.DataFrame,
+    end: pd.Timestamp,
+    days: float,
+    caches: dict[str, ClearSkyCache],
+) -> ForecastModels:
+    """Every series from the site's declaration; the quality rules learn from the last day
+    (whatever of it there is) so that the forecasts' cleaning has its limits."""
+    grid = regular_grid(end - pd.Timedelta(days=1), end)
+    clear_sky = {c: cache.per_kwp(grid) for c, cache in caches.items()}
+    _, report, profile = _clean(site, history, grid, clear_sky, None)
+    uppers = quality.series_caps(site)
+    reason = (
+        f"history too short: {days:.2f} days before {end}; a model needs at least "
+        f"{MIN_HISTORY_DAYS:g} day, so the baseline comes from the site's declaration"
+    )
+    series = []
+    for spec in dependency_order(expected_series(site)):
+        upper = quality.series_ceiling(spec, uppers)
+        model = DeclaredModel(site, spec, upper)
+        note = f"fixed band around the declared baseline ({declared.description(spec)})"
+        series.append(FittedSeries(spec, model, model.band(), upper, reason, note))
+    return ForecastModels(site, tuple(series), profile, report, end, end, caches)
 
 
 def _horizon_steps(horizon: pd.Timedelta) -> int:
@@ -191,10 +229,14 @@ def _predict(
         from_weather = weather_p50(site, spec, horizon_index, aligned, wind_height)
         if from_weather is not None:
             p50, method = from_weather
-        if np.isnan(p50).any():
-            raise DataError(
-                f"history column {spec.column}: no valid value in the {LOOKBACK_DAYS} days "
-                f"before {issue}; a forecast needs recent measurements"
+        reason = fitted.fallback_reason
+        if np.isnan(p50).any():  # no measurement in the look-back: the declared baseline
+            baseline = DeclaredModel(site, spec, fitted.upper).p50(panel, pairs, upstream)
+            p50 = np.where(np.isnan(p50), baseline, p50)
+            method = DeclaredModel(site, spec, fitted.upper).method
+            reason = (
+                f"no valid value in the {LOOKBACK_DAYS} days before {issue}: the baseline "
+                "from the site's declaration where the model had nothing to go on"
             )
         upstream[spec.column] = p50
         scale = model.scale(panel, pairs)
@@ -211,8 +253,8 @@ def _predict(
                 spec.column,
                 method,
                 METHOD_DESCRIPTIONS[method],
-                fitted.fallback_reason is not None,
-                fitted.fallback_reason,
+                reason is not None,
+                reason,
                 fitted.quantile_note,
             )
         )

@@ -149,11 +149,13 @@ def fit_all(
     for spec in dependency_order(specs):
         build, min_days = builder(site, spec)
         upper = uppers.get(spec.column, np.inf)
-        if split / STEPS_PER_DAY < min_days:
+        valid = np.count_nonzero(np.isfinite(panel.values[spec.column][:split]))
+        valid_days = valid / STEPS_PER_DAY
+        if split / STEPS_PER_DAY < min_days or valid_days < min_days:
             reason = (
                 f"history too short: {total_days:.1f} days, of which the last {held_back} "
-                f"calibrate the band, leaving {split / STEPS_PER_DAY:.1f} days to train on; "
-                f"the model needs {min_days} days"
+                f"calibrate the band, leaving {split / STEPS_PER_DAY:.1f} days to train on "
+                f"({valid_days:.1f} days of valid values); the model needs {min_days} days"
             )
             fitted.append(_fallback(spec, panel, upper, reason))
             upstream[spec.column] = fitted[-1].model.p50(panel, calibration, upstream)

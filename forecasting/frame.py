@@ -73,6 +73,11 @@ class ForecastMetadata:
         """Series that fell back to a baseline, with the reason."""
         return {s.column: s.reason or "" for s in self.series if s.fallback}
 
+    @property
+    def fallback_methods(self) -> dict[str, str]:
+        """Series that fell back to a baseline: ``"<method>: <reason>"``, for a plan to carry."""
+        return {s.column: f"{s.method.value}: {s.reason or ''}" for s in self.series if s.fallback}
+
 
 @dataclass(frozen=True)
 class Forecast:

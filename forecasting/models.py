@@ -32,6 +32,13 @@ class Method(StrEnum):
     TEMPERATURE_CLIMATOLOGY_ANOMALY = "temperature_climatology_anomaly"
     TEMPERATURE_WEATHER = "temperature_weather"
     BASELINE_DAILY_PERSISTENCE = "baseline_daily_persistence"
+    # the baselines of a park without history (forecasting.declared)
+    PV_CLEAR_SKY_CLIMATOLOGY = "pv_clear_sky_climatology"
+    WIND_POWER_CURVE_CLIMATOLOGY = "wind_power_curve_climatology"
+    LOAD_DECLARED_ENERGY = "load_declared_energy"
+    HEAT_DECLARED_ENERGY = "heat_declared_energy"
+    WASTE_HEAT_DECLARED_RATIO = "waste_heat_declared_ratio"
+    TEMPERATURE_CLIMATE_NORMAL = "temperature_climate_normal"
 
 
 METHOD_DESCRIPTIONS: Mapping[Method, str] = {
@@ -57,6 +64,17 @@ METHOD_DESCRIPTIONS: Mapping[Method, str] = {
         "same time on the last observed day, plus the last value's departure from its own "
         "day-before value, fading over the next hours"
     ),
+    Method.PV_CLEAR_SKY_CLIMATOLOGY: "pvlib clear-sky output of the array x a climatological "
+    "clear-sky index (no history)",
+    Method.WIND_POWER_CURVE_CLIMATOLOGY: "mean of the power curve over a climatological "
+    "Rayleigh wind speed at hub height (no history)",
+    Method.LOAD_DECLARED_ENERGY: "the declared annual energy spread evenly (no history)",
+    Method.HEAT_DECLARED_ENERGY: "the declared annual heat: process share even, space heating "
+    "by heating degrees of the climate normal (no history)",
+    Method.WASTE_HEAT_DECLARED_RATIO: "the declared heat per kW of the process load's "
+    "baseline (no history)",
+    Method.TEMPERATURE_CLIMATE_NORMAL: "the climate normal: seasonal mean and mean daily cycle "
+    "(no history)",
 }
 
 

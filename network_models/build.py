@@ -9,6 +9,7 @@ from enum import StrEnum
 import pandapower as pp
 
 from sites import Site, columns
+from sites.references import file_bus_names
 from sites.schema import Fuel
 
 KW_PER_MW = 1000.0
@@ -154,6 +155,40 @@ def _from_description(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
     return net, bus_index
 
 
+_REPLACED_TABLES = {
+    "load": "load(s)",
+    "sgen": "static generator(s)",
+    "gen": "generator(s)",
+    "storage": "storage unit(s)",
+}
+
+
+def dropped_elements(site: Site) -> tuple[str, ...]:
+    """What of the site's pandapower file the site does not describe and the network built
+    for it leaves out (the site's own assets and connection point replace them): one line per
+    kind, with their total MW, for ``validate`` and ``network check`` to warn about."""
+    if site.network.pandapower_file is None:
+        return ()
+    path = site.network.pandapower_file
+    net = pp.from_json(path)
+    lines = []
+    for table, label in _REPLACED_TABLES.items():
+        frame = net[table]
+        if len(frame):
+            total_mw = float(frame["p_mw"].abs().sum()) if "p_mw" in frame else float("nan")
+            names = ", ".join(str(n) for n in frame["name"].head(5) if isinstance(n, str))
+            lines.append(
+                f"{path}: {len(frame)} {label} ({total_mw:,.3f} MW{'; ' + names if names else ''}) "
+                "left out: only the site's assets are planned"
+            )
+    if len(net.ext_grid) > 0:
+        lines.append(
+            f"{path}: {len(net.ext_grid)} external grid(s) replaced by the site's connection "
+            f"point (grid_connection.pcc_bus = {site.grid_connection.pcc_bus})"
+        )
+    return tuple(lines)
+
+
 def _from_file(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
     """The engineer's own network; its loads, generators and grid connections are replaced
     by the site's assets and connection point, its buses, lines and transformers kept.
@@ -163,6 +198,6 @@ def _from_file(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
     for table in ("load", "sgen", "storage", "gen", "ext_grid"):
         if len(net[table]):
             net[table] = net[table].iloc[0:0]
-    bus_index = {str(n): int(i) for i, n in net.bus["name"].items() if isinstance(n, str)}
+    bus_index = file_bus_names(net)  # "Bus 3" is bus_3, as the site's names are written
     bus_index.update(site.network.bus_map)
     return net, bus_index

@@ -21,8 +21,7 @@ from sim.policies import (
 )
 from sim.replay import ReplayResult, replay
 from sim.report import kpi_table, write_outputs
-from sites import DataError, Site, load_bundled_site
-from sites.history.derive import load_history
+from sites import DataError, Site
 
 POLICIES = ("production", "day-ahead", "rule-based", "no-storage", "perfect")
 
@@ -62,7 +61,8 @@ def make_policy(
 
 
 def run_policies(
-    site_id: str,
+    site: Site,
+    truth: pd.DataFrame,
     start: str,
     end: str,
     policies: list[str],
@@ -70,11 +70,12 @@ def run_policies(
     out: Path,
     progress: Callable[[str], Callable[[int, int], None]] | None = None,
 ) -> RunResult:
-    site = load_bundled_site(site_id)
-    truth = load_history(site).frame
+    """Replay [``start``, ``end``) of ``truth`` (the park's history) under each policy."""
     zone = site.location.timezone
     t0, t1 = pd.Timestamp(start, tz=zone), pd.Timestamp(end, tz=zone)
-    if not truth.index[0] <= t0 < t1 <= truth.index[-1] + pd.Timedelta(minutes=15):
+    if truth.empty or not truth.index[0] <= t0 < t1 <= truth.index[-1] + pd.Timedelta(minutes=15):
+        if truth.empty:
+            raise DataError("--history: the history is empty; a replay needs the days it replays")
         raise DataError(
             f"--from/--to: got {start}..{end}; the history covers "
             f"{truth.index[0]:%Y-%m-%d}..{truth.index[-1]:%Y-%m-%d}"

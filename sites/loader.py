@@ -74,7 +74,8 @@ def load_site_mapping(raw: Any, source: str = "<mapping>", base_dir: Path | None
     except ValidationError as exc:
         problems += [_problem(source, err) for err in exc.errors()]
     problems += reference_problems(raw, source, base_dir)
-    problems += _tariff_problems(raw, source)
+    problems += _tariff_problems(raw, source, base_dir)
+    problems += _price_series_problems(raw, source, base_dir)
     problems += catalogue_problems(raw, source)
     if problems or site is None:
         raise SiteConfigError(problems)
@@ -82,6 +83,12 @@ def load_site_mapping(raw: Any, source: str = "<mapping>", base_dir: Path | None
         absolute = resolve_relative(site.network.pandapower_file, base_dir).resolve()
         network = site.network.model_copy(update={"pandapower_file": str(absolute)})
         site = site.model_copy(update={"network": network})
+    for name in ("calendar_file", "price_series_file"):
+        ref = getattr(site.tariff, name)
+        if ref is not None:
+            absolute = resolve_relative(ref, base_dir).resolve()
+            tariff = site.tariff.model_copy(update={name: str(absolute)})
+            site = site.model_copy(update={"tariff": tariff})
     return site
 
 
@@ -100,15 +107,75 @@ def load_tariff_calendar(calendar_id: str) -> TariffCalendar:
         raise SiteConfigError([_problem(str(path), err) for err in exc.errors()]) from None
 
 
-def _tariff_problems(raw: Mapping[str, Any], source: str) -> list[ConfigProblem]:
+@cache
+def load_tariff_calendar_file(path: str) -> TariffCalendar:
+    """A site's own tariff calendar (the bundled calendars' format), from its file."""
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SiteConfigError(
+            [ConfigProblem(path, "(file)", path, f"must be a readable YAML calendar ({exc})")]
+        ) from None
+    try:
+        return TariffCalendar.model_validate(raw)
+    except ValidationError as exc:
+        raise SiteConfigError([_problem(path, err) for err in exc.errors()]) from None
+
+
+def _tariff_problems(
+    raw: Mapping[str, Any], source: str, base_dir: Path | None = None
+) -> list[ConfigProblem]:
     tariff = raw.get("tariff")
     if not isinstance(tariff, Mapping):
         return []
+    calendar_file = tariff.get("calendar_file")
+    if calendar_file is not None and "calendar" in tariff:
+        rule = "give calendar (a bundled one) or calendar_file (your own), not both"
+        return [ConfigProblem(source, "tariff.calendar_file", calendar_file, rule)]
+    if calendar_file is not None:
+        path = resolve_relative(str(calendar_file), base_dir).resolve()
+        try:
+            calendar = load_tariff_calendar_file(str(path))
+        except SiteConfigError as exc:
+            return [
+                ConfigProblem(
+                    source,
+                    "tariff.calendar_file",
+                    calendar_file,
+                    f"{p.field}: got {p.value!r}: {p.rule}" if p.field != "(file)" else p.rule,
+                )
+                for p in exc.problems
+            ]
+        return _voltage_class_problems(tariff, calendar, source)
     calendar_id = tariff.get("calendar", "shandong-2025")
     try:
         calendar = load_tariff_calendar(str(calendar_id))
     except SiteConfigError as exc:
         return [ConfigProblem(source, "tariff.calendar", calendar_id, p.rule) for p in exc.problems]
+    return _voltage_class_problems(tariff, calendar, source)
+
+
+def _price_series_problems(
+    raw: Mapping[str, Any], source: str, base_dir: Path | None
+) -> list[ConfigProblem]:
+    from sites.price_series import price_series_problems
+
+    tariff = raw.get("tariff")
+    if not isinstance(tariff, Mapping) or tariff.get("price_series_file") is None:
+        return []
+    ref = tariff["price_series_file"]
+    location = raw.get("location")
+    zone = location.get("timezone", "Asia/Shanghai") if isinstance(location, Mapping) else None
+    path = resolve_relative(str(ref), base_dir).resolve()
+    return price_series_problems(
+        path, "tariff.price_series_file", ref, source, str(zone or "Asia/Shanghai")
+    )
+
+
+def _voltage_class_problems(
+    tariff: Mapping[str, Any], calendar: TariffCalendar, source: str
+) -> list[ConfigProblem]:
     voltage_class = tariff.get("voltage_class")
     if voltage_class is not None and voltage_class not in calendar.flat_price_cny_per_kwh:
         return [
@@ -180,4 +247,5 @@ __all__ = [
     "load_site",
     "load_site_mapping",
     "load_tariff_calendar",
+    "load_tariff_calendar_file",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 from sites.errors import ConfigProblem
 from sites.history.extract import column_names as benchmark_columns
 from sites.schema.assets import AMBIENT
+from sites.schema.base import as_name
 
 # Asset families whose members sit on an electrical bus.
 _ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers")
@@ -72,19 +73,70 @@ def described_topology(network: Mapping[str, Any]) -> NetworkTopology:
     return NetworkTopology(voltages, edges)
 
 
-def pandapower_topology(path: Path, bus_map: Mapping[str, int]) -> NetworkTopology:
-    """Topology of a pandapower JSON file, with buses named as the site names them."""
+class NotAPandapowerNetwork(ValueError):
+    """A file that is not JSON, or JSON that is not a pandapower network."""
+
+
+def read_pandapower(path: Path) -> Any:
+    """The pandapower network of a JSON file; :class:`NotAPandapowerNetwork` saying why not."""
+    import json
+
     import pandapower as pp  # heavy import only where a file network is used
 
-    net = pp.from_json(str(path))
-    unknown = {name: idx for name, idx in bus_map.items() if idx not in net.bus.index}
-    if unknown:
-        raise KeyError(f"bus_map names bus indices not in the file: {unknown}")
-    index_to_name = {
-        int(i): str(n)
-        for i, n in net.bus["name"].items()
-        if isinstance(n, str) and n not in bus_map
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotAPandapowerNetwork(f"the file is not JSON ({exc})") from None
+    if not isinstance(raw, Mapping) or raw.get("_module") != "pandapower.auxiliary":
+        kind = type(raw).__name__
+        raise NotAPandapowerNetwork(
+            f"the file is JSON ({kind}) but not a pandapower network (pandapower.to_json "
+            "writes one, with '_module': 'pandapower.auxiliary')"
+        )
+    try:
+        net = pp.from_json(str(path))
+    except Exception as exc:  # pandapower's own reasons vary by version; all mean "not usable"
+        raise NotAPandapowerNetwork(
+            f"pandapower cannot read it ({type(exc).__name__}: {exc})"
+        ) from None
+    if not hasattr(net, "bus"):
+        raise NotAPandapowerNetwork("pandapower read it, but it holds no bus table")
+    return net
+
+
+def file_bus_names(net: Any) -> dict[str, int]:
+    """Site bus name -> bus index of a pandapower network: each named bus by its name as a
+    site writes names (:func:`sites.schema.base.as_name`: ``Bus 3`` is ``bus_3``); a name two
+    buses share is left to ``bus_map``."""
+    names: dict[str, int] = {}
+    shared: set[str] = set()
+    for i, n in net.bus["name"].items():
+        if not isinstance(n, str) or not n.strip():
+            continue
+        name = as_name(n)
+        if name in names:
+            shared.add(name)
+        names[name] = int(i)
+    return {n: i for n, i in names.items() if n not in shared}
+
+
+def bus_map_problems(net: Any, bus_map: Mapping[str, Any]) -> dict[str, str]:
+    """Each bus_map entry that names no bus of ``net``: site bus name -> the rule broken."""
+    valid = sorted(int(i) for i in net.bus.index)
+    shown = ", ".join(str(i) for i in valid[:20]) + (" ..." if len(valid) > 20 else "")
+    return {
+        name: f"must be a bus index of the pandapower file: one of {shown}"
+        for name, idx in bus_map.items()
+        if isinstance(idx, bool) or not isinstance(idx, int) or idx not in net.bus.index
     }
+
+
+def pandapower_topology(net: Any, bus_map: Mapping[str, int]) -> NetworkTopology:
+    """Topology of a pandapower network, with buses named as the site names them (entries of
+    ``bus_map`` that name no bus of the file are left out: see :func:`bus_map_problems`)."""
+    bad = bus_map_problems(net, bus_map)
+    bus_map = {name: idx for name, idx in bus_map.items() if name not in bad}
+    index_to_name = {i: n for n, i in file_bus_names(net).items() if n not in bus_map}
     index_to_name.update({idx: name for name, idx in bus_map.items()})
     voltages = {index_to_name.get(int(i), f"#{i}"): float(v) for i, v in net.bus["vn_kv"].items()}
     edges: list[tuple[str, str]] = []
@@ -245,11 +297,15 @@ def _topology(
         add("network.pandapower_file", ref, f"must be an existing pandapower JSON file ({path})")
         return None
     bus_map = network.get("bus_map") or {}
+    bus_map = bus_map if isinstance(bus_map, Mapping) else {}
     try:
-        return pandapower_topology(path, bus_map if isinstance(bus_map, Mapping) else {})
-    except (ValueError, KeyError, OSError) as exc:
-        add("network.pandapower_file", ref, f"must be a readable pandapower JSON network ({exc})")
+        net = read_pandapower(path)
+    except (NotAPandapowerNetwork, OSError) as exc:
+        add("network.pandapower_file", ref, f"must be a pandapower JSON network: {exc}")
         return None
+    for name, rule in bus_map_problems(net, bus_map).items():
+        add(f"network.bus_map.{name}", bus_map[name], rule)
+    return pandapower_topology(net, bus_map)
 
 
 def resolve_relative(ref: str, base_dir: Path | None) -> Path:

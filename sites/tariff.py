@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from sites.errors import DataError
-from sites.loader import load_tariff_calendar
+from sites.loader import load_tariff_calendar, load_tariff_calendar_file
+from sites.price_series import read_price_series
 from sites.schema import Band, Site, TariffCalendar
 from sites.schema.tariff import clock_to_minutes
 
@@ -27,6 +28,30 @@ class Tariff:
     lost_production_cny_per_kwh: float = 0.0
     """A kWh of heat demand not served [CNY/kWh] (the plant never sheds electric load: an
     import beyond the connection limit is counted as a violation instead)."""
+    price_series: pd.DataFrame | None = None
+    """Per-interval import and export prices that replace the calendar's and the flat export
+    price where given (:mod:`sites.price_series`)."""
+
+    def import_prices(self, index: pd.DatetimeIndex, band_prices: np.ndarray) -> np.ndarray:
+        """``band_prices`` (the calendar's price of each interval of ``index``) with the price
+        series' import price where it has one."""
+        return self._override("import_price_cny_per_kwh", index, band_prices)
+
+    def export_prices(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """Export price of each interval [CNY/kWh]: the series' where it has one, else the
+        tariff's flat export price."""
+        flat = np.full(len(index), self.export_price_cny_per_kwh)
+        return self._override("export_price_cny_per_kwh", index, flat)
+
+    def _override(self, column: str, index: pd.DatetimeIndex, base: np.ndarray) -> np.ndarray:
+        series = self.price_series
+        if series is None or not len(index):
+            return np.asarray(base, dtype=float)
+        positions = series.index.get_indexer(index)
+        found = positions >= 0
+        values = np.full(len(index), np.nan)
+        values[found] = series[column].to_numpy()[positions[found]]
+        return np.where(np.isnan(values), base, values)
 
     def bands(self, index: pd.DatetimeIndex) -> pd.Series:
         """Band of each interval (by its start, in the index's local clock)."""
@@ -39,8 +64,9 @@ class Tariff:
         return pd.Series([order[c] for c in codes], index=index, name="price_band")
 
     def prices(self, index: pd.DatetimeIndex) -> pd.Series:
-        """Energy price of each interval [CNY/kWh]."""
-        return pd.Series(self.band_prices(self.bands(index)), index=index, name="price_cny_per_kwh")
+        """Energy price of each interval [CNY/kWh]: the calendar's, or the price series'."""
+        prices = self.import_prices(index, self.band_prices(self.bands(index)))
+        return pd.Series(prices, index=index, name="price_cny_per_kwh")
 
     def band_prices(self, bands: Iterable[Band]) -> np.ndarray:
         """Energy price of each band [CNY/kWh] (NaN for a band without a price): for a caller
@@ -51,7 +77,10 @@ class Tariff:
 
 def site_tariff(site: Site) -> Tariff:
     config = site.tariff
-    calendar = load_tariff_calendar(config.calendar)
+    if config.calendar_file is not None:
+        calendar = load_tariff_calendar_file(config.calendar_file)
+    else:
+        calendar = load_tariff_calendar(config.calendar)
     if config.band_prices_cny_per_kwh is not None:
         prices = dict(config.band_prices_cny_per_kwh)
     else:
@@ -60,6 +89,9 @@ def site_tariff(site: Site) -> Tariff:
     demand = config.demand_charge_cny_per_kw_month
     if demand is None:
         demand = calendar.demand_charge_cny_per_kw_month[config.voltage_class or ""]
+    series = None
+    if config.price_series_file is not None:
+        series = read_price_series(config.price_series_file, site.location.timezone)
     return Tariff(
         calendar,
         prices,
@@ -67,6 +99,7 @@ def site_tariff(site: Site) -> Tariff:
         config.export_price_cny_per_kwh,
         config.deviation_price_cny_per_kwh,
         config.lost_production_cny_per_kwh,
+        series,
     )
 
 

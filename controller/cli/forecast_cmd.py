@@ -10,16 +10,17 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from controller.cli.common import console, run_guarded
-from sites import load_bundled_site
+from controller.cli.common import (
+    HistoryOption,
+    SiteOption,
+    TimezoneOption,
+    console,
+    park_of,
+    run_guarded,
+)
 from sites.errors import DataError
-from sites.history.derive import load_history
 
 app = typer.Typer(help="Forecasts of PV, wind, loads, heat and temperature.", no_args_is_help=True)
-
-SiteOption = Annotated[
-    str, typer.Option("--site", help="bundled park id, see `microgrid sites list`")
-]
 
 
 def _date(value: str, option: str) -> date:
@@ -86,18 +87,21 @@ def backtest(
         int, typer.Option(help="issue times per day: the gate time and evenly spread others")
     ] = 4,
     refit_every: Annotated[str, typer.Option(help="refit the models this often")] = "7d",
+    history: HistoryOption = None,
+    timezone: TimezoneOption = None,
 ) -> None:
-    """Rolling-origin backtest on a bundled park's history: skill, errors and coverage."""
+    """Rolling-origin backtest on a park's history: skill, errors and coverage."""
 
     def action() -> None:
         from forecasting.backtest import run_backtest
         from forecasting.plot import plot_backtest
 
-        park = load_bundled_site(site)
+        chosen = park_of(site, history, timezone)
+        park = chosen.site
         start, end = _date(from_, "--from"), _date(to, "--to")
         result = run_backtest(
             park,
-            load_history(park).frame,
+            chosen.history.frame,
             start,
             end,
             every=_timedelta(every, "--every"),

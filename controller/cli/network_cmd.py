@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from controller.cli.common import SiteId, console, run_guarded
-from controller.cli.sites_cmd import summary_table
+from controller.cli.common import SiteId, console, park_of, run_guarded
+from controller.cli.sites_cmd import print_dropped, summary_table
 from network_models.design import DesignCheck, design_check
-from sites import Site, bundled_sites, load_bundled_site
+from sites import Site, bundled_sites
 
 app = typer.Typer(help="Network checks of a park.", no_args_is_help=True)
 
@@ -54,6 +54,7 @@ def violations_table(check: DesignCheck) -> Table:
 
 
 def print_check(site: Site) -> None:
+    print_dropped(site)
     check = design_check(site)
     console.print(design_table(check))
     for scenario in check.scenarios:
@@ -71,7 +72,7 @@ def print_check(site: Site) -> None:
 @app.command()
 def check(site_id: SiteId) -> None:
     """Design check at peak load without generation and at peak generation with minimum load."""
-    run_guarded(lambda: print_check(load_bundled_site(site_id)))
+    run_guarded(lambda: print_check(park_of(site_id).site))
 
 
 def print_overview() -> None:

@@ -1,4 +1,4 @@
-"""``microgrid plan``: a day-ahead or intraday dispatch plan for one bundled park and day."""
+"""``microgrid plan``: a day-ahead or intraday dispatch plan for one park and day."""
 
 from __future__ import annotations
 
@@ -13,15 +13,22 @@ from rich.console import Console
 from rich.table import Table
 
 from controller.check import check_plan
-from controller.cli.common import console, run_guarded
+from controller.cli.common import (
+    HistoryOption,
+    SiteOption,
+    TimezoneOption,
+    console,
+    park_of,
+    run_guarded,
+)
+from controller.cli.plan_forecast import ForecastSource, PlanForecast, day_forecast
 from controller.kpi import Kpis
 from controller.plan import Plan, PlanKind
 from controller.planner import plan
 from controller.serialise import plan_to_csv, plan_to_json
 from controller.state import MeasuredState, default_state
-from sites import DataError, Site, columns, load_bundled_site
-from sites.history.derive import load_history
-from sites.history.series import expected_series
+from sites import Site
+from sites.park import Park
 
 INTRADAY_FROM = time(12, 0)
 FILE_WIDTH = 160  # a table written to a file is as wide as piped output
@@ -31,23 +38,6 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
-
-
-def history_forecast(site: Site, day: date, start: time = time(0, 0)) -> pd.DataFrame:
-    """The bundled history of ``day`` from ``start`` as a perfect P50 forecast."""
-    frame = load_history(site).frame
-    index = pd.DatetimeIndex(frame.index)
-    begin = pd.Timestamp(datetime.combine(day, start)).tz_localize(index.tz)
-    end = pd.Timestamp(datetime.combine(day, time(0, 0))).tz_localize(index.tz) + pd.Timedelta(
-        days=1
-    )
-    chosen = frame[(index >= begin) & (index < end)]
-    if chosen.empty:
-        raise DataError(
-            f"{site.id}: the bundled history covers {index[0]:%Y-%m-%d}..{index[-1]:%Y-%m-%d}; "
-            f"--date {day:%Y-%m-%d} is outside it"
-        )
-    return chosen.rename(columns={c: columns.quantile(c, 50) for c in expected_series(site)})
 
 
 def state_at(site: Site, day_ahead: Plan, at: pd.Timestamp) -> MeasuredState:
@@ -70,13 +60,32 @@ def state_at(site: Site, day_ahead: Plan, at: pd.Timestamp) -> MeasuredState:
     )
 
 
-def make_plan(site: Site, day: date, kind: PlanKind) -> Plan:
-    day_ahead = plan(site, history_forecast(site, day), default_state(site), PlanKind.DAY_AHEAD)
+def make_plan(
+    park: Park, day: date, kind: PlanKind, source: ForecastSource | None = None
+) -> tuple[Plan, PlanForecast]:
+    """The plan of ``day`` and the forecast it was made from."""
+    site = park.site
+    first = day_forecast(park, day, source)
+    day_ahead = plan(
+        site,
+        first.frame,
+        default_state(site),
+        PlanKind.DAY_AHEAD,
+        forecast_fallbacks=first.fallbacks,
+    )
     if kind is PlanKind.DAY_AHEAD:
-        return day_ahead
-    forecast = history_forecast(site, day, INTRADAY_FROM)
-    state = state_at(site, day_ahead, pd.DatetimeIndex(forecast.index)[0])
-    return plan(site, forecast, state, PlanKind.INTRADAY, committed=day_ahead)
+        return day_ahead, first
+    forecast = day_forecast(park, day, source, INTRADAY_FROM)
+    state = state_at(site, day_ahead, pd.DatetimeIndex(forecast.frame.index)[0])
+    intraday = plan(
+        site,
+        forecast.frame,
+        state,
+        PlanKind.INTRADAY,
+        committed=day_ahead,
+        forecast_fallbacks=forecast.fallbacks,
+    )
+    return intraday, forecast
 
 
 def kpi_table(k: Kpis) -> Table:
@@ -140,7 +149,9 @@ def hourly_table(result: Plan) -> Table:
     return table
 
 
-def print_report(site: Site, result: Plan, console: Console = console) -> None:
+def print_report(
+    site: Site, result: Plan, forecast: PlanForecast, console: Console = console
+) -> None:
     meta = result.metadata
     net = meta.network
     console.print(
@@ -149,9 +160,9 @@ def print_report(site: Site, result: Plan, console: Console = console) -> None:
         f"({len(result.index)} intervals); status [bold]{meta.status.value}[/bold], "
         f"solver {meta.solver}, {meta.solve_time_s * 1000:,.0f} ms"
     )
-    console.print(
-        "  forecast: the bundled history of that day, used as a perfect forecast", markup=False
-    )
+    console.print(f"  forecast: {forecast.description}", markup=False)
+    for column, reason in forecast.fallbacks.items():
+        console.print(f"    fallback {column}: {reason}", markup=False)
     console.print(kpi_table(result.kpis))
     console.print(
         f"network (AC check): {'ok' if net.ok else f'{net.violations} violation(s)'}; "
@@ -176,10 +187,10 @@ def print_report(site: Site, result: Plan, console: Console = console) -> None:
 
 
 def plan_command(
-    site: Annotated[str, typer.Option(help="bundled park id, see `microgrid sites list`")],
+    site: SiteOption,
     day: Annotated[
         datetime,
-        typer.Option("--date", formats=["%Y-%m-%d"], help="the day to plan (YYYY-MM-DD, in 2016)"),
+        typer.Option("--date", formats=["%Y-%m-%d"], help="the day to plan (YYYY-MM-DD)"),
     ],
     kind: Annotated[
         PlanKind, typer.Option(help="day-ahead: the whole day; intraday: from 12:00")
@@ -188,24 +199,36 @@ def plan_command(
         OutputFormat, typer.Option("--format", help="table, csv or json")
     ] = OutputFormat.TABLE,
     out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
+    history: HistoryOption = None,
+    timezone: TimezoneOption = None,
+    forecast: Annotated[
+        ForecastSource | None,
+        typer.Option(
+            help="actual: the history's values of that day as a perfect forecast; model: the "
+            "forecaster fitted on the history before that day; default: actual where the "
+            "history holds the day, model for a park without history or up to 7 days after it"
+        ),
+    ] = None,
 ) -> None:
-    """Plan one day of a bundled park and print the KPIs against the policy targets.
+    """Plan one day of a park and print the KPIs against the policy targets.
 
-    For now the forecast is the bundled historical year's own values for that day, used as
-    a perfect forecast (the forecasting package will replace this). An intraday plan runs
-    from 12:00 to the end of the day, from the storage levels the day-ahead plan expected
-    then, with the day-ahead connection-point schedule as the commitment.
+    The forecast is the history's own values for that day (a perfect forecast) where the
+    history holds the day, else the production forecaster's, fitted on the history before
+    the day (a park with little or no history gets fallback baselines, named in the
+    report). An intraday plan runs from 12:00 to the end of the day, from the storage
+    levels the day-ahead plan expected then, with the day-ahead connection-point schedule as
+    the commitment.
     """
 
     def action() -> None:
-        park = load_bundled_site(site)
-        result = make_plan(park, day.date(), kind)
+        park = park_of(site, history, timezone)
+        result, used = make_plan(park, day.date(), kind, forecast)
         if output is OutputFormat.TABLE:
             if out is not None:
                 with out.open("w", encoding="utf-8") as handle:
-                    print_report(park, result, Console(file=handle, width=FILE_WIDTH))
+                    print_report(park.site, result, used, Console(file=handle, width=FILE_WIDTH))
             else:
-                print_report(park, result)
+                print_report(park.site, result, used)
             return
         text = plan_to_csv(result) if output is OutputFormat.CSV else plan_to_json(result, 2)
         if out is not None:

@@ -40,7 +40,12 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     database_url: DatabaseOption = None,
     site: Annotated[
-        list[str] | None, typer.Option("--site", help="bundled park to run (repeat); default all")
+        list[str] | None,
+        typer.Option(
+            "--site",
+            help="park to run (repeat): a bundled id or the path of a site YAML; default all "
+            "bundled parks",
+        ),
     ] = None,
     field: Annotated[
         bool | None,

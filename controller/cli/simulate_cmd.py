@@ -10,7 +10,14 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from controller.cli.common import console, run_guarded
+from controller.cli.common import (
+    HistoryOption,
+    SiteOption,
+    TimezoneOption,
+    console,
+    park_of,
+    run_guarded,
+)
 
 
 class PolicyName(StrEnum):
@@ -32,22 +39,34 @@ def print_kpis(table: pd.DataFrame, title: str = "KPIs by policy", corner: str =
 
 
 def simulate(
-    site: Annotated[str, typer.Option(help="bundled park id")],
+    site: SiteOption,
     start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD (local)")],
     end: Annotated[str, typer.Option("--to", help="day after the last, YYYY-MM-DD")],
     policy: Annotated[list[PolicyName] | None, typer.Option(help="repeat to compare")] = None,
     intraday_every: Annotated[str, typer.Option(help="intraday re-plan period")] = "15min",
     out: Annotated[Path, typer.Option(help="folder for Parquet, JSON, HTML")] = Path("out/sim"),
+    history: HistoryOption = None,
+    timezone: TimezoneOption = None,
 ) -> None:
-    """Replay [--from, --to) of the bundled history; the controller sees only the past."""
+    """Replay [--from, --to) of the park's history; the controller sees only the past.
+
+    The days before --from are the history the forecasts are fitted on.
+    """
 
     def action() -> None:
         from sim.merit import monthly_storage_value_captured
         from sim.run import run_policies
 
         chosen = policy or [PolicyName.PRODUCTION, PolicyName.RULE_BASED]
+        park = park_of(site, history, timezone)
         result = run_policies(
-            site, start, end, [p.value for p in chosen], pd.Timedelta(intraday_every), out
+            park.site,
+            park.history.frame,
+            start,
+            end,
+            [p.value for p in chosen],
+            pd.Timedelta(intraday_every),
+            out,
         )
         print_kpis(result.table)
         print_kpis(result.merit, "Against the bound (demand charge billed monthly)", "figure")

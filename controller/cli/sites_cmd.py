@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from controller.cli.common import SiteId, console, run_guarded
-from sites import Site, bundled_sites, load_bundled_site, load_site
+from controller.cli.common import SiteId, console, park_of, run_guarded
+from sites import Site, bundled_sites, load_site
 from sites.tariff import site_tariff
 
 app = typer.Typer(help="Park descriptions: list, show, validate.", no_args_is_help=True)
@@ -56,7 +56,7 @@ def list_sites() -> None:
 @app.command()
 def show(site_id: SiteId) -> None:
     """Assets, ratings, tariff and annual policy targets of one park."""
-    site = run_guarded(lambda: load_bundled_site(site_id))
+    site = run_guarded(lambda: park_of(site_id).site)
     tariff = site_tariff(site)
     loc = site.location
     console.print(f"[bold]{site.name}[/bold] ({site.id})  {site.description}")
@@ -167,3 +167,12 @@ def validate(file: Annotated[Path, typer.Argument(help="site YAML file")]) -> No
     """Check a site file; every problem is listed with file, field, value and rule (exit 2)."""
     site = run_guarded(lambda: load_site(file))
     console.print(f"OK: {file} describes site '{site.id}' ({site.name})")
+    print_dropped(site)
+
+
+def print_dropped(site: Site) -> None:
+    """Warn about what of a pandapower file the site leaves out (not an error)."""
+    from network_models.build import dropped_elements
+
+    for line in dropped_elements(site):
+        console.print(f"warning: {line}", markup=False, soft_wrap=True)

@@ -143,6 +143,10 @@ def add_battery(ctx: ModelContext) -> None:
     high = ctx.slack("battery_soc_max", (n, h), "kWh", pen.battery_soc_window_per_kwh, 1.0)
     ctx.add("battery_soc_min", soc >= soc_min - low)
     ctx.add("battery_soc_max", soc <= soc_max + high)
+    # physics, never relaxed: the SoC window's slacks may give way, the capacity may not (the
+    # start is clipped into [0, capacity], so holding the SoC is always feasible)
+    capacity = np.array([b.capacity_kwh for b in batteries])[:, None]
+    ctx.add("battery_capacity", soc <= capacity)
     short = ctx.slack(
         "battery_end_level", (n,), "kWh", pen.terminal_storage_per_kwh, 1.0, per_interval=False
     )

@@ -66,8 +66,8 @@ def add_waste_heat(ctx: ModelContext) -> None:
 
 
 def add_thermal_storage(ctx: ModelContext) -> None:
-    """Level dynamics with standing loss; charge and discharge ratings; capacity (soft: a
-    measured level above it); end of horizon at least the start (soft)."""
+    """Level dynamics with standing loss; charge and discharge ratings; capacity (hard:
+    physics); end of horizon at least the start (soft)."""
     stores = ctx.site.assets.thermal_storage
     n, h, dt = len(stores), ctx.horizon, ctx.dt
     if n == 0:
@@ -94,10 +94,8 @@ def add_thermal_storage(ctx: ModelContext) -> None:
         level == cp.multiply(keep, previous) + level_in + dt * (charge - discharge),
         inequality=False,
     )
-    over = ctx.slack(
-        "storage_capacity", (n, h), "kWh_th", pen.thermal_storage_level_per_kwh_th, 1.0
-    )
-    ctx.add("storage_capacity", level <= capacity + over)
+    # physics, never relaxed (the start is clipped to the capacity: holding it is feasible)
+    ctx.add("storage_capacity", level <= capacity)
     short = ctx.slack(
         "storage_end_level",
         (n,),

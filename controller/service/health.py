@@ -25,6 +25,9 @@ class SiteHealth:
     plan_in_force: plan_store.PlanHeader | None
     last_runs: tuple[JobRun, ...] = field(default=())
     newest_measurement: datetime | None = None
+    forecast_fallbacks: dict[str, str] = field(default_factory=dict)
+    """Series the plan in force was planned on with a fallback forecast (a park with little
+    or no history): shown, not a degradation."""
 
     @property
     def degraded(self) -> bool:
@@ -37,6 +40,9 @@ def site_health(engine: Engine, site_id: str, now: datetime) -> SiteHealth:
         last = run_store.last_per_job(connection, site_id)
         header = plan_store.in_force(connection, site_id, now)
         newest = measurement_store.newest_time(connection, site_id)
+        fallbacks = (
+            plan_store.forecast_fallbacks(connection, header.id) if header is not None else {}
+        )
     for run in sorted(last.values(), key=lambda r: r.job.value):
         if run.status is RunStatus.FAILED:
             reasons.append(
@@ -52,7 +58,7 @@ def site_health(engine: Engine, site_id: str, now: datetime) -> SiteHealth:
     elif now - newest > STALE_MEASUREMENTS + timedelta(minutes=15):
         reasons.append(f"no measurement since {newest:%Y-%m-%d %H:%M} UTC")
     runs = tuple(sorted(last.values(), key=lambda r: r.started_at, reverse=True))
-    return SiteHealth(site_id, tuple(reasons), header, runs, newest)
+    return SiteHealth(site_id, tuple(reasons), header, runs, newest, fallbacks)
 
 
 def all_health(engine: Engine, parks: Parks, now: datetime) -> dict[str, SiteHealth]:

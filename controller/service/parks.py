@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from sites import Site, bundled_site_paths, load_bundled_site, load_site
+from sites import Site, bundled_site_paths, load_site
 from sites.errors import ConfigProblem, SiteConfigError
+from sites.park import resolve_site
 
 
 @dataclass(frozen=True)
@@ -31,19 +32,18 @@ class Parks:
 
 
 def load_parks(bundled: list[str], files: list[Path]) -> Parks:
-    """``bundled`` ids (every bundled park when both lists are empty) and site files."""
-    ids = bundled or ([] if files else list(bundled_site_paths()))
+    """``bundled``: parks named as every command names them, a bundled id or a site file
+    (every bundled park when both lists are empty); ``files``: site files."""
+    refs = bundled or ([] if files else list(bundled_site_paths()))
+    loaded = [resolve_site(ref) for ref in refs]
+    loaded += [(load_site(path), str(path)) for path in files]
     by_id: dict[str, Site] = {}
     sources: dict[str, str] = {}
-    for site_id in ids:
-        by_id[site_id] = load_bundled_site(site_id)
-        sources[site_id] = "bundled"
-    for path in files:
-        site = load_site(path)
+    for site, source in loaded:
         if site.id in by_id:
             raise SiteConfigError(
-                [ConfigProblem(str(path), "id", site.id, "must differ from every other park's id")]
+                [ConfigProblem(source, "id", site.id, "must differ from every other park's id")]
             )
         by_id[site.id] = site
-        sources[site.id] = str(path)
+        sources[site.id] = source
     return Parks(by_id, sources)

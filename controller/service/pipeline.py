@@ -19,6 +19,12 @@ the scheduler, the start-up catch-up or an operator asked for it:
    day-ahead version for that day;
 5. the plan is stored as the next version of its (park, kind, date) in one transaction with
    the job run's outcome.
+
+A park with little or no history is planned all the same: the forecaster falls back to
+baselines per series (daily persistence, or the site's declaration when there is not a day
+of history) and the plan's metadata names them. Where a run fails and no plan is in force,
+:meth:`Pipeline.fallback` stores the rule-based ``FALLBACK`` plan on the declared baselines
+(they need neither history nor a fitted model), so a park is never left without a plan.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from controller import columns as pc
 from controller.peak_target import MonthPeakTarget
 from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
+from controller.planner import rule_based_plan
 from controller.service import db
 from controller.service.jsonable import to_jsonable
 from controller.service.store import forecasts as forecast_store
@@ -252,8 +259,53 @@ class Pipeline:
             forecast_issued_at=horizon.issue_time.to_pydatetime(),
             created_at=datetime.now(UTC),
             version_number=version,
+            forecast_fallbacks=made.metadata.fallback_methods,
         )
         return store_plan(self._engine, plan, horizon.plan_date, forecast_id, run_id)
+
+    def fallback(
+        self,
+        site: Site,
+        kind: PlanKind,
+        now: datetime,
+        reason: str,
+        target: date | None = None,
+    ) -> plan_store.PlanHeader | None:
+        """After a failed run, where no plan is in force now: the rule-based ``FALLBACK``
+        plan on the declared baselines, stored as the next version (None: a plan is in
+        force, or nothing to plan)."""
+        with db.read(self._engine) as connection:
+            if plan_store.in_force(connection, site.id, now) is not None:
+                return None
+        horizon = self.horizon(site, kind, now, target)
+        if self._limits is not None:
+            site, horizon = self._limits(site, horizon)
+        if horizon.steps <= 0:
+            return None
+        zone = site.location.timezone
+        nothing = pd.DataFrame(
+            {c: pd.Series(dtype=float) for c in expected_series(site)},
+            index=pd.DatetimeIndex([], tz=zone),
+        )
+        length = horizon.end - horizon.issue_time
+        made = fit(site, nothing, horizon.issue_time).predict(horizon.issue_time, length, nothing)
+        window = pd.DatetimeIndex(made.frame.index)
+        forecast = made.frame[(window >= horizon.issue_time) & (window < horizon.end)]
+        with db.read(self._engine) as connection:
+            state = measured_state(connection, site, horizon.issue_time)
+            version = plan_store.next_version(connection, site.id, kind, horizon.plan_date)
+        plan = rule_based_plan(
+            site,
+            forecast,
+            state,
+            kind,
+            reason,
+            forecast_issued_at=horizon.issue_time.to_pydatetime(),
+            created_at=datetime.now(UTC),
+            version_number=version,
+            forecast_fallbacks=made.metadata.fallback_methods,
+        )
+        return store_plan(self._engine, plan, horizon.plan_date, None, None)
 
 
 def store_plan(

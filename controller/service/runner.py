@@ -2,8 +2,10 @@
 
 Every run, whatever started it, takes the park's lock (a run of the other job waits, up to
 ``lock_timeout_s``), records its start, and ends either with the plan it stored (in the same
-transaction as the plan) or with its error. A failed run stores no plan, so the last good
-plan stays in force; the park shows as degraded until a run succeeds.
+transaction as the plan) or with its error. A failed run stores no plan of its own, so the
+last good plan stays in force; where none is in force, the rule-based ``FALLBACK`` plan on
+the declared baselines is stored (:meth:`Pipeline.fallback`). The park shows as degraded
+until a run succeeds.
 """
 
 from __future__ import annotations
@@ -85,11 +87,25 @@ class Runner:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             with db.write(self.engine) as connection:
                 run_store.finish(connection, run_id, RunStatus.FAILED, error=detail)
+            self._fall_back(site_id, job, target, detail)
         self._metrics.job_finished(site_id, job.value, status.value, time.perf_counter() - started)
         with db.read(self.engine) as connection:
             run = run_store.get(connection, run_id)
         assert run is not None
         return run
+
+    def _fall_back(self, site_id: str, job: Job, target: date | None, reason: str) -> None:
+        """No park is left without a plan: the rule-based plan where none is in force."""
+        try:
+            made = self._pipeline.fallback(
+                self.parks.by_id[site_id], KIND_OF_JOB[job], self.clock(), reason, target
+            )
+        except Exception as exc:  # logged; the failed run is what the operator sees
+            log.error("%s: no fallback plan either: %s", site_id, exc)
+            return
+        if made is not None:
+            log.warning("%s: stored rule-based fallback plan %d (%s)", site_id, made.id, reason)
+            self._on_plan()
 
     def busy(self, site_id: str) -> bool:
         return self._locks[site_id].locked()

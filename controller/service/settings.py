@@ -47,7 +47,9 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     sites: list[str] = Field(
-        default=[], description="bundled park ids to run; empty = every bundled park"
+        default=[],
+        description="parks to run, each a bundled id or the path of a site YAML; empty = every "
+        "bundled park",
     )
     site_files: list[Path] = Field(default=[], description="site YAML files of your own parks")
     demo: bool = Field(

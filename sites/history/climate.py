@@ -282,6 +282,17 @@ def _cloud_effects(
     return range_factor[position], offset[position]
 
 
+def normal_temperature_degc(index: pd.DatetimeIndex) -> np.ndarray:
+    """The climate normal at each timestamp [degC]: seasonal mean plus the mean daily cycle,
+    no weather (parts 1 and 2 above): what a park with no measurement yet expects."""
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        raise ValueError("normal_temperature_degc: index must be a timezone-aware DatetimeIndex")
+    local = index.tz_localize(None)
+    day_of_year = np.asarray(local.dayofyear, dtype="float64")
+    shape = daily_cycle_shape(_solar_hour(index, day_of_year), _sunrise_solar_hour(day_of_year))
+    return np.asarray(seasonal_mean_degc(index) + seasonal_daily_range_degc(index) * shape)
+
+
 def ambient_temperature_degc(
     index: pd.DatetimeIndex,
     seed: int = DEFAULT_SEED,

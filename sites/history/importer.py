@@ -48,9 +48,16 @@ class HistoryImportError(DataError):
 
 
 def read_history_file(
-    path: str | Path, site: Site, assume_timezone: str | None = None
+    path: str | Path,
+    site: Site,
+    assume_timezone: str | None = None,
+    every_series: bool = False,
 ) -> pd.DataFrame:
-    """Read, check and return a history frame on the site's 15-minute local index."""
+    """Read, check and return a history frame on the site's 15-minute local index.
+
+    With ``every_series``, a column the site needs (:func:`expected_series`) that the file
+    lacks is a problem too: what planning and forecasting need, checked before they run.
+    """
     path = Path(path)
     if path.suffix.lower() == ".csv":
         # Only an empty cell is missing; "n/a", "-" and the like are reported, not read as NaN.
@@ -61,11 +68,23 @@ def read_history_file(
         raise HistoryImportError(
             str(path), [DataProblem("-", "(file)", path.suffix, "must be .csv or .parquet")]
         )
-    return check_history(raw, site, source=str(path), assume_timezone=assume_timezone)
+    return check_history(
+        raw, site, source=str(path), assume_timezone=assume_timezone, every_series=every_series
+    )
+
+
+def template_columns(site: Site) -> list[str]:
+    """The columns of a complete history file of ``site``: the time stamp, then one per
+    series the site needs (units in the names)."""
+    return [TIMESTAMP, *expected_series(site)]
 
 
 def check_history(
-    raw: pd.DataFrame, site: Site, source: str = "<frame>", assume_timezone: str | None = None
+    raw: pd.DataFrame,
+    site: Site,
+    source: str = "<frame>",
+    assume_timezone: str | None = None,
+    every_series: bool = False,
 ) -> pd.DataFrame:
     problems: list[DataProblem] = []
     expected = expected_series(site)
@@ -76,6 +95,18 @@ def check_history(
     index = _timestamps(raw[TIMESTAMP], site, assume_timezone, problems)
     values = raw.drop(columns=[TIMESTAMP])
     problems += _column_problems(list(values.columns), expected)
+    if every_series:
+        problems += [
+            DataProblem(
+                "-",
+                column,
+                None,
+                f"missing column: site '{site.id}' needs it (unit {spec.unit}); "
+                "`microgrid history template` writes every column the site needs",
+            )
+            for column, spec in expected.items()
+            if column not in values.columns
+        ]
     known = [c for c in values.columns if c in expected]
     numeric = values[known].apply(pd.to_numeric, errors="coerce")
     for column in known:
@@ -85,7 +116,7 @@ def check_history(
         if expected[column].non_negative:
             neg = numeric[column] < 0
             _rows(problems, neg, column, numeric[column], "must be >= 0 (a flow in kW or kW_th)")
-    if index is not None:
+    if index is not None and len(index):
         dup = index.duplicated(keep=False)
         _rows(problems, pd.Series(dup), TIMESTAMP, raw[TIMESTAMP], "duplicated timestamp")
         if not dup.any():
@@ -117,7 +148,7 @@ def check_history(
     if problems:
         raise HistoryImportError(source, problems)
     assert index is not None
-    frame = numeric.set_axis(index, axis=0).sort_index()
+    frame = numeric.astype(float).set_axis(index, axis=0).sort_index()
     frame.index.name = None
     return frame
 
@@ -126,6 +157,8 @@ def _timestamps(
     column: pd.Series, site: Site, assume_timezone: str | None, problems: list[DataProblem]
 ) -> pd.DatetimeIndex | None:
     zone = site.location.timezone
+    if column.empty:  # a file with its header only: no history yet
+        return pd.DatetimeIndex([], tz=zone)
     if pd.api.types.is_datetime64_any_dtype(column):
         parsed = pd.DatetimeIndex(column)
     else:

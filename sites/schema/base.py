@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -14,3 +15,11 @@ class StrictModel(BaseModel):
     """Unknown fields are errors; a loaded configuration is never edited in place."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def as_name(text: str) -> str:
+    """A file's own name as a site can write it (:data:`Name`): lower case, every run of
+    other characters one underscore, a leading digit prefixed; pandapower's ``Bus 3`` is
+    ``bus_3``, ``MV-Feeder 1`` is ``mv_feeder_1``."""
+    name = re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_")
+    return name if name[:1].isalpha() else f"n_{name}"

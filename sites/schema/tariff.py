@@ -116,8 +116,20 @@ class TariffConfig(StrictModel):
     """A site's tariff: a calendar plus its voltage class (or explicit band prices)."""
 
     calendar: str = Field(default="shandong-2025", description="id of a bundled calendar")
+    calendar_file: str | None = Field(
+        default=None,
+        description="path of the site's own tariff calendar YAML (the bundled calendars' "
+        "format), relative to the site file; replaces `calendar`",
+    )
     voltage_class: str | None = Field(
         default=None, description="selects reference prices of the calendar, e.g. '110kV'"
+    )
+    price_series_file: str | None = Field(
+        default=None,
+        description="per-interval prices (CSV: timestamp with UTC offset, "
+        "import_price_cny_per_kwh, export_price_cny_per_kwh; an empty cell keeps the "
+        "calendar's price), relative to the site file; e.g. the spot market's 96 quarter "
+        "hours a day",
     )
     band_prices_cny_per_kwh: dict[Band, float] | None = None
     demand_charge_cny_per_kw_month: float | None = Field(default=None, ge=0)

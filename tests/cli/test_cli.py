@@ -91,7 +91,7 @@ def test_sites_list_show_and_unknown_id() -> None:
     assert shown.exit_code == 0
     assert "self-consumption >= 60%" in shown.stdout and "ht_heat_pump" in shown.stdout
     unknown = microgrid("sites", "show", "nowhere-park")
-    assert unknown.exit_code == USAGE_ERROR and "must be one of" in unknown.stderr
+    assert unknown.exit_code == USAGE_ERROR and "must be a bundled park id" in unknown.stderr
 
 
 def test_network_check_prints_both_extremes() -> None:

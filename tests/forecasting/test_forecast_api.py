@@ -184,8 +184,8 @@ def test_wrong_inputs_are_refused_with_the_field_named(
         models.predict(ISSUE.tz_localize(None), HORIZON, history)
     with pytest.raises(DataError, match="horizon"):
         models.predict(ISSUE, pd.Timedelta(days=8), history)
-    with pytest.raises(DataError, match="history"):
-        make_forecast(site, history, pd.Timestamp("2016-01-01 12:00", tz=TZ), HORIZON)
+    with pytest.raises(DataError, match="history.index"):
+        make_forecast(site, history.tz_localize(None), ISSUE, HORIZON)
     other = site.model_copy(update={"id": "another-park"})
     with pytest.raises(DataError, match="models"):
         make_forecast(other, history, ISSUE, HORIZON, models=models)

@@ -91,11 +91,12 @@ def test_a_call_beyond_the_end_it_was_made_to_is_answered_in_this_process() -> N
 
 
 def test_a_failure_in_the_forecasting_process_is_raised_in_the_replay() -> None:
-    forecaster = PrefetchingForecaster(SITE, TRUTH.iloc[:10])  # far too short to fit on
-    first = TRUTH.index[10]
+    broken = TRUTH.iloc[:200].assign(load_auxiliaries_kw="n/a")  # not numbers: no fit
+    forecaster = PrefetchingForecaster(SITE, broken)
+    first = TRUTH.index[200]
     forecaster.expect([Call(first, first + pd.Timedelta(hours=6))])
-    with pytest.raises(Exception, match="history"):
-        forecaster(first, first + pd.Timedelta(hours=6), TRUTH.iloc[:10])
+    with pytest.raises(Exception, match="history columns: must all be numeric"):
+        forecaster(first, first + pd.Timedelta(hours=6), broken)
     forecaster.close()
 
 

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from controller.cli.main import app
 from sim.merit import monthly_storage_value_captured
 from sim.run import POLICIES, RunResult, run_policies
+from sites import load_bundled_site
+from sites.history.derive import load_history
 
 SITE_ID = "gaotang-textile"
 FROM, TO = "2016-03-08", "2016-03-10"  # two days; the history before them trains forecasts
@@ -22,8 +24,16 @@ COST_TOL_CNY = 1.0  # the tier tolerance of the planner's cost stage (controller
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     out = tmp_path_factory.mktemp("sim")
+    site = load_bundled_site(SITE_ID)
     return run_policies(
-        SITE_ID, FROM, TO, list(POLICIES), pd.Timedelta(INTRADAY_EVERY), out, lambda _: _quiet
+        site,
+        load_history(site).frame,
+        FROM,
+        TO,
+        list(POLICIES),
+        pd.Timedelta(INTRADAY_EVERY),
+        out,
+        lambda _: _quiet,
     )
 
 

@@ -2,8 +2,9 @@
 
 ``/health`` answers 200 with ``status: ok`` or ``status: degraded`` and, per park, the
 reasons (a failed last run, no plan in force, a fallback plan, stale measurements, field
-alarms and manual modes), the plan in force and the last run of each job; 503 only when the
-database does not answer.
+alarms and manual modes), the plan in force and the last run of each job, and whether the
+plan in force was made on fallback forecasts (``forecast``, ``forecast_fallbacks``: a park
+with little or no history); 503 only when the database does not answer.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def health_document(service: Service) -> tuple[int, dict[str, Any]]:
             "newest_measurement": h.newest_measurement.isoformat()
             if h.newest_measurement
             else None,
+            "forecast": "fallback baselines" if h.forecast_fallbacks else "models",
+            "forecast_fallbacks": h.forecast_fallbacks,
         }
     degraded = any(p["status"] == "degraded" for p in parks.values())
     return status.HTTP_200_OK, {

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from controller.service import db
 from controller.service.api.deps import OperatorKey, OperatorSite, ServiceDep
 from controller.service.store import runs as run_store
-from controller.service.store.runs import Job, JobRun, Trigger
+from controller.service.store.runs import Job, JobRun, RunStatus, Trigger
 
 router = APIRouter(prefix="/api/v1", tags=["operator"])
 
@@ -55,7 +55,14 @@ def run_out(run: JobRun) -> JobRunOut:
 @router.post(
     "/sites/{site_id}/replan",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={201: {"model": JobRunOut, "description": "with wait=true: the finished run"}},
+    responses={
+        201: {"model": JobRunOut, "description": "with wait=true: the run made a new plan"},
+        500: {
+            "model": JobRunOut,
+            "description": "with wait=true: the run failed (its error in the body); the plan "
+            "in force is unchanged",
+        },
+    },
     response_model=Accepted,
 )
 async def replan(
@@ -74,7 +81,11 @@ async def replan(
 
     if wait:
         finished = await run_in_threadpool(run)
-        return JSONResponse(run_out(finished).model_dump(mode="json"), status.HTTP_201_CREATED)
+        body = run_out(finished).model_dump(mode="json")
+        if finished.status is RunStatus.SUCCEEDED:
+            return JSONResponse(body, status.HTTP_201_CREATED)
+        # the run failed: no new plan; whatever plan was in force stays in force
+        return JSONResponse(body, status.HTTP_500_INTERNAL_SERVER_ERROR)
     service.submit(run)
     accepted = Accepted(site_id=site.id, job=job, message="started; see /api/v1/job-runs")
     return JSONResponse(accepted.model_dump(mode="json"), status.HTTP_202_ACCEPTED)

@@ -381,6 +381,13 @@ function drawHealth(siteId, site) {
   const p = document.getElementById("site-health");
   if (!h) { p.textContent = ""; return; }
   p.innerHTML = `<span class="badge ${h.status}">${escapeHtml(h.status)}</span> ` + (h.reasons.length ? h.reasons.map((r) => `<br>${escapeHtml(r)}`).join("") : escapeHtml(t("none")));
+  const fallbacks = Object.keys(h.forecast_fallbacks || {});
+  if (fallbacks.length) {
+    // a park with little or no history: the plan in force was made on baseline forecasts
+    const note = document.createElement("span");
+    note.textContent = `forecast: fallback baselines for ${fallbacks.length} series (${fallbacks.join(", ")})`;
+    p.append(document.createElement("br"), note);
+  }
   document.getElementById("runs-started").textContent = `${t("started")} (${site.timezone})`;
   const body = document.querySelector("#runs tbody");
   body.innerHTML = "";

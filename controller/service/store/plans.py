@@ -256,6 +256,15 @@ def covering(
     return [_header(r) for r in rows]
 
 
+def forecast_fallbacks(connection: Connection, plan_id: int) -> dict[str, str]:
+    """The series of a stored plan's forecast that came from a fallback baseline (none for
+    plans stored before they were recorded)."""
+    metadata = connection.scalar(select(p_t.c.plan_metadata).where(p_t.c.id == plan_id))
+    if not isinstance(metadata, Mapping):
+        return {}
+    return dict(metadata.get("forecast_fallbacks") or {})
+
+
 def load(connection: Connection, plan_id: int, timezone: str) -> StoredPlan | None:
     row = connection.execute(select(p_t).where(p_t.c.id == plan_id)).first()
     if row is None:
