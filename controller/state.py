@@ -46,6 +46,14 @@ NO_PEAK_NOTE = (
 """A plan's note where its state had no metered peak (``MeasuredState.month_peak_metered``)."""
 
 
+def year_fraction_left(now: pd.Timestamp) -> float:
+    """Share of ``now``'s calendar year (on its own clock) still ahead of it: 1 at the start
+    of 1 January, 0 at the end of 31 December."""
+    start = pd.Timestamp(year=now.year, month=1, day=1, tz=now.tz)
+    end = pd.Timestamp(year=now.year + 1, month=1, day=1, tz=now.tz)
+    return float((end - now) / (end - start))
+
+
 @dataclass(frozen=True)
 class MeasuredState:
     """Storage levels at the start of the horizon and the month's billing peak so far.

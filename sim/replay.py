@@ -22,7 +22,7 @@ from controller import columns as pc
 from controller.adherence import Adherence, adherence_of
 from controller.kpi import Kpis, compute_kpis
 from controller.planner import code_version
-from controller.state import MeasuredState, RenewableTally
+from controller.state import MeasuredState, RenewableTally, year_fraction_left
 from network_models.verify import NetworkVerifier, Verification
 from sim.plant import HOURS, Plant, PlantState
 from sim.policies import Policy
@@ -180,15 +180,12 @@ class _YearTally:
 
     def _begin_year(self, now: pd.Timestamp) -> None:
         self.year = now.year
-        self.end = pd.Timestamp(year=now.year + 1, month=1, day=1, tz=now.tz)
-        self.length = self.end - pd.Timestamp(year=now.year, month=1, day=1, tz=now.tz)
         self.available = self.used = self.export = 0.0
 
     def tally(self, now: pd.Timestamp) -> RenewableTally:
         if now.year != self.year:
             self._begin_year(now)
-        left = (self.end - now) / self.length
-        return RenewableTally(self.available, self.used, self.export, float(left))
+        return RenewableTally(self.available, self.used, self.export, year_fraction_left(now))
 
     def add(self, truth: dict[str, float], actual: dict[str, float]) -> None:
         available = sum(max(truth[c], 0.0) for c in self.available_columns) * HOURS

@@ -49,7 +49,8 @@ from controller.service.store import forecasts as forecast_store
 from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
-from controller.state import MeasuredState, default_state
+from controller.service.tracking import measured_period
+from controller.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from forecasting import ForecastModels, fit
 from sites import Site
 from sites.history.series import expected_series
@@ -129,7 +130,30 @@ def measured_state(connection: Connection, site: Site, issue: pd.Timestamp) -> M
         )
     month_start = issue.normalize().replace(day=1).to_pydatetime()
     peak = measurement_store.maximum(connection, site.id, pc.GRID_IMPORT_KW, month_start, at)
-    return MeasuredState(soc, levels, peak or 0.0, month_peak_metered=peak is not None)
+    return MeasuredState(
+        soc,
+        levels,
+        peak or 0.0,
+        month_peak_metered=peak is not None,
+        renewables_year_to_date=_year_to_date(connection, site, issue),
+    )
+
+
+def _year_to_date(connection: Connection, site: Site, issue: pd.Timestamp) -> RenewableTally:
+    """The year so far as metered (:func:`controller.service.tracking.measured_period`, the
+    policy ratios the utility reads): each plan holds the annual targets' budget that leaves.
+    Where no export was metered this year the tally is empty: each plan then holds the
+    targets over its own horizon."""
+    local = issue.tz_convert(site.location.timezone)
+    year = measured_period(connection, site, local.normalize().replace(month=1, day=1), local)
+    if year.renewable_used_on_site_kwh is None or year.export_kwh is None:
+        return RenewableTally(year_fraction_left=year_fraction_left(local))
+    return RenewableTally(
+        year.renewable_available_export_metered_kwh,
+        year.renewable_used_on_site_kwh,
+        year.export_kwh,
+        year_fraction_left(local),
+    )
 
 
 def _level(

@@ -119,3 +119,28 @@ def test_the_planner_is_told_whether_the_months_peak_was_metered(harness: Harnes
     with db.read(harness.service.engine) as connection:
         after = measured_state(connection, site, issue)
     assert after.month_peak_metered and after.month_peak_import_kw == 2600.0
+
+
+def test_each_plan_holds_the_annual_targets_over_the_metered_year_so_far(harness: Harness) -> None:
+    """The planner's year-to-date tally (from which each plan holds what is left of the
+    annual self-consumption and export budget) is the metered year the utility reads."""
+    site = harness.service.parks.by_id[PARK]
+    issue = pd.Timestamp("2026-03-02 00:00", tz=ZONE)
+    with db.read(harness.service.engine) as connection:
+        empty = measured_state(connection, site, issue).renewables_year_to_date
+    assert empty.available_kwh == empty.export_kwh == 0.0  # nothing metered: no budget
+    harness.client.post(
+        f"/api/v1/sites/{PARK}/measurements",
+        json={
+            "points": _points("pv_pv_dye_house_kw", "2026-02-28 10:00", [2000.0] * 4)
+            + _points("grid_export_kw", "2026-02-28 10:00", [500.0] * 4)
+        },
+        headers=harness.headers("operator"),
+    )
+    with db.read(harness.service.engine) as connection:
+        tally = measured_state(connection, site, issue).renewables_year_to_date
+    assert tally.available_kwh == pytest.approx(4 * 2000.0 * 0.25)
+    assert tally.export_kwh == pytest.approx(4 * 500.0 * 0.25)
+    assert tally.used_on_site_kwh == pytest.approx(4 * 1500.0 * 0.25)
+    assert tally.year_fraction_left == pytest.approx((365 - 31 - 28 - 1) / 365)  # 2 March 00:00
+    assert tally.export_budget_kwh(0.2) == pytest.approx(0.2 * 2000.0 - 500.0)
