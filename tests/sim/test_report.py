@@ -18,6 +18,7 @@ from controller import columns as pc
 from sim.report_charts import AXIS_PAD_FRACTION
 from sim.run import run_policies
 from sites import columns, load_bundled_site
+from sites.history.derive import load_history
 from sites.schema.assets import Fuel
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -60,8 +61,16 @@ def _stacks_kw(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 def test_report_renders_with_axes_that_fit_the_data(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the old dispatch charts warned on every run
+        site = load_bundled_site(SITE)
         run = run_policies(
-            SITE, "2016-07-04", "2016-07-06", POLICIES, pd.Timedelta("15min"), tmp_path, _quiet
+            site,
+            load_history(site).frame,
+            "2016-07-04",
+            "2016-07-06",
+            POLICIES,
+            pd.Timedelta("15min"),
+            tmp_path,
+            _quiet,
         )
     report = run.written["report"]
     with playwright_api.sync_playwright() as p:
