@@ -159,11 +159,11 @@ def _tariff_problems(
 def _price_series_problems(
     raw: Mapping[str, Any], source: str, base_dir: Path | None
 ) -> list[ConfigProblem]:
-    from sites.price_series import price_series_problems
-
     tariff = raw.get("tariff")
     if not isinstance(tariff, Mapping) or tariff.get("price_series_file") is None:
         return []
+    from sites.price_series import price_series_problems  # pandas, only for a site with a file
+
     ref = tariff["price_series_file"]
     location = raw.get("location")
     zone = location.get("timezone", "Asia/Shanghai") if isinstance(location, Mapping) else None

@@ -18,6 +18,9 @@ Values. Every column is dimensionless and per unit (`_pu`):
 - `pv_profile_<n>_pu`: PV output per unit of installed peak power (SimBench `PV<n>`),
 - `wind_profile_<n>_pu`: wind output per unit of rated power (SimBench `WP<n>`),
 - `load_*_pu`: active power per unit of the profile's own 2016 maximum (so max = 1.0).
+
+Site validation reads the schema (`column_names`), so numpy and pandas are imported only by
+the functions that make the time axis and load the file.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ProfileKind(StrEnum):
@@ -171,6 +175,8 @@ def benchmark_index() -> pd.DatetimeIndex:
     the wall-clock hour on 27 March and shows 02:00-02:45 twice (+02:00, then +01:00) on
     30 October, exactly like the source labels.
     """
+    import pandas as pd
+
     start = pd.Timestamp(SOURCE_FIRST_INTERVAL_START, tz=SOURCE_TIMEZONE)
     index = pd.date_range(start=start, periods=N_STEPS, freq=f"{STEP_MINUTES}min")
     index.name = "interval_start"
@@ -186,6 +192,9 @@ def load_benchmark_profiles() -> pd.DataFrame:
     `frame.attrs[PROVENANCE_ATTR]`. Raises ValueError if the file does not have the expected
     rows, steps or columns, or holds values outside [0, 1].
     """
+    import numpy as np
+    import pandas as pd
+
     resource = resources.files("sites") / "data" / "history" / EXTRACT_FILENAME
     with resources.as_file(resource) as path:
         table = pd.read_parquet(path)
