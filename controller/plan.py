@@ -6,29 +6,15 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from controller import columns as pc
+from controller.kinds import PlanKind, PlanStatus
 from controller.kpi import Kpis
 from controller.row_hash import frame_row_hashes
-
-
-class PlanKind(StrEnum):
-    DAY_AHEAD = "day-ahead"
-    INTRADAY = "intraday"
-
-
-class PlanStatus(StrEnum):
-    OPTIMAL = "optimal"
-    """Solved; every constraint held; the AC check found no violation."""
-    RELAXED = "relaxed"
-    """Solved with soft constraints giving way (see ``Plan.relaxations``)."""
-    FALLBACK = "fallback"
-    """The solver failed or timed out: rule-based self-consumption dispatch within hard limits."""
 
 
 @dataclass(frozen=True)

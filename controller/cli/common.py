@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from sites import MicrogridError
-from sites.park import Park, open_park
+from sites.errors import MicrogridError
+
+if TYPE_CHECKING:
+    from sites.park import Park
 
 # Piped output (CI logs, files) gets wide tables instead of rich's 80-column default.
 _PIPED_WIDTH = 160
@@ -49,4 +51,6 @@ def run_guarded(action: Callable[[], T]) -> T:
 
 def park_of(site: str, history: Path | None = None, timezone: str | None = None) -> Park:
     """The park a command names: every command resolves its park here (see sites.park)."""
+    from sites.park import open_park
+
     return open_park(site, history, timezone)

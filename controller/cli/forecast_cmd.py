@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -20,6 +20,9 @@ from controller.cli.common import (
 )
 from sites.errors import DataError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 app = typer.Typer(help="Forecasts of PV, wind, loads, heat and temperature.", no_args_is_help=True)
 
 
@@ -31,6 +34,8 @@ def _date(value: str, option: str) -> date:
 
 
 def _timedelta(value: str, option: str) -> pd.Timedelta:
+    import pandas as pd
+
     try:
         return pd.Timedelta(value)
     except ValueError:
@@ -40,7 +45,7 @@ def _timedelta(value: str, option: str) -> pd.Timedelta:
 
 
 def _percent(value: float) -> str:
-    return "" if pd.isna(value) else f"{100 * value:.1f}"
+    return "" if math.isnan(value) else f"{100 * value:.1f}"
 
 
 def backtest_table(title: str, table: pd.DataFrame) -> Table:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -19,8 +18,11 @@ from controller.cli.common import (
     run_guarded,
 )
 from sites.errors import DataError
-from sites.history.importer import STEP, TIMESTAMP, template_columns
-from sites.park import Park
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sites.park import Park
 
 app = typer.Typer(
     help="A park's history: show, check a file, write a template.", no_args_is_help=True
@@ -28,6 +30,8 @@ app = typer.Typer(
 
 
 def summary_table(title: str, summary: pd.DataFrame) -> Table:
+    import pandas as pd
+
     table = Table(title=title)
     for col in ("series", "unit", "annual energy MWh", "peak", "mean", "full-load hours"):
         table.add_column(col, justify="left" if col in ("series", "unit") else "right")
@@ -113,6 +117,10 @@ def template(
     """
 
     def action() -> None:
+        import pandas as pd
+
+        from sites.history.importer import STEP, TIMESTAMP, template_columns
+
         park = park_of(site_id)
         names = template_columns(park.site)
         frame = pd.DataFrame({c: pd.Series(dtype=float) for c in names})

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from controller.cli.common import SiteId, console, park_of, run_guarded
 from controller.cli.sites_cmd import print_dropped, summary_table
-from network_models.design import DesignCheck, design_check
 from sites import Site, bundled_sites
+
+if TYPE_CHECKING:
+    from network_models.design import DesignCheck
 
 app = typer.Typer(help="Network checks of a park.", no_args_is_help=True)
 
@@ -54,6 +58,8 @@ def violations_table(check: DesignCheck) -> Table:
 
 
 def print_check(site: Site) -> None:
+    from network_models.design import design_check
+
     print_dropped(site)
     check = design_check(site)
     console.print(design_table(check))

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from controller.check import check_plan
+from controller.cli.choices import ForecastSource
 from controller.cli.common import (
     HistoryOption,
     SiteOption,
@@ -21,14 +20,17 @@ from controller.cli.common import (
     park_of,
     run_guarded,
 )
-from controller.cli.plan_forecast import ForecastSource, PlanForecast, day_forecast
-from controller.kpi import Kpis
-from controller.plan import Plan, PlanKind
-from controller.planner import plan
-from controller.serialise import plan_to_csv, plan_to_json
-from controller.state import MeasuredState, default_state
+from controller.kinds import PlanKind
 from sites import Site
-from sites.park import Park
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from controller.cli.plan_forecast import PlanForecast
+    from controller.kpi import Kpis
+    from controller.plan import Plan
+    from controller.state import MeasuredState
+    from sites.park import Park
 
 INTRADAY_FROM = time(12, 0)
 FILE_WIDTH = 160  # a table written to a file is as wide as piped output
@@ -42,6 +44,8 @@ class OutputFormat(StrEnum):
 
 def state_at(site: Site, day_ahead: Plan, at: pd.Timestamp) -> MeasuredState:
     """Storage levels the day-ahead plan expects at ``at`` (the end of the interval before)."""
+    from controller.state import MeasuredState, default_state
+
     frame = day_ahead.frame
     before = frame[frame.index < at]
     if before.empty:
@@ -64,6 +68,12 @@ def make_plan(
     park: Park, day: date, kind: PlanKind, source: ForecastSource | None = None
 ) -> tuple[Plan, PlanForecast]:
     """The plan of ``day`` and the forecast it was made from."""
+    import pandas as pd
+
+    from controller.cli.plan_forecast import day_forecast
+    from controller.planner import plan
+    from controller.state import default_state
+
     site = park.site
     first = day_forecast(park, day, source)
     day_ahead = plan(
@@ -129,6 +139,8 @@ def kpi_table(k: Kpis) -> Table:
 
 
 def hourly_table(result: Plan) -> Table:
+    import pandas as pd
+
     frame = result.frame
     hourly = frame.select_dtypes("number").resample("1h").mean()
     table = Table(title="Connection point and storage, hourly means")
@@ -181,6 +193,8 @@ def print_report(
         console.print("relaxations and data repairs:")
         for r in result.relaxations:
             console.print(f"  {r}", markup=False)
+    from controller.check import check_plan
+
     report = check_plan(site, result)
     console.print(f"invariant check: {report}", markup=False)
     console.print(hourly_table(result))
@@ -221,6 +235,8 @@ def plan_command(
     """
 
     def action() -> None:
+        from controller.serialise import plan_to_csv, plan_to_json
+
         park = park_of(site, history, timezone)
         result, used = make_plan(park, day.date(), kind, forecast)
         if output is OutputFormat.TABLE:

@@ -6,22 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from enum import StrEnum
 
 import pandas as pd
 
+from controller.cli.choices import ForecastSource
 from sites import DataError, Site, columns
 from sites.history.series import expected_series
 from sites.park import Park
 
 STEP = pd.Timedelta(minutes=15)
-
-
-class ForecastSource(StrEnum):
-    ACTUAL = "actual"
-    """The history's own values of the planned day, as a perfect forecast."""
-    MODEL = "model"
-    """The production forecaster, fitted on the history before the planned day."""
 
 
 @dataclass(frozen=True)

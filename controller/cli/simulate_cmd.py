@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -18,6 +17,9 @@ from controller.cli.common import (
     park_of,
     run_guarded,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class PolicyName(StrEnum):
@@ -54,6 +56,8 @@ def simulate(
     """
 
     def action() -> None:
+        import pandas as pd
+
         from sim.merit import monthly_storage_value_captured
         from sim.run import run_policies
 

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from controller.cli.common import SiteId, console, park_of, run_guarded
 from sites import Site, bundled_sites, load_site
-from sites.tariff import site_tariff
 
 app = typer.Typer(help="Park descriptions: list, show, validate.", no_args_is_help=True)
 
@@ -56,6 +55,8 @@ def list_sites() -> None:
 @app.command()
 def show(site_id: SiteId) -> None:
     """Assets, ratings, tariff and annual policy targets of one park."""
+    from sites.tariff import site_tariff
+
     site = run_guarded(lambda: park_of(site_id).site)
     tariff = site_tariff(site)
     loc = site.location
