@@ -12,7 +12,9 @@ import yaml
 from own_park import NETWORK_FILE, site_mapping, write_network
 
 from controller import columns as pc
+from controller.cache import ModelCache
 from controller.check import check_plan
+from controller.network import network_for
 from controller.planner import plan
 from sites import Site, SiteConfigError, columns, load_site
 from sites.schema.tariff import PostedPrice
@@ -132,3 +134,26 @@ def test_posted_prices_replace_the_file_for_the_intervals_they_cover(tmp_path: P
     charge = frame[columns.battery_charge_kw("bess")]
     assert frame[pc.PRICE_CNY_PER_KWH].to_numpy() == pytest.approx(prices, rel=PRICE_RTOL)
     assert charge[night].sum() > 0 and charge[~night].sum() == pytest.approx(0.0, abs=0.5)
+
+
+def test_posted_prices_are_data_of_one_compiled_model(tmp_path: Path) -> None:
+    # The posted prices change with every plan (the horizon slides, the operator posts);
+    # the network and the compiled problem do not, and are reused.
+    site = load_site(write_park(tmp_path, None))
+    posted = with_posted_prices(
+        site, [PostedPrice(timestamp=DAY[8].to_pydatetime(), import_price_cny_per_kwh=0.02)]
+    )
+    assert network_for(posted) is network_for(site)
+    cache = ModelCache()
+    forecast = pd.DataFrame(
+        {
+            columns.quantile(columns.load_kw("cold_store"), 50): 1500.0,
+            columns.quantile(columns.load_kw("depot"), 50): 500.0,
+        },
+        index=DAY,
+    )
+    plan(site, forecast, cache=cache)
+    result = plan(posted, forecast, cache=cache)
+    assert len(cache._entries) == 1
+    assert result.frame[pc.PRICE_CNY_PER_KWH].iloc[8] == pytest.approx(0.02, rel=PRICE_RTOL)
+    assert result.metadata.input_hash != plan(site, forecast, cache=cache).metadata.input_hash
