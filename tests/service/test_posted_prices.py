@@ -16,6 +16,7 @@ from controller.service import db
 from controller.service.app import create_app
 from controller.service.auth import Role, create_key
 from controller.service.feeder import ReplayFeeder
+from controller.service.prices import store as price_store
 from controller.service.settings import ServiceSettings
 from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
@@ -207,6 +208,21 @@ def test_a_bad_posting_is_refused_with_its_reasons_and_changes_nothing(
     assert [p["id"] for p in listed] == [stored.json()["id"]]  # only the good posting
     with db.read(service.engine) as connection:
         assert len(run_store.recent(connection, [PARK], 100)) == runs_before  # no re-plan
+
+    # A new posting of the same interval is a new version: it prices the interval, and the
+    # first stays readable as posted.
+    again = client.post(
+        url, headers=keys["operator"], json={"prices": [good | {"import_price_cny_per_kwh": 0.4}]}
+    )
+    assert again.status_code == 201, again.text
+    listed = client.get(url, headers=keys["operator"]).json()
+    assert [p["id"] for p in listed] == [again.json()["id"], stored.json()["id"]]
+    first = client.get(f"{url}/{stored.json()['id']}", headers=keys["operator"]).json()
+    assert first["prices"][0]["import_price_cny_per_kwh"] == 0.3
+    moment = datetime.fromisoformat(good["timestamp"])
+    with db.read(service.engine) as connection:
+        (price,) = price_store.in_window(connection, PARK, moment, moment + timedelta(hours=1))
+    assert price.import_price_cny_per_kwh == 0.4
 
 
 def test_a_utility_key_cannot_post_prices(
