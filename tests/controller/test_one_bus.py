@@ -90,9 +90,9 @@ def test_a_one_bus_park_replays(planned: tuple[Site, pd.DataFrame, Plan]) -> Non
     site, fc, _ = planned
     truth = fc.rename(columns={columns.quantile(c, 50): c for c in expected_series(site)})
     start, end = truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15)
-    week = replay(site, truth, PerfectForesightPolicy(site, truth, end), start, end)
-    counters = week.counters
+    day = replay(site, truth, PerfectForesightPolicy(site, truth, end), start, end)
+    counters = day.counters
     assert counters.setpoints_not_followed == 0, counters.not_followed_by_setpoint
     assert counters.network_violations == 0
-    assert week.verification.ok
-    assert_allclose(week.verification.intervals["losses_kw"], 0.0, atol=1e-9)
+    assert day.verification.ok
+    assert_allclose(day.verification.intervals["losses_kw"], 0.0, atol=1e-9)
