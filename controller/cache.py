@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from controller.config import DispatchConfig
 from controller.highs import HotLp
-from controller.inputs import site_json
+from controller.inputs import structure_json
 from controller.lp_data import ParametricLp
 from controller.model.build import DispatchModel, build_model
 from controller.network import LinearNetwork
@@ -55,7 +55,13 @@ class ModelCache:
     ) -> CachedModel:
         key = hashlib.sha256(
             "|".join(
-                [site_json(site), str(horizon), kind.value, repr(_structure(config)), repr(rows)]
+                [
+                    structure_json(site),
+                    str(horizon),
+                    kind.value,
+                    repr(_structure(config)),
+                    repr(rows),
+                ]
             ).encode()
         ).hexdigest()
         with self._lock:

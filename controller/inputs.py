@@ -85,6 +85,15 @@ def site_json(site: Site) -> str:
     return site.model_dump_json()
 
 
+@per_site
+def structure_json(site: Site) -> str:
+    """The site's JSON without the prices posted to it: what its network and compiled models
+    are keyed on. Posted prices change between plans (the horizon slides, the operator posts)
+    and enter a model only as data, through its price parameters; the input hash keeps them
+    (:func:`site_json`)."""
+    return site.model_dump_json(exclude={"tariff": {"posted_prices"}})
+
+
 layout_for = per_site(Layout)
 """The site's :class:`Layout`, one per Site object, so its cached properties stay computed."""
 

@@ -24,7 +24,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 import pandas as pd
 
-from controller.inputs import NO_LIMIT, per_site, site_json
+from controller.inputs import NO_LIMIT, per_site, structure_json
 from controller.layout import Layout
 from network_models.build import KW_PER_MW, ParkNetwork, build_network
 from network_models.sensitivity import BranchSensitivities, injection_incidence, sensitivities
@@ -177,10 +177,11 @@ def _linear_network_cached(site_json: str) -> tuple[LinearNetwork, NetworkVerifi
 def network_for(site: Site) -> tuple[LinearNetwork, NetworkVerifier]:
     """The site's linear network and AC verifier (built once per site and process).
 
-    Keyed by the site's configuration (its JSON), so equal sites share one build; the JSON
+    Keyed by the site's configuration (its JSON without posted prices,
+    :func:`controller.inputs.structure_json`), so equal sites share one build; the JSON
     of a site costs more than planning steps should pay, so each Site object finds its entry
     by identity after the first call (see :func:`controller.inputs.per_site`)."""
-    return _linear_network_cached(site_json(site))
+    return _linear_network_cached(structure_json(site))
 
 
 def build_linear_network(site: Site, park: ParkNetwork) -> LinearNetwork:

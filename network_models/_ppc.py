@@ -22,7 +22,19 @@ import pandas as pd
 
 # Column numbers of pandapower's ppc arrays (pandapower.pypower.idx_bus / idx_brch).
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
-from pandapower.pypower.idx_bus import BASE_KV, CID_P, CID_Q, CZD_P, CZD_Q, PD, QD
+from pandapower.pypower.idx_bus import (
+    BASE_KV,
+    BUS_TYPE,
+    CID_P,
+    CID_Q,
+    CZD_P,
+    CZD_Q,
+    NONE,
+    PD,
+    QD,
+    VA,
+    VM,
+)
 
 INJECTION_ELEMENTS: tuple[str, ...] = ("load", "sgen", "storage")
 """Element tables whose p_mw / q_mvar may vary per interval."""
@@ -199,17 +211,40 @@ def extract_internal_model(net: Any) -> InternalModel:
     _reject_unsupported_options(work["_options"])
     ppc = work["_ppc"]
     internal = ppc["internal"]
-    if "pq" not in internal:  # pandapower skips the iteration when no bus is unknown
-        raise ValueError("the net has no PQ bus: every energised bus is a slack bus")
-    if len(internal["pv"]) > 0:
+    if "pq" in internal:
+        ybus = np.asarray(internal["Ybus"].toarray(), dtype=np.complex128)
+        n_bus = ybus.shape[0]
+        bus_arr = np.asarray(internal["bus"])
+        base_mva = float(internal["baseMVA"])
+        ref = np.asarray(internal["ref"], dtype=np.int64)
+        pq = np.asarray(internal["pq"], dtype=np.int64)
+        pv = np.asarray(internal["pv"], dtype=np.int64)
+        v_base = np.asarray(internal["V"], dtype=np.complex128).copy()
+    else:
+        # pandapower skips the power flow when no bus voltage is unknown, as in a one-bus park
+        # (everything at the connection point): the model is that bus at its slack voltage,
+        # with no branch and no PQ bus, so the grid takes the bus balance without losses.
+        bus_arr = np.asarray(ppc["bus"])
+        bus_arr = bus_arr[bus_arr[:, BUS_TYPE].real != NONE]
+        n_bus = bus_arr.shape[0]
+        branch_is = np.asarray(internal.get("branch_is", np.zeros(0, bool)), dtype=bool)
+        if n_bus != 1 or branch_is.any():
+            raise ValueError(
+                f"the net has no PQ bus but {n_bus} energised bus(es) and "
+                f"{int(branch_is.sum())} branch(es) in service; the batched power flow "
+                "supports a net without PQ bus only as a single bus without branches"
+            )
+        ybus = np.zeros((1, 1), np.complex128)
+        base_mva = float(ppc["baseMVA"])
+        ref = np.zeros(1, np.int64)
+        pq = np.zeros(0, np.int64)
+        pv = np.zeros(0, np.int64)
+        v_base = bus_arr[:, VM].real * np.exp(1j * np.deg2rad(bus_arr[:, VA].real))
+    if len(pv) > 0:
         raise ValueError(
-            f"the net has {len(internal['pv'])} voltage-controlled bus(es) (e.g. from xward or "
+            f"the net has {len(pv)} voltage-controlled bus(es) (e.g. from xward or "
             "dcline elements); only PQ injections are supported"
         )
-    ybus = np.asarray(internal["Ybus"].toarray(), dtype=np.complex128)
-    n_bus = ybus.shape[0]
-    base_mva = float(internal["baseMVA"])
-    bus_arr = np.asarray(internal["bus"])
     lookup = np.asarray(work["_pd2ppc_lookups"]["bus"], dtype=np.int64)
     bus_ppci = lookup[work.bus.index.to_numpy()]
     bus_ppci = np.where((bus_ppci >= 0) & (bus_ppci < n_bus), bus_ppci, -1)
@@ -229,9 +264,9 @@ def extract_internal_model(net: Any) -> InternalModel:
     return InternalModel(
         base_mva=base_mva,
         ybus=ybus,
-        ref=np.asarray(internal["ref"], dtype=np.int64),
-        pq=np.asarray(internal["pq"], dtype=np.int64),
-        v_base=np.asarray(internal["V"], dtype=np.complex128).copy(),
+        ref=ref,
+        pq=pq,
+        v_base=np.asarray(v_base, dtype=np.complex128),
         other_demand_mva=demand,
         zip_i_p=bus_arr[:, CID_P].real.copy(),
         zip_z_p=bus_arr[:, CZD_P].real.copy(),

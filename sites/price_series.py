@@ -4,10 +4,16 @@ CSV with a ``timestamp`` column (the interval's start, ISO 8601 with its UTC off
 ``import_price_cny_per_kwh`` and/or ``export_price_cny_per_kwh``; an empty cell keeps the
 tariff's own price for that interval. Import prices must be >= 0 (the planner takes no
 negative import price yet); export prices may be negative, as spot prices can be.
+
+Prices posted by the operator through the service (``tariff.posted_prices``, one per
+interval, import and optionally export) take the same path: :func:`combined_price_series`
+lays them over the file's, and :class:`sites.tariff.Tariff` uses the result in place of the
+calendar's prices for the intervals it covers, for the planner, the replay and the KPIs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sites.errors import ConfigProblem, SiteConfigError
+from sites.schema.tariff import PostedPrice
 
 TIMESTAMP = "timestamp"
 IMPORT = "import_price_cny_per_kwh"
@@ -77,6 +84,29 @@ def read_price_series(path: str, timezone: str) -> pd.DataFrame:
     frame = pd.DataFrame(values, index=index.tz_convert(timezone)).sort_index()
     frame.index.name = None
     return frame
+
+
+def posted_price_series(posted: Sequence[PostedPrice], timezone: str) -> pd.DataFrame:
+    """Posted prices as a frame like :func:`read_price_series` (NaN export: not posted)."""
+    index = pd.DatetimeIndex([pd.Timestamp(p.timestamp) for p in posted]).tz_convert(timezone)
+    values = {
+        IMPORT: [p.import_price_cny_per_kwh for p in posted],
+        EXPORT: [
+            np.nan if p.export_price_cny_per_kwh is None else p.export_price_cny_per_kwh
+            for p in posted
+        ],
+    }
+    return pd.DataFrame(values, index=index, dtype=float).sort_index()
+
+
+def combined_price_series(
+    posted: pd.DataFrame | None, from_file: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """The one rule of per-interval prices: a posted price where there is one, else the
+    file's (each NaN falls through to the tariff's own price)."""
+    if posted is None or from_file is None:
+        return posted if from_file is None else from_file
+    return posted.combine_first(from_file)
 
 
 def price_series_problems(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,9 +10,9 @@ import pandas as pd
 
 from sites.errors import DataError
 from sites.loader import load_tariff_calendar, load_tariff_calendar_file
-from sites.price_series import read_price_series
+from sites.price_series import combined_price_series, posted_price_series, read_price_series
 from sites.schema import Band, Site, TariffCalendar
-from sites.schema.tariff import clock_to_minutes
+from sites.schema.tariff import PostedPrice, clock_to_minutes
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Tariff:
     import beyond the connection limit is counted as a violation instead)."""
     price_series: pd.DataFrame | None = None
     """Per-interval import and export prices that replace the calendar's and the flat export
-    price where given (:mod:`sites.price_series`)."""
+    price where given: posted prices over the price series file's (:mod:`sites.price_series`)."""
 
     def import_prices(self, index: pd.DatetimeIndex, band_prices: np.ndarray) -> np.ndarray:
         """``band_prices`` (the calendar's price of each interval of ``index``) with the price
@@ -75,6 +75,12 @@ class Tariff:
         return np.array([price.get(b, np.nan) for b in bands], dtype=float)
 
 
+def with_posted_prices(site: Site, posted: Sequence[PostedPrice]) -> Site:
+    """``site`` whose tariff carries ``posted`` (one price per interval) as its posted prices."""
+    tariff = site.tariff.model_copy(update={"posted_prices": tuple(posted)})
+    return site.model_copy(update={"tariff": tariff})
+
+
 def site_tariff(site: Site) -> Tariff:
     config = site.tariff
     if config.calendar_file is not None:
@@ -89,9 +95,12 @@ def site_tariff(site: Site) -> Tariff:
     demand = config.demand_charge_cny_per_kw_month
     if demand is None:
         demand = calendar.demand_charge_cny_per_kw_month[config.voltage_class or ""]
-    series = None
+    zone = site.location.timezone
+    from_file = None
     if config.price_series_file is not None:
-        series = read_price_series(config.price_series_file, site.location.timezone)
+        from_file = read_price_series(config.price_series_file, zone)
+    posted = posted_price_series(config.posted_prices, zone) if config.posted_prices else None
+    series = combined_price_series(posted, from_file)
     return Tariff(
         calendar,
         prices,

@@ -55,7 +55,9 @@ from controller.service.health import all_health
 from controller.service.inforce import PlansInForce
 from controller.service.metrics import Metrics
 from controller.service.parks import load_parks
-from controller.service.pipeline import Pipeline
+from controller.service.pipeline import Pipeline, chained
+from controller.service.prices.api import router as prices_router
+from controller.service.prices.rule import plan_prices
 from controller.service.runner import Clock, Runner, utc_now
 from controller.service.scheduler import Scheduler
 from controller.service.settings import ServiceSettings
@@ -107,7 +109,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
             settings.history_days,
             settings.forecast_refit_hours,
             fitter,
-            limits=plan_limits(engine),
+            limits=chained(plan_limits(engine), plan_prices(engine)),
         ),
         metrics,
         settings.run_lock_timeout_s,
@@ -288,6 +290,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         health.router,
         field_router,
         grid_events_router,
+        prices_router,
     ):
         app.include_router(router)
     mount(app)

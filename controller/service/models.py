@@ -202,6 +202,32 @@ grid_events = Table(
     Index("ix_grid_events_site_window", "site_id", "start_at", "end_at"),
 )
 
+price_postings = Table(
+    "price_postings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site_id", String(48), ForeignKey("sites.id"), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False, doc="first posted interval start"),
+    Column("end_at", UtcDateTime, nullable=False, doc="end of the last posted interval"),
+    Column("intervals", Integer, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("key_id", String(16), nullable=False, doc="the key that posted it"),
+    Column("replan_run_id", Integer, nullable=True, doc="the re-plan it triggered"),
+    Index("ix_price_postings_site_created", "site_id", "created_at"),
+)
+
+posted_prices = Table(
+    "posted_prices",
+    metadata,
+    Column("posting_id", Integer, ForeignKey("price_postings.id"), primary_key=True),
+    Column("site_id", String(48), ForeignKey("sites.id"), nullable=False),
+    Column("start_at", UtcDateTime, primary_key=True, doc="the interval's start"),
+    Column("import_price_cny_per_kwh", Float, nullable=False),
+    Column("export_price_cny_per_kwh", Float, nullable=True, doc="null: not posted"),
+    Index("ix_posted_prices_site_start", "site_id", "start_at"),
+)
+
 # Owned by APScheduler's SQLAlchemyJobStore (same shape as its own); created by the
 # migrations so that they own the whole schema.
 apscheduler_jobs = Table(
@@ -224,5 +250,7 @@ __all__ = [
     "metadata",
     "plan_rows",
     "plans",
+    "posted_prices",
+    "price_postings",
     "sites",
 ]

@@ -62,7 +62,20 @@ Fitter = Callable[[Site, pd.DataFrame, pd.Timestamp], ForecastModels]
 STATE_MAX_AGE = pd.Timedelta(hours=1)
 Limits = Callable[[Site, "Horizon"], tuple[Site, "Horizon"]]
 """The site and horizon a plan is made for, given the park's grid events
-(:func:`controller.service.gridevents.rule.plan_limits`); none: the site as it is."""
+(:func:`controller.service.gridevents.rule.plan_limits`) and posted prices
+(:func:`controller.service.prices.rule.plan_prices`), chained with :func:`chained`; none:
+the site as it is."""
+
+
+def chained(*hooks: Limits) -> Limits:
+    """One hook that applies ``hooks`` in turn, each to what the one before returned."""
+
+    def apply(site: Site, horizon: Horizon) -> tuple[Site, Horizon]:
+        for hook in hooks:
+            site, horizon = hook(site, horizon)
+        return site, horizon
+
+    return apply
 
 
 @dataclass(frozen=True)

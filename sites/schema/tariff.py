@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from enum import StrEnum
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from sites.schema.base import StrictModel
 
@@ -112,6 +113,42 @@ class TariffCalendar(StrictModel):
         return {band: round(flat * m, 4) for band, m in self.band_multipliers.items()}
 
 
+POSTED_IMPORT_PRICE_RANGE_CNY_PER_KWH = (0.0, 5.0)
+"""Accepted posted import prices: the planner takes no negative import price, and 5 CNY/kWh
+is about three times the highest critical-peak price of Shandong's calendars."""
+POSTED_EXPORT_PRICE_RANGE_CNY_PER_KWH = (-1.0, 5.0)
+"""Accepted posted export prices: spot prices may go negative, never near -1 CNY/kWh."""
+
+
+class PostedPrice(StrictModel):
+    """The price of one interval posted by the operator (e.g. the spot market's day-ahead or
+    real-time price of that quarter hour); the interval starts at ``timestamp``."""
+
+    timestamp: AwareDatetime = Field(
+        description="start of the interval, ISO 8601 with its UTC offset, on a quarter hour"
+    )
+    import_price_cny_per_kwh: float = Field(
+        ge=POSTED_IMPORT_PRICE_RANGE_CNY_PER_KWH[0],
+        le=POSTED_IMPORT_PRICE_RANGE_CNY_PER_KWH[1],
+        allow_inf_nan=False,
+    )
+    export_price_cny_per_kwh: float | None = Field(
+        default=None,
+        ge=POSTED_EXPORT_PRICE_RANGE_CNY_PER_KWH[0],
+        le=POSTED_EXPORT_PRICE_RANGE_CNY_PER_KWH[1],
+        allow_inf_nan=False,
+        description="none: the export price of the price series file or the tariff",
+    )
+
+    @field_validator("timestamp")
+    @classmethod
+    def _quarter_hour(cls, value: AwareDatetime) -> AwareDatetime:
+        utc = value.astimezone(UTC)
+        if utc.second or utc.microsecond or utc.minute % 15:
+            raise ValueError("must start a quarter hour (minute 00, 15, 30 or 45, no seconds)")
+        return value
+
+
 class TariffConfig(StrictModel):
     """A site's tariff: a calendar plus its voltage class (or explicit band prices)."""
 
@@ -130,6 +167,12 @@ class TariffConfig(StrictModel):
         "import_price_cny_per_kwh, export_price_cny_per_kwh; an empty cell keeps the "
         "calendar's price), relative to the site file; e.g. the spot market's 96 quarter "
         "hours a day",
+    )
+    posted_prices: tuple[PostedPrice, ...] = Field(
+        default=(),
+        description="per-interval prices posted to the service by the operator; they replace "
+        "the price series file's and the calendar's prices for the intervals they cover. The "
+        "service fills this from its store for each plan (the newest posting of each interval)",
     )
     band_prices_cny_per_kwh: dict[Band, float] | None = None
     demand_charge_cny_per_kw_month: float | None = Field(default=None, ge=0)
@@ -164,6 +207,9 @@ class TariffConfig(StrictModel):
             raise ValueError("give voltage_class (reference prices) or band_prices_cny_per_kwh")
         if self.voltage_class is None and self.demand_charge_cny_per_kw_month is None:
             raise ValueError("without voltage_class, give demand_charge_cny_per_kw_month")
+        stamps = [p.timestamp for p in self.posted_prices]
+        if len(set(stamps)) != len(stamps):
+            raise ValueError("posted_prices has more than one price for an interval")
         if self.band_prices_cny_per_kwh is not None:
             missing = set(Band) - set(self.band_prices_cny_per_kwh)
             if missing:

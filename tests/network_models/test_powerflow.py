@@ -267,3 +267,32 @@ def test_non_converging_base_case_is_rejected() -> None:
     net.load["p_mw"] *= 300.0
     with pytest.raises(ValueError, match="base case"):
         BatchPowerFlow(net)
+
+
+def _one_bus_net() -> Any:
+    net = pp.create_empty_network()
+    bus = pp.create_bus(net, vn_kv=10.0)
+    pp.create_ext_grid(net, bus, vm_pu=1.02)
+    pp.create_load(net, bus, p_mw=1.0, q_mvar=0.2)
+    pp.create_sgen(net, bus, p_mw=0.3)
+    pp.create_storage(net, bus, p_mw=0.0, max_e_mwh=2.0)
+    return net
+
+
+def test_one_bus_net_is_its_bus_balance_without_losses() -> None:
+    # No bus with unknown voltage: pandapower does not iterate, and neither do we.
+    net = _one_bus_net()
+    load = np.array([[1.0], [2.0], [0.5]])
+    sgen = np.array([[0.3], [3.0], [0.0]])
+    storage = np.array([[0.5], [-0.2], [0.0]])
+    batch = BatchPowerFlow(net).run(load_p_mw=load, sgen_p_mw=sgen, storage_p_mw=storage)
+    rows = np.arange(3)
+    ref = run_sequential_runpp(
+        net, load_p_mw=load, sgen_p_mw=sgen, storage_p_mw=storage, intervals=rows
+    )
+    _assert_matches(batch, ref, rows)
+    assert batch.converged.all()
+    np.testing.assert_allclose(batch.ext_grid_p_mw, (load + storage - sgen)[:, 0], atol=1e-12)
+    np.testing.assert_allclose(batch.losses_p_mw, 0.0, atol=1e-12)
+    np.testing.assert_allclose(batch.vm_pu, 1.02)
+    assert batch.line_loading_percent.shape == (3, 0)

@@ -293,3 +293,17 @@ def test_callers_net_is_not_mutated() -> None:
     for table in ("bus", "line", "trafo", "load", "sgen", "storage"):
         pd.testing.assert_frame_equal(net[table], before[table])
     assert net.res_bus.empty
+
+
+def test_one_bus_net_passes_every_injection_to_the_external_grid() -> None:
+    net = pp.create_empty_network()
+    bus = pp.create_bus(net, vn_kv=10.0)
+    pp.create_ext_grid(net, bus)
+    pp.create_load(net, bus, p_mw=1.0, q_mvar=0.2)
+    pp.create_sgen(net, bus, p_mw=0.3)
+    sens = sensitivities(net)
+    np.testing.assert_allclose(sens.ext_grid_p_mw_base, 0.7, atol=1e-12)
+    np.testing.assert_allclose(sens.dext_grid_p_dp, [-1.0])
+    np.testing.assert_allclose(sens.dext_grid_q_dq, [-1.0])
+    np.testing.assert_allclose(sens.dvm_dp, 0.0)
+    assert sens.line.index.size == 0 and sens.trafo.index.size == 0

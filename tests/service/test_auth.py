@@ -53,6 +53,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sites/{site_id}/grid-events"): Rule(Role.UTILITY, True),
     ("POST", "/api/v1/sites/{site_id}/grid-events"): Rule(Role.UTILITY, True),
     ("GET", "/api/v1/sites/{site_id}/grid-events/{event_id}"): Rule(Role.UTILITY, True),
+    ("GET", "/api/v1/sites/{site_id}/prices"): Rule(Role.OPERATOR, True),
+    ("POST", "/api/v1/sites/{site_id}/prices"): Rule(Role.OPERATOR, True),
+    ("GET", "/api/v1/sites/{site_id}/prices/{posting_id}"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/keys"): Rule(Role.ADMIN),
     ("POST", "/api/v1/keys"): Rule(Role.ADMIN),
     ("DELETE", "/api/v1/keys/{key_id}"): Rule(Role.ADMIN),
@@ -64,6 +67,7 @@ PATH_VALUES = {
     "{plan_id}": "999999",
     "{key_id}": "nosuchkey",
     "{event_id}": "999999",
+    "{posting_id}": "999999",
 }
 # Harmless requests: invalid input, so that an authorised caller changes nothing.
 QUERIES = {("POST", "/api/v1/sites/{site_id}/replan"): {"job": "not-a-job"}}
@@ -72,6 +76,7 @@ BODIES = {
     ("POST", "/api/v1/keys"): {"role": "not-a-role"},
     ("PUT", "/api/v1/sites/{site_id}/field/mode"): {"manual": "not-a-mode"},
     ("POST", "/api/v1/sites/{site_id}/grid-events"): {"kind": "not-a-kind"},
+    ("POST", "/api/v1/sites/{site_id}/prices"): {"prices": []},
 }
 CALLERS = ["none", "bad", "utility", "utility_other", "operator", "admin"]
 RANK = {"utility": Role.UTILITY, "utility_other": Role.UTILITY}

@@ -12,10 +12,13 @@ import yaml
 from own_park import NETWORK_FILE, site_mapping, write_network
 
 from controller import columns as pc
+from controller.cache import ModelCache
 from controller.check import check_plan
+from controller.network import network_for
 from controller.planner import plan
 from sites import Site, SiteConfigError, columns, load_site
-from sites.tariff import site_tariff
+from sites.schema.tariff import PostedPrice
+from sites.tariff import site_tariff, with_posted_prices
 
 ZONE = "Asia/Shanghai"
 DAY = pd.date_range("2026-03-02", periods=96, freq="15min", tz=ZONE)
@@ -107,3 +110,50 @@ def test_a_bad_price_file_is_a_problem_of_the_field(tmp_path: Path) -> None:
     assert f"{path}: row 6, import_price_cny_per_kwh: got -0.2: must be >= 0" in rules
     assert any(r.startswith(f"{path}: row 8, timestamp") and "quarter hour" in r for r in rules)
     assert any(r.startswith(f"{path}: row 10, timestamp") and "UTC offset" in r for r in rules)
+
+
+def test_posted_prices_replace_the_file_for_the_intervals_they_cover(tmp_path: Path) -> None:
+    # The market's day-ahead prices posted later: the night is cheap, the evening is not.
+    site = load_site(write_park(tmp_path / "spot", spot_prices()))
+    night = (DAY.hour >= 2) & (DAY.hour < 4)
+    posted = [
+        PostedPrice(timestamp=t.to_pydatetime(), import_price_cny_per_kwh=0.02 if n else 0.9)
+        for t, n, c in zip(DAY, night, CHEAP, strict=True)
+        if n or c
+    ]
+    posted_site = with_posted_prices(site, posted)
+    tariff = site_tariff(posted_site)
+    prices = tariff.prices(DAY).to_numpy()
+    assert prices[night] == pytest.approx(0.02, rel=PRICE_RTOL)
+    assert prices[~night] == pytest.approx(0.9, rel=PRICE_RTOL)  # the file's, and posted
+    exports = tariff.export_prices(DAY)  # none posted: the file's, then the tariff's
+    assert exports[DAY.hour < 6] == pytest.approx(0.1, rel=PRICE_RTOL)
+    assert exports[DAY.hour >= 6] == pytest.approx(tariff.export_price_cny_per_kwh)
+
+    frame = day_plan(posted_site)
+    charge = frame[columns.battery_charge_kw("bess")]
+    assert frame[pc.PRICE_CNY_PER_KWH].to_numpy() == pytest.approx(prices, rel=PRICE_RTOL)
+    assert charge[night].sum() > 0 and charge[~night].sum() == pytest.approx(0.0, abs=0.5)
+
+
+def test_posted_prices_are_data_of_one_compiled_model(tmp_path: Path) -> None:
+    # The posted prices change with every plan (the horizon slides, the operator posts);
+    # the network and the compiled problem do not, and are reused.
+    site = load_site(write_park(tmp_path, None))
+    posted = with_posted_prices(
+        site, [PostedPrice(timestamp=DAY[8].to_pydatetime(), import_price_cny_per_kwh=0.02)]
+    )
+    assert network_for(posted) is network_for(site)
+    cache = ModelCache()
+    forecast = pd.DataFrame(
+        {
+            columns.quantile(columns.load_kw("cold_store"), 50): 1500.0,
+            columns.quantile(columns.load_kw("depot"), 50): 500.0,
+        },
+        index=DAY,
+    )
+    plan(site, forecast, cache=cache)
+    result = plan(posted, forecast, cache=cache)
+    assert len(cache._entries) == 1
+    assert result.frame[pc.PRICE_CNY_PER_KWH].iloc[8] == pytest.approx(0.02, rel=PRICE_RTOL)
+    assert result.metadata.input_hash != plan(site, forecast, cache=cache).metadata.input_hash

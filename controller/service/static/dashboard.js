@@ -79,6 +79,14 @@ function showLogin(message) {
 
 function locale() { return lang() === "zh" ? "zh-CN" : "en-GB"; }
 
+function priceRange(values) {
+  const known = values.filter((v) => v !== null && v !== undefined && !Number.isNaN(v));
+  if (!known.length) return fmt(null, 3);
+  const low = Math.min(...known);
+  const high = Math.max(...known);
+  return low === high ? fmt(low, 3) : `${fmt(low, 3)}–${fmt(high, 3)}`;
+}
+
 function fmt(value, digits) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   return Number(value).toLocaleString(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 });
@@ -288,10 +296,15 @@ function drawPlanChart(plan, site, actuals) {
     price: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: t("priceAxis") } },
   }, s.price_band || []);
   const legend = document.getElementById("band-legend");
+  // A band's price, or the range of its intervals' prices where a price series or posted
+  // prices replace the calendar's.
   const prices = {};
-  (s.price_band || []).forEach((band, i) => { prices[band] = s.price_cny_per_kwh ? s.price_cny_per_kwh[i] : null; });
+  (s.price_band || []).forEach((band, i) => {
+    const price = s.price_cny_per_kwh ? s.price_cny_per_kwh[i] : null;
+    (prices[band] = prices[band] || []).push(price);
+  });
   legend.innerHTML = Object.keys(BAND_COLOURS).filter((b) => b in prices).map((b) =>
-    `<span class="band" data-band="${b}"><i style="background:${BAND_COLOURS[b].replace(/[\d.]+\)$/, "0.5)")}"></i>${escapeHtml(t(b))} ${fmt(prices[b], 3)} CNY/kWh</span>`).join(" ");
+    `<span class="band" data-band="${b}"><i style="background:${BAND_COLOURS[b].replace(/[\d.]+\)$/, "0.5)")}"></i>${escapeHtml(t(b))} ${priceRange(prices[b])} CNY/kWh</span>`).join(" ");
 }
 
 function drawHeatChart(plan, site) {

@@ -25,6 +25,8 @@ class Trigger(StrEnum):
     OPERATOR = "operator"
     GRID_EVENT = "grid_event"
     """A utility's grid event came into force."""
+    PRICES = "prices"
+    """The operator posted prices for intervals not yet past."""
 
 
 class RunStatus(StrEnum):

@@ -1,0 +1,1 @@
+"""Per-interval prices posted by the operator: store, planning hook and API."""
