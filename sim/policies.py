@@ -423,9 +423,3 @@ class PerfectForesightPolicy(Policy):
             self._setpoints = Setpoints(self.frame)
         assert self._setpoints is not None
         return self._setpoints.at(now)
-
-
-def without_storage(site: Site) -> Site:
-    """The same park with no battery and no thermal store (the 'no storage' baseline)."""
-    assets = site.assets.model_copy(update={"batteries": [], "thermal_storage": []})
-    return site.model_copy(update={"assets": assets})

@@ -17,7 +17,6 @@ from sim.policies import (
     PerfectForesightPolicy,
     Policy,
     RuleBasedPolicy,
-    without_storage,
 )
 from sim.replay import ReplayResult, replay
 from sim.report import kpi_table, write_outputs
@@ -51,7 +50,7 @@ def make_policy(
     if name == "rule-based":
         return site, RuleBasedPolicy(site, PrefetchingForecaster(site, truth))
     if name == "no-storage":
-        bare = without_storage(site)
+        bare = site.without_storage()
         policy = RuleBasedPolicy(bare, PrefetchingForecaster(bare, truth))
         policy.name = "no storage (rule-based)"
         return bare, policy

@@ -10,6 +10,10 @@ An interval's values are written once it has ended (as a meter reports a 15-minu
 at start, the last ``backfill_days`` up to the last complete interval; then, every quarter
 hour, whatever has completed since the newest written interval. Writes are idempotent
 upserts, so a restart or an overlap rewrites the same values.
+
+The connection point's meter is written too (:func:`metered_exchange`): the history has no
+grid exchange, and without it a plan would not know the month's peak so far and would charge
+the whole month's demand charge to its own peak.
 """
 
 from __future__ import annotations
@@ -23,12 +27,21 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from controller import columns as pc
+from controller.config import DEFAULT_CONFIG
+from controller.dispatch import dispatch_frame
+from controller.fallback import fallback_dispatch
+from controller.forecast_data import as_forecast
+from controller.inputs import prepare
+from controller.plan import PlanKind
 from controller.service import db
 from controller.service.parks import Parks
 from controller.service.store import measurements as measurement_store
 from controller.service.store.measurements import Point
+from controller.state import default_state
 from sites import Site
 from sites.history.derive import YEAR, load_history
+from sites.history.series import expected_series
 
 log = logging.getLogger(__name__)
 STEP = pd.Timedelta(minutes=15)
@@ -58,11 +71,31 @@ def _wall_clock_history(site_json: str) -> pd.DataFrame:
 
 
 def replay_values(site: Site, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Historical values on ``index`` (local interval starts), by the date mapping above."""
+    """Historical values on ``index`` (local interval starts), by the date mapping above, and
+    the connection point's meter (:func:`metered_exchange`)."""
     history = _wall_clock_history(site.model_dump_json())
     values = history.reindex(source_times(index))
     values.index = index
-    return values
+    return values.join(metered_exchange(site, values))
+
+
+def metered_exchange(site: Site, values: pd.DataFrame) -> pd.DataFrame:
+    """What the connection point's meter shows in the demo (``grid_import_kw``,
+    ``grid_export_kw``): the rule-based dispatch of the park without its storage on the
+    replayed values, network losses left out. The history holds no grid exchange, and the
+    month's peak so far, the demand charge's base, is read from this meter."""
+    bare = site.without_storage()
+    series = [c for c in expected_series(bare) if c in values.columns]
+    known = values[series].notna().all(axis=1).to_numpy()
+    out = pd.DataFrame(np.nan, index=values.index, columns=[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW])
+    if not known.any():
+        return out
+    truth = values.loc[known, series]
+    state = default_state(bare)
+    inputs = prepare(bare, as_forecast(truth), state, PlanKind.DAY_AHEAD, DEFAULT_CONFIG)
+    frame = dispatch_frame(bare, inputs, fallback_dispatch(bare, inputs))
+    out.loc[known] = frame[[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]].to_numpy()
+    return out
 
 
 def points_of(frame: pd.DataFrame) -> list[Point]:

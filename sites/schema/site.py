@@ -101,3 +101,9 @@ class Site(StrictModel):
     def gate_time(self) -> time:
         hours, minutes = self.day_ahead_gate_time.split(":")
         return time(int(hours), int(minutes))
+
+    def without_storage(self) -> Site:
+        """The same park with no battery and no thermal store (a replay's 'no storage'
+        baseline; the demo meter's park)."""
+        assets = self.assets.model_copy(update={"batteries": [], "thermal_storage": []})
+        return self.model_copy(update={"assets": assets})

@@ -8,11 +8,17 @@ import pytest
 from conftest import Harness
 from service_helpers import OTHER_PARK, PARK
 
+from controller import columns as pc
 from controller.service import db
+from controller.service.feeder import ReplayFeeder
 from controller.service.pipeline import measured_state
+from controller.service.store import measurements as measurement_store
+from sites import columns
+from sites.history.series import expected_series
 
 ZONE = "Asia/Shanghai"
 AT = pd.Timestamp("2026-03-01 01:00", tz=ZONE)
+POWER_TOL_KW = 1e-6  # the rules' own arithmetic: float round-off only
 
 
 def _points(series: str, first: str, values: list[float]) -> list[dict[str, object]]:
@@ -144,3 +150,34 @@ def test_each_plan_holds_the_annual_targets_over_the_metered_year_so_far(harness
     assert tally.used_on_site_kwh == pytest.approx(4 * 1500.0 * 0.25)
     assert tally.year_fraction_left == pytest.approx((365 - 31 - 28 - 1) / 365)  # 2 March 00:00
     assert tally.export_budget_kwh(0.2) == pytest.approx(0.2 * 2000.0 - 500.0)
+
+
+def test_the_demo_meter_posts_the_grid_exchange_so_the_months_peak_is_known(
+    harness: Harness,
+) -> None:
+    """The demo's history has no grid exchange; its feeder posts what the connection point's
+    meter would show (the rules' dispatch of the park without storage): at least what the
+    loads draw beyond the PV and wind (heat pumps and electric boilers draw more), and the
+    planner's month peak so far is the highest of it."""
+    site = harness.service.parks.by_id[PARK]
+    now = pd.Timestamp("2026-03-02 12:00", tz=ZONE)
+    ReplayFeeder(harness.service.engine, harness.service.parks, lambda: now, 2).feed_site(site, now)
+    index = pd.date_range(now - pd.Timedelta(days=2), now, freq="15min", inclusive="left")
+    with db.read(harness.service.engine) as connection:
+        frame = measurement_store.frame(
+            connection,
+            site,
+            [*expected_series(site), pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW],
+            index[0].to_pydatetime(),
+            now.to_pydatetime(),
+        )
+        state = measured_state(connection, site, now)
+    assert frame[pc.GRID_IMPORT_KW].notna().all()
+    loads = frame[[columns.load_kw(x.name) for x in site.assets.electric_loads]].sum(axis=1)
+    meters = [columns.pv_kw(x.name) for x in site.assets.pv]
+    renewables = frame[meters + [columns.wind_kw(x.name) for x in site.assets.wind]].sum(axis=1)
+    net = frame[pc.GRID_IMPORT_KW] - frame[pc.GRID_EXPORT_KW]
+    assert (net >= loads - renewables - POWER_TOL_KW).all()
+    assert state.month_peak_metered
+    march = frame.loc[frame.index >= pd.Timestamp("2026-03-01", tz=ZONE), pc.GRID_IMPORT_KW]
+    assert state.month_peak_import_kw == pytest.approx(march.max())
