@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from service_helpers import PARK
 
+from controller import columns as pc
 from controller.service import db, migrate
 from controller.service.feeder import ReplayFeeder, replay_values, source_times
 from controller.service.parks import load_parks
@@ -33,8 +34,12 @@ def test_replayed_values_equal_the_history() -> None:
     index = pd.date_range("2027-07-01 10:00", periods=4, freq="15min", tz="Asia/Shanghai")
     values = replay_values(site, index)
     history = load_history(site).frame.loc["2016-07-01 10:00":"2016-07-01 10:45"]
-    assert (values.to_numpy() == history.to_numpy()).all()
+    assert (values[history.columns].to_numpy() == history.to_numpy()).all()
     assert values.index.equals(index)
+    # and the connection point's meter, which the history does not hold
+    meter = values[[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]]
+    assert list(values.columns) == [*history.columns, *meter.columns]
+    assert meter.notna().all().all() and (meter >= 0.0).all().all()
 
 
 def test_feeder_backfills_completed_intervals_once(sqlite_url: str) -> None:
@@ -45,7 +50,7 @@ def test_feeder_backfills_completed_intervals_once(sqlite_url: str) -> None:
         upsert_sites(connection, {PARK: (parks.by_id[PARK], "bundled")})
     clock = [datetime(2027, 3, 1, 2, 7, tzinfo=UTC)]
     feeder = ReplayFeeder(engine, parks, lambda: clock[0], backfill_days=1)
-    columns = len(load_history(parks.by_id[PARK]).frame.columns)
+    columns = len(load_history(parks.by_id[PARK]).frame.columns) + 2  # and the grid meter
     assert feeder() == 96 * columns
     assert feeder() == 0
     clock[0] = datetime(2027, 3, 1, 2, 31, tzinfo=UTC)
