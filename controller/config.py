@@ -98,8 +98,9 @@ class DispatchConfig:
     P10), so that forecast error does not set a new peak; 0 plans right up to it."""
     network_margin_scale: float = 1.0
     """Network rows (branch flows, bus voltages) keep this many forecast bands below their
-    limits: the root sum of squares, over the loads, PV and wind, of each one's sensitivity
-    times its P90 - P50 or P50 - P10 (whichever brings the row nearer its limit), so that the
+    limits: the root sum of squares, over the loads, PV, wind and heat demands (as the
+    electric draw that meets them), of each one's sensitivity times its P90 - P50 or P50 -
+    P10 (whichever brings the row nearer its limit), so that the
     true loads and weather do not overload what the plan held at its limit; 0 plans right up
     to the limits."""
     demand_charge_share: float = 1.0

@@ -31,7 +31,7 @@ from controller.state import (
     storage_start,
 )
 from sites import Site, columns
-from sites.schema import AMBIENT
+from sites.schema import AMBIENT, Fuel
 from sites.tariff import Tariff, site_tariff
 
 STEP = pd.Timedelta(minutes=15)
@@ -351,12 +351,18 @@ def _forecast_error_kw(
     loads: list[np.ndarray],
     pv: list[np.ndarray],
     wind: list[np.ndarray],
+    heat: list[np.ndarray],
+    cops: list[np.ndarray],
     scale: float,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per load, PV and wind column: (above, below) its P50 per interval, times ``scale``.
+    """Per injection column: (above, below) its P50 per interval, times ``scale``.
     Loads: P90 - P50 and P50 - P10. PV and wind: 0 and P50 - P10; more sun or wind than
     planned adds to a flow only where the plan did not curtail (where it did, the plant holds
-    the unit at its setpoint), and where a flow is at its limit the plan curtails."""
+    the unit at its setpoint), and where a flow is at its limit the plan curtails. Heat
+    demands: the plant meets heat above plan with its heat pumps and boilers, so a demand's
+    P90 - P50 and P50 - P10 enter as the electric draw of its electric source that draws the
+    most per kWh_th (an electric boiler, else its heat pump of lowest COP); two demands on
+    one source add as independent errors."""
     a = site.assets
     out = {}
     for load, p50 in zip(a.electric_loads, loads, strict=True):
@@ -365,7 +371,35 @@ def _forecast_error_kw(
     renewable = [columns.pv_kw(x.name) for x in a.pv] + [columns.wind_kw(x.name) for x in a.wind]
     for name, p50 in zip(renewable, pv + wind, strict=True):
         out[name] = (np.zeros(len(frame)), scale * spread(frame, name, p50, 10))
+    for demand, p50 in zip(a.heat_demands, heat, strict=True):
+        backup = _electric_backup(site, demand.name, cops)
+        if backup is None:
+            continue
+        column, kw_per_kw_th = backup
+        name = columns.heat_demand_kw_th(demand.name)
+        above = scale * spread(frame, name, p50, 90) * kw_per_kw_th
+        below = scale * spread(frame, name, p50, 10) * kw_per_kw_th
+        if column in out:
+            above, below = np.hypot(out[column][0], above), np.hypot(out[column][1], below)
+        out[column] = (above, below)
     return out
+
+
+def _electric_backup(
+    site: Site, demand: str, cops: list[np.ndarray]
+) -> tuple[str, np.ndarray] | None:
+    """The electric source of ``demand`` that draws the most per kWh_th, and that draw per
+    interval [kW per kW_th]; None for a demand without one."""
+    a = site.assets
+    boilers = [b for b in a.boilers if b.supplies == demand and b.fuel is Fuel.ELECTRIC]
+    if boilers:
+        boiler = min(boilers, key=lambda b: b.efficiency)
+        return columns.boiler_kw(boiler.name), np.asarray(1.0 / boiler.efficiency)
+    pumps = [(hp, cop) for hp, cop in zip(a.heat_pumps, cops, strict=True) if hp.supplies == demand]
+    if not pumps:
+        return None
+    hp, cop = min(pumps, key=lambda pair: float(np.mean(pair[1])))
+    return columns.heat_pump_kw(hp.name), 1.0 / np.maximum(cop, 1.0)
 
 
 def _policy_budgets(site: Site, state: MeasuredState, n_steps: int) -> tuple[float, float]:
@@ -456,7 +490,9 @@ def prepare(
     month_peak = _power(state.month_peak_import_kw, "month_peak_import_kw", issues)
     allowance = max(month_peak, _power(state.month_peak_target_kw, "month_peak_target_kw", issues))
     margin = config.peak_margin_scale * _forecast_band_kw(site, frame, loads, pv, wind)
-    forecast_error = _forecast_error_kw(site, frame, loads, pv, wind, config.network_margin_scale)
+    forecast_error = _forecast_error_kw(
+        site, frame, loads, pv, wind, heat, cops, config.network_margin_scale
+    )
     peak_free = _peak_free(index, allowance, horizon)
     spill_budget, export_budget = _policy_budgets(site, state, n)
 
