@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from sites.catalogues import stored_catalogue
+
 HEAVY = (
     "numpy",
     "pandas",
@@ -52,4 +54,8 @@ def test_help_and_sites_list_load_no_heavy_library() -> None:
         "    result = CliRunner().invoke(app, args)\n"
         "    assert result.exit_code == 0, (args, result.output)"
     )
-    assert loaded_after(code) & set(HEAVY) == set()
+    # checking a site reads pandapower's and windpowerlib's catalogues from the stored copy
+    # of the installed versions; under other versions it reads them live (correct, slower:
+    # `python -m sites.build_catalogues` rewrites the copy, bench/bench_cli.py shows the time)
+    live = {lib for lib in ("pandapower", "windpowerlib") if stored_catalogue(lib) is None}
+    assert loaded_after(code) & (set(HEAVY) - live) == set()
