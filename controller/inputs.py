@@ -328,21 +328,16 @@ def _power(value: float, name: str, issues: list[str]) -> float:
 
 
 def _forecast_band_kw(
-    site: Site,
-    frame: pd.DataFrame,
-    loads: list[np.ndarray],
-    pv: list[np.ndarray],
-    wind: list[np.ndarray],
+    site: Site, errors: dict[str, tuple[np.ndarray, np.ndarray]], n: int
 ) -> np.ndarray:
     """Per interval, how far the net load may lie above its P50: the root sum of squares of
-    the loads' P90 - P50 and the renewables' P50 - P10 (errors taken as independent)."""
+    the loads' P90 - P50 and the renewables' P50 - P10 (errors taken as independent), from
+    the per-column ``errors`` of :func:`_forecast_error_kw`."""
     a = site.assets
-    spreads = [np.zeros(len(frame))]
-    names = [columns.load_kw(x.name) for x in a.electric_loads]
-    renewable = [columns.pv_kw(x.name) for x in a.pv] + [columns.wind_kw(x.name) for x in a.wind]
-    spreads += [spread(frame, c, p50, 90) for c, p50 in zip(names, loads, strict=True)]
-    spreads += [spread(frame, c, p50, 10) for c, p50 in zip(renewable, pv + wind, strict=True)]
-    return np.sqrt(np.sum(np.square(spreads), axis=0))
+    above = [errors[columns.load_kw(x.name)][0] for x in a.electric_loads]
+    below = [errors[columns.pv_kw(x.name)][1] for x in a.pv]
+    below += [errors[columns.wind_kw(x.name)][1] for x in a.wind]
+    return np.sqrt(np.sum(np.square([np.zeros(n), *above, *below]), axis=0))
 
 
 def _forecast_error_kw(
@@ -353,9 +348,8 @@ def _forecast_error_kw(
     wind: list[np.ndarray],
     heat: list[np.ndarray],
     cops: list[np.ndarray],
-    scale: float,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per injection column: (above, below) its P50 per interval, times ``scale``.
+    """Per injection column: (above, below) its P50 per interval.
     Loads: P90 - P50 and P50 - P10. PV and wind: 0 and P50 - P10; more sun or wind than
     planned adds to a flow only where the plan did not curtail (where it did, the plant holds
     the unit at its setpoint), and where a flow is at its limit the plan curtails. Heat
@@ -367,18 +361,18 @@ def _forecast_error_kw(
     out = {}
     for load, p50 in zip(a.electric_loads, loads, strict=True):
         name = columns.load_kw(load.name)
-        out[name] = (scale * spread(frame, name, p50, 90), scale * spread(frame, name, p50, 10))
+        out[name] = (spread(frame, name, p50, 90), spread(frame, name, p50, 10))
     renewable = [columns.pv_kw(x.name) for x in a.pv] + [columns.wind_kw(x.name) for x in a.wind]
     for name, p50 in zip(renewable, pv + wind, strict=True):
-        out[name] = (np.zeros(len(frame)), scale * spread(frame, name, p50, 10))
+        out[name] = (np.zeros(len(frame)), spread(frame, name, p50, 10))
     for demand, p50 in zip(a.heat_demands, heat, strict=True):
         backup = _electric_backup(site, demand.name, cops)
         if backup is None:
             continue
         column, kw_per_kw_th = backup
         name = columns.heat_demand_kw_th(demand.name)
-        above = scale * spread(frame, name, p50, 90) * kw_per_kw_th
-        below = scale * spread(frame, name, p50, 10) * kw_per_kw_th
+        above = spread(frame, name, p50, 90) * kw_per_kw_th
+        below = spread(frame, name, p50, 10) * kw_per_kw_th
         if column in out:
             above, below = np.hypot(out[column][0], above), np.hypot(out[column][1], below)
         out[column] = (above, below)
@@ -489,10 +483,10 @@ def prepare(
         )
     month_peak = _power(state.month_peak_import_kw, "month_peak_import_kw", issues)
     allowance = max(month_peak, _power(state.month_peak_target_kw, "month_peak_target_kw", issues))
-    margin = config.peak_margin_scale * _forecast_band_kw(site, frame, loads, pv, wind)
-    forecast_error = _forecast_error_kw(
-        site, frame, loads, pv, wind, heat, cops, config.network_margin_scale
-    )
+    errors = _forecast_error_kw(site, frame, loads, pv, wind, heat, cops)
+    margin = config.peak_margin_scale * _forecast_band_kw(site, errors, n)
+    scale = config.network_margin_scale
+    forecast_error = {k: (scale * above, scale * below) for k, (above, below) in errors.items()}
     peak_free = _peak_free(index, allowance, horizon)
     spill_budget, export_budget = _policy_budgets(site, state, n)
 
