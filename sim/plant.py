@@ -16,6 +16,9 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   demand needs and up to its rating where the demand needs more than planned (from what the
   stream has left once every pump has had its planned share); it counts as
   not followed only where it gave less than both its setpoint and what its demand needed;
+- stream that the plan did not count on (it plans on a low quantile of each stream) goes to
+  its heat pumps, up to their rating and their demand's need, ahead of the boilers' planned
+  heat: the heat pump leads and the boiler tops up, as a heat plant's cascade runs;
 - boilers give their planned heat as far as the demand needs it; a demand that needs more
   than planned gets it from its heat pumps first (up to their rating), then from its boilers
   (energy above their planned heat counts as backup);
@@ -248,8 +251,11 @@ class Plant:
             return e
 
         # 1. every demand (least backed-up first): waste heat hot enough, then its heat pumps
-        #    as planned, down to what it needs and the stream gives, then its boilers as
-        #    planned; no pump takes more than its plan before every pump has had its share
+        #    as planned, down to what it needs and the stream gives; no pump takes more than
+        #    its plan before every pump has had its share. Then the stream the plan did not
+        #    count on (it plans on a low quantile of the stream) goes to its heat pumps up to
+        #    their rating, ahead of the boilers (the heat pump leads, the boiler tops up, as a
+        #    heat plant's cascade runs); then the boilers as planned.
         need: dict[str, float] = {}
         electric = {hp.name: 0.0 for hp in a.heat_pumps}
         target: dict[str, float] = {}
@@ -266,6 +272,16 @@ class Plant:
                 target[hp.name] = min(planned[hp.name], max(left, 0.0) / k)  # asked and needed
                 electric[hp.name] = draw(hp, k, target[hp.name])
                 left -= electric[hp.name] * k
+            need[demand.name] = left
+        for demand in self._by_backup:
+            left = need[demand.name]
+            for hp in self._pumps_of[demand.name]:
+                if hp.source == AMBIENT:
+                    continue
+                k = cop[hp.name]
+                more = draw(hp, k, min(max(left, 0.0) / k, hp.electric_kw - electric[hp.name]))
+                electric[hp.name] += more
+                left -= more * k
             for b in self._boiler_of[demand.name]:
                 planned_heat = max(float(setpoint.get(pc.boiler_heat_kw_th(b.name), 0.0)), 0.0)
                 heat[b.name] = min(max(left, 0.0), planned_heat, b.capacity_kw_th)

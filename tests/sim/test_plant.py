@@ -183,3 +183,44 @@ def test_heat_that_would_go_unmet_takes_stream_back_from_a_better_backed_up_dema
         actual[pc.heat_pump_heat_kw_th("hp_dyeing")] + actual[pc.boiler_heat_kw_th("gas_boiler")]
     )
     assert dyeing_heat == pytest.approx(8000.0)
+
+
+def test_stream_the_plan_did_not_count_on_goes_to_the_heat_pumps_ahead_of_the_boiler() -> None:
+    """The plan counts on a low quantile of the stream; it truly gives 600 kW_th more. The
+    washing water is met by its pump as planned, so the dyeing pump takes the 600 kW_th
+    (up to its rating) and the gas boiler gives that much less heat than planned: the heat
+    pump leads and the boiler tops up, and neither counts as not followed."""
+    hp = {p.name: p for p in SITE.assets.heat_pumps}
+    source = SITE.assets.waste_heat[0]
+    k = {
+        name: float(heat_pump_cop(p, np.array([source.supply_temperature_degc]))[0])
+        for name, p in hp.items()
+    }
+    dyeing_kw, washing_kw, surplus_kw_th = 1000.0, 300.0, 600.0
+    planned_source = dyeing_kw * (k["hp_dyeing"] - 1.0) + washing_kw * (k["hp_washing"] - 1.0)
+    gas_planned = 8000.0 - dyeing_kw * k["hp_dyeing"]
+    truth = _truth(
+        **{
+            columns.waste_heat_kw_th(source.name): planned_source + surplus_kw_th,
+            columns.heat_demand_kw_th("washing_water"): washing_kw * k["hp_washing"],
+            columns.heat_demand_kw_th("dyeing_hot_water"): 8000.0,
+        }
+    )
+    setpoint = {
+        columns.heat_pump_kw("hp_dyeing"): dyeing_kw,
+        columns.heat_pump_kw("hp_washing"): washing_kw,
+        pc.boiler_heat_kw_th("gas_boiler"): gas_planned,
+    }
+    result = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth)
+    actual = result.actual
+    more_kw = surplus_kw_th / (k["hp_dyeing"] - 1.0)
+    assert dyeing_kw + more_kw < hp["hp_dyeing"].electric_kw  # within its rating
+    assert actual[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw + more_kw)
+    assert actual[columns.heat_pump_kw("hp_washing")] == pytest.approx(washing_kw)
+    gas = actual[pc.boiler_heat_kw_th("gas_boiler")]
+    assert gas == pytest.approx(gas_planned - more_kw * k["hp_dyeing"])
+    assert actual[pc.waste_heat_to_heat_pump_kw_th(source.name)] == pytest.approx(
+        planned_source + surplus_kw_th
+    )
+    assert result.not_followed == []
+    assert result.heat_unmet_kwh_th == 0.0 and result.boiler_backup_kwh_th == 0.0
