@@ -10,6 +10,12 @@ share of the storage's value it captured, over the period and per billing month.
 Costs are the KPIs' total costs (:func:`controller.kpi.compute_kpis`: the demand charge billed
 per calendar month, deviation and lost production included). A month's figures come from the
 KPIs of that month's intervals alone, which bill that month's own peak.
+
+Where the regret is: :func:`regret_by_component` splits each policy's regret into the parts
+of the total cost (energy, demand charge, degradation, fuel, export revenue, deviation from the
+committed schedule, lost production), so that what forecast error costs through the schedule
+is told apart from what the decisions cost. The bound commits its own plan and follows it, so
+its deviation is 0: a policy's deviation is regret that only better forecasts remove.
 """
 
 from __future__ import annotations
@@ -46,10 +52,41 @@ def figures(costs: Mapping[str, float]) -> dict[str, dict[str, float]]:
     return out
 
 
+COST_COMPONENTS = {
+    "energy_cost_cny": 1.0,
+    "demand_charge_cny": 1.0,
+    "degradation_cost_cny": 1.0,
+    "fuel_cost_cny": 1.0,
+    "export_revenue_cny": -1.0,
+    "deviation_cost_cny": 1.0,
+    "lost_production_cny": 1.0,
+}
+"""The parts of :attr:`controller.kpi.Kpis.total_cost_cny`, each with its sign in the total."""
+
+
+def regret_by_component(results: Mapping[str, ReplayResult]) -> pd.DataFrame:
+    """Each policy's regret (rows: the cost components and ``regret_cny``, their sum; columns:
+    run name) against the bound, per part of the total cost; empty without the bound."""
+    if BOUND not in results:
+        return pd.DataFrame()
+    bound = results[BOUND].kpis.as_dict()
+    data = {}
+    for name, r in results.items():
+        kpis = r.kpis.as_dict()
+        parts = {
+            c: sign * (np.nan_to_num(kpis[c]) - np.nan_to_num(bound[c]))
+            for c, sign in COST_COMPONENTS.items()
+        }
+        data[name] = {**parts, "regret_cny": sum(parts.values())}
+    return pd.DataFrame(data)
+
+
 def merit_table(results: Mapping[str, ReplayResult]) -> pd.DataFrame:
-    """One column per run name, one row per figure, over the whole period."""
-    found = figures({name: r.kpis.total_cost_cny for name, r in results.items()})
-    return pd.DataFrame(found)
+    """One column per run name, one row per figure, over the whole period; with the bound,
+    the regret's parts too (``regret_of_<component>``, see :func:`regret_by_component`)."""
+    found = pd.DataFrame(figures({name: r.kpis.total_cost_cny for name, r in results.items()}))
+    parts = regret_by_component(results).drop(index="regret_cny", errors="ignore")
+    return pd.concat([found, parts.rename(index=lambda c: f"regret_of_{c}")])
 
 
 def monthly_costs(site: Site, results: Mapping[str, ReplayResult]) -> pd.DataFrame:

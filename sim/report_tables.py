@@ -105,6 +105,15 @@ MERIT_ROWS: dict[str, Row] = {
     "regret_percent": Row(Theme.COST, "Regret, share of the bound's cost", PERCENT),
     "share_of_perfect": Row(Theme.COST, "Share of perfect (bound / cost)", RATIO_PERCENT),
     "storage_value_captured": Row(Theme.COST, "Storage value captured", RATIO_PERCENT),
+    "regret_of_energy_cost_cny": Row(Theme.COST, "Regret in energy cost", CNY),
+    "regret_of_demand_charge_cny": Row(Theme.COST, "Regret in demand charge", CNY),
+    "regret_of_degradation_cost_cny": Row(Theme.COST, "Regret in degradation", CNY),
+    "regret_of_fuel_cost_cny": Row(Theme.COST, "Regret in fuel", CNY),
+    "regret_of_export_revenue_cny": Row(Theme.COST, "Regret in export revenue", CNY),
+    "regret_of_deviation_cost_cny": Row(
+        Theme.COST, "Regret in deviation from the schedule (forecast error)", CNY
+    ),
+    "regret_of_lost_production_cny": Row(Theme.COST, "Regret in lost production", CNY),
 }
 SUFFIX_UNITS = (
     ("_kwh_th", KWH_TH),

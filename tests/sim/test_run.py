@@ -68,6 +68,19 @@ def test_merit_is_measured_against_the_bound_and_no_storage(run: RunResult) -> N
     assert captured["production"].iloc[0] == pytest.approx(merit["storage_value_captured"])
     # months add up to the period: the period's demand charge is billed per month too
     assert run.monthly.sum().to_dict() == pytest.approx(run.merit.loc["total_cost_cny"].to_dict())
+    # the regret's parts add up to it, each from the KPIs of the policy and of the bound
+    production_kpis = run.table.filter(like="intraday").iloc[:, 0]
+    bound_kpis = run.table.filter(like="perfect").iloc[:, 0]
+    parts = run.merit.filter(like="regret_of_", axis=0)["production"]
+    assert len(parts) == 7
+    assert parts.sum() == pytest.approx(merit["regret_cny"])
+    assert parts["regret_of_fuel_cost_cny"] == pytest.approx(
+        production_kpis["fuel_cost_cny"] - bound_kpis["fuel_cost_cny"]
+    )
+    assert parts["regret_of_export_revenue_cny"] == pytest.approx(
+        bound_kpis["export_revenue_cny"] - production_kpis["export_revenue_cny"]
+    )
+    assert (run.merit.filter(like="regret_of_", axis=0)["perfect"] == 0.0).all()
     # The bound knows the truth: no policy through the same plant is cheaper than it.
     cheapest = run.table.loc["total_cost_cny"].min()
     assert bound <= cheapest + COST_TOL_CNY
