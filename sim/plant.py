@@ -16,9 +16,11 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   demand needs and up to its rating where the demand needs more than planned (from what the
   stream has left once every pump has had its planned share); it counts as
   not followed only where it gave less than both its setpoint and what its demand needed;
-- stream that the plan did not count on (it plans on a low quantile of each stream) goes to
-  its heat pumps, up to their rating and their demand's need, ahead of the boilers' planned
-  heat: the heat pump leads and the boiler tops up, as a heat plant's cascade runs;
+- stream beyond what the plan counted on (the plan's ``waste_heat_*_available_kw_th``: it
+  plans on a low quantile of each stream) goes to its heat pumps, up to their rating and
+  their demand's need, ahead of the boilers' planned heat: the heat pump leads and the boiler
+  tops up, as a heat plant's cascade runs (stream the plan counted on and chose to leave, for
+  its price or the network, stays unused);
 - boilers give their planned heat as far as the demand needs it; a demand that needs more
   than planned gets it from its heat pumps first (up to their rating), then from its boilers
   (energy above their planned heat counts as backup);
@@ -252,10 +254,10 @@ class Plant:
 
         # 1. every demand (least backed-up first): waste heat hot enough, then its heat pumps
         #    as planned, down to what it needs and the stream gives; no pump takes more than
-        #    its plan before every pump has had its share. Then the stream the plan did not
-        #    count on (it plans on a low quantile of the stream) goes to its heat pumps up to
-        #    their rating, ahead of the boilers (the heat pump leads, the boiler tops up, as a
-        #    heat plant's cascade runs); then the boilers as planned.
+        #    its plan before every pump has had its share. Then the stream beyond what the
+        #    plan counted on goes to its heat pumps up to their rating, ahead of the boilers
+        #    (the heat pump leads, the boiler tops up, as a heat plant's cascade runs); then
+        #    the boilers as planned.
         need: dict[str, float] = {}
         electric = {hp.name: 0.0 for hp in a.heat_pumps}
         target: dict[str, float] = {}
@@ -273,13 +275,24 @@ class Plant:
                 electric[hp.name] = draw(hp, k, target[hp.name])
                 left -= electric[hp.name] * k
             need[demand.name] = left
+        unplanned = {  # what the stream gives beyond what the plan counted on
+            w.name: min(
+                stream[w.name],
+                max(float(truth[columns.waste_heat_kw_th(w.name)]) - float(counted), 0.0),
+            )
+            for w in a.waste_heat
+            if (counted := setpoint.get(pc.waste_heat_available_kw_th(w.name))) is not None
+        }
         for demand in self._by_backup:
             left = need[demand.name]
             for hp in self._pumps_of[demand.name]:
-                if hp.source == AMBIENT:
+                if hp.source not in unplanned:
                     continue
                 k = cop[hp.name]
-                more = draw(hp, k, min(max(left, 0.0) / k, hp.electric_kw - electric[hp.name]))
+                wanted = min(max(left, 0.0) / k, hp.electric_kw - electric[hp.name])
+                more = max(min(wanted, unplanned[hp.source] / max(k - 1.0, 1e-9)), 0.0)
+                unplanned[hp.source] -= more * (k - 1.0)
+                stream[hp.source] -= more * (k - 1.0)
                 electric[hp.name] += more
                 left -= more * k
             for b in self._boiler_of[demand.name]:

@@ -189,7 +189,8 @@ def test_stream_the_plan_did_not_count_on_goes_to_the_heat_pumps_ahead_of_the_bo
     """The plan counts on a low quantile of the stream; it truly gives 600 kW_th more. The
     washing water is met by its pump as planned, so the dyeing pump takes the 600 kW_th
     (up to its rating) and the gas boiler gives that much less heat than planned: the heat
-    pump leads and the boiler tops up, and neither counts as not followed."""
+    pump leads and the boiler tops up, and neither counts as not followed. Where the plan
+    counted on that stream and left it (for its price or the network), it stays unused."""
     hp = {p.name: p for p in SITE.assets.heat_pumps}
     source = SITE.assets.waste_heat[0]
     k = {
@@ -210,7 +211,22 @@ def test_stream_the_plan_did_not_count_on_goes_to_the_heat_pumps_ahead_of_the_bo
         columns.heat_pump_kw("hp_dyeing"): dyeing_kw,
         columns.heat_pump_kw("hp_washing"): washing_kw,
         pc.boiler_heat_kw_th("gas_boiler"): gas_planned,
+        pc.waste_heat_available_kw_th(source.name): planned_source,  # what the plan counted on
     }
+    left_alone = (
+        Plant(SITE)
+        .step(
+            PlantState.initial(SITE),
+            {
+                **setpoint,
+                pc.waste_heat_available_kw_th(source.name): planned_source + surplus_kw_th,
+            },
+            truth,
+        )
+        .actual
+    )
+    assert left_alone[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw)
+    assert left_alone[pc.boiler_heat_kw_th("gas_boiler")] == pytest.approx(gas_planned)
     result = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth)
     actual = result.actual
     more_kw = surplus_kw_th / (k["hp_dyeing"] - 1.0)
