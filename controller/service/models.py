@@ -191,7 +191,12 @@ grid_events = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("site_id", String(48), ForeignKey("sites.id"), nullable=False),
-    Column("kind", String(16), nullable=False, doc="import_cap or export_cap"),
+    Column(
+        "kind",
+        String(16),
+        nullable=False,
+        doc="import_cap, export_cap or target (limit_kw: the target's tolerance)",
+    ),
     Column("start_at", UtcDateTime, nullable=False),
     Column("end_at", UtcDateTime, nullable=False),
     Column("limit_kw", Float, nullable=False),
@@ -200,6 +205,14 @@ grid_events = Table(
     Column("key_id", String(16), nullable=False, doc="the key that posted it"),
     Column("replan_run_id", Integer, nullable=True, doc="the re-plan it triggered"),
     Index("ix_grid_events_site_window", "site_id", "start_at", "end_at"),
+)
+
+grid_event_targets = Table(
+    "grid_event_targets",
+    metadata,
+    Column("event_id", Integer, ForeignKey("grid_events.id"), primary_key=True),
+    Column("start_at", UtcDateTime, primary_key=True, doc="interval start"),
+    Column("target_kw", Float, nullable=False, doc="net exchange: import +, export -"),
 )
 
 price_postings = Table(
@@ -244,6 +257,7 @@ __all__ = [
     "field_modes",
     "field_setpoints",
     "forecasts",
+    "grid_event_targets",
     "grid_events",
     "job_runs",
     "measurements",

@@ -52,8 +52,9 @@ from sites import Site
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-ExportCap = Callable[[datetime], float | None]
-"""The export cap in force at an interval start (a grid event's), or ``None``."""
+ConnectionCaps = Callable[[datetime], tuple[float | None, float | None]]
+"""The import and export limits of the grid events in force at an interval start (each
+``None`` where no event limits it)."""
 READBACK_RTOL = 1e-3
 
 
@@ -96,7 +97,7 @@ class ParkField:
         clock: Clock,
         metrics: FieldMetrics,
         broker: Broker | None,
-        export_cap: ExportCap | None = None,
+        caps: ConnectionCaps | None = None,
     ) -> None:
         self.engine = engine
         self.site = site
@@ -118,7 +119,7 @@ class ParkField:
         self.status = FieldStatus(site.id, where)
         self._heartbeat = 0
         self._mqtt_task: asyncio.Task[None] | None = None
-        self._export_cap = export_cap
+        self._caps = caps
         self._plan: tuple[int, pd.DataFrame] | None = None
 
     async def start(self) -> None:
@@ -312,14 +313,12 @@ class ParkField:
             self.status.no_plan(start if plan_id is None else None)
             return SetpointRound(start, plan_id)
         self.status.no_plan(None)
-        cap = (
-            await asyncio.to_thread(self._export_cap, start)
-            if self._export_cap is not None
-            else None
+        imports, exports = (
+            await asyncio.to_thread(self._caps, start) if self._caps is not None else (None, None)
         )
         everything = [
             o
-            for o in orders(self.site, self.map, row, cap)
+            for o in orders(self.site, self.map, row, exports, imports)
             if only is None or o.device.name in only
         ]
         held = sorted(
