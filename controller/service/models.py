@@ -176,6 +176,28 @@ field_setpoints = Table(
     Index("ix_field_setpoints_site_interval", "site_id", "interval_start"),
 )
 
+field_readings = Table(
+    "field_readings",
+    metadata,
+    Column("site_id", String(48), ForeignKey("sites.id"), primary_key=True),
+    Column("series", String(96), primary_key=True),
+    Column("ts", UtcDateTime, primary_key=True, doc="interval start, as the measurement's"),
+    Column("device", String(48), nullable=False),
+    Column("point", String(48), nullable=False),
+    Column(
+        "quality",
+        String(16),
+        nullable=False,
+        doc="good, stale, out_of_range or comms_lost: of the value stored for the interval "
+        "(good) or, where no reading in it was good, of the latest reading",
+    ),
+    Column("value", Float, nullable=True, doc="that reading's value (none: no answer)"),
+    Column("detail", Text, nullable=False),
+    Column("read_at", UtcDateTime, nullable=False),
+    Column("readings", Integer, nullable=False, doc="readings taken in the interval"),
+    Column("good_readings", Integer, nullable=False),
+)
+
 field_modes = Table(
     "field_modes",
     metadata,
@@ -255,6 +277,7 @@ __all__ = [
     "api_keys",
     "apscheduler_jobs",
     "field_modes",
+    "field_readings",
     "field_setpoints",
     "forecasts",
     "grid_event_targets",

@@ -10,6 +10,11 @@ start of the quarter hour it was taken in and upserted into the same measurement
 Whatever its quality, each reading updates the device's status (alarms in ``/health``) and
 is counted in ``/metrics``.
 
+Every reading's quality flag is stored too, per series and interval
+(:func:`.records.record_readings`: the stored value's, good, or where nothing in the
+interval was good, the latest reading's), and shown by ``GET .../field/readings`` and next
+to each value by ``GET .../measurements``.
+
 At an interval's start, :meth:`ParkField.apply_setpoints` takes the row of the plan in force
 for that interval, turns it into one value per write point (:mod:`.setpoints`: clamped into
 the device's limits from the map), records them as sent, writes them (devices in parallel,
@@ -151,7 +156,7 @@ class ParkField:
             for r in readings
             if r.quality is Quality.GOOD and r.value is not None
         ]
-        await self._store(good)
+        await self._store(good, [(interval_start(r.at), r) for r in readings])
         return readings
 
     async def _poll_modbus(self, link: ModbusLink) -> list[Reading]:
@@ -227,13 +232,15 @@ class ParkField:
                 self.status.device_ok(device.name, at)
         return out
 
-    async def _store(self, points: list[Point]) -> None:
-        if not points:
+    async def _store(self, points: list[Point], flags: list[tuple[datetime, Reading]]) -> None:
+        """The good values as measurements and every reading's quality flag, together."""
+        if not points and not flags:
             return
 
         def write() -> None:
             with db.write(self.engine) as connection:
                 measurement_store.upsert(connection, self.site.id, points)
+                records.record_readings(connection, self.site.id, flags)
 
         try:
             await asyncio.to_thread(write)
