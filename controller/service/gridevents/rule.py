@@ -26,6 +26,7 @@ interval, as the ``import_limit_kw`` and ``export_limit_kw`` setpoints
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -47,12 +48,13 @@ def in_force(events: Sequence[GridEvent], moment: datetime) -> list[GridEvent]:
     return [e for e in events if e.covers(moment)]
 
 
+@functools.lru_cache(maxsize=64)
+def _targets_of(event: GridEvent) -> dict[pd.Timestamp, float]:
+    return {pd.Timestamp(at).tz_convert("UTC"): value for at, value in event.targets}
+
+
 def _target_at(event: GridEvent, moment: datetime) -> float | None:
-    start = pd.Timestamp(moment).tz_convert("UTC").floor("15min")
-    for at, value in event.targets:
-        if pd.Timestamp(at) == start:
-            return value
-    return None
+    return _targets_of(event).get(pd.Timestamp(moment).tz_convert("UTC").floor("15min"))
 
 
 def event_limits(event: GridEvent, moment: datetime) -> Caps:
