@@ -175,6 +175,10 @@ class DispatchInputs:
     issues: tuple[str, ...] = field(default=())
     month_peak_metered: bool = True
     """From the state (:attr:`controller.state.MeasuredState.month_peak_metered`)."""
+    grid_caps_kw: np.ndarray | None = None
+    """(2, horizon) import and export limits below the connection's, per interval, from
+    :attr:`controller.state.MeasuredState.grid_limits_kw` (``NO_LIMIT`` where none);
+    ``None``: the connection's limits throughout (see :func:`connection_limits`)."""
 
     @property
     def n_steps(self) -> int:
@@ -423,6 +427,34 @@ def _peak_free(index: pd.DatetimeIndex, allowance_kw: float, horizon: int) -> np
     return _pad(rows, horizon, fill=NO_LIMIT)
 
 
+def _grid_caps(
+    index: pd.DatetimeIndex, limits: tuple[tuple[pd.Timestamp, float, float], ...], horizon: int
+) -> np.ndarray | None:
+    if not limits:
+        return None
+    caps = np.full((2, len(index)), NO_LIMIT)
+    position = {int(t.value): i for i, t in enumerate(index)}
+    for start, imports, exports in limits:
+        i = position.get(int(pd.Timestamp(start).value))
+        if i is not None:
+            caps[0, i] = min(caps[0, i], max(float(imports), 0.0))
+            caps[1, i] = min(caps[1, i], max(float(exports), 0.0))
+    return _pad(caps, horizon, fill=NO_LIMIT)
+
+
+def connection_limits(site: Site, inputs: DispatchInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Import and export limits per interval: the connection's, or a grid event's where
+    lower (0 in padding)."""
+    grid = site.grid_connection
+    import_limit = grid.import_limit_kw * inputs.active
+    export_limit = grid.export_limit_kw * inputs.active
+    caps = inputs.grid_caps_kw
+    if caps is not None:
+        import_limit = np.minimum(import_limit, caps[0] * inputs.active)
+        export_limit = np.minimum(export_limit, caps[1] * inputs.active)
+    return import_limit, export_limit
+
+
 def prepare(
     site: Site,
     forecast: pd.DataFrame,
@@ -504,6 +536,8 @@ def prepare(
     level_in = np.zeros((len(a.thermal_storage), horizon))
     level_in[:, min(horizon - n, horizon - 1)] = level0 * keep[:, 0]
     grid = site.grid_connection
+    grid_caps = _grid_caps(index, state.grid_limits_kw, horizon)
+    caps = grid_caps if grid_caps is not None else np.full((2, horizon), NO_LIMIT)
     return DispatchInputs(
         site_id=site.id,
         kind=kind,
@@ -519,8 +553,8 @@ def prepare(
         price_cny_per_kwh=_pad_edge(prices, horizon),
         bands=bands,
         export_price_cny_per_kwh=_pad_edge(tariff.export_prices(index), horizon),
-        import_limit_kw=grid.import_limit_kw * active,
-        export_limit_kw=grid.export_limit_kw * active,
+        import_limit_kw=np.minimum(grid.import_limit_kw, caps[0]) * active,
+        export_limit_kw=np.minimum(grid.export_limit_kw, caps[1]) * active,
         battery_soc0_kwh=soc0,
         battery_soc_target_kwh=soc_target,
         storage_level0_kwh_th=level0,
@@ -541,4 +575,5 @@ def prepare(
         forecast_error_kw=forecast_error,
         issues=tuple(issues),
         month_peak_metered=state.month_peak_metered,
+        grid_caps_kw=grid_caps,
     )

@@ -47,6 +47,7 @@ def input_hash(
     digest.update(repr(state.month_peak_import_kw).encode())
     digest.update(repr(state.month_peak_target_kw).encode())
     digest.update(repr(state.renewables_year_to_date).encode())
+    digest.update(repr(state.grid_limits_kw).encode())
     digest.update(kind.value.encode())
     digest.update(repr(config).encode())
     return digest.hexdigest()

@@ -29,8 +29,8 @@ _UNITS = {
 }
 
 _DETAIL = {
-    "grid_import_limit": "import above the connection's limit: loads exceed what the park can "
-    "supply within it",
+    "grid_import_limit": "import above the connection's limit (or a grid event's): loads exceed "
+    "what the park can supply within it",
     "heat_unmet": "heat demand no asset could serve",
     "battery_soc_min": "SoC below its window (a measured SoC outside it, brought back in)",
     "battery_soc_max": "SoC above its window",

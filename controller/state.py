@@ -79,6 +79,12 @@ class MeasuredState:
     """The year so far: each plan holds the annual targets over the year so far plus its
     horizon, with what is ahead of or behind them spread over the rest of the year."""
 
+    grid_limits_kw: tuple[tuple[pd.Timestamp, float, float], ...] = ()
+    """Per-interval limits at the connection point tighter than the site's (a utility's
+    target exchange profile): ``(interval start, import limit, export limit)`` each. The
+    plan holds the lower of these and the connection's limits in those intervals (import
+    soft, through the named slack ``grid_import_limit``, as the connection's own)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "battery_soc_kwh", _frozen(self.battery_soc_kwh))
         object.__setattr__(

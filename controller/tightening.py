@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.inputs import DispatchInputs, NetworkData, layout_for
+from controller.inputs import DispatchInputs, NetworkData, connection_limits, layout_for
 from controller.network import UNBOUNDED_RHS, LinearNetwork
 from network_models.verify import VIOLATION_COLUMNS, Verification
 from sites import Site, columns
@@ -234,10 +234,8 @@ def with_network(
     start = inputs.start
     losses = np.zeros(h)
     losses[start:] = np.nan_to_num(losses_kw)
-    grid = site.grid_connection
-    import_limit = grid.import_limit_kw * inputs.active
+    import_limit, export_limit = connection_limits(site, inputs)
     import_limit[start:] -= tightening.import_reduction_kw
-    export_limit = grid.export_limit_kw * inputs.active
     export_limit[start:] = np.clip(export_limit[start:] - tightening.export_reduction_kw, 0.0, None)
     return dataclasses.replace(
         inputs,

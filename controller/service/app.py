@@ -50,7 +50,7 @@ from controller.service.field.api import router as field_router
 from controller.service.field.metrics import FieldMetrics
 from controller.service.fitpool import ForecastFitter
 from controller.service.gridevents.api import router as grid_events_router
-from controller.service.gridevents.rule import export_cap_at, plan_limits
+from controller.service.gridevents.rule import connection_caps_at, plan_limits
 from controller.service.health import all_health
 from controller.service.inforce import PlansInForce
 from controller.service.metrics import Metrics
@@ -131,7 +131,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
     holder.append(service)
     if settings.field:
         field_metrics = FieldMetrics(metrics.registry)
-        caps = {site_id: export_cap_at(engine, site_id) for site_id in parks.ids}
+        caps = {site_id: connection_caps_at(engine, site_id) for site_id in parks.ids}
         service.field_loop = wiring.build_field_loop(
             engine, settings, parks, clock, field_metrics, caps
         )

@@ -176,6 +176,28 @@ field_setpoints = Table(
     Index("ix_field_setpoints_site_interval", "site_id", "interval_start"),
 )
 
+field_readings = Table(
+    "field_readings",
+    metadata,
+    Column("site_id", String(48), ForeignKey("sites.id"), primary_key=True),
+    Column("series", String(96), primary_key=True),
+    Column("ts", UtcDateTime, primary_key=True, doc="interval start, as the measurement's"),
+    Column("device", String(48), nullable=False),
+    Column("point", String(48), nullable=False),
+    Column(
+        "quality",
+        String(16),
+        nullable=False,
+        doc="good, stale, out_of_range or comms_lost: of the value stored for the interval "
+        "(good) or, where no reading in it was good, of the latest reading",
+    ),
+    Column("value", Float, nullable=True, doc="that reading's value (none: no answer)"),
+    Column("detail", Text, nullable=False),
+    Column("read_at", UtcDateTime, nullable=False),
+    Column("readings", Integer, nullable=False, doc="readings taken in the interval"),
+    Column("good_readings", Integer, nullable=False),
+)
+
 field_modes = Table(
     "field_modes",
     metadata,
@@ -191,7 +213,12 @@ grid_events = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("site_id", String(48), ForeignKey("sites.id"), nullable=False),
-    Column("kind", String(16), nullable=False, doc="import_cap or export_cap"),
+    Column(
+        "kind",
+        String(16),
+        nullable=False,
+        doc="import_cap, export_cap or target (limit_kw: the target's tolerance)",
+    ),
     Column("start_at", UtcDateTime, nullable=False),
     Column("end_at", UtcDateTime, nullable=False),
     Column("limit_kw", Float, nullable=False),
@@ -200,6 +227,14 @@ grid_events = Table(
     Column("key_id", String(16), nullable=False, doc="the key that posted it"),
     Column("replan_run_id", Integer, nullable=True, doc="the re-plan it triggered"),
     Index("ix_grid_events_site_window", "site_id", "start_at", "end_at"),
+)
+
+grid_event_targets = Table(
+    "grid_event_targets",
+    metadata,
+    Column("event_id", Integer, ForeignKey("grid_events.id"), primary_key=True),
+    Column("start_at", UtcDateTime, primary_key=True, doc="interval start"),
+    Column("target_kw", Float, nullable=False, doc="net exchange: import +, export -"),
 )
 
 price_postings = Table(
@@ -242,8 +277,10 @@ __all__ = [
     "api_keys",
     "apscheduler_jobs",
     "field_modes",
+    "field_readings",
     "field_setpoints",
     "forecasts",
+    "grid_event_targets",
     "grid_events",
     "job_runs",
     "measurements",

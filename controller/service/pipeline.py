@@ -86,6 +86,10 @@ class Horizon:
     """Start of the first planned interval (park's clock); history ends strictly before it."""
     end: pd.Timestamp
     """End of the last planned interval (exclusive)."""
+    grid_limits_kw: tuple[tuple[pd.Timestamp, float, float], ...] = ()
+    """Per-interval connection limits tighter than the site's (the utility's grid events,
+    :func:`controller.service.gridevents.rule.plan_limits`), handed to the planner as
+    :attr:`controller.state.MeasuredState.grid_limits_kw`."""
 
     @property
     def steps(self) -> int:
@@ -286,7 +290,9 @@ class Pipeline:
             version = plan_store.next_version(connection, site.id, kind, horizon.plan_date)
         peak_target = self._peak_targets.setdefault(site.id, MonthPeakTarget(site))
         chosen = peak_target(horizon.issue_time, state, history)
-        state = dataclasses.replace(state, month_peak_target_kw=chosen)
+        state = dataclasses.replace(
+            state, month_peak_target_kw=chosen, grid_limits_kw=horizon.grid_limits_kw
+        )
         plan = make_plan(
             site,
             forecast,
@@ -331,6 +337,7 @@ class Pipeline:
         with db.read(self._engine) as connection:
             state = measured_state(connection, site, horizon.issue_time)
             version = plan_store.next_version(connection, site.id, kind, horizon.plan_date)
+        state = dataclasses.replace(state, grid_limits_kw=horizon.grid_limits_kw)
         plan = rule_based_plan(
             site,
             forecast,

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from controller import columns as pc
 from controller.service import db
+from controller.service.field import records
 from controller.service.field.metrics import FieldMetrics
 from controller.service.field.mqtt import Broker
 from controller.service.field.park import ParkField
@@ -134,3 +135,39 @@ def test_a_dead_device_and_garbage_registers_are_flagged_and_block_nothing(
     text = generate_latest(registry).decode()
     assert 'microgrid_field_device_up{device="bess_pcs",site="gaotang-textile"} 0.0' in text
     assert 'microgrid_field_device_up{device="pcc_meter",site="gaotang-textile"} 1.0' in text
+
+    # the flags are stored per series and interval: the stored SoC stays flagged good
+    # (comms were lost after it was read), garbage is out of range with its value
+    with db.read(engine) as connection:
+        flags = {
+            r.series: r
+            for r in records.readings(
+                connection, site.id, None, INTERVAL, INTERVAL + pd.Timedelta(minutes=15)
+            )
+        }
+    soc_flag = flags[pc.battery_soc_kwh("bess")]
+    assert soc_flag.quality is Quality.GOOD and soc_flag.value == before[soc_flag.series]
+    assert (soc_flag.readings, soc_flag.good_readings) == (3, 1)
+    junk = flags[columns.pv_kw("pv_weaving")]
+    assert junk.quality is Quality.OUT_OF_RANGE and junk.good_readings == 0
+    assert junk.value is None and "not a finite number" in junk.detail  # NaN in the register
+    assert flags[pc.GRID_IMPORT_KW].quality is Quality.GOOD
+
+
+def test_an_interval_whose_device_never_answered_is_flagged_comms_lost(
+    engine: Engine, site: Site
+) -> None:
+    field_map = field_map_for(site)  # no plant: nobody answers
+    park = ParkField(engine, site, field_map, lambda: NOW, FieldMetrics(CollectorRegistry()), None)
+
+    async def run() -> None:
+        await park.poll()
+        await park.close()
+
+    asyncio.run(run())
+    with db.read(engine) as connection:
+        flags = records.readings(connection, site.id, [pc.battery_soc_kwh("bess")], INTERVAL, NOW)
+        stored = measurement_store.read(connection, site.id, None, INTERVAL, NOW)
+    assert [f.quality for f in flags] == [Quality.COMMS_LOST] and flags[0].value is None
+    assert flags[0].device == "bess_pcs" and flags[0].detail
+    assert stored == []

@@ -109,6 +109,33 @@ def test_the_service_shows_field_alarms_setpoints_and_manual_mode(
         assert f'microgrid_field_device_up{{device="pcc_meter",site="{PARK}"}} 1.0' in metrics
         assert client.get(f"/api/v1/sites/{PARK}/field", headers=utility).status_code == 403
 
+        # the quality flags are stored: with the values (GET measurements) and, for the
+        # readings that were not stored, on their own (GET field/readings)
+        window = {
+            "start": T0.tz_convert("UTC").isoformat(),
+            "end": (T0 + pd.Timedelta(minutes=15)).tz_convert("UTC").isoformat(),
+        }
+        values = client.get(
+            f"/api/v1/sites/{PARK}/measurements",
+            headers=operator,
+            params=window | {"series": ["grid_import_kw"]},
+        ).json()
+        assert [(v["series"], v["quality"]) for v in values] == [("grid_import_kw", "good")]
+        flags = client.get(
+            f"/api/v1/sites/{PARK}/field/readings", headers=operator, params=window
+        ).json()
+        by_series = {f["series"]: f for f in flags}
+        assert by_series["grid_import_kw"]["quality"] == "good"
+        soc = by_series["battery_bess_soc_kwh"]
+        assert soc["quality"] == "comms_lost" and soc["device"] == "bess_pcs"
+        assert soc["value"] is None and soc["good_readings"] == 0 and soc["readings"] >= 1
+        assert (
+            client.get(
+                f"/api/v1/sites/{PARK}/field/readings", headers=utility, params=window
+            ).status_code
+            == 403
+        )
+
         # the service's own pipeline re-plans (forecast from the stored history): the loop
         # sends the new plan's setpoints at once
         run = client.post(

@@ -49,6 +49,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/sites/{site_id}/replan"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/job-runs"): Rule(Role.OPERATOR),
     ("GET", "/api/v1/sites/{site_id}/field"): Rule(Role.OPERATOR, True),
+    ("GET", "/api/v1/sites/{site_id}/field/readings"): Rule(Role.OPERATOR, True),
     ("PUT", "/api/v1/sites/{site_id}/field/mode"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/sites/{site_id}/grid-events"): Rule(Role.UTILITY, True),
     ("POST", "/api/v1/sites/{site_id}/grid-events"): Rule(Role.UTILITY, True),

@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from controller.service import db
 from controller.service.api.deps import OperatorSite, ServiceDep
+from controller.service.field import records as field_records
 from controller.service.store import measurements as measurement_store
 from controller.service.store.measurements import Point
 from controller.service.validation import Bound, check_points, series_bounds
@@ -45,6 +46,11 @@ class MeasurementOut(BaseModel):
     series: str
     ts: datetime
     value: float
+    quality: str | None = Field(
+        default=None,
+        description="a value read from a field device: its quality flag (good); the flags "
+        "of readings that were not stored: GET .../field/readings. Absent: posted over REST",
+    )
 
 
 @cache
@@ -89,7 +95,7 @@ def post_measurements(site: OperatorSite, batch: MeasurementBatch, service: Serv
     return Accepted(site_id=site.id, accepted=len(points))
 
 
-@router.get("", response_model=list[MeasurementOut])
+@router.get("", response_model=list[MeasurementOut], response_model_exclude_none=True)
 def get_measurements(
     site: OperatorSite,
     service: ServiceDep,
@@ -101,4 +107,11 @@ def get_measurements(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "end must be after start")
     with db.read(service.engine) as connection:
         points = measurement_store.read(connection, site.id, series, start, end)
-    return [MeasurementOut(series=p.series, ts=p.ts, value=p.value) for p in points]
+        flags = {
+            (r.series, r.ts): r.quality.value
+            for r in field_records.readings(connection, site.id, series, start, end)
+        }
+    return [
+        MeasurementOut(series=p.series, ts=p.ts, value=p.value, quality=flags.get((p.series, p.ts)))
+        for p in points
+    ]

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from controller.service import db
 from controller.service.api.deps import OperatorSite, ServiceDep
@@ -90,6 +90,24 @@ def field_state(
         for r in sent
     ]
     return document
+
+
+@router.get("/readings")
+def field_readings(
+    site: OperatorSite,
+    service: ServiceDep,
+    start: Annotated[AwareDatetime, Query(description="first interval start (inclusive)")],
+    end: Annotated[AwareDatetime, Query(description="last interval start (exclusive)")],
+    series: Annotated[list[str] | None, Query(description="repeat for several")] = None,
+) -> list[dict[str, Any]]:
+    """Each field series' quality flag per interval: ``good`` (the value stored), or where no
+    reading in the interval was good, the latest reading's (``stale``, ``out_of_range``,
+    ``comms_lost``) with its value and why; and how many readings were taken and good."""
+    if end <= start:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "end must be after start")
+    with db.read(service.engine) as connection:
+        found = records.readings(connection, site.id, series, start, end)
+    return [asdict(r) | {"quality": r.quality.value} for r in found]
 
 
 @router.put("/mode")

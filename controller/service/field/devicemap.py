@@ -29,6 +29,10 @@ Topic = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-/.]+$", max_len
 EXPORT_LIMIT_KW = "export_limit_kw"
 """A setpoint that is no plan column: the connection point's export limit (the site's limit,
 or a lower one while a grid event caps export)."""
+IMPORT_LIMIT_KW = "import_limit_kw"
+"""The same for import: the connection's import limit, or a grid event's lower one (a
+demand-response cap or target), held by the connection point's controller."""
+CONNECTION_LIMITS = (IMPORT_LIMIT_KW, EXPORT_LIMIT_KW)
 
 
 class FieldMapError(SiteConfigError):
@@ -178,7 +182,11 @@ def field_map_from_mapping(raw: Any, site: Site, source: str = "<mapping>") -> F
 def setpoint_units(site: Site) -> dict[str, str]:
     """Every setpoint a map may write for ``site``, with its unit."""
     a = site.assets
-    names: dict[str, str] = {pc.GRID_IMPORT_CEILING_KW: "kW", EXPORT_LIMIT_KW: "kW"}
+    names: dict[str, str] = {
+        pc.GRID_IMPORT_CEILING_KW: "kW",
+        IMPORT_LIMIT_KW: "kW",
+        EXPORT_LIMIT_KW: "kW",
+    }
     for b in a.batteries:
         names[columns.battery_charge_kw(b.name)] = "kW"
         names[columns.battery_discharge_kw(b.name)] = "kW"
@@ -190,6 +198,9 @@ def setpoint_units(site: Site) -> dict[str, str]:
         names[columns.heat_pump_kw(hp.name)] = "kW"
     for boiler in a.boilers:
         names[pc.boiler_heat_kw_th(boiler.name)] = "kW_th"
+    for tank in a.thermal_storage:
+        names[pc.thermal_storage_charge_kw_th(tank.name)] = "kW_th"
+        names[pc.thermal_storage_discharge_kw_th(tank.name)] = "kW_th"
     return names
 
 

@@ -28,7 +28,7 @@ from controller.service.field.metrics import FieldMetrics
 from controller.service.field.mqtt import Broker
 from controller.service.field.park import (
     Clock,
-    ExportCap,
+    ConnectionCaps,
     ParkField,
     SetpointRound,
     interval_start,
@@ -63,12 +63,12 @@ class FieldLoop:
         clock: Clock,
         metrics: FieldMetrics,
         broker: Broker | None,
-        export_cap: dict[str, ExportCap] | None = None,
+        connection_caps: dict[str, ConnectionCaps] | None = None,
     ) -> None:
         self.clock = clock
         self.maps = list(parks)
         self.broker = broker
-        caps = export_cap or {}
+        caps = connection_caps or {}
         self.parks = {
             site.id: ParkField(engine, site, m, clock, metrics, broker, caps.get(site.id))
             for site, m in self.maps

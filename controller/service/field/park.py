@@ -10,6 +10,11 @@ start of the quarter hour it was taken in and upserted into the same measurement
 Whatever its quality, each reading updates the device's status (alarms in ``/health``) and
 is counted in ``/metrics``.
 
+Every reading's quality flag is stored too, per series and interval
+(:func:`.records.record_readings`: the stored value's, good, or where nothing in the
+interval was good, the latest reading's), and shown by ``GET .../field/readings`` and next
+to each value by ``GET .../measurements``.
+
 At an interval's start, :meth:`ParkField.apply_setpoints` takes the row of the plan in force
 for that interval, turns it into one value per write point (:mod:`.setpoints`: clamped into
 the device's limits from the map), records them as sent, writes them (devices in parallel,
@@ -52,8 +57,9 @@ from sites import Site
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-ExportCap = Callable[[datetime], float | None]
-"""The export cap in force at an interval start (a grid event's), or ``None``."""
+ConnectionCaps = Callable[[datetime], tuple[float | None, float | None]]
+"""The import and export limits of the grid events in force at an interval start (each
+``None`` where no event limits it)."""
 READBACK_RTOL = 1e-3
 
 
@@ -96,7 +102,7 @@ class ParkField:
         clock: Clock,
         metrics: FieldMetrics,
         broker: Broker | None,
-        export_cap: ExportCap | None = None,
+        caps: ConnectionCaps | None = None,
     ) -> None:
         self.engine = engine
         self.site = site
@@ -118,7 +124,7 @@ class ParkField:
         self.status = FieldStatus(site.id, where)
         self._heartbeat = 0
         self._mqtt_task: asyncio.Task[None] | None = None
-        self._export_cap = export_cap
+        self._caps = caps
         self._plan: tuple[int, pd.DataFrame] | None = None
 
     async def start(self) -> None:
@@ -150,7 +156,7 @@ class ParkField:
             for r in readings
             if r.quality is Quality.GOOD and r.value is not None
         ]
-        await self._store(good)
+        await self._store(good, [(interval_start(r.at), r) for r in readings])
         return readings
 
     async def _poll_modbus(self, link: ModbusLink) -> list[Reading]:
@@ -226,13 +232,15 @@ class ParkField:
                 self.status.device_ok(device.name, at)
         return out
 
-    async def _store(self, points: list[Point]) -> None:
-        if not points:
+    async def _store(self, points: list[Point], flags: list[tuple[datetime, Reading]]) -> None:
+        """The good values as measurements and every reading's quality flag, together."""
+        if not points and not flags:
             return
 
         def write() -> None:
             with db.write(self.engine) as connection:
                 measurement_store.upsert(connection, self.site.id, points)
+                records.record_readings(connection, self.site.id, flags)
 
         try:
             await asyncio.to_thread(write)
@@ -312,14 +320,12 @@ class ParkField:
             self.status.no_plan(start if plan_id is None else None)
             return SetpointRound(start, plan_id)
         self.status.no_plan(None)
-        cap = (
-            await asyncio.to_thread(self._export_cap, start)
-            if self._export_cap is not None
-            else None
+        imports, exports = (
+            await asyncio.to_thread(self._caps, start) if self._caps is not None else (None, None)
         )
         everything = [
             o
-            for o in orders(self.site, self.map, row, cap)
+            for o in orders(self.site, self.map, row, exports, imports)
             if only is None or o.device.name in only
         ]
         held = sorted(

@@ -4,7 +4,9 @@
 TCP servers and publishes its MQTT devices' telemetry on a broker. Behind them runs the
 simulator's plant model (:class:`sim.plant.Plant`, imported inside the process so that the
 service never imports ``sim`` at module level): the park's historical year is the truth, and
-the setpoints the devices receive drive the batteries, PV caps, heat pumps and boilers.
+the setpoints the devices receive drive the batteries, PV caps, heat pumps, boilers and
+thermal stores; the connection point's import limit is held by the batteries as the plan's
+import ceiling is (the lower of the two).
 
 Time runs faster than the wall clock: interval ``k`` (starting ``start + k * 15 min``) lasts
 from ``wall0 + k * interval_s`` to the next such moment. During an interval the read points
@@ -13,7 +15,8 @@ so far (every write re-runs the interval from its start state); at its end the s
 
 A device whose map gives a heartbeat and whose counter has not changed for its
 ``timeout_s`` (wall seconds) falls back to its local rules: a PCS holds zero power, an
-inverter runs uncapped, a heat pump or boiler follows its demand.
+inverter runs uncapped, a heat pump or boiler follows its demand, a tank's controller
+neither charges nor discharges, the connection point drops a lowered limit.
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ import pandas as pd
 
 from controller import columns as pc
 from controller.service.field.codec import decode, encode
-from controller.service.field.devicemap import EXPORT_LIMIT_KW, Device, FieldMap, Point
+from controller.service.field.devicemap import (
+    CONNECTION_LIMITS,
+    IMPORT_LIMIT_KW,
+    Device,
+    FieldMap,
+    Point,
+)
 from controller.service.field.mqtt import Broker, topic_of
 from sites import Site, columns
 
@@ -148,8 +157,15 @@ class SimulatedPark:
                 out[col(unit.name)] = min(cap, available)
                 out[curtailed(unit.name)] = max(available - cap, 0.0)
         for name, value in wanted.items():
-            if name not in out and name != EXPORT_LIMIT_KW:
+            if name not in out and name not in CONNECTION_LIMITS:
                 out[name] = value
+        # the connection point's import limit is held as the batteries' local controller
+        # holds the plan's import ceiling: the lower of the two applies
+        ceiling = min(
+            wanted.get(pc.GRID_IMPORT_CEILING_KW, math.inf), wanted.get(IMPORT_LIMIT_KW, math.inf)
+        )
+        if math.isfinite(ceiling):
+            out[pc.GRID_IMPORT_CEILING_KW] = ceiling
         return out
 
     def local_devices(self, now: float) -> frozenset[str]:
@@ -185,7 +201,9 @@ class SimulatedPark:
 
     def _physical_limit(self, point: Point) -> float:
         a = self.site.assets
-        limits: dict[str, float] = {pc.GRID_IMPORT_CEILING_KW: math.inf, EXPORT_LIMIT_KW: math.inf}
+        limits: dict[str, float] = dict.fromkeys(
+            (pc.GRID_IMPORT_CEILING_KW, *CONNECTION_LIMITS), math.inf
+        )
         for b in a.batteries:
             limits[columns.battery_charge_kw(b.name)] = b.charge_kw
             limits[columns.battery_discharge_kw(b.name)] = b.discharge_kw
@@ -197,6 +215,9 @@ class SimulatedPark:
             limits[columns.heat_pump_kw(hp.name)] = hp.electric_kw
         for bo in a.boilers:
             limits[pc.boiler_heat_kw_th(bo.name)] = bo.capacity_kw_th
+        for t in a.thermal_storage:
+            limits[pc.thermal_storage_charge_kw_th(t.name)] = t.charge_kw_th
+            limits[pc.thermal_storage_discharge_kw_th(t.name)] = t.discharge_kw_th
         return limits.get(point.setpoint or "", math.inf)
 
     def telemetry(self) -> list[tuple[str, str]]:

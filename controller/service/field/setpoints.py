@@ -8,7 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controller import columns as pc
-from controller.service.field.devicemap import EXPORT_LIMIT_KW, Device, FieldMap, Point
+from controller.service.field.devicemap import (
+    EXPORT_LIMIT_KW,
+    IMPORT_LIMIT_KW,
+    Device,
+    FieldMap,
+    Point,
+)
 from sites import Site, columns
 
 CURTAILED_KW = 1e-3
@@ -25,13 +31,20 @@ class Order:
 
 
 def planned_value(
-    site: Site, point: Point, row: Mapping[str, float], export_cap_kw: float | None
+    site: Site,
+    point: Point,
+    row: Mapping[str, float],
+    export_cap_kw: float | None,
+    import_cap_kw: float | None = None,
 ) -> float | None:
     """The plan's value for a write point (``None``: the plan says nothing about it)."""
     name = point.setpoint or ""
     if name == EXPORT_LIMIT_KW:
         limit = site.grid_connection.export_limit_kw
         return limit if export_cap_kw is None else min(limit, export_cap_kw)
+    if name == IMPORT_LIMIT_KW:
+        limit = site.grid_connection.import_limit_kw
+        return limit if import_cap_kw is None else min(limit, import_cap_kw)
     curtailed = {columns.pv_kw(p.name): pc.pv_curtailed_kw(p.name) for p in site.assets.pv}
     curtailed |= {columns.wind_kw(w.name): pc.wind_curtailed_kw(w.name) for w in site.assets.wind}
     if name in curtailed:
@@ -49,12 +62,13 @@ def orders(
     field_map: FieldMap,
     row: Mapping[str, float],
     export_cap_kw: float | None = None,
+    import_cap_kw: float | None = None,
 ) -> list[Order]:
     """Every write point's value for the interval, clamped into the device's limits."""
     out = []
     for device in field_map.devices:
         for point in device.writes:
-            planned = planned_value(site, point, row, export_cap_kw)
+            planned = planned_value(site, point, row, export_cap_kw, import_cap_kw)
             if planned is None:
                 continue
             low = point.min if point.min is not None else -math.inf

@@ -32,7 +32,7 @@ from controller.service.field.devicemap import (
 from controller.service.field.loop import FieldLoop
 from controller.service.field.metrics import FieldMetrics
 from controller.service.field.mqtt import Broker
-from controller.service.field.park import ExportCap
+from controller.service.field.park import ConnectionCaps
 from controller.service.field.plant import plant_options, run_plant
 from controller.service.parks import Parks
 from controller.service.settings import ServiceSettings
@@ -97,13 +97,13 @@ def build_field_loop(
     parks: Parks,
     clock: Callable[[], datetime],
     metrics: FieldMetrics,
-    export_caps: dict[str, ExportCap] | None = None,
+    connection_caps: dict[str, ConnectionCaps] | None = None,
 ) -> FieldLoop:
     maps = field_maps(settings, parks)
     broker = choose_broker(settings)
     if broker is None and settings.demo:
         maps = [(s, _modbus_only(m)) for s, m in maps]
-    return FieldLoop(engine, maps, clock, metrics, broker, export_caps)
+    return FieldLoop(engine, maps, clock, metrics, broker, connection_caps)
 
 
 def _modbus_only(field_map: FieldMap) -> FieldMap:
