@@ -36,6 +36,13 @@ class GridConnection(StrictModel):
     import_limit_kw: float = Field(gt=0)
     export_limit_kw: float = Field(ge=0)
     contracted_demand_kw: float = Field(gt=0, description="basis of the demand charge")
+    voltage_setpoint_pu: float | None = Field(
+        default=None,
+        ge=0.9,
+        le=1.1,
+        description="voltage the external grid holds at the PCC [pu]; default the set-point of "
+        "the pandapower file's external grid at that bus, else 1.0",
+    )
 
 
 class EmissionFactor(StrictModel):
