@@ -198,6 +198,24 @@ def _tap_range(row: Any) -> tuple[float, float] | None:
     return None if math.isnan(low) or math.isnan(high) else (low, high)
 
 
+def std_type_tap_problem(std_type: str, tap_pos: Any) -> str | None:
+    """Why ``tap_pos`` is no position of pandapower standard transformer type ``std_type``
+    (None if it is one, or if the type is unknown: the catalogue check reports that)."""
+    import pandapower as pp  # heavy import only for a site that sets a standard type's tap
+
+    try:
+        data = pp.load_std_type(pp.create_empty_network(), std_type, "trafo")
+    except Exception:  # pandapower's unknown-type error differs by version
+        return None
+    span = _tap_range(data)
+    if span is None:
+        return f"standard type '{std_type}' has no tap changer"
+    low, high = span
+    if isinstance(tap_pos, bool) or not isinstance(tap_pos, int) or not low <= tap_pos <= high:
+        return f"must be a tap position of standard type '{std_type}': {low:g}..{high:g}"
+    return None
+
+
 def voltage_level_problems(
     network: Mapping[str, Any], voltages: Mapping[str, float]
 ) -> list[tuple[str, Any, str]]:
@@ -296,6 +314,11 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
             for key in ("hv_bus", "lv_bus"):
                 if trafo.get(key) not in buses:
                     add(f"network.transformers[{i}].{key}", trafo.get(key), bus_rule)
+            std_type, tap_pos = trafo.get("std_type"), trafo.get("tap_pos")
+            if isinstance(std_type, str) and tap_pos is not None:
+                tap_rule = std_type_tap_problem(std_type, tap_pos)
+                if tap_rule is not None:
+                    add(f"network.transformers[{i}].tap_pos", tap_pos, tap_rule)
         for fam in _ON_BUS:
             for i, a in _indexed(assets, fam):
                 if "bus" in a and a["bus"] is not None and a["bus"] not in buses:

@@ -30,6 +30,10 @@ class Location(StrictModel):
         return value
 
 
+SETPOINT_RANGE_PU = (0.9, 1.1)
+"""What a grid operator holds a connection point to (beyond it, the park's limits cannot hold)."""
+
+
 class GridConnection(StrictModel):
     pcc_bus: Name = Field(description="bus of the point of common coupling (external grid)")
     voltage_kv: float = Field(gt=0)
@@ -38,11 +42,17 @@ class GridConnection(StrictModel):
     contracted_demand_kw: float = Field(gt=0, description="basis of the demand charge")
     voltage_setpoint_pu: float | None = Field(
         default=None,
-        ge=0.9,
-        le=1.1,
-        description="voltage the external grid holds at the PCC [pu]; default the set-point of "
-        "the pandapower file's external grid at that bus, else 1.0",
+        description="voltage the external grid holds at the PCC [pu], 0.9 to 1.1; default the "
+        "set-point of the pandapower file's external grid at that bus, else 1.0",
     )
+
+    @field_validator("voltage_setpoint_pu")
+    @classmethod
+    def _setpoint_in_range(cls, value: float | None) -> float | None:
+        low, high = SETPOINT_RANGE_PU
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"must be a voltage set-point from {low} to {high} pu")
+        return value
 
 
 class EmissionFactor(StrictModel):

@@ -15,7 +15,7 @@ from own_park import NETWORK_FILE, site_mapping, write_network
 
 from network_models.build import KW_PER_MW, Element, ParkNetwork, build_network
 from network_models.verify import NetworkVerifier
-from sites import SiteConfigError, load_bundled_site, load_site_mapping
+from sites import Site, SiteConfigError, load_bundled_site, load_site_mapping
 
 VM_TOL_PU = 1e-5  # the batched power flow's agreement bound with runpp (as test_verify)
 LOADING_TOL_PERCENT = 0.01
@@ -165,11 +165,12 @@ def test_a_described_transformer_takes_a_tap_and_the_grid_a_set_point() -> None:
     assert bundled.net.ext_grid["vm_pu"].tolist() == [1.0]
     assert bundled.net.trafo["tap_pos"].tolist() == [0, 0]
     raw["network"]["transformers"][0]["tap_pos"] = 12
-    with pytest.raises(SiteConfigError) as info:
-        build_network(load_site_mapping(raw))
-    (problem,) = info.value.problems
-    assert problem.field == "network.transformers[0].tap_pos" and problem.value == 12
-    assert problem.rule == "must be a tap position of standard type '63 MVA 110/10 kV': -9..9"
+    for make in (load_site_mapping, lambda r: build_network(Site.model_validate(r))):
+        with pytest.raises(SiteConfigError) as info:
+            make(raw)  # the site check, and a site made in code when its network is built
+        (problem,) = info.value.problems
+        assert problem.field == "network.transformers[0].tap_pos" and problem.value == 12
+        assert problem.rule == "must be a tap position of standard type '63 MVA 110/10 kV': -9..9"
 
 
 def test_an_explicit_tap_changer_agrees_with_runpp() -> None:

@@ -34,7 +34,7 @@ def test_a_set_point_outside_the_range_is_refused() -> None:
     raw["grid_connection"]["voltage_setpoint_pu"] = 1.2
     (problem,) = problems(raw).values()
     assert problem.field == "grid_connection.voltage_setpoint_pu" and problem.value == 1.2
-    assert problem.rule == "Input should be less than or equal to 1.1"
+    assert problem.rule.endswith("must be a voltage set-point from 0.9 to 1.1 pu")
 
 
 def test_tap_settings_are_checked() -> None:
