@@ -8,10 +8,14 @@ from typing import Any
 
 import pandapower as pp
 import pytest
+import yaml
 from own_park import NETWORK_FILE, site_mapping, write_network
+from typer.testing import CliRunner
 
+from controller.cli.main import app
 from sites import ConfigProblem, SiteConfigError, load_bundled_site, load_site_mapping
 
+USAGE_ERROR = 2
 GB_T_12325 = [  # 35 kV and above: deviations summing to 10 %; 10 kV +-7 %; 0.4 kV +7/-10 %
     {"vn_kv_min": 35, "vm_min_pu": 0.97, "vm_max_pu": 1.07},
     {"vn_kv_min": 1, "vn_kv_max": 35, "vm_min_pu": 0.93, "vm_max_pu": 1.07},
@@ -142,3 +146,22 @@ def test_each_bus_gets_its_levels_limits() -> None:
     assert limits.for_voltage(110) == (0.97, 1.07)
     assert limits.for_voltage(10) == (0.93, 1.07)
     assert limits.for_voltage(0.4) == (0.90, 1.07)
+
+
+def test_validate_reports_levels_and_taps_on_the_command_line(tmp_path: Path) -> None:
+    raw = bundled_raw()
+    raw["network"]["limits"] = {"voltage_levels": GB_T_12325[:1]}
+    raw["network"]["transformers"][1]["tap_pos"] = -10
+    site = tmp_path / "park.yaml"
+    site.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = CliRunner().invoke(app, ["sites", "validate", str(site)])
+    assert result.exit_code == USAGE_ERROR and "Traceback" not in result.output
+    assert (
+        f"{site}: network.transformers[1].tap_pos: got -10: must be a tap position of "
+        "standard type '63 MVA 110/10 kV': -9..9" in result.stderr
+    )
+    assert (
+        f"{site}: network.limits.voltage_levels: got \"bus 'mv_a' at 10 kV\": every bus's "
+        "nominal voltage must fall in one level; the levels given cover 35 <= vn_kv"
+        in result.stderr
+    )
