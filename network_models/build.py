@@ -14,6 +14,7 @@ from sites.references import (
     site_branch_names,
     site_bus_names,
     std_type_tap_problem,
+    transformer_tap_problems,
 )
 from sites.schema import Fuel
 
@@ -266,8 +267,17 @@ def _from_file(
     bus_names = site_bus_names(net, site.network.bus_map)
     trafo_names = site_branch_names(net, "trafo", bus_names)
     line_names = site_branch_names(net, "line", bus_names)
+    taps = site.network.transformer_taps
+    bad = transformer_tap_problems(net, taps, site.network.bus_map)
+    if bad:  # the site check reports these for a site loaded from a file
+        raise SiteConfigError(
+            [
+                ConfigProblem(site.id, f"network.transformer_taps.{name}", taps[name], rule)
+                for name, rule in bad.items()
+            ]
+        )
     by_name = {name: i for i, name in trafo_names.items()}
-    for name, tap_pos in site.network.transformer_taps.items():
+    for name, tap_pos in taps.items():
         net.trafo.loc[by_name[name], "tap_pos"] = tap_pos
     net.bus["name"] = [bus_names[int(i)] for i in net.bus.index]
     net.line["name"] = [line_names[int(i)] for i in net.line.index]

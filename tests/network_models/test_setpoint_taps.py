@@ -150,6 +150,13 @@ def test_the_site_sets_the_set_point_and_a_tap_by_name(tmp_path: Path) -> None:
     net.ext_grid.loc[:, "vm_pu"] = 0.99
     pp.to_json(net, str(path))
     assert_matches_runpp(NetworkVerifier(site, park), path, **{"T 1": 1})
+    # a site made in code, past the site check, is held to the file's taps when built
+    network = site.network.model_copy(update={"transformer_taps": {"t_1": 9}})
+    with pytest.raises(SiteConfigError) as info:
+        build_network(site.model_copy(update={"network": network}))
+    (problem,) = info.value.problems
+    assert problem.field == "network.transformer_taps.t_1" and problem.value == 9
+    assert problem.rule == "must be a tap position of 't_1': an integer -4..4"
 
 
 def test_a_described_transformer_takes_a_tap_and_the_grid_a_set_point() -> None:
