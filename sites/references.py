@@ -12,10 +12,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sites.errors import ConfigProblem
 from sites.history.extract import column_names as benchmark_columns
 from sites.schema.assets import AMBIENT
 from sites.schema.base import as_name
+from sites.schema.network import VoltageLevel
 
 # Asset families whose members sit on an electrical bus.
 _ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers")
@@ -221,10 +224,6 @@ def voltage_level_problems(
 ) -> list[tuple[str, Any, str]]:
     """Buses whose nominal voltage no ``network.limits.voltage_levels`` entry covers:
     (field, value, rule) each (entries that do not validate are reported by the schema)."""
-    from pydantic import ValidationError
-
-    from sites.schema.network import VoltageLevel
-
     raw = _section(network, "limits").get("voltage_levels")
     if not isinstance(raw, list) or not raw:
         return []
