@@ -67,6 +67,10 @@ class LinearNetwork:
     from_bus: np.ndarray
     """(n_rows,) flow rows: bus position of the branch's from end."""
     screened: np.ndarray
+    bus_vm_min_pu: np.ndarray
+    """(n_bus,) each bus's lower voltage limit (its voltage level's), ``net.bus`` order."""
+    bus_vm_max_pu: np.ndarray
+    """(n_bus,) each bus's upper voltage limit."""
 
     @property
     def n_rows(self) -> int:
@@ -234,7 +238,7 @@ def build_linear_network(site: Site, park: ParkNetwork) -> LinearNetwork:
         from_buses += part[4]
 
     dvm = sens.dvm_dp @ p_inj + sens.dvm_dq @ q_inj
-    limits = site.network.limits
+    vm_min, vm_max = np.asarray(park.vm_min_pu), np.asarray(park.vm_max_pu)
     vm_rows: list[tuple[NetworkRow, np.ndarray, float]] = []
     names = [str(n) for n in net.bus["name"]]
     for k in range(len(net.bus)):
@@ -252,8 +256,8 @@ def build_linear_network(site: Site, park: ParkNetwork) -> LinearNetwork:
 
     cap = np.array([caps.get(c, 0.0) for c in columns])
     screened = [
-        offset + float(np.clip(coef, 0, None) @ cap) > SCREEN_FRACTION * rating * limits.vm_min_pu
-        for coef, offset, rating in zip(coefs, offsets, ratings, strict=True)
+        offset + float(np.clip(coef, 0, None) @ cap) > SCREEN_FRACTION * rating * vm_min[bus]
+        for coef, offset, rating, bus in zip(coefs, offsets, ratings, from_buses, strict=True)
     ]
     for row, coef, worst in vm_rows:
         rows.append(row)
@@ -262,9 +266,9 @@ def build_linear_network(site: Site, park: ParkNetwork) -> LinearNetwork:
         ratings.append(0.0)
         from_buses.append(-1)
         if row.kind == "vm_max":
-            screened.append(worst > limits.vm_max_pu - VOLTAGE_SCREEN_MARGIN_PU)
+            screened.append(worst > vm_max[row.position] - VOLTAGE_SCREEN_MARGIN_PU)
         else:
-            screened.append(worst < limits.vm_min_pu + VOLTAGE_SCREEN_MARGIN_PU)
+            screened.append(worst < vm_min[row.position] + VOLTAGE_SCREEN_MARGIN_PU)
     coef_matrix = np.vstack(coefs) if coefs else np.zeros((0, len(columns)))
     # coefficients below 1e-6 of the row's largest are linearisation noise, not coupling
     row_max = np.abs(coef_matrix).max(axis=1, keepdims=True) if len(coefs) else coef_matrix
@@ -282,6 +286,8 @@ def build_linear_network(site: Site, park: ParkNetwork) -> LinearNetwork:
         rating_mva=np.asarray(ratings, dtype=float),
         from_bus=np.asarray(from_buses, dtype=int),
         screened=screened_arr,
+        bus_vm_min_pu=vm_min,
+        bus_vm_max_pu=vm_max,
     )
 
 

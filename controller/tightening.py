@@ -44,7 +44,6 @@ def row_rhs(
     each interval, a row that no dispatch within them can bring within
     ``INTERVAL_SCREEN_FRACTION`` of its limit gets no limit in that interval (the solver's
     presolve then drops it), unless the AC check has tightened it there."""
-    limits = site.network.limits
     n = x0.shape[0]
     rhs = np.full((linear.n_rows, horizon), UNBOUNDED_RHS)
     if linear.n_rows == 0 or n == 0:
@@ -52,13 +51,15 @@ def row_rhs(
     linear_x0 = linear.coef @ x0.T  # (rows, T)
     raw = np.zeros((linear.n_rows, n))
     flow, high, low = (linear.rows_of_kind[k] for k in ("flow", "vm_max", "vm_min"))
-    vm_from = np.nan_to_num(vm0[:, linear.from_bus[flow]].T, nan=limits.vm_min_pu)
+    from_bus = linear.from_bus[flow]
+    vm_from = vm0[:, from_bus].T
+    vm_from = np.where(np.isnan(vm_from), linear.bus_vm_min_pu[from_bus, None], vm_from)
     rating = linear.rating_mva[flow, None] * (1.0 - flow_margin)
     raw[flow] = rating * vm_from - linear.offset[flow, None]
     vm_high = np.nan_to_num(vm0[:, linear.positions[high]].T, nan=1.0)
-    raw[high] = limits.vm_max_pu - vm_high + linear_x0[high]
+    raw[high] = linear.bus_vm_max_pu[linear.positions[high], None] - vm_high + linear_x0[high]
     vm_low = np.nan_to_num(vm0[:, linear.positions[low]].T, nan=1.0)
-    raw[low] = -limits.vm_min_pu + vm_low + linear_x0[low]
+    raw[low] = -linear.bus_vm_min_pu[linear.positions[low], None] + vm_low + linear_x0[low]
     raw = raw - reduction
     if forecast_margin is not None:
         raw = raw - forecast_margin

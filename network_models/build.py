@@ -8,9 +8,18 @@ from enum import StrEnum
 
 import pandapower as pp
 
-from sites import Site, columns
-from sites.references import file_bus_names
+from sites import ConfigProblem, Site, SiteConfigError, columns
+from sites.references import (
+    file_bus_names,
+    site_branch_names,
+    site_bus_names,
+    std_type_tap_problem,
+    transformer_tap_problems,
+)
 from sites.schema import Fuel
+
+DEFAULT_VOLTAGE_SETPOINT_PU = 1.0
+"""The external grid's voltage at the PCC when neither the site nor its file sets one."""
 
 KW_PER_MW = 1000.0
 
@@ -43,13 +52,17 @@ class ParkNetwork:
     bus_index: dict[str, int]
     injections: tuple[Injection, ...]
     pcc_bus: int
+    vm_min_pu: tuple[float, ...]
+    """Lower voltage limit of each bus, in ``net.bus`` order (its voltage level's)."""
+    vm_max_pu: tuple[float, ...]
+    """Upper voltage limit of each bus, in ``net.bus`` order."""
 
     def columns(self) -> list[str]:
         return [i.column for i in self.injections]
 
     def bus_name(self, index: int) -> str:
-        names = {v: k for k, v in self.bus_index.items()}
-        return names.get(index, f"bus {index}")
+        """The site's name of bus ``index`` (the built net carries the site's names)."""
+        return str(self.net.bus.at[index, "name"])
 
 
 def _q_per_p(power_factor: float) -> float:
@@ -59,11 +72,19 @@ def _q_per_p(power_factor: float) -> float:
 def build_network(site: Site) -> ParkNetwork:
     """Build the park's pandapower network (all injections zero; the time series set them)."""
     if site.network.pandapower_file is not None:
-        net, bus_index = _from_file(site)
+        net, bus_index, (vm_pu, va_degree) = _from_file(site)
     else:
         net, bus_index = _from_description(site)
+        vm_pu, va_degree = DEFAULT_VOLTAGE_SETPOINT_PU, 0.0
     pcc = bus_index[site.grid_connection.pcc_bus]
-    pp.create_ext_grid(net, pcc, vm_pu=1.0, name="grid_connection")
+    setpoint = site.grid_connection.voltage_setpoint_pu
+    pp.create_ext_grid(
+        net,
+        pcc,
+        vm_pu=setpoint if setpoint is not None else vm_pu,
+        va_degree=va_degree,
+        name="grid_connection",
+    )
     injections: list[Injection] = []
     a = site.assets
 
@@ -104,7 +125,16 @@ def build_network(site: Site) -> ParkNetwork:
         injections.append(
             Injection(columns.battery_discharge_kw(b.name), Element.STORAGE, idx, -1.0)
         )
-    return ParkNetwork(site.id, net, bus_index, tuple(injections), pcc)
+    limits = [site.network.limits.for_voltage(float(kv)) for kv in net.bus["vn_kv"]]
+    return ParkNetwork(
+        site.id,
+        net,
+        bus_index,
+        tuple(injections),
+        pcc,
+        tuple(low for low, _ in limits),
+        tuple(high for _, high in limits),
+    )
 
 
 def _from_description(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
@@ -131,7 +161,7 @@ def _from_description(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
                 max_i_ka=line.max_i_ka,
                 **common,
             )
-    for t in site.network.transformers:
+    for k, t in enumerate(site.network.transformers):
         common = {
             "hv_bus": bus_index[t.hv_bus],
             "lv_bus": bus_index[t.lv_bus],
@@ -139,8 +169,14 @@ def _from_description(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
             "parallel": t.parallel,
         }
         if t.std_type is not None:
+            if t.tap_pos is not None:
+                _check_std_type_tap(site.id, k, t.std_type, t.tap_pos)
+                common["tap_pos"] = t.tap_pos
             pp.create_transformer(net, std_type=t.std_type, **common)
         else:
+            if t.tap_pos is not None or t.tap_changer:
+                tap_pos = t.tap_pos if t.tap_pos is not None else t.tap_neutral
+                common.update(t.tap_changer, tap_pos=tap_pos)
             pp.create_transformer_from_parameters(
                 net,
                 sn_mva=t.sn_mva,
@@ -153,6 +189,15 @@ def _from_description(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
                 **common,
             )
     return net, bus_index
+
+
+def _check_std_type_tap(site_id: str, k: int, std_type: str, tap_pos: int) -> None:
+    """A standard type's tap changer must have the position asked for (the site check says
+    so when the site is loaded from a file; a site built in code is checked here)."""
+    rule = std_type_tap_problem(std_type, tap_pos)
+    if rule is not None:
+        field = f"network.transformers[{k}].tap_pos"
+        raise SiteConfigError([ConfigProblem(site_id, field, tap_pos, rule)])
 
 
 _REPLACED_TABLES = {
@@ -181,23 +226,60 @@ def dropped_elements(site: Site) -> tuple[str, ...]:
                 f"{path}: {len(frame)} {label} ({total_mw:,.3f} MW{'; ' + names if names else ''}) "
                 "left out: only the site's assets are planned"
             )
-    if len(net.ext_grid) > 0:
+    elsewhere = net.ext_grid[net.ext_grid["bus"] != _pcc_index(site, net)]
+    if len(elsewhere) > 0:
         lines.append(
-            f"{path}: {len(net.ext_grid)} external grid(s) replaced by the site's connection "
-            f"point (grid_connection.pcc_bus = {site.grid_connection.pcc_bus})"
+            f"{path}: {len(elsewhere)} external grid(s) away from the connection point left "
+            f"out: the site's connection point is the only one (grid_connection.pcc_bus = "
+            f"{site.grid_connection.pcc_bus})"
         )
     return tuple(lines)
 
 
-def _from_file(site: Site) -> tuple[pp.pandapowerNet, dict[str, int]]:
+def _pcc_index(site: Site, net: pp.pandapowerNet) -> int:
+    bus_index = file_bus_names(net)
+    bus_index.update(site.network.bus_map)
+    return bus_index[site.grid_connection.pcc_bus]
+
+
+def _from_file(
+    site: Site,
+) -> tuple[pp.pandapowerNet, dict[str, int], tuple[float, float]]:
     """The engineer's own network; its loads, generators and grid connections are replaced
-    by the site's assets and connection point, its buses, lines and transformers kept.
-    Bus names were resolved against the file when the site was loaded."""
+    by the site's assets and connection point, its buses, lines and transformers kept with
+    their tap positions (``network.transformer_taps`` overrides them by name). Returns the
+    net, the site's bus names and the (vm_pu, va_degree) of the file's external grid at the
+    connection point (1.0, 0.0 if it has none there). Bus names were resolved against the
+    file when the site was loaded; buses, lines and transformers are renamed as the site
+    names them, so every report speaks the site's names."""
     assert site.network.pandapower_file is not None
     net = pp.from_json(site.network.pandapower_file)
+    pcc = _pcc_index(site, net)
+    grid = net.ext_grid[(net.ext_grid["bus"] == pcc) & net.ext_grid["in_service"]]
+    setpoint = (DEFAULT_VOLTAGE_SETPOINT_PU, 0.0)
+    if len(grid):
+        setpoint = (float(grid["vm_pu"].iloc[0]), float(grid["va_degree"].iloc[0]))
     for table in ("load", "sgen", "storage", "gen", "ext_grid"):
         if len(net[table]):
             net[table] = net[table].iloc[0:0]
     bus_index = file_bus_names(net)  # "Bus 3" is bus_3, as the site's names are written
     bus_index.update(site.network.bus_map)
-    return net, bus_index
+    bus_names = site_bus_names(net, site.network.bus_map)
+    trafo_names = site_branch_names(net, "trafo", bus_names)
+    line_names = site_branch_names(net, "line", bus_names)
+    taps = site.network.transformer_taps
+    bad = transformer_tap_problems(net, taps, site.network.bus_map)
+    if bad:  # the site check reports these for a site loaded from a file
+        raise SiteConfigError(
+            [
+                ConfigProblem(site.id, f"network.transformer_taps.{name}", taps[name], rule)
+                for name, rule in bad.items()
+            ]
+        )
+    by_name = {name: i for i, name in trafo_names.items()}
+    for name, tap_pos in taps.items():
+        net.trafo.loc[by_name[name], "tap_pos"] = tap_pos
+    net.bus["name"] = [bus_names[int(i)] for i in net.bus.index]
+    net.line["name"] = [line_names[int(i)] for i in net.line.index]
+    net.trafo["name"] = [trafo_names[int(i)] for i in net.trafo.index]
+    return net, bus_index, setpoint

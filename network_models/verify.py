@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -123,9 +124,10 @@ class NetworkVerifier:
         ]
         limits = site.network.limits
         grid = site.grid_connection
+        # each bus against its own voltage level's limits (network.limits.voltage_levels)
         self._checks = (
-            _Check.of("bus", bus_names, "vm_pu", limits.vm_max_pu, above=True),
-            _Check.of("bus", bus_names, "vm_pu", limits.vm_min_pu, above=False),
+            _Check.of("bus", bus_names, "vm_pu", self.park.vm_max_pu, above=True),
+            _Check.of("bus", bus_names, "vm_pu", self.park.vm_min_pu, above=False),
             _Check.of("line", line_names, "loading_percent", limits.max_line_loading_percent),
             _Check.of("trafo", trafo_names, "loading_percent", limits.max_trafo_loading_percent),
             _Check.of("grid_connection", ["grid_import_kw"], "import_kw", grid.import_limit_kw),
@@ -220,12 +222,14 @@ class _Exceeding:
     """Element names (object)."""
     quantity: str
     values: np.ndarray
-    limit: float
+    limits: np.ndarray
+    """The limit each value breaks (per element: a bus's voltage level's)."""
 
     @classmethod
     def network_not_converged(cls, rows: np.ndarray) -> _Exceeding:
         elements = np.full(rows.size, "network", dtype=object)
-        return cls(rows, elements, "power_flow_not_converged", np.full(rows.size, np.nan), np.nan)
+        missing = np.full(rows.size, np.nan)
+        return cls(rows, elements, "power_flow_not_converged", missing, missing)
 
 
 @dataclass(frozen=True)
@@ -236,21 +240,30 @@ class _Check:
     names: np.ndarray
     """(n_element,) object."""
     quantity: str
-    limit: float
+    limit: np.ndarray
+    """(n_element,) each element's limit."""
     above: bool = True
 
     @classmethod
     def of(
-        cls, kind: str, columns: list[str], quantity: str, limit: float, above: bool = True
+        cls,
+        kind: str,
+        columns: list[str],
+        quantity: str,
+        limit: float | Sequence[float],
+        above: bool = True,
     ) -> _Check:
         names = [f"{kind} {c}" if kind != "grid_connection" else kind for c in columns]
-        return cls(np.asarray(names, dtype=object), quantity, limit, above)
+        limits = np.broadcast_to(np.asarray(limit, dtype=float), (len(names),))
+        return cls(np.asarray(names, dtype=object), quantity, limits, above)
 
     def exceeding(self, values: np.ndarray) -> _Exceeding:
         with np.errstate(invalid="ignore"):
             mask = values > self.limit if self.above else values < self.limit
         rows, cols = np.nonzero(mask)
-        return _Exceeding(rows, self.names[cols], self.quantity, values[rows, cols], self.limit)
+        return _Exceeding(
+            rows, self.names[cols], self.quantity, values[rows, cols], self.limit[cols]
+        )
 
 
 def _violations(index: pd.Index, found: list[_Exceeding]) -> pd.DataFrame:
@@ -262,7 +275,7 @@ def _violations(index: pd.Index, found: list[_Exceeding]) -> pd.DataFrame:
     elements = np.concatenate([f.elements for f in found])
     quantities = np.concatenate([np.full(f.rows.size, f.quantity, dtype=object) for f in found])
     values = np.concatenate([f.values for f in found])
-    limits = np.concatenate([np.full(f.rows.size, f.limit) for f in found])
+    limits = np.concatenate([f.limits for f in found])
     interval_codes, _ = pd.factorize(index, sort=True)
     # pandas sorts missing time stamps last
     interval_codes = np.where(interval_codes < 0, len(index), interval_codes)

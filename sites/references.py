@@ -6,15 +6,19 @@ other part of the file has a wrong type and the typed model could not be built.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sites.errors import ConfigProblem
 from sites.history.extract import column_names as benchmark_columns
 from sites.schema.assets import AMBIENT
 from sites.schema.base import as_name
+from sites.schema.network import VoltageLevel
 
 # Asset families whose members sit on an electrical bus.
 _ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers")
@@ -120,6 +124,127 @@ def file_bus_names(net: Any) -> dict[str, int]:
     return {n: i for n, i in names.items() if n not in shared}
 
 
+def site_bus_names(net: Any, bus_map: Mapping[str, int]) -> dict[int, str]:
+    """Bus index -> the name a site gives it: its ``bus_map`` name, else the file's name
+    written as a site name (``Bus 3`` is ``bus_3``), else ``#<index>`` (unnamed, or a name
+    two buses share)."""
+    names = {i: n for n, i in file_bus_names(net).items() if n not in bus_map}
+    names.update({int(i): n for n, i in bus_map.items() if isinstance(i, int)})
+    return {int(i): names.get(int(i), f"#{i}") for i in net.bus.index}
+
+
+def site_branch_names(net: Any, table: str, bus_names: Mapping[int, str]) -> dict[int, str]:
+    """Index -> the name a site gives a line (``table='line'``) or transformer (``'trafo'``)
+    of a pandapower file: the file's name written as a site name (``T 1`` is ``t_1``), else,
+    for an unnamed one or a name shared, its buses' names joined (``hv_35_mv_main``), with
+    ``_2``, ``_3`` ... where that is taken too."""
+    frame = net[table]
+    a, b = ("from_bus", "to_bus") if table == "line" else ("hv_bus", "lv_bus")
+    written = {
+        int(i): as_name(n) if isinstance(n, str) and n.strip() else None
+        for i, n in frame["name"].items()
+    }
+    counts: dict[str | None, int] = defaultdict(int)
+    for n in written.values():
+        counts[n] += 1
+    taken: set[str] = set()
+    names: dict[int, str] = {}
+    for i in frame.index:
+        own = written[int(i)]
+        if own is not None and counts[own] == 1:
+            names[int(i)] = own
+            taken.add(own)
+    for i, row in frame.iterrows():
+        if int(i) in names:
+            continue
+        base = f"{bus_names.get(int(row[a]), row[a])}_{bus_names.get(int(row[b]), row[b])}"
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        names[int(i)] = name
+        taken.add(name)
+    return {int(i): names[int(i)] for i in frame.index}
+
+
+def transformer_tap_problems(
+    net: Any, taps: Mapping[str, Any], bus_map: Mapping[str, int]
+) -> dict[str, str]:
+    """Each ``transformer_taps`` entry that names no transformer of ``net`` or a position
+    its tap changer does not have: site transformer name -> the rule broken."""
+    names = site_branch_names(net, "trafo", site_bus_names(net, bus_map))
+    by_name = {n: i for i, n in names.items()}
+    known = ", ".join(sorted(by_name)) or "none in the file"
+    problems: dict[str, str] = {}
+    for name, pos in taps.items():
+        if name not in by_name:
+            problems[name] = f"must name a transformer of the pandapower file ({known})"
+            continue
+        span = _tap_range(net.trafo.loc[by_name[name]])
+        if span is None:
+            problems[name] = (
+                f"transformer '{name}' has no tap changer in the file (tap_min/tap_max not set)"
+            )
+            continue
+        low, high = span
+        if isinstance(pos, bool) or not isinstance(pos, int) or not low <= pos <= high:
+            problems[name] = f"must be a tap position of '{name}': an integer {low:g}..{high:g}"
+    return problems
+
+
+def _tap_range(row: Any) -> tuple[float, float] | None:
+    """A file transformer's (tap_min, tap_max), or None if it has no tap changer."""
+    try:
+        low, high = float(row["tap_min"]), float(row["tap_max"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None if math.isnan(low) or math.isnan(high) else (low, high)
+
+
+def std_type_tap_problem(std_type: str, tap_pos: Any) -> str | None:
+    """Why ``tap_pos`` is no position of pandapower standard transformer type ``std_type``
+    (None if it is one, or if the type is unknown: the catalogue check reports that)."""
+    import pandapower as pp  # heavy import only for a site that sets a standard type's tap
+
+    try:
+        data = pp.load_std_type(pp.create_empty_network(), std_type, "trafo")
+    except Exception:  # pandapower's unknown-type error differs by version
+        return None
+    span = _tap_range(data)
+    if span is None:
+        return f"standard type '{std_type}' has no tap changer"
+    low, high = span
+    if isinstance(tap_pos, bool) or not isinstance(tap_pos, int) or not low <= tap_pos <= high:
+        return f"must be a tap position of standard type '{std_type}': {low:g}..{high:g}"
+    return None
+
+
+def voltage_level_problems(
+    network: Mapping[str, Any], voltages: Mapping[str, float]
+) -> list[tuple[str, Any, str]]:
+    """Buses whose nominal voltage no ``network.limits.voltage_levels`` entry covers:
+    (field, value, rule) each (entries that do not validate are reported by the schema)."""
+    raw = _section(network, "limits").get("voltage_levels")
+    if not isinstance(raw, list) or not raw:
+        return []
+    levels = []
+    for entry in raw:
+        try:
+            levels.append(VoltageLevel.model_validate(entry))
+        except ValidationError:
+            return []
+    given = "; ".join(level.describe() for level in levels)
+    return [
+        (
+            "network.limits.voltage_levels",
+            f"bus '{bus}' at {kv:g} kV",
+            f"every bus's nominal voltage must fall in one level; the levels given cover {given}",
+        )
+        for bus, kv in voltages.items()
+        if not any(level.covers(kv) for level in levels)
+    ]
+
+
 def bus_map_problems(net: Any, bus_map: Mapping[str, Any]) -> dict[str, str]:
     """Each bus_map entry that names no bus of ``net``: site bus name -> the rule broken."""
     valid = sorted(int(i) for i in net.bus.index)
@@ -136,8 +261,7 @@ def pandapower_topology(net: Any, bus_map: Mapping[str, int]) -> NetworkTopology
     ``bus_map`` that name no bus of the file are left out: see :func:`bus_map_problems`)."""
     bad = bus_map_problems(net, bus_map)
     bus_map = {name: idx for name, idx in bus_map.items() if name not in bad}
-    index_to_name = {i: n for n, i in file_bus_names(net).items() if n not in bus_map}
-    index_to_name.update({idx: name for name, idx in bus_map.items()})
+    index_to_name = site_bus_names(net, bus_map)
     voltages = {index_to_name.get(int(i), f"#{i}"): float(v) for i, v in net.bus["vn_kv"].items()}
     edges: list[tuple[str, str]] = []
     for table, a, b in (("line", "from_bus", "to_bus"), ("trafo", "hv_bus", "lv_bus")):
@@ -179,6 +303,8 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
             seen.setdefault(name, f"assets.{fam}")
 
     if topology is not None:
+        for field, value, rule in voltage_level_problems(network, topology.voltages):
+            add(field, value, rule)
         for i, line in _indexed(network, "lines"):
             for key in ("from_bus", "to_bus"):
                 if line.get(key) not in buses:
@@ -187,6 +313,11 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
             for key in ("hv_bus", "lv_bus"):
                 if trafo.get(key) not in buses:
                     add(f"network.transformers[{i}].{key}", trafo.get(key), bus_rule)
+            std_type, tap_pos = trafo.get("std_type"), trafo.get("tap_pos")
+            if isinstance(std_type, str) and tap_pos is not None:
+                tap_rule = std_type_tap_problem(std_type, tap_pos)
+                if tap_rule is not None:
+                    add(f"network.transformers[{i}].tap_pos", tap_pos, tap_rule)
         for fam in _ON_BUS:
             for i, a in _indexed(assets, fam):
                 if "bus" in a and a["bus"] is not None and a["bus"] not in buses:
@@ -305,6 +436,11 @@ def _topology(
         return None
     for name, rule in bus_map_problems(net, bus_map).items():
         add(f"network.bus_map.{name}", bus_map[name], rule)
+    good_map = {n: i for n, i in bus_map.items() if n not in bus_map_problems(net, bus_map)}
+    taps = network.get("transformer_taps") or {}
+    if isinstance(taps, Mapping):
+        for name, rule in transformer_tap_problems(net, taps, good_map).items():
+            add(f"network.transformer_taps.{name}", taps[name], rule)
     return pandapower_topology(net, bus_map)
 
 

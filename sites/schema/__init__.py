@@ -17,7 +17,14 @@ from sites.schema.assets import (
     WasteHeatStream,
     WindTurbine,
 )
-from sites.schema.network import Bus, Line, Network, NetworkLimits, Transformer
+from sites.schema.network import (
+    Bus,
+    Line,
+    Network,
+    NetworkLimits,
+    Transformer,
+    VoltageLevel,
+)
 from sites.schema.site import EmissionFactor, GridConnection, History, Location, PolicyTargets, Site
 from sites.schema.tariff import Band, TariffCalendar, TariffConfig
 
@@ -46,6 +53,7 @@ __all__ = [
     "TariffConfig",
     "ThermalStorage",
     "Transformer",
+    "VoltageLevel",
     "WasteHeatStream",
     "WindTurbine",
 ]

@@ -30,12 +30,29 @@ class Location(StrictModel):
         return value
 
 
+SETPOINT_RANGE_PU = (0.9, 1.1)
+"""What a grid operator holds a connection point to (beyond it, the park's limits cannot hold)."""
+
+
 class GridConnection(StrictModel):
     pcc_bus: Name = Field(description="bus of the point of common coupling (external grid)")
     voltage_kv: float = Field(gt=0)
     import_limit_kw: float = Field(gt=0)
     export_limit_kw: float = Field(ge=0)
     contracted_demand_kw: float = Field(gt=0, description="basis of the demand charge")
+    voltage_setpoint_pu: float | None = Field(
+        default=None,
+        description="voltage the external grid holds at the PCC [pu], 0.9 to 1.1; default the "
+        "set-point of the pandapower file's external grid at that bus, else 1.0",
+    )
+
+    @field_validator("voltage_setpoint_pu")
+    @classmethod
+    def _setpoint_in_range(cls, value: float | None) -> float | None:
+        low, high = SETPOINT_RANGE_PU
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"must be a voltage set-point from {low} to {high} pu")
+        return value
 
 
 class EmissionFactor(StrictModel):

@@ -69,6 +69,7 @@ def test_elements_the_site_leaves_out_are_listed_as_warnings(tmp_path: Path) -> 
     pp.create_load(net, 2, p_mw=1.2, name="old cold store")
     pp.create_load(net, 3, p_mw=0.3, name="old depot")
     pp.create_sgen(net, 2, p_mw=0.8, name="old roof pv")
+    pp.create_ext_grid(net, 3, vm_pu=1.0, name="old depot feed")  # the one at hv_35 is kept
     pp.to_json(net, str(tmp_path / NETWORK_FILE))
     site = tmp_path / f"{SITE_ID}.yaml"
     site.write_text(yaml.safe_dump(site_mapping()), encoding="utf-8")
@@ -82,8 +83,8 @@ def test_elements_the_site_leaves_out_are_listed_as_warnings(tmp_path: Path) -> 
             "the site's assets are planned",
             f"warning: {path}: 1 static generator(s) (0.800 MW; old roof pv) left out: only "
             "the site's assets are planned",
-            f"warning: {path}: 1 external grid(s) replaced by the site's connection point "
-            "(grid_connection.pcc_bus = hv_35)",
+            f"warning: {path}: 1 external grid(s) away from the connection point left out: "
+            "the site's connection point is the only one (grid_connection.pcc_bus = hv_35)",
         ], command
 
 
