@@ -20,7 +20,8 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   plans on a low quantile of each stream) goes to its heat pumps, up to their rating and
   their demand's need, ahead of the boilers' planned heat: the heat pump leads and the boiler
   tops up, as a heat plant's cascade runs (stream the plan counted on and chose to leave, for
-  its price or the network, stays unused);
+  its price or the network, stays unused); it goes first to the demand whose boilers make
+  the dearest heat in the interval (gas against the interval's electricity price);
 - boilers give their planned heat as far as the demand needs it; a demand that needs more
   than planned gets it from its heat pumps first (up to their rating), then from its boilers
   (energy above their planned heat counts as backup);
@@ -207,6 +208,19 @@ class Plant:
         )
         return result
 
+    def _boiler_heat_price(self, demand: HeatDemand, setpoint: Mapping[str, float]) -> float:
+        """What a kWh_th from the demand's cheapest boiler costs in this interval [CNY]: fuel
+        price (or the plan's electricity price) over efficiency; infinite without a boiler
+        (stream then saves heat that nothing else could give)."""
+        price = float(setpoint.get(pc.PRICE_CNY_PER_KWH, 0.0))
+        return min(
+            (
+                (price if b.fuel is Fuel.ELECTRIC else b.fuel_price_cny_per_kwh) / b.efficiency
+                for b in self._boiler_of[demand.name]
+            ),
+            default=float("inf"),
+        )
+
     def _heat(
         self,
         setpoint: Mapping[str, float],
@@ -283,7 +297,7 @@ class Plant:
             for w in a.waste_heat
             if (counted := setpoint.get(pc.waste_heat_available_kw_th(w.name))) is not None
         }
-        for demand in self._by_backup:
+        for demand in sorted(self._by_backup, key=lambda d: -self._boiler_heat_price(d, setpoint)):
             left = need[demand.name]
             for hp in self._pumps_of[demand.name]:
                 if hp.source not in unplanned:

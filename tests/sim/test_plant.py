@@ -240,3 +240,44 @@ def test_stream_the_plan_did_not_count_on_goes_to_the_heat_pumps_ahead_of_the_bo
     )
     assert result.not_followed == []
     assert result.heat_unmet_kwh_th == 0.0 and result.boiler_backup_kwh_th == 0.0
+
+
+@pytest.mark.parametrize(("price", "taker"), [(0.30, "hp_dyeing"), (1.50, "hp_washing")])
+def test_unplanned_stream_goes_to_the_demand_whose_boiler_heat_is_dearest(
+    price: float, taker: str
+) -> None:
+    """Both demands have boiler heat planned and the stream gives 300 kW_th more than the
+    plan counted on. At a valley price the washing water's electric boiler makes heat more
+    cheaply than the dyeing water's gas boiler (0.37 / 0.92 CNY/kWh_th), so the dyeing pump
+    takes the stream; at 1.50 CNY/kWh the electric boiler is the dearer, so the washing
+    pump does."""
+    source = SITE.assets.waste_heat[0]
+    pumps = {p.name: p for p in SITE.assets.heat_pumps}
+    k = {
+        n: float(heat_pump_cop(p, np.array([source.supply_temperature_degc]))[0])
+        for n, p in pumps.items()
+    }
+    dyeing_kw, washing_kw, surplus_kw_th = 1000.0, 300.0, 300.0
+    planned_source = dyeing_kw * (k["hp_dyeing"] - 1.0) + washing_kw * (k["hp_washing"] - 1.0)
+    truth = _truth(
+        **{
+            columns.waste_heat_kw_th(source.name): planned_source + surplus_kw_th,
+            columns.heat_demand_kw_th("washing_water"): 3000.0,
+            columns.heat_demand_kw_th("dyeing_hot_water"): 8000.0,
+        }
+    )
+    setpoint = {
+        columns.heat_pump_kw("hp_dyeing"): dyeing_kw,
+        columns.heat_pump_kw("hp_washing"): washing_kw,
+        pc.boiler_heat_kw_th("gas_boiler"): 8000.0 - dyeing_kw * k["hp_dyeing"],
+        pc.boiler_heat_kw_th("electric_boiler"): 3000.0 - washing_kw * k["hp_washing"],
+        pc.waste_heat_available_kw_th(source.name): planned_source,
+        pc.PRICE_CNY_PER_KWH: price,
+    }
+    actual = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth).actual
+    planned = {"hp_dyeing": dyeing_kw, "hp_washing": washing_kw}
+    more_kw = surplus_kw_th / (k[taker] - 1.0)
+    assert planned[taker] + more_kw <= pumps[taker].electric_kw
+    for name, kw in planned.items():
+        expected = kw + more_kw if name == taker else kw
+        assert actual[columns.heat_pump_kw(name)] == pytest.approx(expected)
