@@ -358,3 +358,41 @@ def test_demand_charge_exposure(dashboard: Dashboard, page: Any) -> None:
     page.wait_for_selector("#demand tbody[data-rendered='true']", timeout=30_000)
     assert "no import metered this month" in page.locator("#demand").inner_text()
     assert page.locator("#demand-note").inner_text().startswith("No peak import is metered")
+
+
+def test_grid_events_from_the_utility(dashboard: Dashboard, page: Any) -> None:
+    """An import cap the utility posts for the next two hours is listed in the park's view
+    with its window, its cap and the plan's highest import in it, as the API reports them."""
+    start = quarter_hour(datetime.now(UTC), "Asia/Shanghai") + pd.Timedelta(minutes=30)
+    end = start + pd.Timedelta(hours=2)
+    cap_kw = 1234.0
+    posted = httpx.post(
+        f"{dashboard.base}/api/v1/sites/{PARK}/grid-events",
+        headers={"Authorization": f"Bearer {dashboard.utility_key}"},
+        json={
+            "kind": "import_cap",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "limit_kw": cap_kw,
+            "reason": "demand response",
+        },
+        timeout=60,
+    )
+    assert posted.status_code == 201, posted.text
+    page.goto(f"{dashboard.base}/?site={PARK}#key={dashboard.operator_key}")
+    page.wait_for_selector("#grid-events tbody[data-rendered='true']", timeout=30_000)
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll('#grid-events tbody tr')]
+            .map((r) => [...r.cells].map((c) => c.innerText))"""
+    )
+    events = _api(dashboard, f"/api/v1/sites/{PARK}/grid-events", dashboard.operator_key)
+    assert len(cells) == len(events) >= 1
+    first, shown = events[0], cells[0]
+    assert shown[0] == "import_cap"
+    local = start.tz_convert("Asia/Shanghai")
+    assert f"{local:%H:%M}" in shown[1]
+    assert shown[2] == f"{cap_kw:,.0f} kW"
+    planned = first["planned_max_kw"]
+    assert shown[3] == ("–" if planned is None else f"{planned:,.0f} kW")
+    assert shown[5].startswith(first["window"])
+    assert page.locator("#grid-events-note").inner_text() == ""

@@ -409,6 +409,32 @@ function drawHealth(siteId, site) {
   }
 }
 
+function drawGridEvents(events, site) {
+  // the utility's caps and target profiles for this park, newest first, with their outcome
+  const body = document.querySelector("#grid-events tbody");
+  body.innerHTML = "";
+  const note = document.getElementById("grid-events-note");
+  note.textContent = events && events.length ? "" : t("noGridEvents");
+  for (const e of events || []) {
+    const window = `${localTime(e.start, site.timezone)} – ${localTime(e.end, site.timezone)}`;
+    const target = e.kind === "target";
+    // a cap: its limit, the plan's and the meters' highest flow; a target profile: its
+    // tolerance and how many of its intervals the plan and the meters kept within it
+    const count = target ? e.intervals.length : 0;
+    const asked = target ? `±${fmt(e.tolerance_kw, 0)} kW` : `${fmt(e.limit_kw, 0)} kW`;
+    const planned = target
+      ? `${e.intervals_planned_within} / ${count}`
+      : e.planned_max_kw === null ? "–" : `${fmt(e.planned_max_kw, 0)} kW`;
+    const measured = target
+      ? `${e.intervals_measured_within} / ${e.intervals_measured}`
+      : e.measured_max_kw === null ? "–" : `${fmt(e.measured_max_kw, 0)} kW`;
+    const [followed, cls] = verdict(e.followed);
+    const state = e.window + (followed ? ` · ${followed}` : "") + (e.relaxed && e.relaxed.length ? " · relaxed" : "");
+    body.appendChild(row([e.kind, window, asked, planned, measured, state], ["", "", "num", "num", "num", cls]));
+  }
+  body.dataset.rendered = "true";
+}
+
 // ---- views -------------------------------------------------------------------------------
 
 function setView(view) {
@@ -536,6 +562,7 @@ async function showSite(siteId) {
   drawHealth(siteId, site);
   state.policy = await apiOrNull(`/api/v1/sites/${encodeURIComponent(siteId)}/policy`);
   drawPolicy(state.policy);
+  drawGridEvents(await apiOrNull(`/api/v1/sites/${encodeURIComponent(siteId)}/grid-events?limit=20`), site);
   try {
     await showPlan(site, await api(`/api/v1/sites/${encodeURIComponent(siteId)}/plans/current`));
   } catch (error) {
