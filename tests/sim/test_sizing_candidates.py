@@ -1,0 +1,68 @@
+"""Sizing candidates: the grid, the park each one is, and the history it replays."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.sizing.candidates import Candidate, CandidateGrid, parse_values, scaled_truth, variant_site
+from sites import DataError, SiteConfigError, columns, load_bundled_site
+from sites.history.derive import load_history
+
+SITE_ID = "gaotang-solar-textile"
+
+
+def test_values_as_lists_and_ranges() -> None:
+    assert parse_values("--battery-kwh", "0:24000:6000") == [0, 6000, 12000, 18000, 24000]
+    assert parse_values("--battery-kwh", "0, 12000") == [0, 12000]
+    with pytest.raises(DataError, match="--duration-h: got 'two'"):
+        parse_values("--duration-h", "two")
+
+
+def test_the_grid_combines_every_value_and_a_zero_battery_once() -> None:
+    site = load_bundled_site(SITE_ID)
+    grid = CandidateGrid(battery_kwh=[0, 12000, 24000], duration_h=[1, 2], tank_kwh_th=[0, 60000])
+    found = grid.candidates(site)
+    assert len(found) == (1 + 2 * 2) * 2  # the empty battery has no duration to vary
+    assert Candidate(12000, 6000, (("hot_water_tank", 60000.0),)) in found
+    assert Candidate(0, 0, (("hot_water_tank", 0.0),)) in found
+
+
+def test_power_and_duration_are_alternatives_and_values_are_checked() -> None:
+    site = load_bundled_site(SITE_ID)
+    with pytest.raises(DataError, match="--battery-kw and --duration-h"):
+        CandidateGrid(battery_kwh=[1000], battery_kw=[500], duration_h=[2]).candidates(site)
+    with pytest.raises(DataError, match="--pv-scale: got -1"):
+        CandidateGrid(pv_scale=[-1]).candidates(site)
+    with pytest.raises(DataError, match="--wind-scale: gaotang-solar-textile has no wind"):
+        CandidateGrid(wind_scale=[2]).candidates(site)
+    with pytest.raises(DataError, match="--tank: got nope"):
+        CandidateGrid(tanks={"nope": [1]}).candidates(site)
+
+
+def test_the_variant_has_the_candidates_sizes_and_keeps_the_rates() -> None:
+    site = load_bundled_site(SITE_ID)
+    variant = variant_site(site, Candidate(6000, 1500, (("hot_water_tank", 30000.0),), 1.5))
+    battery, tank = variant.assets.batteries[0], variant.assets.thermal_storage[0]
+    assert (battery.capacity_kwh, battery.charge_kw, battery.discharge_kw) == (6000, 1500, 1500)
+    assert battery.charge_efficiency == site.assets.batteries[0].charge_efficiency
+    assert (tank.capacity_kwh_th, tank.charge_kw_th) == (30000, 6000)  # 12 MW per 60 MWh
+    assert sum(x.peak_kw for x in variant.assets.pv) == pytest.approx(1.5 * 30000)
+    bare = variant_site(site, Candidate(0, 0, (("hot_water_tank", 0.0),)))
+    assert bare.assets.batteries == [] and bare.assets.thermal_storage == []
+
+
+def test_a_variant_is_checked_as_a_site_file_is() -> None:
+    site = load_bundled_site(SITE_ID)
+    with pytest.raises(SiteConfigError, match="charge_kw"):
+        variant_site(site, Candidate(1000, -1, ()))
+
+
+def test_the_history_of_scaled_renewables() -> None:
+    site = load_bundled_site(SITE_ID)
+    truth = load_history(site).frame.iloc[:200]
+    scaled = scaled_truth(site, truth, 2.0, 1.0)
+    pv = columns.pv_kw(site.assets.pv[0].name)
+    load = columns.load_kw(site.assets.electric_loads[0].name)
+    assert (scaled[pv] == 2 * truth[pv]).all()
+    assert (scaled[load] == truth[load]).all()
+    assert scaled is not truth and truth[pv].max() < scaled[pv].max()
