@@ -7,10 +7,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from controller.cli.common import HistoryOption, SiteId, TimezoneOption, console, run_guarded
 
 _VALUES = "values 0,12000,24000 or a range start:stop:step"
+SHOWN = {
+    "candidate": "candidate",
+    "npv_cny": "NPV [CNY]",
+    "perfect_npv_cny": "NPV promised by perfect foresight [CNY]",
+    "annualised_cost_cny": "annualised cost [CNY/a]",
+    "annual_savings_cny": "savings [CNY/a]",
+    "production_self_consumption_ratio": "self-consumption",
+    "production_export_ratio": "export",
+    "storage_value_captured": "storage value captured",
+}
 
 
 def size_storage(
@@ -130,18 +141,15 @@ def size_storage(
         for label, error in result.failures.items():
             console.print(f"failed: {label}: {error}", markup=False)
         if not table.empty:
-            shown = table.sort_values("npv_cny", ascending=False)[
-                [
-                    "candidate",
-                    "npv_cny",
-                    "annualised_cost_cny",
-                    "annual_savings_cny",
-                    "production_self_consumption_ratio",
-                    "production_export_ratio",
-                    "storage_value_captured",
-                ]
-            ]
-            console.print(shown.to_string(index=False), markup=False)
+            out_table = Table(title="Candidates by NPV (production controller, closed loop)")
+            shown = [c for c in SHOWN if c in table.columns]
+            for c in shown:
+                out_table.add_column(SHOWN[c], justify="right")
+            for _, row in table.sort_values("npv_cny", ascending=False).iterrows():
+                out_table.add_row(
+                    *(str(row[c]) if c == "candidate" else f"{row[c]:,.4g}" for c in shown)
+                )
+            console.print(out_table)
         console.print(f"recommended: {rec.candidate or 'none'} ({rec.reason})", markup=False)
         console.print(f"the perfect-foresight LP alone: {rec.lp_choice or 'none'}", markup=False)
         if rec.build_out:
