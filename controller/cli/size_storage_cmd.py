@@ -81,24 +81,16 @@ def size_storage(
 
     def action() -> None:
         import pandas as pd
-        import yaml
 
-        from controller.cli.common import park_of
         from sim.sizing.candidates import CandidateGrid, parse_values
-        from sim.sizing.economics import SizingEconomics, load_economics, read_economics
+        from sim.sizing.economics import SizingEconomics, park_with_sizing, read_economics
         from sim.sizing.evaluate import PERFECT, PRODUCTION, RULE_BASED, Period
         from sim.sizing.report import write_outputs
         from sim.sizing.sweep import run_sweep
         from sites import DataError
 
-        park = park_of(site, history, timezone)
-        economics = SizingEconomics()
-        if sizing is not None:
-            economics = read_economics(sizing)
-        elif park.source != "bundled":
-            raw = yaml.safe_load(Path(park.source).read_text(encoding="utf-8"))
-            if isinstance(raw, dict) and "sizing" in raw:
-                economics = load_economics(raw["sizing"], f"{park.source}: sizing")
+        park, own = park_with_sizing(site, history, timezone)
+        economics = read_economics(sizing) if sizing is not None else own or SizingEconomics()
         tanks = {}
         for item in tank or []:
             name, sep, values = item.partition("=")

@@ -40,7 +40,9 @@ import numpy_financial as npf
 import yaml
 from pydantic import Field, ValidationError
 
-from sites import ConfigProblem, SiteConfigError
+from sites import ConfigProblem, DataError, SiteConfigError
+from sites.loader import bundled_site_paths, load_site_mapping
+from sites.park import Park, open_park
 from sites.schema.base import StrictModel
 
 TECHNOLOGIES = ("battery", "thermal", "pv", "wind")
@@ -209,3 +211,23 @@ def appraise(
         lcos_thermal_cny_per_kwh_th=lcos["thermal"],
         cash_flows_cny=tuple(float(x) for x in cash),
     )
+
+
+def park_with_sizing(
+    reference: str, history: Path | None, timezone: str | None
+) -> tuple[Park, SizingEconomics | None]:
+    """The park a command names (:func:`sites.park.open_park`), where a site file may also
+    hold a ``sizing:`` section (read here, and taken out of the site before it is checked)."""
+    path = Path(reference)
+    if reference not in bundled_site_paths() and path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            raw = None  # open_park below reports the file's problem
+        if isinstance(raw, dict) and "sizing" in raw:
+            economics = load_economics(raw.pop("sizing"), f"{path}: sizing")
+            if history is not None and not history.is_file():
+                raise DataError(f"--history: got {str(history)!r}; it must be an existing file")
+            site = load_site_mapping(raw, source=str(path), base_dir=path.parent)
+            return Park(site, str(path), history, timezone), economics
+    return open_park(reference, history, timezone), None

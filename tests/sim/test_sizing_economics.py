@@ -12,9 +12,11 @@ from sim.sizing.economics import (
     SizingEconomics,
     TechnologyCosts,
     appraise,
+    park_with_sizing,
     read_economics,
 )
 from sites import SiteConfigError
+from sites.loader import bundled_site_paths
 
 CNY_TOL = 1e-6  # closed forms against numpy-financial's sums: rounding of a few operations
 RATE_TOL = 1e-9
@@ -119,3 +121,13 @@ def test_a_sizing_section_of_a_site_file_is_read_and_bad_values_are_named(
     bad.write_text("battery:\n  capex_cny_per_kwh: -5\n")
     with pytest.raises(SiteConfigError, match="battery.capex_cny_per_kwh"):
         read_economics(bad)
+
+
+def test_a_site_file_with_a_sizing_section_is_a_park_and_its_costs(tmp_path: Path) -> None:
+    bundled = Path(bundled_site_paths()["gaotang-solar-textile"]).read_text(encoding="utf-8")
+    path = tmp_path / "park.yaml"
+    path.write_text(bundled + "\nsizing:\n  discount_rate: 0.08\n", encoding="utf-8")
+    park, economics = park_with_sizing(str(path), None, None)
+    assert park.site.id == "gaotang-solar-textile"
+    assert economics is not None and economics.discount_rate == pytest.approx(0.08)
+    assert park_with_sizing("gaotang-solar-textile", None, None)[1] is None
