@@ -219,9 +219,20 @@ def _npv_chart(table: pd.DataFrame) -> Chart:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    groups = table.groupby(["tank_total_kwh_th", "pv_scale", "wind_scale", "battery_duration_h"])
+    # one line per thermal size, renewables and battery duration; the candidates without a
+    # battery start every line of their thermal size and renewables
+    bare = table[table["battery_kwh"] == 0]
+    sized = table[table["battery_kwh"] > 0]
+    same = ["tank_total_kwh_th", "pv_scale", "wind_scale"]
+    groups = (
+        sized.groupby([*same, "battery_duration_h"])
+        if not sized.empty
+        else bare.groupby([*same, "battery_duration_h"])
+    )
     for keys, part in groups:
         tank, pv, wind, hours = (float(k) for k in cast(tuple[Any, ...], keys))
+        start = bare[(bare[same] == [tank, pv, wind]).all(axis=1)]
+        part = pd.concat([start, part]) if not sized.empty else part
         part = part.sort_values("battery_kwh")
         label = f"tanks {tank / 1000:g} MWh_th, PV x{pv:g}, wind x{wind:g}, {hours:g} h"
         ax.plot(part["battery_kwh"] / 1000, part["npv_cny"] / 1e6, marker="o", label=label)
