@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from controller.cli.main import app
 from sim.sizing.candidates import Candidate, CandidateGrid, parse_values, scaled_truth, variant_site
 from sites import DataError, SiteConfigError, columns, load_bundled_site
 from sites.history.derive import load_history
@@ -66,3 +70,12 @@ def test_the_history_of_scaled_renewables() -> None:
     assert (scaled[pv] == 2 * truth[pv]).all()
     assert (scaled[load] == truth[load]).all()
     assert scaled is not truth and truth[pv].max() < scaled[pv].max()
+
+
+def test_the_command_names_a_bad_option_and_exits_2(tmp_path: Path) -> None:
+    args = ["size-storage", SITE_ID, "--from", "2016-05-02", "--to", "2016-05-03"]
+    args += ["--battery-kwh", "6000", "--battery-kw", "3000", "--duration-h", "2"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--battery-kw and --duration-h: got both" in result.output
+    assert not any(tmp_path.iterdir())  # nothing ran
