@@ -165,12 +165,13 @@ def run_sweep(
     if "production" not in policies:
         raise DataError("policies: the production controller is always replayed; add it")
     steps = period.steps(truth)
-    if len(steps) == 0 or steps[0] != period.start:
+    last = period.end - pd.Timedelta(minutes=15)
+    if len(steps) == 0 or steps[0] != period.start or steps[-1] != last:
         raise DataError(
             f"--from/--to: got {period.start:%Y-%m-%d}..{period.end:%Y-%m-%d}; the history "
             f"covers {truth.index[0]:%Y-%m-%d}..{truth.index[-1]:%Y-%m-%d}"
         )
-    truth = truth.loc[: period.end - pd.Timedelta(minutes=15)]
+    truth = truth.loc[:last]
     truth_hash = frame_hash(truth)
     version = code_version()
     settings = {

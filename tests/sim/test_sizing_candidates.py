@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from controller.cli.main import app
 from sim.sizing.candidates import Candidate, CandidateGrid, parse_values, scaled_truth, variant_site
+from sim.sizing.evaluate import Period
+from sim.sizing.sweep import run_sweep
 from sites import DataError, SiteConfigError, columns, load_bundled_site
 from sites.history.derive import load_history
 
@@ -79,3 +82,15 @@ def test_the_command_names_a_bad_option_and_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--battery-kw and --duration-h: got both" in result.output
     assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_a_period_beyond_the_history_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    site = load_bundled_site(SITE_ID)
+    zone = site.location.timezone
+    period = Period(
+        pd.Timestamp("2016-12-30", tz=zone), pd.Timestamp("2017-01-05", tz=zone), pd.Timedelta("1h")
+    )
+    candidates = CandidateGrid(battery_kwh=[6000]).candidates(site)
+    with pytest.raises(DataError, match="--from/--to: got 2016-12-30..2017-01-05"):
+        run_sweep(site, load_history(site).frame, candidates, period, tmp_path)
+    assert not any(tmp_path.iterdir())
