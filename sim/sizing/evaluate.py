@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,12 +79,19 @@ def renewables_site(site: Site, candidate: Candidate) -> Site:
 
 
 def prepare_forecasts(
-    site: Site, candidate: Candidate, truth: pd.DataFrame, period: Period, folder: str
+    site: Site,
+    candidate: Candidate,
+    truth: pd.DataFrame,
+    period: Period,
+    folder: str,
+    submit: Callable[..., Any] | None = None,
 ) -> str:
-    """The forecasts of the candidate's renewable build-out (made once per build-out)."""
+    """The forecasts of the candidate's renewable build-out (made once per build-out; each
+    fit's forecasts handed to ``submit`` where given, see :func:`make_forecasts`)."""
     bare = renewables_site(site, candidate)
     scaled = scaled_truth(site, truth, *candidate.renewables)
-    make_forecasts(bare, scaled, period.steps(scaled), period.intraday_every, Path(folder))
+    steps = period.steps(scaled)
+    make_forecasts(bare, scaled, steps, period.intraday_every, Path(folder), submit)
     return folder
 
 

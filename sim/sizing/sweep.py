@@ -41,6 +41,8 @@ from sites import DataError, Site
 
 REFERENCE = (1.0, 1.0)
 """The park's present renewables: its no-storage replay is the economics' reference."""
+FORECAST_FORMAT = 2
+"""The stored forecasts' layout (a file per issue day and fit); part of their folder's hash."""
 LOG = "sweep.log"
 FAILURES = "failures.json"
 
@@ -89,7 +91,16 @@ def _need_forecasts(forecasts: dict[str, Any]) -> str:
 def _forecast_task(
     site: Site, candidate: Candidate, truth: pd.DataFrame, period: Period, folder: str
 ) -> dict[str, Any]:
-    return {"folder": prepare_forecasts(site, candidate, truth, period, folder)}
+    """Runs on a worker: the fits here in turn, each fit's forecasts as tasks of their own
+    (this task leaves its worker's slot to them while it waits)."""
+    from distributed import worker_client
+
+    with worker_client() as client:
+
+        def submit(function: Callable[..., Any], *args: Any) -> Any:
+            return client.submit(function, *args, pure=False)
+
+        return {"folder": prepare_forecasts(site, candidate, truth, period, folder, submit)}
 
 
 def _candidate_task(
@@ -184,7 +195,7 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     groups = sorted({c.renewables for c in candidates} | {REFERENCE})
     common = (site, truth_hash, period.as_dict(), version)
-    group_key = {g: digest("renewables", g, *common) for g in groups}
+    group_key = {g: digest("renewables", FORECAST_FORMAT, g, *common) for g in groups}
     keys = {c: digest("candidate", c.as_dict(), list(policies), *common) for c in candidates}
     cand_ckpt = {c: Checkpoint(keys[c], out / "candidates" / f"{keys[c]}.json") for c in candidates}
     base_ckpt = {
