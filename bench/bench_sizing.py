@@ -1,10 +1,11 @@
 """Storage sizing sweep speed on Dask: throughput with 1 and with 2 workers, and a sweep's wall
 time, on the largest park at hourly re-planning.
 
-By default: 4 battery sizes over one day (production controller and the no-storage baseline;
-the period's forecasts are made once, before the timed runs, and shared by both), first on a
-local cluster of 1 worker, then of 2; prints candidates per minute of each, their ratio (target:
-2 workers >= 1.7x of 1 on 2 cores) and each sweep's wall time.
+By default: 5 battery sizes over one day (production controller and the no-storage baseline:
+6 tasks, 3 a worker with 2; the period's forecasts are made once, before the timed runs, and
+shared by both), first on a local cluster of 1 worker, then of 2; prints candidates per
+minute of each, their ratio (target: 2 workers >= 1.7x of 1 on 2 cores) and each sweep's
+wall time.
 ``--full`` (or ``BENCH_SIZING_FULL=1``) instead times the 16-candidate full-year sweep
 (2016-01-08 to 2017-01-01, 4 battery sizes x 2 durations x 2 thermal store sizes, with the
 rule-based policy and the perfect-foresight bound at each size) on a cluster of one worker per
@@ -51,9 +52,9 @@ def _period(site: Site, start: str, end: str) -> Period:
     return Period(pd.Timestamp(start, tz=zone), pd.Timestamp(end, tz=zone), pd.Timedelta("1h"))
 
 
-def _energies(site: Site) -> list[float]:
+def _energies(site: Site, shares: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 2.5)) -> list[float]:
     now = sum(b.capacity_kwh for b in site.assets.batteries)
-    return [now * f for f in (0.5, 1.0, 1.5, 2.0)]
+    return [now * f for f in shares]
 
 
 def short(site: Site) -> None:
@@ -109,7 +110,7 @@ def short(site: Site) -> None:
 def full(site: Site) -> None:
     truth = load_history(site).frame
     period = _period(site, YEAR_FROM, YEAR_TO)
-    energies = _energies(site)
+    energies = _energies(site, (0.5, 1.0, 1.5, 2.0))
     tanks = [t.capacity_kwh_th for t in site.assets.thermal_storage][:1]
     grid = CandidateGrid(
         battery_kwh=energies,
