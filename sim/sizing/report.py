@@ -190,7 +190,7 @@ def pareto_front(table: pd.DataFrame) -> pd.Series:
     )
 
 
-def _pareto_chart(table: pd.DataFrame) -> Chart:
+def _pareto_chart(table: pd.DataFrame, target: float) -> Chart:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -203,8 +203,13 @@ def _pareto_chart(table: pd.DataFrame) -> Chart:
         c="tab:red",
         label="Pareto front",
     )
+    for i in table.index:
+        short = f"{table.loc[i, 'battery_kwh'] / 1000:g} MWh"
+        if table.loc[i, "pv_scale"] != 1.0 or table.loc[i, "wind_scale"] != 1.0:
+            short += f" PV x{table.loc[i, 'pv_scale']:g} wind x{table.loc[i, 'wind_scale']:g}"
+        ax.annotate(short, (net[i], table.loc[i, "production_self_consumption_ratio"]), fontsize=7)
     if len(table):
-        ax.axhline(0.60, color="grey", linestyle="--", label="target 0.60")
+        ax.axhline(target, color="grey", linestyle="--", label=f"target {target:g}")
     ax.set_xlabel("net annualised cost: storage cost - savings [M CNY/a]")
     ax.set_ylabel("renewable self-consumption ratio (production)")
     ax.legend()
@@ -303,7 +308,11 @@ def html_report(
     import matplotlib
 
     matplotlib.use("Agg")
-    charts = [_pareto_chart(table), _npv_chart(table)] if not table.empty else []
+    charts = (
+        [_pareto_chart(table, site.policy.min_self_consumption_ratio), _npv_chart(table)]
+        if not table.empty
+        else []
+    )
     failures = "".join(
         f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in result.failures.items()
     )
