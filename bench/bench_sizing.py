@@ -43,6 +43,13 @@ class _Quiet:
         return None
 
 
+def _load() -> str:
+    """How busy the machine was: a ratio measured while other work takes the cores says
+    little about the code."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def _largest() -> Site:
     return max(bundled_sites(), key=lambda s: sum(x.peak_kw for x in s.assets.electric_loads))
 
@@ -97,7 +104,7 @@ def short(site: Site) -> None:
             rates[workers] = len(result.ran) / result.wall_time_s * 60
             print(
                 f"{workers} worker(s): sweep wall time {result.wall_time_s:.1f} s, "
-                f"{rates[workers]:.2f} candidates/min"
+                f"{rates[workers]:.2f} candidates/min; {_load()}"
             )
         ratio = rates[2] / rates[1]
         verdict = "meets" if ratio >= RATIO_TARGET else "misses"
