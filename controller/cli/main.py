@@ -12,6 +12,7 @@ from controller.cli import (
     serve_cmd,
     simulate_cmd,
     sites_cmd,
+    size_storage_cmd,
 )
 from controller.cli.common import run_guarded
 
@@ -29,6 +30,7 @@ app.command("plan")(plan_cmd.plan_command)
 app.add_typer(serve_cmd.keys_app, name="keys")
 app.command("serve")(serve_cmd.serve)
 app.command("simulate")(simulate_cmd.simulate)
+app.command("size-storage")(size_storage_cmd.size_storage)
 
 
 @app.command()
