@@ -56,6 +56,13 @@ class Runner:
         self._on_plan = on_plan
         self._locks = {site_id: threading.Lock() for site_id in parks.ids}
 
+    def begin(
+        self, site_id: str, job: Job, trigger: Trigger, scheduled_for: datetime | None = None
+    ) -> int:
+        """Record a run as started (before it is answered as accepted); its id."""
+        with db.write(self.engine) as connection:
+            return run_store.start(connection, site_id, job, trigger, scheduled_for)
+
     def run(
         self,
         site_id: str,
@@ -63,12 +70,14 @@ class Runner:
         trigger: Trigger,
         scheduled_for: datetime | None = None,
         target: date | None = None,
+        run_id: int | None = None,
     ) -> JobRun:
-        """Plan one park now and record the run; never raises for a failed plan."""
+        """Plan one park now and record the run (``run_id``: recorded already by
+        :meth:`begin`); never raises for a failed plan (only when the store cannot record)."""
         site = self.parks.by_id[site_id]
         lock = self._locks[site_id]
-        with db.write(self.engine) as connection:
-            run_id = run_store.start(connection, site_id, job, trigger, scheduled_for)
+        if run_id is None:
+            run_id = self.begin(site_id, job, trigger, scheduled_for)
         started = time.perf_counter()
         status = RunStatus.FAILED
         try:

@@ -154,7 +154,16 @@ async def plan_in_force(
         resolved = await service.in_force_flight.run(key, lambda: service.in_force.resolve(site.id))
     if resolved.header is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan in force for {site.id!r}")
-    return await plan_response(service, request, resolved.header, fmt)
+    response = await plan_response(service, request, resolved.header, fmt)
+    if resolved.stale is not None:
+        age = (service.now() - resolved.resolved_at).total_seconds() if resolved.resolved_at else 0
+        response.headers["Warning"] = f'110 - "stale: {_ascii(resolved.stale)[:200]}"'
+        response.headers["X-Plan-Resolved-Age"] = f"{max(age, 0.0):.0f}"
+    return response
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode().replace('"', "'")
 
 
 @router.get(
