@@ -289,10 +289,11 @@ def write(engine: Engine) -> Iterator[Connection]:
     """One write transaction: everything in it is committed together or not at all.
 
     Waits at most the engine's ``write_wait_s`` for a write slot, and SQLite's busy timeout
-    (PostgreSQL's lock timeout) for the lock; past either, :class:`DatabaseBusy`."""
+    (PostgreSQL's lock timeout) for the lock; past either, :class:`DatabaseBusy`. The write
+    counts in :attr:`DatabaseState.writers_waiting` until it has committed."""
     extras = _extras(engine)
     gate = extras.gate
-    wait: object | None = extras.state.start_wait()
+    wait = extras.state.start_wait()
     try:
         if not gate.semaphore.acquire(timeout=gate.wait_s):
             problem = DatabaseBusy(
@@ -305,14 +306,11 @@ def write(engine: Engine) -> Iterator[Connection]:
             with _noting(engine), engine.connect() as connection:
                 connection = connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
                 with connection.begin():
-                    extras.state.end_wait(wait)
-                    wait = None
                     yield connection
         finally:
             gate.semaphore.release()
     finally:
-        if wait is not None:
-            extras.state.end_wait(wait)
+        extras.state.end_wait(wait)
 
 
 @contextmanager

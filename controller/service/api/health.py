@@ -91,8 +91,8 @@ def database_dependency(service: Service) -> dict[str, Any]:
     if seen.writers_waiting and waited >= BUSY_AFTER_S:
         return {
             "status": "busy",
-            "reason": f"database busy: {seen.writers_waiting} write(s) waiting for its lock, "
-            f"the longest for {waited:.1f} s",
+            "reason": f"database busy: {seen.writers_waiting} write(s) waiting for its lock "
+            f"or not committed yet, the longest for {waited:.1f} s",
         }
     failure = seen.recent_failure()
     if failure is not None:
