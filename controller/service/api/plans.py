@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +29,9 @@ from controller.service.store.plans import PlanHeader
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 PLAN_IN_FORCE_PATH = "/sites/{site_id}/plans/current"
+MAX_ID = 2**31 - 1
+"""Plan ids and versions are 32-bit columns on PostgreSQL: larger numbers are refused (422)
+on every database, before the store is asked."""
 FormatQuery = Annotated[Format | None, Query(alias="format", description="json (default) or csv")]
 
 
@@ -176,7 +179,9 @@ async def plan_for_date(
     plan_date: date,
     request: Request,
     service: ServiceDep,
-    version: Annotated[int | None, Query(ge=1, description="default: the latest")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="default: the latest")
+    ] = None,
     fmt: FormatQuery = None,
 ) -> Response:
     """The latest version (or ``version``) of a park's plan of ``kind`` for a local date."""
@@ -218,7 +223,7 @@ def plan_versions(
 
 @router.get("/plans/{plan_id}", responses=PLAN_RESPONSES)
 async def plan_by_id(
-    plan_id: int,
+    plan_id: Annotated[int, Path(ge=1, le=MAX_ID, description="a stored plan's id")],
     request: Request,
     service: ServiceDep,
     principal: UtilityKey,
