@@ -16,6 +16,8 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
@@ -104,8 +106,33 @@ def install(app: FastAPI) -> None:
             status_code=500,
         )
 
+    async def on_invalid(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        listed = [_short(e) for e in exc.errors()[:MAX_ERRORS]]
+        return JSONResponse({"detail": jsonable_encoder(listed)}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(db.DatabaseUnavailable, on_unavailable)
     app.add_exception_handler(SQLAlchemyError, on_database_error)
+
+
+MAX_ERRORS = 50
+"""A refused request lists at most this many problems (an error body stays small)."""
+
+
+def _short(error: Any) -> dict[str, Any]:
+    """One validation error with its input shortened (never the whole body echoed back)."""
+    shown = {k: error[k] for k in ("type", "loc", "msg") if k in error}
+    given = error.get("input")
+    if isinstance(given, dict | list):
+        given = echo(repr(given))
+    shown["input"] = echo(given)
+    context = error.get("ctx")
+    if context:
+        shown["ctx"] = {
+            k: v if isinstance(v, int | float) else echo(str(v)) for k, v in context.items()
+        }
+    return shown
 
 
 SERVICE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {

@@ -118,6 +118,11 @@ class ServiceSettings(BaseSettings):
         ge=1024,
         description="largest request body accepted (413 beyond, checked before parsing)",
     )
+    measurement_plausibility_checks: bool = Field(
+        default=True,
+        description="refuse PV at night and state-of-charge jumps beyond the battery's power "
+        "(off only to load synthetic data)",
+    )
     measurement_max_age_days: float = Field(
         default=400.0,
         gt=0,

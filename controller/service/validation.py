@@ -122,6 +122,7 @@ def check_points(
     window: Window | None = None,
     location: tuple[float, float] | None = None,
     before: dict[str, tuple[datetime, float]] | None = None,
+    soc_steps: bool = True,
 ) -> list[PointProblem]:
     """Every problem of a batch (see the module's docstring). ``location``: the park's
     (latitude, longitude) for the night rule; ``before``: per battery SoC series, the stored
@@ -146,7 +147,8 @@ def check_points(
             )
     if location is not None:
         problems += _night_pv(bounds, points, location)
-    problems += _soc_jumps(bounds, points, before or {})
+    if soc_steps:
+        problems += _soc_jumps(bounds, points, before or {})
     return sorted(problems, key=lambda p: p.index)
 
 

@@ -162,9 +162,12 @@ def post_measurements(site: OperatorSite, batch: MeasurementBatch, service: Serv
         for i, p in enumerate(batch.points)
         if p.unit is not None and p.series in bounds and p.unit != bounds[p.series].unit
     ]
-    before = _stored_before(service, site, bounds, raw)
-    location = (site.location.latitude, site.location.longitude)
-    problems = check_points(bounds, raw, _window(service), location, before)
+    if service.settings.measurement_plausibility_checks:
+        before = _stored_before(service, site, bounds, raw)
+        location = (site.location.latitude, site.location.longitude)
+        problems = check_points(bounds, raw, _window(service), location, before)
+    else:
+        problems = check_points(bounds, raw, _window(service), None, None, soc_steps=False)
     listed: list[dict[str, Any]] = [
         {
             "index": p.index,
