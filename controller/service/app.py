@@ -27,7 +27,7 @@ from multiprocessing.process import BaseProcess
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from controller.service import apidocs, db, errors, migrate
+from controller.service import apidocs, db, errors, migrate, openapi_errors
 from controller.service.api import (
     forecasts,
     health,
@@ -313,6 +313,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
         service.metrics.requests.labels(method, route, str(status_code)).inc()
 
     errors.install(app)
+    openapi_errors.install(app)
     app.add_middleware(Door, service=service)
     app.add_middleware(RequestMetrics, count=count)
     app.fast_path = PlanInForceFastPath(service, count)

@@ -155,7 +155,12 @@ class HealthMonitor:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={
+        503: {"description": "The database does not answer (the reasons say why)"},
+    },
+)
 async def health(service: ServiceDep) -> JSONResponse:
     """No key needed. Degraded parks are listed with the reasons; answers within a second
     (the last document, marked, when the database is too slow to make a new one)."""
