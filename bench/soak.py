@@ -256,7 +256,7 @@ class Soak:
                             )
                     if stall_every and step % stall_every == 0:
                         self.stall(base, poller, operator, parks[0])
-                    if step == 96:
+                    if step == min(96, steps // 4):  # warmed up: models fitted, caches full
                         rss_start = rss_mb()
                     if step % 96 == 0:
                         self.report_day(step, started, poller)
@@ -356,9 +356,13 @@ class Soak:
         for r in unexpected[:10]:
             print(f"  not injected: run {r.id} {r.site_id} {r.job.value}: {r.error}")
         print(
-            f"stalls: {self.stalls} (writes during them: {self.stall_writes}); restarts: {self.restarts}"
+            f"stalls: {self.stalls} (writes during them, by status: {self.stall_writes}); "
+            f"restarts: {self.restarts}"
         )
-        print(f"RSS: start {rss_start:.0f} MB (after day 1), end {rss_end:.0f} MB")
+        warm = min(96, int(self.args.days * 96) // 4) / 4
+        print(
+            f"RSS: start {rss_start:.0f} MB (after {warm:g} simulated hours), end {rss_end:.0f} MB"
+        )
         print(
             f"plan polls: {len(poller.normal)} outside stalls p50 {pct(poller.normal, 50)} "
             f"p99 {pct(poller.normal, 99)}; {len(poller.during_stall)} during stalls "
