@@ -62,7 +62,13 @@ class Principal:
         return self.role.rank >= role.rank
 
     def may_see(self, site_id: str) -> bool:
-        return self.role is Role.ADMIN or ALL_SITES in self.sites or site_id in self.sites
+        """Whether the key is granted the park: its grant holds for every role (an admin
+        key made for one park reads that park only; made without parks, every park)."""
+        return ALL_SITES in self.sites or site_id in self.sites
+
+    @property
+    def all_parks(self) -> bool:
+        return ALL_SITES in self.sites
 
 
 @dataclass(frozen=True)

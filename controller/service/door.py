@@ -7,6 +7,7 @@
   cached, so the route's own check costs nothing more.
 - Its body may be at most ``max_body_bytes``: a larger ``Content-Length`` is refused (413)
   before a byte is read, and a body sent without one is counted as it arrives.
+- ``HEAD`` is answered wherever ``GET`` is: as ``GET``, without the body.
 - At most ``db_write_slots`` such requests run at once; the others wait here, holding no
   worker thread and no database connection, up to ``db_write_wait_s``, then get 503 with
   ``Retry-After``. So writes queued on a database lock never starve the reads.
@@ -56,6 +57,9 @@ class Door:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] == "HEAD":  # answered as GET, without the body
+            await self.__call__(dict(scope, method="GET"), receive, _headers_only(send))
             return
         nul = _nul_in(scope)
         if nul is not None:
@@ -163,6 +167,15 @@ class Door:
         if principal is None:
             return 401, "unknown or revoked API key", _CHALLENGE
         return None
+
+
+def _headers_only(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = dict(message, body=b"")
+        await send(message)
+
+    return sending
 
 
 def _nul_in(scope: Scope) -> tuple[str, str] | None:

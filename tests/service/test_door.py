@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from conftest import Harness
-from service_helpers import PARK
+from service_helpers import OTHER_PARK, PARK
 
 from controller.service import db
+from controller.service.auth import Role, create_key
 from controller.service.store import runs as run_store
 from controller.service.store.runs import Job, Trigger
 
@@ -204,3 +205,33 @@ def test_a_run_killed_mid_way_does_not_leave_the_park_degraded(harness: Harness)
     health = harness.client.get("/health").json()["sites"][PARK]
     assert health["last_runs"][0]["error"] == run_store.INTERRUPTED  # shown
     assert not any("failed" in r for r in health["reasons"])  # not a degradation
+
+
+def test_a_keys_park_grant_holds_for_every_role_route_and_metrics(harness: Harness) -> None:
+    service = harness.service
+    ids = service.parks.ids
+    one_park_admin = create_key(service.engine, Role.ADMIN, [PARK], ids).token
+    one_park_operator = create_key(service.engine, Role.OPERATOR, [PARK], ids).token
+    admin = {"Authorization": f"Bearer {one_park_admin}"}
+    listed = harness.client.get("/api/v1/sites", headers=admin).json()
+    assert [s["id"] for s in listed] == [PARK]
+    assert harness.client.get(f"/api/v1/sites/{OTHER_PARK}", headers=admin).status_code == 403
+    # a park that does not exist answers as one not granted: its existence is not told
+    assert harness.client.get("/api/v1/sites/no-such-park", headers=admin).status_code == 403
+    everywhere = harness.headers("admin")
+    assert harness.client.get("/api/v1/sites/no-such-park", headers=everywhere).status_code == 404
+    harness.service.metrics.measurements.labels(OTHER_PARK).inc()
+    harness.service.metrics.measurements.labels(PARK).inc()
+    text = harness.client.get(
+        "/metrics", headers={"Authorization": f"Bearer {one_park_operator}"}
+    ).text
+    assert f'site="{PARK}"' in text and f'site="{OTHER_PARK}"' not in text
+    assert f'site="{OTHER_PARK}"' in harness.client.get("/metrics", headers=everywhere).text
+
+
+def test_head_is_answered_wherever_get_is(harness: Harness) -> None:
+    for path in ("/health", "/api/v1/sites", "/openapi.json"):
+        got = harness.client.get(path, headers=harness.headers("admin"))
+        head = harness.client.head(path, headers=harness.headers("admin"))
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]

@@ -17,6 +17,7 @@ waiting for its lock, its last failure.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from controller.service import db
 from controller.service.api.deps import OperatorKey, ServiceDep
 from controller.service.api.operator import run_out
+from controller.service.auth import Principal
 from controller.service.context import Service
 from controller.service.field.api import manual_reasons
 from controller.service.health import all_health
@@ -169,6 +171,22 @@ async def health(service: ServiceDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(service: ServiceDep, _key: OperatorKey) -> Response:
+async def metrics(service: ServiceDep, key: OperatorKey) -> Response:
+    """Prometheus text; a key granted some parks sees only their series."""
     body = await run_in_threadpool(service.metrics.exposition)
+    if not key.all_parks:
+        body = granted_only(body, key)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+_SITE_LABEL = re.compile(rb'site="([^"]*)"')
+
+
+def granted_only(body: bytes, key: Principal) -> bytes:
+    """The exposition without the samples of parks ``key`` is not granted."""
+    kept = []
+    for line in body.split(b"\n"):
+        found = _SITE_LABEL.search(line)
+        if found is None or key.may_see(found.group(1).decode()):
+            kept.append(line)
+    return b"\n".join(kept)

@@ -229,17 +229,14 @@ async def plan_by_id(
     principal: UtilityKey,
     fmt: FormatQuery = None,
 ) -> Response:
-    """A stored plan by id (the key must be granted its park)."""
+    """A stored plan by id (the key must be granted its park; else 404, as for no plan)."""
 
     def lookup() -> PlanHeader | None:
         with db.read(service.engine) as connection:
             return plan_store.get_header(connection, plan_id)
 
     header = await run_in_threadpool(lookup)
-    if header is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan {plan_id}")
-    if not principal.may_see(header.site_id):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"this key is not granted {header.site_id!r}"
-        )
+    if header is None or not principal.may_see(header.site_id):
+        # a plan of a park the key is not granted is "no plan": its existence is not told
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan {plan_id} for this key")
     return await plan_response(service, request, header, fmt)
