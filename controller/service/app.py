@@ -127,6 +127,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         settings.run_lock_timeout_s,
         clock,
         on_plan=lambda: holder[0].plans_changed(),
+        on_unrecorded=lambda what, exc: holder[0].background_failed(what, exc),
     )
     service = Service(
         settings=settings,
