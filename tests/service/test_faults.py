@@ -8,13 +8,17 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import Harness
-from service_helpers import PARK
+from real_plans import real_plan
+from service_helpers import PARK, quarter_hour
 from sqlalchemy.engine import make_url
 
+from controller.plan import PlanKind
 from controller.service import db
+from controller.service.pipeline import store_plan
 from controller.service.store import runs as run_store
 from controller.service.store.runs import Job, Trigger
 
@@ -94,3 +98,35 @@ def test_a_frozen_sensor_raises_an_alarm_that_moving_values_clear(h: Harness) ->
     post([398.0], now)  # it moves again
     reasons = h.client.get("/health").json()["sites"][PARK]["reasons"]
     assert not any("frozen" in r for r in reasons), reasons
+
+
+def test_with_the_store_gone_a_verified_key_still_reads_the_cached_plan_marked_stale(
+    h: Harness, sqlite_url: str, tmp_path: Path
+) -> None:
+    begin = quarter_hour(datetime.now(UTC), "Asia/Shanghai")
+    plan = real_plan(PARK, begin, 8, PlanKind.INTRADAY)
+    header = store_plan(h.service.engine, plan, begin.date(), None, None)
+    poll = f"/api/v1/sites/{PARK}/plans/current"
+    assert h.client.get(poll, headers=h.headers("utility")).json()["id"] == header.id
+    h.service.plans_changed()  # the resolution must be made again: the store is asked
+    path = make_url(sqlite_url).database
+    assert path is not None
+    for suffix in ("", "-wal", "-shm"):  # the store's files gone (a lost volume)
+        if Path(path + suffix).exists():
+            Path(path + suffix).rename(tmp_path / f"gone{suffix}")
+    h.service.engine.dispose()
+    stale = h.client.get(poll, headers=h.headers("utility"))
+    assert stale.status_code == 200 and stale.json()["id"] == header.id
+    assert stale.headers["Warning"].startswith('110 - "stale: database unavailable')
+    assert int(stale.headers["X-Plan-Resolved-Age"]) >= 0
+    never_verified = create_key_token_unverified()
+    refused = h.client.get(poll, headers={"Authorization": f"Bearer {never_verified}"})
+    assert refused.status_code == 503 and refused.json()["detail"]["code"].startswith("database_")
+    health = h.client.get("/health")
+    assert health.status_code == 503
+    assert health.json()["dependencies"]["database"]["status"] == "down"
+
+
+def create_key_token_unverified() -> str:
+    """A well-formed key this service never verified (its id must be looked up)."""
+    return "mg_0123abcd_" + "x" * 43

@@ -115,7 +115,13 @@ class HealthMonitor:
         self._lock = threading.Lock()
 
     def _made(self, service: Service) -> tuple[int, dict[str, Any]]:
-        made = health_document(service)
+        try:
+            made = health_document(service)
+        except db.DatabaseUnavailable as problem:  # it answered the probe, not the queries
+            return status.HTTP_503_SERVICE_UNAVAILABLE, {
+                "status": "unavailable",
+                "reasons": [f"database does not answer: {problem.reason}"],
+            }
         if made[0] == status.HTTP_200_OK:
             self._last = (made[0], made[1], time.monotonic())
         return made
