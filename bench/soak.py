@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import socket
 import sqlite3
@@ -269,6 +270,8 @@ class Soak:
                 poller.base = None
             if step < steps:
                 engine.dispose()
+                del app, service
+                gc.collect()  # a stopped process returns its memory; here, collect it
                 app, service = self.build()  # start again on the same store
                 engine = service.engine
                 self.restarts += 1
