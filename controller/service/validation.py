@@ -44,6 +44,8 @@ NIGHT_PV_FRACTION = 0.01
 inverter standby draw stay well under it)."""
 NIGHT_ELEVATION_DEG = -1.0
 """The sun counts as down below -1 degree (refraction and the interval's edges)."""
+SOLAR_YEARS = (1900, 2200)
+"""The night rule looks at times in these years only (others are refused by the window)."""
 SOC_STEP_TOLERANCE = 1.1
 """A state of charge may move by the battery's power x 15 min x 1.1 between quarter hours."""
 STEP = timedelta(minutes=15)
@@ -206,6 +208,8 @@ def _night_pv(
         bound = bounds.get(series)
         if bound is None or bound.pv_rating_kw is None or ts.utcoffset() is None:
             continue
+        if not SOLAR_YEARS[0] <= ts.year <= SOLAR_YEARS[1]:
+            continue  # far outside any window (refused for that); no sun position there
         if math.isfinite(value) and value > NIGHT_PV_FRACTION * bound.pv_rating_kw:
             suspects.append((i, series, ts, value, bound.pv_rating_kw))
     if not suspects:

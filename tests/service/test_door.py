@@ -47,6 +47,7 @@ BAD_POINTS = [
     ("an offset off the grid", _point(ts="2026-03-02T00:00:00+00:07"), "ts", "+00:07"),
     ("a unit other than the series'", _point(unit="MW", value=0.1), "unit", "'kW'"),
     ("PV at night", _point(series=PV, ts=NIGHT, value=800.0), "value", "PV at night"),
+    ("PV in the year 1000", _point(PV, "1000-01-01T12:00:00+00:00", 800.0), "ts", "window"),
     ("an unknown field", _point(quality="good"), "quality", "Extra inputs"),
 ]
 
