@@ -7,6 +7,9 @@
   cached, so the route's own check costs nothing more.
 - Its body may be at most ``max_body_bytes``: a larger ``Content-Length`` is refused (413)
   before a byte is read, and a body sent without one is counted as it arrives.
+- A client address whose requests were refused 401 more than ``auth_failures_per_minute``
+  times in the last minute gets 429 (``Retry-After``) for requests whose key is not already
+  verified, without a store lookup; requests with verified keys from it go on.
 - ``HEAD`` is answered wherever ``GET`` is: as ``GET``, without the body.
 - At most ``db_write_slots`` such requests run at once; the others wait here, holding no
   worker thread and no database connection, up to ``db_write_wait_s``, then get 503 with
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections import deque
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -45,6 +50,33 @@ class Door:
         self.slot_count = settings.db_write_slots
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self.waiting = 0
+        self.failure_limit = settings.auth_failures_per_minute
+        self._failures: dict[str, deque[float]] = {}
+
+    def _throttled(self, scope: Scope) -> bool:
+        """Whether this request comes from an address over its failure budget with a key
+        that is not already verified."""
+        address = _address(scope)
+        seen = self._failures.get(address)
+        if seen is None:
+            return False
+        cutoff = time.monotonic() - 60.0
+        while seen and seen[0] < cutoff:
+            seen.popleft()
+        if len(seen) <= self.failure_limit:
+            return False
+        token = _token(scope)
+        return token is None or self.service.keys.cached(token) is None
+
+    def _noting_failures(self, scope: Scope, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                if len(self._failures) > 10_000:
+                    self._failures.clear()
+                self._failures.setdefault(_address(scope), deque()).append(time.monotonic())
+            await send(message)
+
+        return sending
 
     def slots(self) -> asyncio.Semaphore:
         """The write slots of the running event loop (a test client may run several)."""
@@ -61,6 +93,22 @@ class Door:
         if scope["method"] == "HEAD":  # answered as GET, without the body
             await self.__call__(dict(scope, method="GET"), receive, _headers_only(send))
             return
+        if self._throttled(scope):
+            await _send_json(
+                send,
+                429,
+                detail(
+                    "too_many_failures",
+                    f"more than {self.failure_limit} requests from this address were refused "
+                    "for their key in the last minute",
+                    "authorization",
+                    None,
+                    "a valid key; retry after Retry-After seconds",
+                ),
+                [(b"retry-after", b"60")],
+            )
+            return
+        send = self._noting_failures(scope, send)
         nul = _nul_in(scope)
         if nul is not None:
             field, value = nul
@@ -149,11 +197,7 @@ class Door:
     async def _authenticate(
         self, scope: Scope
     ) -> tuple[int, dict[str, Any] | str, list[tuple[bytes, bytes]]] | None:
-        headers: dict[bytes, str] = {}
-        for name, value in scope["headers"]:
-            if name in (b"authorization", b"x-api-key") and name not in headers:
-                headers[name] = value.decode("latin-1")
-        token = token_of(headers.get(b"authorization"), headers.get(b"x-api-key"))
+        token = _token(scope)
         if token is None:
             return 401, "an API key is required", _CHALLENGE
         try:
@@ -167,6 +211,19 @@ class Door:
         if principal is None:
             return 401, "unknown or revoked API key", _CHALLENGE
         return None
+
+
+def _token(scope: Scope) -> str | None:
+    headers: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in (b"authorization", b"x-api-key") and name not in headers:
+            headers[name] = value.decode("latin-1")
+    return token_of(headers.get(b"authorization"), headers.get(b"x-api-key"))
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _headers_only(send: Send) -> Send:

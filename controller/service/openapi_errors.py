@@ -1,7 +1,7 @@
 """Every status a route can answer, in the OpenAPI document: the refusals the door and the
 shared dependencies make are added to each operation that can meet them.
 
-- ``401``/``403``: routes that need a key (they declare the key schemes);
+- ``401``/``403``/``429``: routes that need a key (they declare the key schemes);
 - ``404``: routes with a path parameter (no such park, plan, key...);
 - ``413``: routes with a request body (larger than ``max_body_bytes``, or too many points);
 - ``422``: every route with a parameter or a body (the framework's list of problems, or one
@@ -76,6 +76,7 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     if keyed:
         wanted["401"] = "No key, or an unknown or revoked key"
         wanted["403"] = "The key's role is too low, or it is not granted the park"
+        wanted["429"] = "Too many refused keys from this address: retry after Retry-After"
         wanted["503"] = "The database is busy or down: retry after Retry-After seconds"
     if "{" in path:
         wanted["404"] = "No such park or resource"

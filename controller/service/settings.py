@@ -118,6 +118,12 @@ class ServiceSettings(BaseSettings):
         ge=1024,
         description="largest request body accepted (413 beyond, checked before parsing)",
     )
+    auth_failures_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="refused keys (401) per client address per minute before its requests "
+        "with keys not already verified get 429 for the rest of the minute",
+    )
     measurement_plausibility_checks: bool = Field(
         default=True,
         description="refuse PV at night and state-of-charge jumps beyond the battery's power "

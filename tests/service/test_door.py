@@ -236,3 +236,18 @@ def test_head_is_answered_wherever_get_is(harness: Harness) -> None:
         head = harness.client.head(path, headers=harness.headers("admin"))
         assert head.status_code == got.status_code == 200, path
         assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_an_address_refused_too_often_is_throttled_but_verified_keys_go_on(
+    harness_factory: Any, sqlite_url: str
+) -> None:
+    h = harness_factory(sqlite_url, auth_failures_per_minute=5, key_cache_ttl_s=60.0)
+    good = h.headers("utility")
+    assert h.client.get("/api/v1/sites", headers=good).status_code == 200  # verified, cached
+    bad = {"Authorization": "Bearer mg_0123abcd_not-a-real-key"}
+    codes = [h.client.get("/api/v1/sites", headers=bad).status_code for _ in range(8)]
+    assert codes[:6] == [401] * 6 and codes[6:] == [429, 429]
+    throttled = h.client.get("/api/v1/sites", headers=bad)
+    assert throttled.headers["Retry-After"] == "60"
+    assert throttled.json()["detail"]["code"] == "too_many_failures"
+    assert h.client.get("/api/v1/sites", headers=good).status_code == 200
