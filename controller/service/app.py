@@ -27,7 +27,7 @@ from multiprocessing.process import BaseProcess
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from controller.service import apidocs, db, migrate
+from controller.service import apidocs, db, errors, migrate, openapi_errors
 from controller.service.api import (
     forecasts,
     health,
@@ -39,10 +39,12 @@ from controller.service.api import (
     policy,
 )
 from controller.service.api import sites as sites_api
+from controller.service.api.health import HealthMonitor
 from controller.service.auth import KeyVerifier, Role, create_key
 from controller.service.bodies import BodyCache
 from controller.service.context import Service
 from controller.service.dashboard import mount
+from controller.service.door import Door
 from controller.service.fastpath import PlanInForceFastPath, ServiceApp
 from controller.service.feeder import ReplayFeeder
 from controller.service.field import wiring
@@ -85,9 +87,19 @@ class Background:
     """The demo's simulated plant processes (with field devices)."""
 
 
+def limits(settings: ServiceSettings) -> db.Limits:
+    """The database's bounds on every wait, from the settings."""
+    return db.Limits(
+        busy_timeout_s=settings.db_busy_timeout_s,
+        statement_timeout_s=settings.db_statement_timeout_s,
+        write_slots=settings.db_write_slots,
+        write_wait_s=settings.db_write_wait_s,
+    )
+
+
 def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
     """Open the store (migrated to the newest schema), record the parks, build the service."""
-    engine = db.make_engine(settings.database_url, settings.sqlite_synchronous)
+    engine = db.make_engine(settings.database_url, settings.sqlite_synchronous, limits(settings))
     migrate.upgrade(engine)
     parks = load_parks(settings.sites, settings.site_files)
     with db.write(engine) as connection:
@@ -115,6 +127,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         settings.run_lock_timeout_s,
         clock,
         on_plan=lambda: holder[0].plans_changed(),
+        on_unrecorded=lambda what, exc: holder[0].background_failed(what, exc),
     )
     service = Service(
         settings=settings,
@@ -127,6 +140,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         in_force=PlansInForce(engine, clock),
         clock=clock,
         fitter=fitter,
+        health=HealthMonitor(),
     )
     holder.append(service)
     if settings.field:
@@ -261,6 +275,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
             yield
         finally:
             _stop_background(background, service)
+            service.health.close()
             service.engine.dispose()
 
     app = ServiceApp(
@@ -298,6 +313,9 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
     def count(method: str, route: str, status_code: int) -> None:
         service.metrics.requests.labels(method, route, str(status_code)).inc()
 
+    errors.install(app)
+    openapi_errors.install(app)
+    app.add_middleware(Door, service=service)
     app.add_middleware(RequestMetrics, count=count)
     app.fast_path = PlanInForceFastPath(service, count)
     return app

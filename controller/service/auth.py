@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 import threading
 import time
@@ -27,6 +29,8 @@ from controller.service.store.keys import ALL_SITES, StoredKey
 from sites.errors import MicrogridError
 
 KEY_PREFIX = "mg"
+_KEY_ID = re.compile(r"[0-9a-f]{1,16}")
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -58,7 +62,13 @@ class Principal:
         return self.role.rank >= role.rank
 
     def may_see(self, site_id: str) -> bool:
-        return self.role is Role.ADMIN or ALL_SITES in self.sites or site_id in self.sites
+        """Whether the key is granted the park: its grant holds for every role (an admin
+        key made for one park reads that park only; made without parks, every park)."""
+        return ALL_SITES in self.sites or site_id in self.sites
+
+    @property
+    def all_parks(self) -> bool:
+        return ALL_SITES in self.sites
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,8 @@ def hash_token(token: str) -> str:
 def parse_key_id(token: str) -> str | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    if not _KEY_ID.fullmatch(parts[1]):  # never a query for an id no key can have
         return None
     return parts[1]
 
@@ -118,12 +130,18 @@ class KeyVerifier:
     for a revocation through this service's API, within the store watcher's poll interval
     (:mod:`controller.service.watch`) for one by another process (``microgrid keys revoke``).
     A lookup that raced with a revocation is used for its own request but not kept.
+
+    While the database does not answer, a key verified before (and not revoked since, as
+    far as this process knows) is still trusted: utilities keep reading cached plans
+    through an outage. A key never verified gets the database's 503.
     """
 
     def __init__(self, engine: Engine, ttl_s: float) -> None:
         self._engine = engine
         self._ttl_s = ttl_s
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self._known: dict[str, Principal] = {}
+        """Every key verified since the last revocation, for outages."""
         self._generation = 0
         self._lock = threading.Lock()
         self._flight: SingleFlight[tuple[str, int], Principal | None] = SingleFlight()
@@ -145,8 +163,15 @@ class KeyVerifier:
         if key_id is None:
             return None
         generation = self._generation
-        with db.read(self._engine) as connection:
-            stored = key_store.get(connection, key_id)
+        try:
+            with db.read(self._engine) as connection:
+                stored = key_store.get(connection, key_id)
+        except db.DatabaseUnavailable as problem:
+            known = self._known.get(digest)
+            if known is None:
+                raise
+            log.warning("key %s trusted as verified before: %s", key_id, problem.reason)
+            return known
         if stored is None or stored.revoked_at is not None:
             return None
         if not hmac.compare_digest(stored.hash, digest):
@@ -156,7 +181,10 @@ class KeyVerifier:
             if generation == self._generation:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
+                if len(self._known) > 10_000:
+                    self._known.clear()
                 self._cache[digest] = (principal, time.monotonic() + self._ttl_s)
+                self._known[digest] = principal
         return principal
 
     async def lookup(self, token: str) -> Principal | None:
@@ -173,3 +201,4 @@ class KeyVerifier:
         with self._lock:
             self._generation += 1
             self._cache.clear()
+            self._known.clear()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from controller.service.metrics import Metrics
 from controller.service.parks import Parks
 from controller.service.runner import Clock, Runner
 from controller.service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,18 +45,42 @@ class Service:
     """Runs operator-triggered re-plans in the background (set while the app runs)."""
     field_loop: FieldLoop | None = None
     """Field devices in and out (``field_devices``; by default in demo mode)."""
+    health: Any = None
+    """``/health``'s :class:`~controller.service.api.health.HealthMonitor` (set by the app)."""
+    background_failures: list[tuple[float, str]] = field(default_factory=list)
+    """Background work that failed outside a recorded run (newest last, bounded): shown in
+    ``/health`` and counted in ``/metrics``."""
     in_force_flight: SingleFlight[tuple[str, int], InForce] = field(default_factory=SingleFlight)
     """One store lookup per park when many requests miss the plan in force at once."""
 
     def now(self) -> datetime:
         return self.clock()
 
-    def submit(self, work: Callable[[], Any]) -> None:
-        """Run ``work`` in the background (in this thread when the app is not started)."""
+    def submit(self, work: Callable[[], Any], what: str = "background work") -> None:
+        """Run ``work`` in the background (in a thread of its own when the app is not
+        started); a failure is logged, kept in :attr:`background_failures` and counted."""
+
+        def guarded() -> None:
+            try:
+                work()
+            except Exception as exc:
+                self.background_failed(what, exc)
+
         if self.executor is None:
-            threading.Thread(target=work, name="replan", daemon=True).start()
+            threading.Thread(target=guarded, name="replan", daemon=True).start()
         else:
-            self.executor.submit(work)
+            self.executor.submit(guarded)
+
+    def background_failed(self, what: str, exc: BaseException) -> None:
+        log.error("%s failed: %s", what, exc, exc_info=exc)
+        stamp = self.now().strftime("%Y-%m-%d %H:%M")
+        self.background_failures.append((time.monotonic(), f"{what} failed at {stamp} UTC: {exc}"))
+        del self.background_failures[:-20]
+        self.metrics.background_failures.labels(what.split(" ")[0]).inc()
+
+    def recent_background_failures(self, within_s: float = 3600.0) -> list[str]:
+        since = time.monotonic() - within_s
+        return [text for at, text in self.background_failures if at >= since]
 
     def plans_changed(self) -> None:
         """A plan was stored: forget every resolved plan in force."""

@@ -1,7 +1,16 @@
-"""Is each park being planned? Degraded, and why, for ``/health``, metrics and the dashboard."""
+"""Is each park being planned? Degraded, and why, for ``/health``, metrics and the dashboard.
+
+A run interrupted by a stop of the service (killed mid-way; marked failed at the next
+start, :func:`~controller.service.store.runs.close_interrupted`) is shown but does not
+degrade the park: nothing is wrong with the park, and the last good plan stays in force
+(a park left without any plan in force is degraded for that). A measurement series whose
+newest values have not moved for hours (a frozen sensor,
+:func:`~controller.service.validation.frozen_series`) degrades the park with a warning.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,6 +23,9 @@ from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
 from controller.service.store.runs import JobRun, RunStatus
+from controller.service.validation import FROZEN_INTERVALS, frozen_series
+from sites import Site
+from sites.history.series import SeriesKind, expected_series
 
 STALE_MEASUREMENTS = timedelta(hours=1)
 
@@ -34,7 +46,10 @@ class SiteHealth:
         return bool(self.reasons)
 
 
-def site_health(engine: Engine, site_id: str, now: datetime) -> SiteHealth:
+def site_health(
+    engine: Engine, site_id: str, now: datetime, watched: Sequence[str] = ()
+) -> SiteHealth:
+    """``watched``: the series checked for a frozen sensor."""
     reasons = []
     with db.read(engine) as connection:
         last = run_store.last_per_job(connection, site_id)
@@ -43,7 +58,15 @@ def site_health(engine: Engine, site_id: str, now: datetime) -> SiteHealth:
         fallbacks = (
             plan_store.forecast_fallbacks(connection, header.id) if header is not None else {}
         )
+        tails = {
+            series: measurement_store.newest_values(
+                connection, site_id, series, now + timedelta(hours=1), FROZEN_INTERVALS
+            )
+            for series in watched
+        }
     for run in sorted(last.values(), key=lambda r: r.job.value):
+        if run.status is RunStatus.FAILED and run.error == run_store.INTERRUPTED:
+            continue  # the stop is over; "no plan in force" says it if nothing is left
         if run.status is RunStatus.FAILED:
             reasons.append(
                 f"last {run.job.value} run (started {run.started_at:%Y-%m-%d %H:%M} UTC) failed: "
@@ -57,9 +80,24 @@ def site_health(engine: Engine, site_id: str, now: datetime) -> SiteHealth:
         reasons.append("no measurements received yet")
     elif now - newest > STALE_MEASUREMENTS + timedelta(minutes=15):
         reasons.append(f"no measurement since {newest:%Y-%m-%d %H:%M} UTC")
+    for series in frozen_series(tails):
+        reasons.append(
+            f"measurements of {series} frozen: the same value {tails[series][-1]:g} for the "
+            f"last {FROZEN_INTERVALS} quarter hours (a stuck sensor?)"
+        )
     runs = tuple(sorted(last.values(), key=lambda r: r.started_at, reverse=True))
     return SiteHealth(site_id, tuple(reasons), header, runs, newest, fallbacks)
 
 
 def all_health(engine: Engine, parks: Parks, now: datetime) -> dict[str, SiteHealth]:
-    return {site_id: site_health(engine, site_id, now) for site_id in parks.ids}
+    return {
+        site_id: site_health(engine, site_id, now, watched_series(parks.by_id[site_id]))
+        for site_id in parks.ids
+    }
+
+
+def watched_series(site: Site) -> list[str]:
+    """The series a frozen sensor shows in: PV, wind, loads and heat demands (not waste heat,
+    which a steady process holds at one value for days, nor the weather)."""
+    watched = (SeriesKind.PV, SeriesKind.WIND, SeriesKind.LOAD, SeriesKind.HEAT_DEMAND)
+    return [column for column, spec in expected_series(site).items() if spec.kind in watched]

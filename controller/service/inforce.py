@@ -11,12 +11,14 @@ The plan in force at a moment is the newest plan whose horizon covers it
 
 So a cached answer is never older than the store, apart from the watcher's poll interval for
 plans written by other processes (none in normal operation: every plan is made by the
-service's own runner). A resolution that raced with an invalidation is used for its own
-request but not kept (generation check).
+service's own runner). While the store does not answer, the park's last resolution is
+served marked stale (:attr:`InForce.stale`, with when it was resolved). A resolution that
+raced with an invalidation is used for its own request but not kept (generation check).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +39,9 @@ class InForce:
     until: datetime | None
     """The first moment the answer may change with time; ``None``: only a new plan changes it."""
     generation: int
+    stale: str | None = None
+    """Why this is an older resolution (the store did not answer); ``None``: current."""
+    resolved_at: datetime | None = None
 
     def holds_at(self, now: datetime) -> bool:
         return self.until is None or now < self.until
@@ -48,6 +53,9 @@ class PlansInForce:
         self._clock = clock
         self._generation = 0
         self._items: dict[str, InForce] = {}
+        self._last: dict[str, InForce] = {}
+        """The newest resolution per park, kept across invalidations: served (marked stale)
+        while the store does not answer."""
         self._lock = threading.Lock()
 
     @property
@@ -75,12 +83,19 @@ class PlansInForce:
             return found
         generation = self._generation
         now = self._clock()
-        with db.read(self._engine) as connection:
-            header = plan_store.in_force(connection, site_id, now)
-            later = plan_store.next_start(connection, site_id, now)
+        try:
+            with db.read(self._engine) as connection:
+                header = plan_store.in_force(connection, site_id, now)
+                later = plan_store.next_start(connection, site_id, now)
+        except db.DatabaseUnavailable as problem:
+            last = self._last.get(site_id)
+            if last is None or last.header is None:
+                raise
+            return dataclasses.replace(last, stale=problem.reason)
         ends = [t for t in (header.end if header else None, later) if t is not None]
-        made = InForce(header, min(ends) if ends else None, generation)
+        made = InForce(header, min(ends) if ends else None, generation, resolved_at=now)
         with self._lock:
             if generation == self._generation:
                 self._items[site_id] = made
+            self._last[site_id] = made
         return made

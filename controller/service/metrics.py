@@ -59,6 +59,12 @@ class Metrics:
             ["site"],
             registry=self.registry,
         )
+        self.background_failures = Counter(
+            "microgrid_background_failures",
+            "Background work (re-plans, scheduled runs) that failed outside a recorded run",
+            ["what"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "microgrid_http_requests",
             "HTTP requests by route template and status",

@@ -263,6 +263,21 @@ posted_prices = Table(
     Index("ix_posted_prices_site_start", "site_id", "start_at"),
 )
 
+measurement_deletions = Table(
+    "measurement_deletions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site_id", String(48), ForeignKey("sites.id"), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False, doc="exclusive"),
+    Column("series", JSON, nullable=True, doc="the series deleted; null: every series"),
+    Column("deleted", Integer, nullable=False, doc="how many points were deleted"),
+    Column("reason", Text, nullable=False),
+    Column("key_id", String(16), nullable=False, doc="the key that deleted them"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_measurement_deletions_site_created", "site_id", "created_at"),
+)
+
 # Owned by APScheduler's SQLAlchemyJobStore (same shape as its own); created by the
 # migrations so that they own the whole schema.
 apscheduler_jobs = Table(
@@ -283,6 +298,7 @@ __all__ = [
     "grid_event_targets",
     "grid_events",
     "job_runs",
+    "measurement_deletions",
     "measurements",
     "metadata",
     "plan_rows",

@@ -46,6 +46,7 @@ class Runner:
         lock_timeout_s: float,
         clock: Clock = utc_now,
         on_plan: Callable[[], None] = lambda: None,
+        on_unrecorded: Callable[[str, BaseException], None] | None = None,
     ) -> None:
         self.engine = engine
         self.parks = parks
@@ -54,7 +55,17 @@ class Runner:
         self._metrics = metrics
         self._lock_timeout_s = lock_timeout_s
         self._on_plan = on_plan
+        self._on_unrecorded = on_unrecorded
+        """Told of a run the store could not record (its start or its failure): shown in
+        ``/health`` and ``/metrics`` instead."""
         self._locks = {site_id: threading.Lock() for site_id in parks.ids}
+
+    def begin(
+        self, site_id: str, job: Job, trigger: Trigger, scheduled_for: datetime | None = None
+    ) -> int:
+        """Record a run as started (before it is answered as accepted); its id."""
+        with db.write(self.engine) as connection:
+            return run_store.start(connection, site_id, job, trigger, scheduled_for)
 
     def run(
         self,
@@ -63,12 +74,18 @@ class Runner:
         trigger: Trigger,
         scheduled_for: datetime | None = None,
         target: date | None = None,
+        run_id: int | None = None,
     ) -> JobRun:
-        """Plan one park now and record the run; never raises for a failed plan."""
+        """Plan one park now and record the run (``run_id``: recorded already by
+        :meth:`begin`); never raises for a failed plan (only when the store cannot record)."""
         site = self.parks.by_id[site_id]
         lock = self._locks[site_id]
-        with db.write(self.engine) as connection:
-            run_id = run_store.start(connection, site_id, job, trigger, scheduled_for)
+        if run_id is None:
+            try:
+                run_id = self.begin(site_id, job, trigger, scheduled_for)
+            except Exception as exc:
+                self._unrecorded(f"{job.value} run of {site_id} (could not be recorded)", exc)
+                raise
         started = time.perf_counter()
         status = RunStatus.FAILED
         try:
@@ -85,8 +102,16 @@ class Runner:
         except Exception as exc:  # any failure is recorded and the service goes on
             log.error("%s %s run %d failed: %s", site_id, job.value, run_id, exc)
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            with db.write(self.engine) as connection:
-                run_store.finish(connection, run_id, RunStatus.FAILED, error=detail)
+            try:
+                with db.write(self.engine) as connection:
+                    run_store.finish(connection, run_id, RunStatus.FAILED, error=detail)
+            except Exception as unrecorded:
+                self._unrecorded(
+                    f"{job.value} run {run_id} of {site_id} failed ({detail}); the failure "
+                    "could not be recorded",
+                    unrecorded,
+                )
+                raise
             self._fall_back(site_id, job, target, detail)
         self._metrics.job_finished(site_id, job.value, status.value, time.perf_counter() - started)
         with db.read(self.engine) as connection:
@@ -106,6 +131,12 @@ class Runner:
         if made is not None:
             log.warning("%s: stored rule-based fallback plan %d (%s)", site_id, made.id, reason)
             self._on_plan()
+
+    def _unrecorded(self, what: str, exc: BaseException) -> None:
+        if self._on_unrecorded is not None:
+            self._on_unrecorded(what, exc)
+        else:
+            log.error("%s: %s", what, exc)
 
     def busy(self, site_id: str) -> bool:
         return self._locks[site_id].locked()

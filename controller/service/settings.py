@@ -91,6 +91,54 @@ class ServiceSettings(BaseSettings):
         description="how often plans stored and keys revoked by other processes are looked for",
     )
     plan_body_cache_size: int = Field(default=256, ge=1)
+    db_busy_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="how long a write waits for a database lock (SQLite busy timeout, "
+        "PostgreSQL lock_timeout) before the API answers 503 database busy",
+    )
+    db_statement_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="PostgreSQL statement_timeout"
+    )
+    db_write_slots: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="write transactions at once; the others wait (reads never wait for them)",
+    )
+    db_write_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="how long a write waits for a write slot before the API answers 503",
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="largest request body accepted (413 beyond, checked before parsing)",
+    )
+    auth_failures_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="refused keys (401) per client address per minute before its requests "
+        "with keys not already verified get 429 for the rest of the minute",
+    )
+    measurement_plausibility_checks: bool = Field(
+        default=True,
+        description="refuse PV at night and state-of-charge jumps beyond the battery's power "
+        "(off only to load synthetic data)",
+    )
+    measurement_max_age_days: float = Field(
+        default=400.0,
+        gt=0,
+        description="measurements older than this (before now) are refused",
+    )
+    measurement_future_skew_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="measurements may start at most this far after now (clock skew)",
+    )
     max_measurement_batch: int = Field(default=100_000, ge=1)
     field_devices: bool | None = Field(
         default=None,

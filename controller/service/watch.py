@@ -5,6 +5,7 @@ stores or revokes clears those caches at once; a plan stored or a key revoked by
 process (``microgrid keys revoke``, a tool writing plans into the same database) is noticed
 here: a background thread reads two counters every ``interval_s`` seconds (the plans' count
 and newest id, the number of revoked keys) and, when one moved, calls the matching callback.
+While the store does not answer, the caches are kept (the service answers from them).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class StoreWatcher:
         while not self._stop.wait(self._interval_s):
             try:
                 self.poll()
-            except Exception:  # the store did not answer: trust nothing cached, try again
-                log.exception("store watch failed; caches cleared")
-                self._on_plans()
-                self._on_keys()
+            except Exception as exc:  # the store did not answer: keep serving what is cached
+                # (a plan or revocation made meanwhile by another process is noticed at the
+                # first poll that answers: the counters are compared with the last good read)
+                log.warning("store watch: the store did not answer (%s); caches kept", exc)

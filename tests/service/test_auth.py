@@ -46,6 +46,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sites/{site_id}/forecasts/latest"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/sites/{site_id}/measurements"): Rule(Role.OPERATOR, True),
     ("POST", "/api/v1/sites/{site_id}/measurements"): Rule(Role.OPERATOR, True),
+    ("DELETE", "/api/v1/sites/{site_id}/measurements"): Rule(Role.OPERATOR, True),
+    ("GET", "/api/v1/sites/{site_id}/measurements/deletions"): Rule(Role.OPERATOR, True),
     ("POST", "/api/v1/sites/{site_id}/replan"): Rule(Role.OPERATOR, True),
     ("GET", "/api/v1/job-runs"): Rule(Role.OPERATOR),
     ("GET", "/api/v1/sites/{site_id}/field"): Rule(Role.OPERATOR, True),

@@ -234,7 +234,10 @@ def test_keys_parks_and_queries_are_checked_as_by_the_route_on_a_warm_cache(
         answered = path.answer(scope(URL, headers, query.lstrip("?").encode()))
         if want != 200:
             assert answered is None, (headers, query)
-    assert h.client.get("/api/v1/sites/nowhere/plans/current", headers=utility).status_code == 404
+    # a park the key is not granted, existing or not, answers alike (403)
+    assert h.client.get("/api/v1/sites/nowhere/plans/current", headers=utility).status_code == 403
+    admin = h.headers("admin")  # granted every park: an unknown one is 404
+    assert h.client.get("/api/v1/sites/nowhere/plans/current", headers=admin).status_code == 404
 
 
 def test_a_revoked_key_is_refused_at_once_however_long_keys_are_trusted(

@@ -67,6 +67,8 @@ def operator_factory(sqlite_url: str, park: OwnPark) -> Iterator[Callable[[], Op
             startup_catch_up=False,
             demo=False,
             forecast_processes=0,
+            # the history is posted ahead of the clock, which then moves through it
+            measurement_future_skew_s=60 * 86400.0,
         )
         app = create_app(settings, clock=lambda: clock[0].to_pydatetime())
         service = app.state.service

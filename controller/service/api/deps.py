@@ -5,7 +5,8 @@ annotations as objects, since they refer to the factories' own arguments.)
 
 A key is sent as ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). Missing or
 unknown keys get 401; a key whose role is too low, or that is not granted the park in the
-path, gets 403; a park that does not exist gets 404.
+path, gets 403 (whether or not the park exists: a key learns nothing of parks it is not
+granted); a park that does not exist gets 404 (for keys granted every park).
 """
 
 from collections.abc import Awaitable, Callable
@@ -76,11 +77,12 @@ def require_site(role: Role) -> Callable[..., Awaitable[Site]]:
         request: Request,
         principal: Annotated[Principal, Depends(require(role))],
     ) -> Site:
+        if not principal.may_see(site_id):  # first: a key not granted a park cannot tell
+            # whether it exists (unknown and not granted answer alike)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key is not granted {site_id!r}")
         site = get_service(request).parks.get(site_id)
         if site is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no park {site_id!r}")
-        if not principal.may_see(site_id):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key is not granted {site_id!r}")
         return site
 
     return dependency

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, Response, status
-from pydantic import BaseModel, Field
+from fastapi import Path as PathParam
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from controller.service import db
 from controller.service.api.deps import AdminKey, ServiceDep
@@ -23,10 +26,24 @@ class KeyOut(BaseModel):
     revoked_at: str | None
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL byte (\\u0000)")
+    return value
+
+
+Label = Annotated[str, AfterValidator(_no_nul), Field(max_length=200)]
+ParkId = Annotated[str, AfterValidator(_no_nul), Field(max_length=48)]
+
+
 class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: Role
-    sites: list[str] = Field(default=[], description="granted parks; empty = every park")
-    label: str = ""
+    sites: list[ParkId] = Field(
+        default=[], max_length=1000, description="granted parks; empty = every park"
+    )
+    label: Label = Field(default="", description="what the key is for (at most 200 characters)")
 
 
 class CreatedKey(BaseModel):
@@ -60,8 +77,18 @@ def new_key(body: KeyIn, service: ServiceDep, _admin: AdminKey) -> CreatedKey:
     return CreatedKey(key=made.token, details=key_out(made.stored))
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_key(key_id: str, service: ServiceDep, _admin: AdminKey) -> Response:
+@router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "no active key of that id"}},
+)
+def revoke_key(
+    key_id: Annotated[
+        str, PathParam(pattern=r"^[0-9a-f]{1,16}$", description="the key's public id (hex)")
+    ],
+    service: ServiceDep,
+    _admin: AdminKey,
+) -> Response:
     with db.write(service.engine) as connection:
         revoked = key_store.revoke(connection, key_id)
     if not revoked:

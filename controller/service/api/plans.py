@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +29,9 @@ from controller.service.store.plans import PlanHeader
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 PLAN_IN_FORCE_PATH = "/sites/{site_id}/plans/current"
+MAX_ID = 2**31 - 1
+"""Plan ids and versions are 32-bit columns on PostgreSQL: larger numbers are refused (422)
+on every database, before the store is asked."""
 FormatQuery = Annotated[Format | None, Query(alias="format", description="json (default) or csv")]
 
 
@@ -154,7 +157,16 @@ async def plan_in_force(
         resolved = await service.in_force_flight.run(key, lambda: service.in_force.resolve(site.id))
     if resolved.header is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan in force for {site.id!r}")
-    return await plan_response(service, request, resolved.header, fmt)
+    response = await plan_response(service, request, resolved.header, fmt)
+    if resolved.stale is not None:
+        age = (service.now() - resolved.resolved_at).total_seconds() if resolved.resolved_at else 0
+        response.headers["Warning"] = f'110 - "stale: {_ascii(resolved.stale)[:200]}"'
+        response.headers["X-Plan-Resolved-Age"] = f"{max(age, 0.0):.0f}"
+    return response
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode().replace('"', "'")
 
 
 @router.get(
@@ -167,7 +179,9 @@ async def plan_for_date(
     plan_date: date,
     request: Request,
     service: ServiceDep,
-    version: Annotated[int | None, Query(ge=1, description="default: the latest")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="default: the latest")
+    ] = None,
     fmt: FormatQuery = None,
 ) -> Response:
     """The latest version (or ``version``) of a park's plan of ``kind`` for a local date."""
@@ -209,23 +223,20 @@ def plan_versions(
 
 @router.get("/plans/{plan_id}", responses=PLAN_RESPONSES)
 async def plan_by_id(
-    plan_id: int,
+    plan_id: Annotated[int, Path(ge=1, le=MAX_ID, description="a stored plan's id")],
     request: Request,
     service: ServiceDep,
     principal: UtilityKey,
     fmt: FormatQuery = None,
 ) -> Response:
-    """A stored plan by id (the key must be granted its park)."""
+    """A stored plan by id (the key must be granted its park; else 404, as for no plan)."""
 
     def lookup() -> PlanHeader | None:
         with db.read(service.engine) as connection:
             return plan_store.get_header(connection, plan_id)
 
     header = await run_in_threadpool(lookup)
-    if header is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan {plan_id}")
-    if not principal.may_see(header.site_id):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"this key is not granted {header.site_id!r}"
-        )
+    if header is None or not principal.may_see(header.site_id):
+        # a plan of a park the key is not granted is "no plan": its existence is not told
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan {plan_id} for this key")
     return await plan_response(service, request, header, fmt)

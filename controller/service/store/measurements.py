@@ -8,9 +8,10 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from controller.service.db import insert_on_conflict
+from controller.service.models import measurement_deletions as d_t
 from controller.service.models import measurements as m_t
 from sites import Site
 
@@ -60,6 +61,86 @@ def read(
         query = query.where(m_t.c.series.in_(wanted))
     rows = connection.execute(query.order_by(m_t.c.series, m_t.c.ts))
     return [Point(r.series, r.ts, r.value) for r in rows]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    id: int
+    site_id: str
+    start: datetime
+    end: datetime
+    series: list[str] | None
+    deleted: int
+    reason: str
+    key_id: str
+    created_at: datetime
+
+
+def delete_period(
+    connection: Connection,
+    site_id: str,
+    series: Sequence[str] | None,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    key_id: str,
+    now: datetime,
+) -> Deletion:
+    """Delete the points in ``[start, end)`` (of ``series``, else every series) and record
+    who did it and why, in the same transaction."""
+    query = delete(m_t).where(m_t.c.site_id == site_id, m_t.c.ts >= start, m_t.c.ts < end)
+    if series is not None:
+        query = query.where(m_t.c.series.in_(list(series)))
+    deleted = int(connection.execute(query).rowcount or 0)
+    wanted = list(series) if series is not None else None
+    result = connection.execute(
+        d_t.insert().values(
+            site_id=site_id,
+            start_at=start,
+            end_at=end,
+            series=wanted,
+            deleted=deleted,
+            reason=reason,
+            key_id=key_id,
+            created_at=now,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return Deletion(int(key[0]), site_id, start, end, wanted, deleted, reason, key_id, now)
+
+
+def deletions(connection: Connection, site_id: str, limit: int = 100) -> list[Deletion]:
+    rows = connection.execute(
+        select(d_t).where(d_t.c.site_id == site_id).order_by(d_t.c.id.desc()).limit(limit)
+    )
+    return [
+        Deletion(
+            r.id,
+            r.site_id,
+            r.start_at,
+            r.end_at,
+            r.series,
+            r.deleted,
+            r.reason,
+            r.key_id,
+            r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def newest_values(
+    connection: Connection, site_id: str, series: str, before: datetime, n: int
+) -> list[float]:
+    """The ``n`` newest values of ``series`` before ``before``, oldest first."""
+    rows = connection.execute(
+        select(m_t.c.value)
+        .where(m_t.c.site_id == site_id, m_t.c.series == series, m_t.c.ts < before)
+        .order_by(m_t.c.ts.desc())
+        .limit(n)
+    )
+    return [float(r.value) for r in rows][::-1]
 
 
 def frame(
