@@ -21,7 +21,8 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   their demand's need, ahead of the boilers' planned heat: the heat pump leads and the boiler
   tops up, as a heat plant's cascade runs (stream the plan counted on and chose to leave, for
   its price or the network, stays unused); it goes first to the demand whose boilers make
-  the dearest heat in the interval (gas against the interval's electricity price);
+  the dearest heat in the interval (gas against the interval's electricity price), and only
+  to pumps whose heat is cheaper than that boiler's;
 - boilers give their planned heat as far as the demand needs it; a demand that needs more
   than planned gets it from its heat pumps first (up to their rating), then from its boilers
   (energy above their planned heat counts as backup);
@@ -297,12 +298,15 @@ class Plant:
             for w in a.waste_heat
             if (counted := setpoint.get(pc.waste_heat_available_kw_th(w.name))) is not None
         }
+        price = float(setpoint.get(pc.PRICE_CNY_PER_KWH, 0.0))
         for demand in sorted(self._by_backup, key=lambda d: -self._boiler_heat_price(d, setpoint)):
             left = need[demand.name]
             for hp in self._pumps_of[demand.name]:
-                if hp.source not in unplanned:
-                    continue
                 k = cop[hp.name]
+                if hp.source not in unplanned or price / k >= self._boiler_heat_price(
+                    demand, setpoint
+                ):
+                    continue  # a pump's heat dearer than its boiler's: the boiler keeps it
                 wanted = min(max(left, 0.0) / k, hp.electric_kw - electric[hp.name])
                 more = max(min(wanted, unplanned[hp.source] / max(k - 1.0, 1e-9)), 0.0)
                 unplanned[hp.source] -= more * (k - 1.0)

@@ -227,6 +227,18 @@ def test_stream_the_plan_did_not_count_on_goes_to_the_heat_pumps_ahead_of_the_bo
     )
     assert left_alone[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw)
     assert left_alone[pc.boiler_heat_kw_th("gas_boiler")] == pytest.approx(gas_planned)
+    # where the interval's electricity makes the pump's heat dearer than the gas boiler's,
+    # the boiler keeps it
+    gas = next(b for b in SITE.assets.boilers if b.name == "gas_boiler")
+    peak_price = 1.50
+    assert peak_price / k["hp_dyeing"] > gas.fuel_price_cny_per_kwh / gas.efficiency
+    dear = (
+        Plant(SITE)
+        .step(PlantState.initial(SITE), {**setpoint, pc.PRICE_CNY_PER_KWH: peak_price}, truth)
+        .actual
+    )
+    assert dear[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw)
+    assert dear[pc.boiler_heat_kw_th("gas_boiler")] == pytest.approx(gas_planned)
     result = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth)
     actual = result.actual
     more_kw = surplus_kw_th / (k["hp_dyeing"] - 1.0)
