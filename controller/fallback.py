@@ -9,7 +9,9 @@ Per interval, in order:
 - electricity: a renewable surplus charges the batteries (power, SoC window), then is
   exported (up to the export limit), then curtailed; a deficit discharges the batteries
   (down to the SoC window), then is imported. An import above its limit is reported as a
-  relaxation (the loads are the forecast's; the fallback does not shed them).
+  relaxation (the loads are the forecast's; the fallback does not shed them);
+- gas CHP units stay off (the boilers carry their heat demand): the one rule that needs no
+  judgement of prices, minimum loads or ramps and cannot break a network limit by running.
 
 ``flex`` (per interval, 0..1) scales what may be switched: heat-pump and battery power and
 the renewable output used; the planner lowers it where the AC check of a fallback finds a
@@ -377,4 +379,6 @@ def fallback_dispatch(
         grid_export_kw=grid_export,
         losses_kw=np.asarray(losses, dtype=float),
         slacks=slacks,
+        chp_electric_kw=np.zeros((len(site.assets.chp), n)),
+        chp_on=np.zeros((len(site.assets.chp), n)),
     )

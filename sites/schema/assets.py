@@ -245,12 +245,24 @@ class GasChp(StrictModel):
                 f"electric_efficiency={self.electric_efficiency} + heat_efficiency="
                 f"{self.heat_efficiency} = {total:.3g} must be at most 1 (energy out <= fuel in)"
             )
+        minimum = self.rated_electric_kw * self.min_stable_fraction
+        if self.ramp_kw_per_h is not None and self.ramp_kw_per_h * 0.25 < minimum:
+            raise ValueError(
+                f"ramp_kw_per_h={self.ramp_kw_per_h} must reach the minimum stable load "
+                f"({minimum:g} kW) within one 15-minute interval (at least {4 * minimum:g})"
+            )
+        if self.start_cost_cny > 0 and self.min_stable_fraction == 0:
+            raise ValueError(
+                f"start_cost_cny={self.start_cost_cny} needs min_stable_fraction above 0: "
+                "a unit that may run at 0 kW never has to stop and start again"
+            )
         return self
 
     @property
     def needs_commitment(self) -> bool:
-        """True when on/off matters to the plan (a minimum load or a start cost): binaries."""
-        return self.min_stable_fraction > 0 or self.start_cost_cny > 0
+        """True when on/off matters to the plan (a minimum load, and with it a start cost):
+        binaries."""
+        return self.min_stable_fraction > 0
 
     @property
     def heat_per_electric(self) -> float:

@@ -52,6 +52,18 @@ def test_a_chp_without_minimum_load_or_start_cost_needs_no_commitment() -> None:
     assert not site.assets.chp[0].needs_commitment
 
 
+def test_a_start_cost_without_minimum_load_is_refused() -> None:
+    problems = _problems(_raw_with_chp(min_stable_fraction=0))
+    rule = problems["assets.chp[0]"].rule
+    assert "start_cost_cny=300.0 needs min_stable_fraction above 0" in rule
+
+
+def test_a_ramp_too_slow_to_reach_the_minimum_load_is_refused() -> None:
+    problems = _problems(_raw_with_chp(ramp_kw_per_h=3000))  # 750 kW per 15 min < 1000 kW
+    rule = problems["assets.chp[0]"].rule
+    assert "ramp_kw_per_h=3000.0 must reach the minimum stable load (1000 kW)" in rule
+
+
 def test_unknown_bus_and_heat_demand_are_reported() -> None:
     problems = _problems(_raw_with_chp(bus="nowhere", supplies="steam_x"))
     bus = problems["assets.chp[0].bus"]

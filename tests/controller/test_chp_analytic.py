@@ -1,0 +1,157 @@
+"""A gas CHP unit on a tiny park, where when it runs is known by hand.
+
+Park: 1 MW load (or less), a 1500 kW_th heat demand served by a gas boiler (efficiency
+0.9, gas 0.30 CNY/kWh: heat at 0.30 / 0.9 = 1/3 CNY/kWh_th) and a 1 MWe CHP (electric
+efficiency 0.40, heat efficiency 0.45, same gas). Per kWh of electricity the CHP burns
+2.5 kWh of gas (0.75 CNY) and makes 1.125 kWh_th of heat, which the boiler would have made
+for 0.375 CNY: electricity from the CHP costs 0.375 CNY/kWh net of its heat. The tariff is
+0.8 CNY/kWh except the deep valley (10:00-15:00 in spring) at 0.1: the CHP pays outside the
+valley and not in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+from dispatch_cases import DEEP_VALLEY, day_index, flat_prices, forecast, heat_mapping, site_from
+
+from controller import columns as pc
+from controller.check import check_plan
+from controller.config import DEFAULT_CONFIG
+from controller.kpi import compute_kpis
+from controller.plan import PlanStatus
+from controller.planner import plan
+from controller.state import MeasuredState
+from sites import columns
+
+POWER_TOL_KW = 0.5  # solver tolerances scaled to kW rows, far below anything metered
+COST_RTOL = 1e-6  # a sum of the plan's own columns: float rounding only
+NO_DEMAND_CHARGE = MeasuredState(month_peak_import_kw=1e6)
+RATED_KW = 1000.0
+HEAT_PER_ELECTRIC = 0.45 / 0.40
+
+
+def _chp_site(load_kw: float = 1000.0, export_price: float = 0.4, **chp: Any) -> tuple:
+    raw = heat_mapping()
+    raw["assets"]["heat_pumps"] = []
+    raw["assets"]["waste_heat"] = []
+    raw["assets"]["boilers"][0].update(efficiency=0.9, fuel_price_cny_per_kwh=0.30)
+    raw["assets"]["chp"] = [
+        {
+            "name": "engine",
+            "bus": "pcc",
+            "supplies": "hot_water",
+            "rated_electric_kw": RATED_KW,
+            "electric_efficiency": 0.40,
+            "heat_efficiency": 0.45,
+            "fuel_price_cny_per_kwh": 0.30,
+            "emission_factor_kg_per_kwh_fuel": 0.2,
+            **chp,
+        }
+    ]
+    raw["tariff"]["band_prices_cny_per_kwh"] = flat_prices(deep_valley=DEEP_VALLEY)
+    raw["tariff"]["export_price_cny_per_kwh"] = export_price
+    site = site_from(raw)
+    index = day_index()
+    fc = forecast(site, index, load_plant_kw=load_kw, heat_demand_hot_water_kw_th=1500.0)
+    return site, fc, index
+
+
+def _valley(index: Any) -> np.ndarray:
+    hours = index.hour + index.minute / 60
+    return np.asarray((hours >= 10) & (hours < 15))
+
+
+def _planned(site: Any, fc: Any) -> Any:
+    result = plan(site, fc, NO_DEMAND_CHARGE)
+    assert result.status is PlanStatus.OPTIMAL, result.status
+    report = check_plan(site, result)
+    assert report.ok, report
+    return result
+
+
+@pytest.mark.parametrize(("min_stable", "start_cost"), [(0.0, 0.0), (0.5, 300.0)])
+def test_the_chp_runs_where_spark_spread_and_heat_pay_and_stops_in_the_valley(
+    min_stable: float, start_cost: float
+) -> None:
+    # outside the valley: 0.8 > 0.375, full output; in it: 0.1 < 0.375, off. Without a
+    # minimum load this is the LP; with one (500 kW), staying on through the valley would
+    # cost 5 h x 500 kW x (0.375 - 0.1) = 687.5 CNY, more than a 300 CNY start at 15:00.
+    site, fc, index = _chp_site(min_stable_fraction=min_stable, start_cost_cny=start_cost)
+    frame = _planned(site, fc).frame
+    valley = _valley(index)
+    out = frame[columns.chp_kw("engine")].to_numpy()
+    assert out[~valley] == pytest.approx(RATED_KW, abs=POWER_TOL_KW)
+    assert out[valley] == pytest.approx(0.0, abs=POWER_TOL_KW)
+    on = frame[pc.chp_on("engine")].to_numpy()
+    assert (on == np.where(valley, 0.0, 1.0)).all()
+    heat = frame[pc.chp_heat_kw_th("engine")].to_numpy()
+    assert heat == pytest.approx(out * HEAT_PER_ELECTRIC, abs=POWER_TOL_KW)
+    boiler = frame[pc.boiler_heat_kw_th("gas")].to_numpy()
+    assert boiler == pytest.approx(1500.0 - heat, abs=POWER_TOL_KW)
+    starts = frame[pc.chp_start_cny("engine")].to_numpy()
+    assert starts.sum() == pytest.approx(2 * start_cost)  # at 00:00 and at 15:00
+    assert compute_kpis(site, frame).chp_starts == pytest.approx(2.0)
+    assert compute_kpis(site, frame).chp_run_hours == pytest.approx(19.0)
+    kpis = compute_kpis(site, frame)
+    fuel = (frame[pc.chp_fuel_kw("engine")] + frame[pc.boiler_fuel_kw("gas")]).sum() * 0.25
+    assert kpis.fuel_cost_cny == pytest.approx(0.30 * fuel + 2 * start_cost, rel=COST_RTOL)
+    assert frame[pc.COST_CNY].sum() == pytest.approx(
+        ((frame[pc.GRID_IMPORT_KW] * frame[pc.PRICE_CNY_PER_KWH]).sum() * 0.25)
+        + 0.30 * fuel
+        + 2 * start_cost,
+        rel=COST_RTOL,
+    )
+
+
+def test_a_dear_start_keeps_the_chp_at_its_minimum_load_through_the_valley() -> None:
+    # minimum load 500 kW: through the valley at 500 kW costs 5 h x 500 kW x (0.375 - 0.1)
+    # = 687.5 CNY, less than a 2000 CNY start (at 300 CNY a start is cheaper: off, above).
+    site, fc, index = _chp_site(min_stable_fraction=0.5, start_cost_cny=2000.0)
+    out = _planned(site, fc).frame[columns.chp_kw("engine")].to_numpy()
+    valley = _valley(index)
+    assert out[valley] == pytest.approx(500.0, abs=POWER_TOL_KW)
+    assert out[~valley] == pytest.approx(RATED_KW, abs=POWER_TOL_KW)
+
+
+def test_minimum_stable_load_keeps_the_chp_off_where_part_load_would_pay() -> None:
+    # 150 kW load, export at 0.1. Without a minimum load the CHP covers the load outside the
+    # valley (0.375 < 0.8). With 500 kW minimum it would export 350 kW at 0.1:
+    # 500 x 0.375 - 350 x 0.1 = 152.5 CNY/h against 150 x 0.8 = 120 CNY/h importing: off.
+    site, fc, index = _chp_site(load_kw=150.0, export_price=0.1)
+    out = _planned(site, fc).frame[columns.chp_kw("engine")].to_numpy()
+    valley = _valley(index)
+    assert out[~valley] == pytest.approx(150.0, abs=POWER_TOL_KW)
+    assert out[valley] == pytest.approx(0.0, abs=POWER_TOL_KW)
+
+    site, fc, index = _chp_site(load_kw=150.0, export_price=0.1, min_stable_fraction=0.5)
+    frame = _planned(site, fc).frame
+    assert frame[columns.chp_kw("engine")].to_numpy() == pytest.approx(0.0, abs=POWER_TOL_KW)
+    assert (frame[pc.chp_on("engine")] == 0).all()
+
+
+def _raising(highs: Any) -> None:
+    raise RuntimeError("injected solver failure")
+
+
+@pytest.mark.parametrize("how", ["raises", "zero_time_limit"])
+def test_a_failed_milp_gives_the_fallback_plan_with_the_chp_off(how: str) -> None:
+    # a committed unit makes the problem a MILP; a solver error, or a time limit reached
+    # before any incumbent, leaves the rule-based plan: CHP off, the boiler carries the heat
+    site, fc, _ = _chp_site(min_stable_fraction=0.5, start_cost_cny=300.0)
+    if how == "raises":
+        result = plan(site, fc, NO_DEMAND_CHARGE, run=_raising)
+    else:
+        config = dataclasses.replace(DEFAULT_CONFIG, time_limit_s=0.0)
+        result = plan(site, fc, NO_DEMAND_CHARGE, config=config)
+    assert result.status is PlanStatus.FALLBACK
+    assert any("solver failed" in note for note in result.metadata.notes)
+    report = check_plan(site, result)
+    assert report.ok, report
+    frame = result.frame
+    assert (frame[columns.chp_kw("engine")] == 0.0).all()
+    assert (frame[pc.chp_on("engine")] == 0.0).all()
+    assert frame[pc.boiler_heat_kw_th("gas")].to_numpy() == pytest.approx(1500.0, abs=POWER_TOL_KW)
