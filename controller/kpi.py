@@ -183,12 +183,7 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         b.emission_factor_kg_per_kwh_fuel * _energy(frame, [pc.boiler_fuel_kw(b.name)]) for b in gas
     )
     chp_fuel = {c.name: _energy(frame, [pc.chp_fuel_kw(c.name)]) for c in a.chp}
-    chp_starts = {
-        c.name: float(_col(frame, pc.chp_start_cny(c.name)).sum()) / c.start_cost_cny
-        if c.start_cost_cny > 0
-        else _starts(_col(frame, pc.chp_on(c.name)), c.initially_on)
-        for c in a.chp
-    }
+    chp_starts = {c.name: _starts(_col(frame, pc.chp_on(c.name)), c.initially_on) for c in a.chp}
     fuel_cost += sum(
         c.fuel_price_cny_per_kwh * chp_fuel[c.name]
         + float(_col(frame, pc.chp_start_cny(c.name)).sum())

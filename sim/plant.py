@@ -243,8 +243,10 @@ class Plant:
                 got = min(max(got, before - step), before + step)
                 if 0.0 < got < minimum:  # cannot run there: hold the minimum (reachable:
                     got = minimum  # the site check keeps the ramp step above it)
+            was_on = chp.initially_on if before is None else before > 0.0
             state.chp_kw[chp.name] = got
             out[col] = follow(col, wanted, got)
+            out[pc.chp_start_cny(chp.name)] = chp.start_cost_cny if got > 0 and not was_on else 0.0
             out[pc.chp_on(chp.name)] = 1.0 if got > 0.0 else 0.0
             out[pc.chp_heat_kw_th(chp.name)] = got * chp.heat_per_electric
             out[pc.chp_fuel_kw(chp.name)] = got / chp.electric_efficiency

@@ -15,6 +15,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from dispatch_cases import DEEP_VALLEY, day_index, flat_prices, forecast, heat_mapping, site_from
 
@@ -25,6 +26,8 @@ from controller.kpi import compute_kpis
 from controller.plan import PlanStatus
 from controller.planner import plan
 from controller.state import MeasuredState
+from sim.policies import PerfectForesightPolicy
+from sim.replay import replay
 from sites import columns
 
 POWER_TOL_KW = 0.5  # solver tolerances scaled to kW rows, far below anything metered
@@ -155,3 +158,23 @@ def test_a_failed_milp_gives_the_fallback_plan_with_the_chp_off(how: str) -> Non
     assert (frame[columns.chp_kw("engine")] == 0.0).all()
     assert (frame[pc.chp_on("engine")] == 0.0).all()
     assert frame[pc.boiler_heat_kw_th("gas")].to_numpy() == pytest.approx(1500.0, abs=POWER_TOL_KW)
+
+
+def test_a_chp_plan_made_with_perfect_conditions_is_followed_by_the_plant() -> None:
+    # plan and plant agree: minimum load, ramp (1000 kW per interval: full output from
+    # off in one step) and start cost as the planner sees them; every setpoint is followed,
+    # the replay checks the plan, the CHP's energy is where the plan put it
+    site, fc, index = _chp_site(min_stable_fraction=0.5, start_cost_cny=300.0, ramp_kw_per_h=4000)
+    truth = fc.rename(columns=lambda c: c.removesuffix("_p50"))
+    end = index[-1] + pd.Timedelta(minutes=15)
+    result = replay(site, truth, PerfectForesightPolicy(site, truth, end), index[0], end)
+    counters = result.counters
+    assert counters.plans_made == 1 and counters.plans_failing_check == 0
+    assert counters.setpoints_not_followed == 0, counters.not_followed_by_setpoint
+    assert counters.heat_unmet_kwh_th == 0.0 and counters.heat_dumped_kwh_th == 0.0
+    out = result.frame[columns.chp_kw("engine")].to_numpy()
+    valley = _valley(index)
+    assert out[~valley] == pytest.approx(RATED_KW, abs=POWER_TOL_KW)
+    assert out[valley] == pytest.approx(0.0, abs=POWER_TOL_KW)
+    assert result.kpis.chp_run_hours == pytest.approx(19.0)
+    assert result.kpis.chp_starts == pytest.approx(2.0)

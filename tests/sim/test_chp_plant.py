@@ -81,6 +81,7 @@ def test_the_chp_follows_its_setpoint_and_conserves_energy() -> None:
     assert actual[pc.chp_fuel_kw("engine")] == pytest.approx(1500.0 / 0.40)
     assert actual[pc.chp_heat_kw_th("engine")] == pytest.approx(1500.0 * HEAT_PER_KW)
     assert state.chp_kw["engine"] == pytest.approx(1500.0)
+    assert actual[pc.chp_start_cny("engine")] == 0.0  # running before: no start
     # electricity: the import falls (or the export rises) by exactly the CHP's output
     net_on = actual[pc.GRID_IMPORT_KW] - actual[pc.GRID_EXPORT_KW]
     net_off = off.actual[pc.GRID_IMPORT_KW] - off.actual[pc.GRID_EXPORT_KW]
@@ -104,6 +105,7 @@ def test_the_chp_ramps_no_faster_than_its_limit() -> None:
     result, _ = _step({columns.chp_kw("engine"): RATED_KW, pc.chp_on("engine"): 1.0}, 0.0)
     assert result.actual[columns.chp_kw("engine")] == pytest.approx(STEP_KW)
     assert result.actual[pc.chp_on("engine")] == 1.0
+    assert result.actual[pc.chp_start_cny("engine")] == 200.0  # off before: a start
     assert columns.chp_kw("engine") in result.not_followed
 
 
