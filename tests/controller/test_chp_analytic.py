@@ -178,3 +178,15 @@ def test_a_chp_plan_made_with_perfect_conditions_is_followed_by_the_plant() -> N
     assert out[valley] == pytest.approx(0.0, abs=POWER_TOL_KW)
     assert result.kpis.chp_run_hours == pytest.approx(19.0)
     assert result.kpis.chp_starts == pytest.approx(2.0)
+
+
+def test_ramps_go_into_the_valley_late_and_out_of_it_early() -> None:
+    # ramp 2000 kW/h: 500 kW per interval. Going down at 10:00, the last full interval is
+    # 09:45 and 10:00 runs at 500 kW (running on in the valley costs 0.275 CNY/kWh, stopping
+    # early would lose 0.425); coming up, 14:45 runs at 500 kW so that 15:00 is at full output
+    site, fc, index = _chp_site(ramp_kw_per_h=2000)
+    out = _planned(site, fc).frame[columns.chp_kw("engine")]
+    expected = pd.Series(np.where(_valley(index), 0.0, RATED_KW), index=index)
+    expected[index[40]] = 500.0  # 10:00
+    expected[index[59]] = 500.0  # 14:45
+    assert out.to_numpy() == pytest.approx(expected.to_numpy(), abs=POWER_TOL_KW)
