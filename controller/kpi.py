@@ -183,7 +183,15 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         b.emission_factor_kg_per_kwh_fuel * _energy(frame, [pc.boiler_fuel_kw(b.name)]) for b in gas
     )
     chp_fuel = {c.name: _energy(frame, [pc.chp_fuel_kw(c.name)]) for c in a.chp}
-    chp_starts = {c.name: _starts(_col(frame, pc.chp_on(c.name)), c.initially_on) for c in a.chp}
+    chp_starts = {
+        c.name: _starts(
+            _col(frame, pc.chp_on(c.name)),
+            _col(frame, pc.chp_start_cny(c.name)),
+            c.start_cost_cny > 0,
+            c.initially_on,
+        )
+        for c in a.chp
+    }
     fuel_cost += sum(
         c.fuel_price_cny_per_kwh * chp_fuel[c.name]
         + float(_col(frame, pc.chp_start_cny(c.name)).sum())
@@ -234,6 +242,12 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     )
 
 
-def _starts(on: np.ndarray, initially_on: bool) -> float:
-    previous = np.concatenate([[1.0 if initially_on else 0.0], on[:-1]])
-    return float(np.clip(on - previous, 0.0, None).sum())
+def _starts(on: np.ndarray, paid: np.ndarray, priced: bool, initially_on: bool) -> float:
+    """Off-to-on changes of a CHP unit; in the first interval, a start where one was paid
+    (a unit with a start cost: the frame knows its state before), else where it runs and
+    its site file has it off initially."""
+    if not len(on):
+        return 0.0
+    within = float(np.clip(np.diff(on), 0.0, None).sum())
+    first = paid[0] > 0.0 if priced else on[0] > 0.0 and not initially_on
+    return within + float(first)

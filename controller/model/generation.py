@@ -15,6 +15,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
+from controller.inputs import DispatchInputs, chp_was_on
 from controller.model.context import ModelContext
 from controller.model.heat import heat_to
 from sites import columns
@@ -43,8 +44,8 @@ def add_chp(ctx: ModelContext) -> None:
 def _add_ramps(
     ctx: ModelContext, electric: cp.Variable, rating: np.ndarray, active: cp.Expression
 ) -> None:
-    """|output(t) - output(t-1)| <= ramp x dt, not into the padding after the real intervals
-    (there the rating is 0 by ``active``; the limit is lifted by the rating)."""
+    """|output(t) - output(t-1)| <= ramp x dt between real intervals (in and out of padding,
+    where the rating is 0 by ``active``, the limit is lifted by the rating)."""
     units = ctx.site.assets.chp
     ramped = [k for k, x in enumerate(units) if x.ramp_kw_per_h is not None]
     if not ramped or ctx.horizon < 2:
@@ -52,14 +53,15 @@ def _add_ramps(
     step = np.array([units[k].ramp_kw_per_h or 0.0 for k in ramped])[:, None] * ctx.dt
     rows = electric[ramped, :]
     change = rows[:, 1:] - rows[:, :-1]
-    lifted = rating[ramped] @ (1 - active[:, 1:])
+    lifted = rating[ramped] @ (2 - active[:, 1:] - active[:, :-1])
     ctx.add("chp_ramp_up", change <= step + lifted)
     ctx.add("chp_ramp_down", -change <= step + lifted)
 
 
 def _add_commitment(ctx: ModelContext, electric: cp.Variable) -> None:
     """On/off binaries and start indicators for the committed units: min x rating x on <= output <=
-    rating x on; start(t) >= on(t) - on(t-1) (with the unit's state before the horizon)."""
+    rating x on; off in padding; start(t) >= on(t) - on(t-1), in the first real interval
+    against the unit's measured state (:attr:`controller.state.MeasuredState.chp_on`)."""
     units = ctx.site.assets.chp
     committed = ctx.layout.committed_chp
     m, h = len(committed), ctx.horizon
@@ -75,8 +77,18 @@ def _add_commitment(ctx: ModelContext, electric: cp.Variable) -> None:
     rows = electric[list(committed), :]
     ctx.add("chp_on_rating", rows <= cp.multiply(rating, on))
     ctx.add("chp_min_stable", rows >= cp.multiply(minimum[:, None], on))
-    before = np.array([1.0 if units[k].initially_on else 0.0 for k in committed])[:, None]
-    previous = cp.hstack([before, on[:, :-1]]) if h > 1 else before
-    ctx.add("chp_start", start >= on - previous)
+    columns_ = list(committed)
+
+    def was_on(inputs: DispatchInputs) -> np.ndarray:
+        """1 in the first real column where the unit ran before the horizon, else 0."""
+        out = np.zeros((m, inputs.horizon))
+        out[:, inputs.start] = chp_was_on(ctx.site, inputs)[columns_]
+        return out
+
+    before = ctx.param("chp_was_on", (m, h), was_on, nonneg=True)
+    ones = np.ones((m, 1))
+    ctx.add("chp_on_active", on <= ones @ cp.reshape(ctx.active(), (1, h), order="F"))
+    previous = cp.hstack([np.zeros((m, 1)), on[:, :-1]]) if h > 1 else np.zeros((m, 1))
+    ctx.add("chp_start", start >= on - previous - before)
     cost = np.array([units[k].start_cost_cny for k in committed])
     ctx.add_term("start_cny", cp.sum(cost @ start))

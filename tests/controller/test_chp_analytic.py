@@ -23,7 +23,7 @@ from controller import columns as pc
 from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG
 from controller.kpi import compute_kpis
-from controller.plan import PlanStatus
+from controller.plan import PlanKind, PlanStatus
 from controller.planner import plan
 from controller.state import MeasuredState
 from sim.policies import PerfectForesightPolicy
@@ -190,3 +190,22 @@ def test_ramps_go_into_the_valley_late_and_out_of_it_early() -> None:
     expected[index[40]] = 500.0  # 10:00
     expected[index[59]] = 500.0  # 14:45
     assert out.to_numpy() == pytest.approx(expected.to_numpy(), abs=POWER_TOL_KW)
+
+
+@pytest.mark.parametrize(("running", "paid"), [(True, 0.0), (False, 300.0)])
+def test_an_intraday_plan_pays_a_start_only_where_the_unit_was_off(
+    running: bool, paid: float
+) -> None:
+    # re-planned at 02:00 (front padding in the compiled horizon): a unit measured running
+    # keeps running without a start; one measured off pays its start in the first interval
+    site, fc, _ = _chp_site(min_stable_fraction=0.5, start_cost_cny=300.0)
+    day_ahead = _planned(site, fc)
+    state = dataclasses.replace(NO_DEMAND_CHARGE, chp_on={"engine": running})
+    result = plan(site, fc.iloc[8:], state, PlanKind.INTRADAY, day_ahead)
+    assert result.status is PlanStatus.OPTIMAL
+    report = check_plan(site, result)
+    assert report.ok, report
+    frame = result.frame
+    assert frame[columns.chp_kw("engine")].iloc[0] == pytest.approx(RATED_KW, abs=POWER_TOL_KW)
+    assert frame[pc.chp_start_cny("engine")].iloc[0] == pytest.approx(paid)
+    assert compute_kpis(site, frame).chp_starts == pytest.approx(2.0 if paid else 1.0)
