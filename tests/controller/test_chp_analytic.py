@@ -209,3 +209,36 @@ def test_an_intraday_plan_pays_a_start_only_where_the_unit_was_off(
     assert frame[columns.chp_kw("engine")].iloc[0] == pytest.approx(RATED_KW, abs=POWER_TOL_KW)
     assert frame[pc.chp_start_cny("engine")].iloc[0] == pytest.approx(paid)
     assert compute_kpis(site, frame).chp_starts == pytest.approx(2.0 if paid else 1.0)
+
+
+def _broken(result: Any, changes: dict[str, tuple[int, float]]) -> Any:
+    frame = result.frame.copy()
+    for column, (row, value) in changes.items():
+        frame.iloc[row, frame.columns.get_loc(column)] = value
+    return dataclasses.replace(result, _frame=frame)
+
+
+@pytest.mark.parametrize(
+    ("row", "changes", "rule"),
+    [
+        # 11:00, off: running without being on
+        (44, {"chp_engine_kw": 600.0}, "chp_rating[engine]"),
+        # 20:00, on: above the rating
+        (80, {"chp_engine_kw": 1200.0}, "chp_rating[engine]"),
+        # 20:00, on: below the 500 kW minimum
+        (80, {"chp_engine_kw": 200.0}, "chp_min_stable[engine]"),
+        # 20:00: neither on nor off
+        (80, {"chp_engine_on": 0.5}, "holds values other than 0 and 1"),
+        # 15:00: a start without its cost
+        (60, {"chp_engine_start_cny": 0.0}, "start cost where it starts"),
+        # 20:00: heat beyond what the fuel gives
+        (80, {"chp_engine_heat_kw_th": 1500.0}, "heat = output x heat/electric efficiency"),
+    ],
+)
+def test_check_plan_refuses_a_chp_outside_its_limits(
+    row: int, changes: dict[str, float], rule: str
+) -> None:
+    site, fc, _ = _chp_site(min_stable_fraction=0.5, start_cost_cny=300.0)
+    result = _planned(site, fc)
+    report = check_plan(site, _broken(result, {k: (row, v) for k, v in changes.items()}))
+    assert any(rule in problem for problem in report.problems), report
