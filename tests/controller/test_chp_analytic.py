@@ -141,9 +141,12 @@ def _raising(highs: Any) -> None:
 
 
 @pytest.mark.parametrize("how", ["raises", "zero_time_limit"])
-def test_a_failed_milp_gives_the_fallback_plan_with_the_chp_off(how: str) -> None:
+def test_a_failed_milp_gives_the_fallback_plan_running_the_chp_where_it_pays(how: str) -> None:
     # a committed unit makes the problem a MILP; a solver error, or a time limit reached
-    # before any incumbent, leaves the rule-based plan: CHP off, the boiler carries the heat
+    # before any incumbent, leaves the rule-based plan: the CHP at its rating where price
+    # and heat pay for its fuel (0.8 + 1.125 x 1/3 > 0.75 CNY/kWh outside the valley, 0.1 +
+    # 0.375 < 0.75 in it), its 1125 kW_th heat fits the 1500 kW_th demand and its 1000 kW
+    # the 1000 kW load; the boiler carries the rest of the heat
     site, fc, _ = _chp_site(min_stable_fraction=0.5, start_cost_cny=300.0)
     if how == "raises":
         result = plan(site, fc, NO_DEMAND_CHARGE, run=_raising)
@@ -155,9 +158,12 @@ def test_a_failed_milp_gives_the_fallback_plan_with_the_chp_off(how: str) -> Non
     report = check_plan(site, result)
     assert report.ok, report
     frame = result.frame
-    assert (frame[columns.chp_kw("engine")] == 0.0).all()
-    assert (frame[pc.chp_on("engine")] == 0.0).all()
-    assert frame[pc.boiler_heat_kw_th("gas")].to_numpy() == pytest.approx(1500.0, abs=POWER_TOL_KW)
+    valley = _valley(frame.index)
+    out = frame[columns.chp_kw("engine")].to_numpy()
+    assert (out == np.where(valley, 0.0, RATED_KW)).all()
+    assert (frame[pc.chp_on("engine")].to_numpy() == np.where(valley, 0.0, 1.0)).all()
+    boiler = frame[pc.boiler_heat_kw_th("gas")].to_numpy()
+    assert boiler == pytest.approx(1500.0 - out * HEAT_PER_ELECTRIC, abs=POWER_TOL_KW)
 
 
 def test_a_chp_plan_made_with_perfect_conditions_is_followed_by_the_plant() -> None:
@@ -242,3 +248,21 @@ def test_check_plan_refuses_a_chp_outside_its_limits(
     result = _planned(site, fc)
     report = check_plan(site, _broken(result, {k: (row, v) for k, v in changes.items()}))
     assert any(rule in problem for problem in report.problems), report
+
+
+@pytest.mark.parametrize(
+    ("load_kw", "chp"),
+    [
+        (150.0, {}),  # 1000 kW would export: it does not fit the park's load
+        (1000.0, {"ramp_kw_per_h": 2000}),  # 500 kW per interval cannot reach the rating
+    ],
+)
+def test_the_fallback_keeps_a_chp_off_where_it_does_not_fit(
+    load_kw: float, chp: dict[str, float]
+) -> None:
+    site, fc, _ = _chp_site(load_kw=load_kw, min_stable_fraction=0.5, **chp)
+    result = plan(site, fc, NO_DEMAND_CHARGE, run=_raising)
+    assert result.status is PlanStatus.FALLBACK
+    report = check_plan(site, result)
+    assert report.ok, report
+    assert (result.frame[columns.chp_kw("engine")] == 0.0).all()
