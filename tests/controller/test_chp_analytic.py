@@ -25,6 +25,7 @@ from controller.config import DEFAULT_CONFIG
 from controller.kpi import compute_kpis
 from controller.plan import PlanKind, PlanStatus
 from controller.planner import plan
+from controller.serialise import plan_from_json, plan_to_json
 from controller.state import MeasuredState
 from sim.policies import PerfectForesightPolicy
 from sim.replay import replay
@@ -266,3 +267,13 @@ def test_the_fallback_keeps_a_chp_off_where_it_does_not_fit(
     report = check_plan(site, result)
     assert report.ok, report
     assert (result.frame[columns.chp_kw("engine")] == 0.0).all()
+
+
+def test_a_chp_plan_survives_json() -> None:
+    site, fc, _ = _chp_site(min_stable_fraction=0.5, start_cost_cny=300.0)
+    result = _planned(site, fc)
+    again = plan_from_json(plan_to_json(result))
+    pd.testing.assert_frame_equal(again.frame, result.frame, check_freq=False)
+    assert again.kpis.chp_starts == result.kpis.chp_starts == pytest.approx(2.0)
+    assert again.kpis.chp_fuel_kwh == pytest.approx(result.kpis.chp_fuel_kwh)
+    assert check_plan(site, again).ok
