@@ -21,6 +21,7 @@ from dispatch_cases import DEEP_VALLEY, day_index, flat_prices, forecast, heat_m
 
 from controller import columns as pc
 from controller.check import check_plan
+from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG
 from controller.kpi import compute_kpis
 from controller.plan import PlanKind, PlanStatus
@@ -277,3 +278,11 @@ def test_a_chp_plan_survives_json() -> None:
     assert again.kpis.chp_starts == result.kpis.chp_starts == pytest.approx(2.0)
     assert again.kpis.chp_fuel_kwh == pytest.approx(result.kpis.chp_fuel_kwh)
     assert check_plan(site, again).ok
+
+
+def test_the_plan_command_lists_the_chp_kpis() -> None:
+    site, fc, _ = _chp_site(min_stable_fraction=0.5, start_cost_cny=300.0)
+    table = kpi_table(_planned(site, fc).kpis)
+    rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
+    assert rows["CHP hours run, starts"] == "19.0 h, 2"
+    assert rows["CHP electricity MWh"] == "19.00"
