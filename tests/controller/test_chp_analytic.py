@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from dispatch_cases import DEEP_VALLEY, day_index, flat_prices, forecast, heat_mapping, site_from
+import yaml
+from dispatch_cases import (
+    DEEP_VALLEY,
+    day_index,
+    flat_prices,
+    forecast,
+    heat_mapping,
+    history_forecast,
+    site_from,
+)
 
 from controller import columns as pc
 from controller.check import check_plan
@@ -30,7 +39,7 @@ from controller.serialise import plan_from_json, plan_to_json
 from controller.state import MeasuredState
 from sim.policies import PerfectForesightPolicy
 from sim.replay import replay
-from sites import columns
+from sites import bundled_site_paths, columns
 
 POWER_TOL_KW = 0.5  # solver tolerances scaled to kW rows, far below anything metered
 COST_RTOL = 1e-6  # a sum of the plan's own columns: float rounding only
@@ -286,3 +295,38 @@ def test_the_plan_command_lists_the_chp_kpis() -> None:
     rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
     assert rows["CHP hours run, starts"] == "19.0 h, 2"
     assert rows["CHP electricity MWh"] == "19.00"
+
+
+def _first_incumbent(highs: Any) -> None:
+    """Branch and bound stopped at its first feasible point, as a time limit stops it with
+    an incumbent."""
+    highs.setOptionValue("mip_max_improving_sols", 1)
+    highs.run()
+
+
+def test_a_milp_stopped_with_an_incumbent_plans_with_it() -> None:
+    # the largest park with a 6 MWe CHP (50 % minimum, 2000 CNY start) on a March day: its
+    # last stage's first incumbent is about 4 % from the bound, so stopping there leaves a
+    # feasible plan that is not proven optimal; it is used, and says so
+    raw = yaml.safe_load(bundled_site_paths()["chiping-aluminium"].read_text(encoding="utf-8"))
+    raw["assets"]["chp"] = [
+        {
+            "name": "gas_chp",
+            "bus": raw["assets"]["electric_loads"][0]["bus"],
+            "supplies": raw["assets"]["heat_demands"][0]["name"],
+            "rated_electric_kw": 6000,
+            "electric_efficiency": 0.40,
+            "heat_efficiency": 0.45,
+            "min_stable_fraction": 0.5,
+            "ramp_kw_per_h": 24000,
+            "start_cost_cny": 2000,
+            "fuel_price_cny_per_kwh": 0.37,
+            "emission_factor_kg_per_kwh_fuel": 0.202,
+        }
+    ]
+    site = site_from(raw)
+    result = plan(site, history_forecast(site, "2016-03-15"), run=_first_incumbent)
+    assert result.status is PlanStatus.OPTIMAL  # nothing relaxed
+    assert "solver outcome: solved_inaccurate" in result.metadata.notes
+    report = check_plan(site, result)
+    assert report.ok, report
