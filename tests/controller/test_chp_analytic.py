@@ -34,7 +34,7 @@ from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG
 from controller.kpi import compute_kpis
 from controller.plan import PlanKind, PlanStatus
-from controller.planner import plan
+from controller.planner import CHP_NETWORK_NOTE, plan
 from controller.serialise import plan_from_json, plan_to_json
 from controller.state import MeasuredState
 from sim.policies import PerfectForesightPolicy
@@ -82,6 +82,7 @@ def _valley(index: Any) -> np.ndarray:
 def _planned(site: Any, fc: Any) -> Any:
     result = plan(site, fc, NO_DEMAND_CHARGE)
     assert result.status is PlanStatus.OPTIMAL, result.status
+    assert CHP_NETWORK_NOTE in result.metadata.notes
     report = check_plan(site, result)
     assert report.ok, report
     return result
