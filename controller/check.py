@@ -88,6 +88,7 @@ def check_plan(site: Site, plan: Plan) -> CheckReport:
     _electric(c, site)
     _battery(c, site, dict(meta.initial_battery_soc_kwh))
     _heat(c, site, dict(meta.initial_storage_level_kwh_th))
+    _chp(c, site)
     _cost(c, site)
     return CheckReport(tuple(c.problems))
 
@@ -143,6 +144,8 @@ def _electric(c: _Checker, site: Site) -> None:
         demand = demand + c.col(columns.heat_pump_kw(pump.name))
     for k in layout.electric_boilers:
         demand = demand + c.col(columns.boiler_kw(a.boilers[k].name))
+    for chp in a.chp:
+        supply = supply + c.col(columns.chp_kw(chp.name))
     c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)
@@ -252,6 +255,8 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
             POWER_ATOL_KW,
         )
         supply[boiler.supplies] = supply[boiler.supplies] + heat
+    for chp in a.chp:
+        supply[chp.supplies] = supply[chp.supplies] + c.col(pc.chp_heat_kw_th(chp.name))
     grouped = {name for targets in groups.values() for name in targets}
     for d in a.heat_demands:
         if d.name in grouped:
@@ -274,6 +279,42 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
         c.at_most("heat_unmet", c.col(pc.heat_unmet_kw_th(d.name)), 0.0, POWER_ATOL_KW)
 
 
+def _chp(c: _Checker, site: Site) -> None:
+    """Each CHP unit: on is 0 or 1; off means no output, on means output within [minimum
+    stable load, rating]; heat and fuel follow the efficiencies; ramps between intervals;
+    a start paid where the unit goes from off to on (physics and commitment: never relaxed)."""
+    for chp in site.assets.chp:
+        out = c.col(columns.chp_kw(chp.name))
+        on = c.col(pc.chp_on(chp.name))
+        if not np.isin(on, (0.0, 1.0)).all():
+            c.problems.append(f"{pc.chp_on(chp.name)} holds values other than 0 and 1")
+        c.physical(f"chp_rating[{chp.name}]", out, chp.rated_electric_kw * on, POWER_ATOL_KW)
+        minimum = chp.rated_electric_kw * chp.min_stable_fraction * on
+        c.physical(f"chp_min_stable[{chp.name}]", minimum - out, 0.0, POWER_ATOL_KW)
+        c.close(
+            f"chp {chp.name} heat = output x heat/electric efficiency",
+            c.col(pc.chp_heat_kw_th(chp.name)),
+            out * chp.heat_per_electric,
+            POWER_ATOL_KW,
+        )
+        c.close(
+            f"chp {chp.name} fuel = output / electric efficiency",
+            c.col(pc.chp_fuel_kw(chp.name)),
+            out / chp.electric_efficiency,
+            POWER_ATOL_KW,
+        )
+        if chp.ramp_kw_per_h is not None and len(out) > 1:
+            change = np.abs(np.diff(out))
+            c.physical(f"chp_ramp[{chp.name}]", change, chp.ramp_kw_per_h * DT, POWER_ATOL_KW)
+        # the first interval starts the unit or not by its state before the plan: either
+        # where it runs, none where it is off
+        paid = c.col(pc.chp_start_cny(chp.name))
+        expected = np.clip(np.diff(on, prepend=on[:1]), 0.0, None) * chp.start_cost_cny
+        if len(on) and on[0] == 1.0 and abs(paid[0] - chp.start_cost_cny) <= 1e-6:
+            expected[0] = chp.start_cost_cny
+        c.close(f"chp {chp.name} start cost where it starts", paid, expected, 1e-6)
+
+
 def _cost(c: _Checker, site: Site) -> None:
     a = site.assets
     layout = Layout(site)
@@ -290,5 +331,9 @@ def _cost(c: _Checker, site: Site) -> None:
         fuel = c.col(pc.boiler_fuel_kw(boiler.name))
         cost = cost + boiler.fuel_price_cny_per_kwh * fuel
         co2 = co2 + boiler.emission_factor_kg_per_kwh_fuel * fuel
+    for chp in a.chp:
+        fuel = c.col(pc.chp_fuel_kw(chp.name))
+        cost = cost + chp.fuel_price_cny_per_kwh * fuel + c.col(pc.chp_start_cny(chp.name)) / DT
+        co2 = co2 + chp.emission_factor_kg_per_kwh_fuel * fuel
     c.close("cost_cny of the interval", c.col(pc.COST_CNY), cost * DT, 1e-6)
     c.close("co2_kg of the interval", c.col(pc.CO2_KG), co2 * DT, 1e-6)

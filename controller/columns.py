@@ -93,6 +93,26 @@ def boiler_fuel_kw(name: str) -> str:
     return f"boiler_{name}_fuel_kw"
 
 
+def chp_heat_kw_th(name: str) -> str:
+    """Heat of a gas CHP unit to the heat demand it supplies."""
+    return f"chp_{name}_heat_kw_th"
+
+
+def chp_fuel_kw(name: str) -> str:
+    """Fuel input of a gas CHP unit (kW of fuel, lower heating value)."""
+    return f"chp_{name}_fuel_kw"
+
+
+def chp_on(name: str) -> str:
+    """1 where a CHP unit runs in the interval, 0 where it is off."""
+    return f"chp_{name}_on"
+
+
+def chp_start_cny(name: str) -> str:
+    """Start cost of a CHP unit, in the interval it starts."""
+    return f"chp_{name}_start_cny"
+
+
 def heat_unmet_kw_th(name: str) -> str:
     """Heat demand no asset could serve (non-zero only in a relaxed plan)."""
     return f"heat_demand_{name}_unmet_kw_th"

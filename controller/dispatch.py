@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, layout_for
+from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, chp_was_on, layout_for
 from sites import Site, columns
 
 
@@ -38,6 +38,30 @@ class Dispatch:
     losses_kw: np.ndarray
     slacks: Mapping[str, np.ndarray] = field(default_factory=dict)
     """Soft-constraint slacks by name (kW, kWh, kWh_th), as the relaxation report reads them."""
+    chp_electric_kw: np.ndarray | None = None
+    """(n_chp, T) electric output of each CHP unit; None for a site without CHP."""
+    chp_on: np.ndarray | None = None
+    """(n_chp, T) 1 where a unit runs; None: on wherever its output is positive."""
+
+
+def chp_on_from(electric_kw: np.ndarray, on: np.ndarray | None) -> np.ndarray:
+    """On/off per unit and interval: the commitment where there is one, else output > 0."""
+    running = (electric_kw > ON_KW).astype(float)
+    if on is None:
+        return running
+    return np.maximum(np.round(np.clip(on, 0.0, 1.0)), running)
+
+
+ON_KW = 1e-3
+"""Electric output above which a CHP unit counts as running [kW] (solver noise is below)."""
+
+
+def chp_starts(was_on: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """(n_chp, T) 1 where a unit starts: on now, off in the interval before (before the
+    first: ``was_on``, (n_chp,))."""
+    before = np.asarray(was_on, dtype=float).reshape(-1, 1)
+    previous = np.concatenate([before, on[:, :-1]], axis=1) if on.size else on
+    return np.clip(on - previous, 0.0, None)
 
 
 def _clean(values: np.ndarray) -> np.ndarray:
@@ -128,6 +152,22 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
             data[columns.boiler_kw(boiler.name)] = heat / boiler.efficiency
         else:
             data[pc.boiler_fuel_kw(boiler.name)] = heat / boiler.efficiency
+    chp_cost = np.zeros(inputs.n_steps)
+    chp_co2 = np.zeros(inputs.n_steps)
+    if a.chp:
+        chp_electric = _flow(np.asarray(d.chp_electric_kw, dtype=float))
+        on = chp_on_from(chp_electric, d.chp_on)
+        starts = chp_starts(chp_was_on(site, inputs), on)
+        for i, chp in enumerate(a.chp):
+            fuel = chp_electric[i] / chp.electric_efficiency
+            data[columns.chp_kw(chp.name)] = chp_electric[i]
+            data[pc.chp_heat_kw_th(chp.name)] = chp_electric[i] * chp.heat_per_electric
+            data[pc.chp_fuel_kw(chp.name)] = fuel
+            data[pc.chp_on(chp.name)] = on[i]
+            data[pc.chp_start_cny(chp.name)] = starts[i] * chp.start_cost_cny
+            chp_cost += chp.fuel_price_cny_per_kwh * fuel
+            chp_cost += starts[i] * chp.start_cost_cny / HOURS_PER_STEP
+            chp_co2 += chp.emission_factor_kg_per_kwh_fuel * fuel
     demand, unmet = real(inputs.heat_demand_kw_th), _flow(d.heat_unmet_kw_th)
     for i, heat_demand in enumerate(a.heat_demands):
         data[columns.heat_demand_kw_th(heat_demand.name)] = demand[i]
@@ -160,6 +200,7 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         x = a.boilers[i]
         cost = cost + x.fuel_price_cny_per_kwh * data[pc.boiler_fuel_kw(x.name)]
         co2 = co2 + x.emission_factor_kg_per_kwh_fuel * data[pc.boiler_fuel_kw(x.name)]
+    cost, co2 = cost + chp_cost, co2 + chp_co2
     band_position = len(data)
     data[pc.COST_CNY] = cost * HOURS_PER_STEP
     data[pc.CO2_KG] = co2 * HOURS_PER_STEP

@@ -56,7 +56,23 @@ def extract(model: DispatchModel, inputs: DispatchInputs) -> Dispatch:
         grid_export_kw=_value(model, "grid_export", 1, n)[0],
         losses_kw=inputs.real(losses) if losses is not None else np.zeros(inputs.n_steps),
         slacks=slacks,
+        **_chp(model, n),
     )
+
+
+def _chp(model: DispatchModel, start: int) -> dict[str, np.ndarray]:
+    """CHP output and, for the committed units, their on/off (others: None, read from output)."""
+    ctx = model.ctx
+    n = len(ctx.site.assets.chp)
+    if n == 0:
+        return {}
+    electric = _value(model, "chp_electric", n, start)
+    committed = ctx.layout.committed_chp
+    if not committed:
+        return {"chp_electric_kw": electric}
+    on = (electric > 1e-3).astype(float)
+    on[list(committed)] = np.round(_value(model, "chp_on", len(committed), start))
+    return {"chp_electric_kw": electric, "chp_on": on}
 
 
 def _families(model: DispatchModel, name: str, values: np.ndarray) -> list[tuple[str, np.ndarray]]:

@@ -9,7 +9,13 @@ Per interval, in order:
 - electricity: a renewable surplus charges the batteries (power, SoC window), then is
   exported (up to the export limit), then curtailed; a deficit discharges the batteries
   (down to the SoC window), then is imported. An import above its limit is reported as a
-  relaxation (the loads are the forecast's; the fallback does not shed them).
+  relaxation (the loads are the forecast's; the fallback does not shed them);
+- first of all, each gas CHP unit runs at its rating in an interval where that pays and
+  fits, else it is off: the interval's electricity price plus its heat valued at its
+  demand's cheapest fuel boiler (fuel price / efficiency; none: 0) above its fuel cost per
+  kWh, its heat at rating no more than what its demand still needs, its output no more
+  than the park's load less renewables (it never causes export). A unit whose ramp cannot
+  take it from 0 to its rating in one interval stays off (start costs are not weighed).
 
 ``flex`` (per interval, 0..1) scales what may be switched: heat-pump and battery power and
 the renewable output used; the planner lowers it where the AC check of a fallback finds a
@@ -18,6 +24,7 @@ network limit broken. It is also the operating point the network rows are linear
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +32,7 @@ import numpy as np
 from controller.dispatch import Dispatch
 from controller.inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
 from sites import Site
+from sites.schema import Fuel
 
 DT = HOURS_PER_STEP
 
@@ -307,6 +315,50 @@ def _batteries(
     )
 
 
+def _chp_rule(site: Site, inputs: DispatchInputs, renewable_kw: np.ndarray) -> np.ndarray:
+    """(n_chp, T) each CHP unit's output by the rule in the module's docstring."""
+    a = site.assets
+    n = inputs.n_steps
+    out = np.zeros((len(a.chp), n))
+    if not a.chp:
+        return out
+    layout = layout_for(site)
+    price = inputs.real(inputs.price_cny_per_kwh)
+    heat_left = inputs.real(inputs.heat_demand_kw_th).astype(float).copy()
+    room = _column_totals(inputs.real(inputs.load_kw)) - renewable_kw
+    for k, unit in enumerate(a.chp):
+        rating = unit.rated_electric_kw
+        if unit.ramp_kw_per_h is not None and unit.ramp_kw_per_h * DT < rating:
+            continue
+        heat_value = min(
+            (
+                b.fuel_price_cny_per_kwh / b.efficiency
+                for b in a.boilers
+                if b.supplies == unit.supplies and b.fuel is not Fuel.ELECTRIC
+            ),
+            default=0.0,
+        )
+        fuel_cost = unit.fuel_price_cny_per_kwh / unit.electric_efficiency
+        pays = price + unit.heat_per_electric * heat_value > fuel_cost
+        d = layout.chp_demand[k]
+        fits = (heat_left[d] >= rating * unit.heat_per_electric) & (room >= rating)
+        out[k] = np.where(pays & fits, rating, 0.0)
+        heat_left[d] -= out[k] * unit.heat_per_electric
+        room = room - out[k]
+    return out
+
+
+def _less_heat(site: Site, inputs: DispatchInputs, chp_kw: np.ndarray) -> DispatchInputs:
+    """``inputs`` with each heat demand less the CHP heat it gets."""
+    if not site.assets.chp:
+        return inputs
+    layout = layout_for(site)
+    demand = np.array(inputs.heat_demand_kw_th, dtype=float)
+    for k, unit in enumerate(site.assets.chp):
+        demand[layout.chp_demand[k], inputs.start :] -= chp_kw[k] * unit.heat_per_electric
+    return dataclasses.replace(inputs, heat_demand_kw_th=np.clip(demand, 0.0, None))
+
+
 def fallback_dispatch(
     site: Site, inputs: DispatchInputs, flex: np.ndarray | None = None
 ) -> Dispatch:
@@ -320,7 +372,8 @@ def fallback_dispatch(
     import_limit = real(inputs.import_limit_kw)
     export_limit = real(inputs.export_limit_kw)
     losses = real(inputs.network.losses_kw) if inputs.network is not None else np.zeros(n)
-    heat = _serve_heat(rules, inputs, cops, scale)
+    chp = _chp_rule(site, inputs, _column_totals(pv) + _column_totals(wind))
+    heat = _serve_heat(rules, _less_heat(site, inputs, chp), cops, scale)
 
     # electricity: the heat side fixed what heat pumps and electric boilers draw
     renewable = _column_totals(pv) + _column_totals(wind)
@@ -329,6 +382,7 @@ def fallback_dispatch(
         electric_boiler = electric_boiler + heat.boiler_kw_th[k] / efficiency
     demand = (
         _column_totals(real(inputs.load_kw))
+        - _column_totals(chp)
         + _column_totals(heat.heat_pump_kw)
         + electric_boiler
         + losses
@@ -377,4 +431,6 @@ def fallback_dispatch(
         grid_export_kw=grid_export,
         losses_kw=np.asarray(losses, dtype=float),
         slacks=slacks,
+        chp_electric_kw=chp,
+        chp_on=(chp > 0.0).astype(float),
     )

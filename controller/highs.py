@@ -173,9 +173,14 @@ def highs_lp(data: dict[str, Any]) -> LpArrays:
     )
 
 
-def pass_lp(highs: Any, lp: LpArrays) -> None:
-    """Hand the arrays to HiGHS without copying them element by element in Python."""
+def pass_lp(highs: Any, lp: LpArrays, integer: np.ndarray | None = None) -> None:
+    """Hand the arrays to HiGHS without copying them element by element in Python
+    (``integer``: the columns that must take integer values; none for an LP)."""
     import highspy
+
+    integrality = np.zeros(lp.shape[1], dtype=np.int32)  # continuous
+    if integer is not None:
+        integrality[integer] = int(highspy.HighsVarType.kInteger)
 
     n_row, n_col = lp.shape
     highs.passModel(
@@ -193,7 +198,7 @@ def pass_lp(highs: Any, lp: LpArrays) -> None:
         lp.start,
         lp.index,
         lp.value,
-        np.zeros(n_col, dtype=np.int32),  # every column continuous
+        integrality,
     )
 
 
@@ -205,6 +210,25 @@ def highs_results(highs: Any) -> dict[str, Any]:
         "model_status": status.name,
         "run_time": highs.getRunTime(),
     }
+
+
+FEASIBLE_SOLUTION = 2
+"""HiGHS's ``primal_solution_status`` of a feasible point (a MIP's incumbent)."""
+
+
+def milp_arrays(data: dict[str, Any]) -> tuple[LpArrays, np.ndarray]:
+    """cvxpy's HiGHS data of a mixed-integer problem: the arrays, boolean columns bounded
+    to [0, 1], and the integer columns."""
+    lp = highs_lp(data)
+    booleans = np.asarray(data[s.BOOL_IDX], dtype=np.int64)
+    integers = np.asarray(data[s.INT_IDX], dtype=np.int64)
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    lower[booleans] = np.maximum(lower[booleans], 0.0)
+    upper[booleans] = np.minimum(upper[booleans], 1.0)
+    bounded = LpArrays(
+        lp.cost, lower, upper, lp.row_lower, lp.row_upper, lp.start, lp.index, lp.value
+    )
+    return bounded, np.concatenate([booleans, integers])
 
 
 HOT_CHANGE_LIMIT = 0.05

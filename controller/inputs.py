@@ -175,6 +175,9 @@ class DispatchInputs:
     issues: tuple[str, ...] = field(default=())
     month_peak_metered: bool = True
     """From the state (:attr:`controller.state.MeasuredState.month_peak_metered`)."""
+    chp_was_on: np.ndarray | None = None
+    """(n_chp,) 1 where a CHP unit runs as the horizon starts, from the state (``None``:
+    the site file's ``initially_on``)."""
     grid_caps_kw: np.ndarray | None = None
     """(2, horizon) import and export limits below the connection's, per interval, from
     :attr:`controller.state.MeasuredState.grid_limits_kw` (``NO_LIMIT`` where none);
@@ -576,4 +579,14 @@ def prepare(
         issues=tuple(issues),
         month_peak_metered=state.month_peak_metered,
         grid_caps_kw=grid_caps,
+        chp_was_on=np.array(
+            [1.0 if state.chp_on.get(c.name, c.initially_on) else 0.0 for c in a.chp]
+        ),
     )
+
+
+def chp_was_on(site: Site, inputs: DispatchInputs) -> np.ndarray:
+    """(n_chp,) 1 where a CHP unit runs as the horizon starts."""
+    if inputs.chp_was_on is not None:
+        return np.asarray(inputs.chp_was_on, dtype=float)
+    return np.array([1.0 if c.initially_on else 0.0 for c in site.assets.chp])

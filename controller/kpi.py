@@ -20,7 +20,8 @@ kW x 0.25 h over the frame's intervals. Definitions:
   discharge) / 2) + boiler fuel - export revenue + deviation cost + lost production;
 - battery equivalent full cycles = (charge + discharge) / 2 / capacity, all batteries together
   (0 without batteries);
-- CO2 = grid import x the grid factor + boiler fuel x its factor; CO2 avoided = renewable
+- fuel cost = boiler and CHP fuel x its price + CHP start costs;
+- CO2 = grid import x the grid factor + boiler and CHP fuel x its factor; CO2 avoided = renewable
   used on site x the grid factor (what the same energy from the grid would have emitted).
 """
 
@@ -68,6 +69,13 @@ class Kpis:
     deviation_cost_cny: float = float("nan")
     lost_production_cny: float = float("nan")
     """NaN (these three) in plans stored before they were computed."""
+    chp_electric_kwh: float = float("nan")
+    chp_heat_kwh_th: float = float("nan")
+    chp_fuel_kwh: float = float("nan")
+    chp_run_hours: float = float("nan")
+    """Hours each CHP unit runs, summed over the units."""
+    chp_starts: float = float("nan")
+    """NaN (these five) in plans stored before they were computed."""
 
     @property
     def meets_self_consumption_target(self) -> bool:
@@ -174,6 +182,22 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     fuel_co2 = sum(
         b.emission_factor_kg_per_kwh_fuel * _energy(frame, [pc.boiler_fuel_kw(b.name)]) for b in gas
     )
+    chp_fuel = {c.name: _energy(frame, [pc.chp_fuel_kw(c.name)]) for c in a.chp}
+    chp_starts = {
+        c.name: _starts(
+            _col(frame, pc.chp_on(c.name)),
+            _col(frame, pc.chp_start_cny(c.name)),
+            c.start_cost_cny > 0,
+            c.initially_on,
+        )
+        for c in a.chp
+    }
+    fuel_cost += sum(
+        c.fuel_price_cny_per_kwh * chp_fuel[c.name]
+        + float(_col(frame, pc.chp_start_cny(c.name)).sum())
+        for c in a.chp
+    )
+    fuel_co2 += sum(c.emission_factor_kg_per_kwh_fuel * chp_fuel[c.name] for c in a.chp)
     factor = site.grid_emission_factor.kg_co2_per_kwh
     heat_demand = _energy(frame, [columns.heat_demand_kw_th(d.name) for d in a.heat_demands])
     unmet = _energy(frame, [pc.heat_unmet_kw_th(d.name) for d in a.heat_demands])
@@ -210,4 +234,20 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         deviation_outside_band_kwh=deviation_kwh,
         deviation_cost_cny=deviation_cost,
         lost_production_cny=lost_production,
+        chp_electric_kwh=_energy(frame, [columns.chp_kw(c.name) for c in a.chp]),
+        chp_heat_kwh_th=_energy(frame, [pc.chp_heat_kw_th(c.name) for c in a.chp]),
+        chp_fuel_kwh=float(sum(chp_fuel.values())),
+        chp_run_hours=_energy(frame, [pc.chp_on(c.name) for c in a.chp]),
+        chp_starts=float(sum(chp_starts.values())),
     )
+
+
+def _starts(on: np.ndarray, paid: np.ndarray, priced: bool, initially_on: bool) -> float:
+    """Off-to-on changes of a CHP unit; in the first interval, a start where one was paid
+    (a unit with a start cost: the frame knows its state before), else where it runs and
+    its site file has it off initially."""
+    if not len(on):
+        return 0.0
+    within = float(np.clip(np.diff(on), 0.0, None).sum())
+    first = paid[0] > 0.0 if priced else on[0] > 0.0 and not initially_on
+    return within + float(first)

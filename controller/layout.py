@@ -62,6 +62,15 @@ class Layout:
         )
 
     @cached_property
+    def chp_demand(self) -> tuple[int, ...]:
+        return tuple(self.demand_position[c.supplies] for c in self.site.assets.chp)
+
+    @cached_property
+    def committed_chp(self) -> tuple[int, ...]:
+        """CHP units with on/off binaries (a minimum stable load)."""
+        return tuple(i for i, c in enumerate(self.site.assets.chp) if c.needs_commitment)
+
+    @cached_property
     def injection_capacity_kw(self) -> dict[str, float]:
         """Largest value each network injection column can take (for screening limits)."""
         a = self.site.assets
@@ -80,4 +89,6 @@ class Layout:
         for i in self.electric_boilers:
             boiler = a.boilers[i]
             caps[columns.boiler_kw(boiler.name)] = boiler.capacity_kw_th / boiler.efficiency
+        for chp in a.chp:
+            caps[columns.chp_kw(chp.name)] = chp.rated_electric_kw
         return caps

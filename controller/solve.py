@@ -27,11 +27,16 @@ from controller.config import DispatchConfig, Objective
 from controller.dispatch import Dispatch
 from controller.extract import binding, extract
 from controller.highs import (
+    FEASIBLE_SOLUTION,
     HIGHS_STATUS,
     HotLp,
     RunFunction,
     SolveOutcome,
+    highs_results,
     map_status,
+    milp_arrays,
+    new_highs,
+    pass_lp,
     run_highs,
 )
 from controller.inputs import DispatchInputs
@@ -177,6 +182,51 @@ def _run_highs_stages(
     return SolveOutcome.SOLVED, seconds, values
 
 
+def _run_milp_stages(
+    model: DispatchModel, inputs: DispatchInputs, config: DispatchConfig, run: RunFunction
+) -> tuple[SolveOutcome, list[float], dict[str, float]]:
+    """A model with binaries (CHP commitment): each stage compiled by cvxpy and run by HiGHS's
+    branch and bound, with the time limit per stage. The compiled parametric LP and the
+    warm-started instances of the LP path do not take integer columns, so nothing is kept
+    between solves. A stage stopped by the time limit with an incumbent uses it (reported as
+    ``solved_inaccurate``: feasible, optimality not proven); without one the stage fails and
+    the planner falls back to its rules. Duals of a MIP mean nothing: no binding report."""
+    seconds: list[float] = []
+    outcome = SolveOutcome.SOLVED
+    values: dict[str, float] = {}
+    for k, stage in enumerate(model.stages):
+        if k > 0:
+            _set_caps(model, config, k - 1, inputs, values)
+        if stage.folded is not None:
+            bound = co2_upper_bound_kg(model.ctx, inputs)
+            model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
+        data, chain, inverse = stage.problem.get_problem_data(cp.HIGHS)
+        lp, integer = milp_arrays(data)
+        highs = new_highs(config)
+        pass_lp(highs, lp, integer)
+        t0 = time.perf_counter()
+        try:
+            run(highs)
+        except (RuntimeError, ValueError, ArithmeticError) as exc:
+            raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
+        seconds.append(time.perf_counter() - t0)
+        results = highs_results(highs)
+        stage_outcome = map_status(HIGHS_STATUS.get(results["model_status"], cp.SOLVER_ERROR))
+        if (
+            stage_outcome is SolveOutcome.TIME_LIMIT
+            and results["info"].primal_solution_status == FEASIBLE_SOLUTION
+        ):
+            stage_outcome = SolveOutcome.INACCURATE
+            results["model_status"] = "kOptimal"  # so that cvxpy reads the incumbent back
+        if not stage_outcome.usable:
+            raise StageFailure(stage.tier.value, stage_outcome)
+        if stage_outcome is SolveOutcome.INACCURATE:
+            outcome = stage_outcome
+        stage.problem.unpack_results(results, chain, inverse)
+        values = {key: _scalar(e) for key, e in _expressions(model).items()}
+    return outcome, seconds, values
+
+
 def _run_cvxpy_stages(
     model: DispatchModel, inputs: DispatchInputs, config: DispatchConfig
 ) -> tuple[SolveOutcome, list[float], dict[str, float]]:
@@ -219,7 +269,9 @@ def solve_model(
         for cap in model.caps.values():
             cap.value = BIG_CAP
         model.fold_weight.value = 0.0
-        if config.solver.upper() == "HIGHS":
+        if config.solver.upper() == "HIGHS" and model.stages[0].problem.is_mixed_integer():
+            outcome, stage_seconds, values = _run_milp_stages(model, inputs, config, run)
+        elif config.solver.upper() == "HIGHS":
             outcome, stage_seconds, values = _run_highs_stages(entry, inputs, config, run)
         else:
             outcome, stage_seconds, values = _run_cvxpy_stages(model, inputs, config)

@@ -85,7 +85,12 @@ class MeasuredState:
     plan holds the lower of these and the connection's limits in those intervals (import
     soft, through the named slack ``grid_import_limit``, as the connection's own)."""
 
+    chp_on: Mapping[str, bool] = field(default_factory=dict)
+    """Whether each CHP unit runs as the horizon starts (a unit not named: its site file's
+    ``initially_on``): a unit that runs pays no start to keep running."""
+
     def __post_init__(self) -> None:
+        object.__setattr__(self, "chp_on", MappingProxyType(dict(self.chp_on)))
         object.__setattr__(self, "battery_soc_kwh", _frozen(self.battery_soc_kwh))
         object.__setattr__(
             self, "thermal_storage_level_kwh_th", _frozen(self.thermal_storage_level_kwh_th)

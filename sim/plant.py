@@ -32,6 +32,9 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   included) at or below it as far as their power and charge allow:
   it charges less, then discharges more than set (counted as peak-guard energy, not as a
   setpoint not followed: the ceiling is a setpoint too);
+- gas CHP units run at their setpoint within rating, minimum stable load and ramp; their
+  heat goes to their demand ahead of heat pumps and boilers (what it cannot take is dumped,
+  counted);
 - the grid connection absorbs every electric mismatch; import or export beyond the connection's
   limits is counted as a violation (network losses are added by the AC verification).
 """
@@ -56,6 +59,8 @@ FOLLOW_TOL_KW = 1e-3  # a setpoint met within 1 W counts as followed (solver rou
 class PlantState:
     battery_soc_kwh: dict[str, float]
     tank_level_kwh_th: dict[str, float]
+    chp_kw: dict[str, float] = field(default_factory=dict)
+    """Each CHP unit's output in the last interval (the start of its ramp); none yet: free."""
 
     @classmethod
     def initial(cls, site: Site) -> PlantState:
@@ -189,8 +194,9 @@ class Plant:
             out[pc.thermal_storage_level_kwh_th(t.name)] = level
             supplied[t.supplies] += d - c
 
+        chp_electric = self._chp(state, setpoint, supplied, out, follow)
         hp_electric, e_boiler = self._heat(setpoint, truth, supplied, out, result, follow)
-        net = load + hp_electric + e_boiler + battery_net - renewable
+        net = load + hp_electric + e_boiler + battery_net - renewable - chp_electric
         ceiling = setpoint.get(pc.GRID_IMPORT_CEILING_KW)
         # the local controller meters the connection point: the park's balance plus the
         # network losses (taken as the plan expects them; the replay's AC verification then
@@ -208,6 +214,46 @@ class Plant:
             or out[pc.GRID_EXPORT_KW] > grid.export_limit_kw + FOLLOW_TOL_KW
         )
         return result
+
+    def _chp(
+        self,
+        state: PlantState,
+        setpoint: Mapping[str, float],
+        supplied: dict[str, float],
+        out: dict[str, float],
+        follow: Callable[[str, float, float], float],
+    ) -> float:
+        """Each CHP unit runs at its setpoint within its rating and ramp (from its last
+        output); a setpoint between 0 and its minimum stable load is raised to the minimum
+        (the unit cannot run lower; counted as not followed). Its heat goes to its demand
+        ahead of heat pumps and boilers (``supplied``); heat the demand cannot take is
+        dumped there. Returns the units' electric output [kW]."""
+        total = 0.0
+        for chp in self.site.assets.chp:
+            col = columns.chp_kw(chp.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            if float(setpoint.get(pc.chp_on(chp.name), 1.0)) < 0.5:
+                wanted = 0.0
+            got = min(wanted, chp.rated_electric_kw)
+            minimum = chp.rated_electric_kw * chp.min_stable_fraction
+            if 0.0 < got < minimum:
+                got = minimum
+            before = state.chp_kw.get(chp.name)
+            if before is not None and chp.ramp_kw_per_h is not None:
+                step = chp.ramp_kw_per_h * HOURS
+                got = min(max(got, before - step), before + step)
+                if 0.0 < got < minimum:  # cannot run there: hold the minimum (reachable:
+                    got = minimum  # the site check keeps the ramp step above it)
+            was_on = chp.initially_on if before is None else before > 0.0
+            state.chp_kw[chp.name] = got
+            out[col] = follow(col, wanted, got)
+            out[pc.chp_start_cny(chp.name)] = chp.start_cost_cny if got > 0 and not was_on else 0.0
+            out[pc.chp_on(chp.name)] = 1.0 if got > 0.0 else 0.0
+            out[pc.chp_heat_kw_th(chp.name)] = got * chp.heat_per_electric
+            out[pc.chp_fuel_kw(chp.name)] = got / chp.electric_efficiency
+            supplied[chp.supplies] += got * chp.heat_per_electric
+            total += got
+        return total
 
     def _boiler_heat_price(self, demand: HeatDemand, setpoint: Mapping[str, float]) -> float:
         """What a kWh_th from the demand's cheapest boiler costs in this interval [CNY]: fuel

@@ -108,6 +108,7 @@ def replay(
                     dict(state.tank_level_kwh_th),
                     month_peak,
                     renewables_year_to_date=year.tally(now),
+                    chp_on={name: kw > 0.0 for name, kw in state.chp_kw.items()},
                 )
                 history = truth.iloc[: start_pos + k]  # strictly before now
                 current = truth_rows[now]

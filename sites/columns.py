@@ -39,6 +39,11 @@ def boiler_kw(name: str) -> str:
     return f"boiler_{name}_kw"
 
 
+def chp_kw(name: str) -> str:
+    """Electric output of a gas CHP unit."""
+    return f"chp_{name}_kw"
+
+
 def heat_demand_kw_th(name: str) -> str:
     return f"heat_demand_{name}_kw_th"
 

@@ -21,9 +21,9 @@ from sites.schema.base import as_name
 from sites.schema.network import VoltageLevel
 
 # Asset families whose members sit on an electrical bus.
-_ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers")
+_ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers", "chp")
 # Families that deliver heat to a heat demand.
-_SUPPLIERS = ("heat_pumps", "thermal_storage", "boilers")
+_SUPPLIERS = ("heat_pumps", "thermal_storage", "boilers", "chp")
 _VOLTAGE_RTOL = 0.05  # nominal voltages of the PCC bus and the connection may differ by rounding
 
 

@@ -126,13 +126,19 @@ def kpi_table(k: Kpis) -> Table:
         ("demand charge CNY", f"{k.demand_charge_cny:,.0f}"),
         ("battery equivalent full cycles", f"{k.battery_equivalent_full_cycles:.2f}"),
         ("battery degradation CNY", f"{k.degradation_cost_cny:,.0f}"),
-        ("boiler fuel CNY", f"{k.fuel_cost_cny:,.0f}"),
+        ("fuel and CHP starts CNY", f"{k.fuel_cost_cny:,.0f}"),
         ("export revenue CNY", f"{k.export_revenue_cny:,.0f}"),
         ("total cost CNY", f"{k.total_cost_cny:,.0f}"),
         ("CO2 t", f"{k.co2_kg / 1000:,.2f}"),
         ("CO2 avoided t", f"{k.co2_avoided_kg / 1000:,.2f}"),
         ("heat unmet MWh_th", f"{k.heat_unmet_kwh_th / 1000:,.2f}"),
     ]
+    if k.chp_run_hours > 0:  # NaN (a plan stored before) and 0 (no CHP ran) are left out
+        rows += [
+            ("CHP electricity MWh", f"{k.chp_electric_kwh / 1000:,.2f}"),
+            ("CHP heat MWh_th", f"{k.chp_heat_kwh_th / 1000:,.2f}"),
+            ("CHP hours run, starts", f"{k.chp_run_hours:,.1f} h, {k.chp_starts:.0f}"),
+        ]
     for name, value in rows:
         table.add_row(name, value, "", "")
     return table

@@ -23,6 +23,7 @@ from controller.model.electric import (
     add_pv,
     add_wind,
 )
+from controller.model.generation import add_chp
 from controller.model.heat import (
     add_boiler,
     add_heat_balance,
@@ -81,6 +82,7 @@ def build_model(
     add_waste_heat(ctx)
     add_thermal_storage(ctx)
     add_boiler(ctx)
+    add_chp(ctx)
     add_heat_balance(ctx)
     add_electric_balance(ctx)
     add_network(ctx)

@@ -13,7 +13,7 @@ from controller.model.context import ModelContext
 from sites import columns
 
 
-def _heat_to(ctx: ModelContext, demand: int, expression: cp.Expression) -> None:
+def heat_to(ctx: ModelContext, demand: int, expression: cp.Expression) -> None:
     ctx.heat_in.setdefault(demand, []).append(expression)
 
 
@@ -34,7 +34,7 @@ def add_heat_pump(ctx: ModelContext) -> None:
     source = cp.multiply(cop_minus_one, electric)
     ctx.electric_out.append(cp.sum(electric, axis=0))
     for k, x in enumerate(pumps):
-        _heat_to(ctx, ctx.layout.heat_pump_demand[k], heat[k])
+        heat_to(ctx, ctx.layout.heat_pump_demand[k], heat[k])
         stream = ctx.layout.heat_pump_source[k]
         if stream >= 0:
             ctx.heat_pump_source.setdefault(stream, []).append(source[k])
@@ -62,7 +62,7 @@ def add_waste_heat(ctx: ModelContext) -> None:
             ctx.add(f"waste_heat_{streams[w].name}_available", total <= available[w])
     if direct is not None:
         for k, (_, demand) in enumerate(pairs):
-            _heat_to(ctx, demand, direct[k])
+            heat_to(ctx, demand, direct[k])
 
 
 def add_thermal_storage(ctx: ModelContext) -> None:
@@ -106,7 +106,7 @@ def add_thermal_storage(ctx: ModelContext) -> None:
     )
     ctx.add("storage_end_level", level @ terminal >= target - short)
     for k in range(n):
-        _heat_to(ctx, ctx.layout.storage_demand[k], discharge[k] - charge[k])
+        heat_to(ctx, ctx.layout.storage_demand[k], discharge[k] - charge[k])
 
 
 def add_boiler(ctx: ModelContext) -> None:
@@ -121,7 +121,7 @@ def add_boiler(ctx: ModelContext) -> None:
     capacity = np.array([x.capacity_kw_th for x in boilers])[:, None]
     ctx.add("boiler_capacity", heat <= capacity @ active)
     for k, x in enumerate(boilers):
-        _heat_to(ctx, ctx.layout.boiler_demand[k], heat[k])
+        heat_to(ctx, ctx.layout.boiler_demand[k], heat[k])
         fuel = heat[k] / x.efficiency
         if k in ctx.layout.electric_boilers:
             ctx.electric_out.append(fuel)

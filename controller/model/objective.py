@@ -78,6 +78,7 @@ def tier_expressions(ctx: ModelContext) -> dict[Objective, cp.Expression]:
         + term("demand_charge_cny")
         + term("degradation_cny")
         + term("fuel_cny")
+        + term("start_cny")
         - term("export_revenue_cny")
         + term("deviation_cny")
     )
@@ -98,7 +99,7 @@ def co2_upper_bound_kg(ctx: ModelContext, inputs: DispatchInputs) -> float:
     folds CO2 into the tier above it: per interval the import is at most the import limit
     and at most everything that can consume at once (loads, heat pumps, electric boilers,
     battery charging, losses) plus what can be exported at the same time; every fuel boiler
-    at capacity. The tighter the bound, the
+    and CHP unit at capacity. The tighter the bound, the
     larger the weight and the surer the tie-break (the cost bound holds either way)."""
     site = ctx.site
     a = site.assets
@@ -118,5 +119,13 @@ def co2_upper_bound_kg(ctx: ModelContext, inputs: DispatchInputs) -> float:
         * ctx.dt
         for k, b in enumerate(a.boilers)
         if k in ctx.layout.fuel_boilers
+    )
+    fuel += sum(
+        c.rated_electric_kw
+        / c.electric_efficiency
+        * c.emission_factor_kg_per_kwh_fuel
+        * inputs.n_steps
+        * ctx.dt
+        for c in a.chp
     )
     return max(grid_kwh * site.grid_emission_factor.kg_co2_per_kwh + fuel, 1.0)

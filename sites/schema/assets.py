@@ -211,6 +211,65 @@ class BackupBoiler(StrictModel):
         return self
 
 
+class GasChp(StrictModel):
+    """A gas engine or turbine making power and heat together (combined heat and power).
+
+    Fuel in at ``rated_electric_kw / electric_efficiency`` at full load; heat out is
+    ``heat_efficiency`` x fuel at any load (both on LHV). Below
+    ``min_stable_fraction`` x rating it cannot run: it is off (0) or within
+    [min stable, rating]; each start costs ``start_cost_cny``.
+    """
+
+    name: Name
+    bus: Name
+    supplies: Name = Field(description="name of the heat demand its heat serves")
+    rated_electric_kw: float = Field(gt=0)
+    electric_efficiency: float = Field(gt=0, lt=1, description="electric out / fuel in (LHV)")
+    heat_efficiency: float = Field(gt=0, lt=1, description="heat out / fuel in (LHV)")
+    min_stable_fraction: float = Field(
+        default=0.0, ge=0, lt=1, description="lowest output when on, share of the rating"
+    )
+    ramp_kw_per_h: float | None = Field(
+        default=None, gt=0, description="largest change of electric output per hour; none: free"
+    )
+    start_cost_cny: float = Field(default=0.0, ge=0)
+    fuel_price_cny_per_kwh: float = Field(ge=0, description="per kWh of fuel (LHV)")
+    emission_factor_kg_per_kwh_fuel: float = Field(ge=0, description="0.2 for natural gas")
+    initially_on: bool = Field(default=False, description="running when the horizon starts")
+
+    @model_validator(mode="after")
+    def _efficiencies(self) -> GasChp:
+        total = self.electric_efficiency + self.heat_efficiency
+        if total > 1.0:
+            raise ValueError(
+                f"electric_efficiency={self.electric_efficiency} + heat_efficiency="
+                f"{self.heat_efficiency} = {total:.3g} must be at most 1 (energy out <= fuel in)"
+            )
+        minimum = self.rated_electric_kw * self.min_stable_fraction
+        if self.ramp_kw_per_h is not None and self.ramp_kw_per_h * 0.25 < minimum:
+            raise ValueError(
+                f"ramp_kw_per_h={self.ramp_kw_per_h} must reach the minimum stable load "
+                f"({minimum:g} kW) within one 15-minute interval (at least {4 * minimum:g})"
+            )
+        if self.start_cost_cny > 0 and self.min_stable_fraction == 0:
+            raise ValueError(
+                f"start_cost_cny={self.start_cost_cny} needs min_stable_fraction above 0: "
+                "a unit that may run at 0 kW never has to stop and start again"
+            )
+        return self
+
+    @property
+    def needs_commitment(self) -> bool:
+        """True when on/off matters to the plan (a minimum load, and with it a start cost):
+        binaries."""
+        return self.min_stable_fraction > 0
+
+    @property
+    def heat_per_electric(self) -> float:
+        """kW_th of heat per kW of electric output."""
+        return self.heat_efficiency / self.electric_efficiency
+
+
 class Assets(StrictModel):
     pv: list[PVArray] = []
     wind: list[WindTurbine] = []
@@ -221,3 +280,4 @@ class Assets(StrictModel):
     electric_loads: list[ElectricLoad] = Field(min_length=1)
     heat_demands: list[HeatDemand] = []
     boilers: list[BackupBoiler] = []
+    chp: list[GasChp] = []
