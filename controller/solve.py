@@ -140,11 +140,7 @@ def _run_highs_stages(
     seconds: list[float] = []
     values: dict[str, float] = {}
     for k, stage in enumerate(model.stages):
-        if k > 0:
-            _set_caps(model, config, k - 1, inputs, values)
-        if stage.folded is not None:
-            bound = co2_upper_bound_kg(model.ctx, inputs)
-            model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
+        _prepare_stage(model, config, k, inputs, values)
         lp = entry.lps.get(k)
         if lp is None:
             try:
@@ -182,6 +178,23 @@ def _run_highs_stages(
     return SolveOutcome.SOLVED, seconds, values
 
 
+def _prepare_stage(
+    model: DispatchModel,
+    config: DispatchConfig,
+    k: int,
+    inputs: DispatchInputs,
+    values: dict[str, float],
+) -> None:
+    """Before stage ``k``: the caps that hold the earlier tiers' optima (``values``), and the
+    weight of a tier folded into this one."""
+    stage = model.stages[k]
+    if k > 0:
+        _set_caps(model, config, k - 1, inputs, values)
+    if stage.folded is not None:
+        bound = co2_upper_bound_kg(model.ctx, inputs)
+        model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
+
+
 def _run_milp_stages(
     model: DispatchModel, inputs: DispatchInputs, config: DispatchConfig, run: RunFunction
 ) -> tuple[SolveOutcome, list[float], dict[str, float]]:
@@ -195,11 +208,7 @@ def _run_milp_stages(
     outcome = SolveOutcome.SOLVED
     values: dict[str, float] = {}
     for k, stage in enumerate(model.stages):
-        if k > 0:
-            _set_caps(model, config, k - 1, inputs, values)
-        if stage.folded is not None:
-            bound = co2_upper_bound_kg(model.ctx, inputs)
-            model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
+        _prepare_stage(model, config, k, inputs, values)
         data, chain, inverse = stage.problem.get_problem_data(cp.HIGHS)
         lp, integer = milp_arrays(data)
         highs = new_highs(config)
@@ -235,11 +244,7 @@ def _run_cvxpy_stages(
     outcome = SolveOutcome.SOLVED
     values: dict[str, float] = {}
     for k, stage in enumerate(model.stages):
-        if k > 0:
-            _set_caps(model, config, k - 1, inputs, values)
-        if stage.folded is not None:
-            bound = co2_upper_bound_kg(model.ctx, inputs)
-            model.fold_weight.value = _tolerance(config, stage.tier, 0.0) / bound
+        _prepare_stage(model, config, k, inputs, values)
         t0 = time.perf_counter()
         try:
             stage.problem.solve(solver=config.solver)
