@@ -28,7 +28,7 @@ from controller.service.api.deps import OperatorKey, OperatorSite, ServiceDep
 from controller.service.errors import SERVICE_UNAVAILABLE, Refusal, refuse
 from controller.service.field import records as field_records
 from controller.service.store import measurements as measurement_store
-from controller.service.store.measurements import Point
+from controller.service.store.measurements import Deletion, Point
 from controller.service.validation import Bound, Window, check_points, series_bounds, soc_series
 from sites import Site
 
@@ -95,18 +95,6 @@ class MeasurementOut(BaseModel):
         description="a value read from a field device: its quality flag (good); the flags "
         "of readings that were not stored: GET .../field/readings. Absent: posted over REST",
     )
-
-
-class DeletionOut(BaseModel):
-    id: int
-    site_id: str
-    start: datetime
-    end: datetime
-    series: list[str] | None
-    deleted: int
-    reason: str
-    key_id: str
-    created_at: datetime
 
 
 @cache
@@ -295,7 +283,7 @@ def get_measurements(
     ]
 
 
-@router.delete("", response_model=DeletionOut, responses={**PERIOD_REFUSED, **SERVICE_UNAVAILABLE})
+@router.delete("", response_model=Deletion, responses={**PERIOD_REFUSED, **SERVICE_UNAVAILABLE})
 def delete_measurements(
     site: OperatorSite,
     principal: OperatorKey,
@@ -304,7 +292,7 @@ def delete_measurements(
     end: Annotated[AwareDatetime, Query(description="last interval start (exclusive)")],
     reason: Annotated[str, Query(min_length=3, max_length=500, description="why (audited)")],
     series: Annotated[list[str] | None, Query(description="default: every series")] = None,
-) -> DeletionOut:
+) -> Deletion:
     """Delete the points of a period (bad data), recorded with the key and the reason."""
     _check_period(start, end)
     _check_series(site, series)
@@ -312,12 +300,12 @@ def delete_measurements(
         made = measurement_store.delete_period(
             connection, site.id, series, start, end, reason, principal.key_id, service.now()
         )
-    return DeletionOut(**vars(made))
+    return made
 
 
-@router.get("/deletions", response_model=list[DeletionOut], responses={**SERVICE_UNAVAILABLE})
-def measurement_deletions(site: OperatorSite, service: ServiceDep) -> list[DeletionOut]:
+@router.get("/deletions", response_model=list[Deletion], responses={**SERVICE_UNAVAILABLE})
+def measurement_deletions(site: OperatorSite, service: ServiceDep) -> list[Deletion]:
     """The deletions made in this park's measurements, newest first (the audit trail)."""
     with db.read(service.engine) as connection:
         made = measurement_store.deletions(connection, site.id)
-    return [DeletionOut(**vars(d)) for d in made]
+    return made
