@@ -337,14 +337,14 @@ def _power(value: float, name: str, issues: list[str]) -> float:
 def _forecast_band_kw(
     site: Site, errors: dict[str, tuple[np.ndarray, np.ndarray]], n: int
 ) -> np.ndarray:
-    """Per interval, how far the net load may lie above its P50: the root sum of squares of
-    the loads' P90 - P50 and the renewables' P50 - P10 (errors taken as independent), from
-    the per-column ``errors`` of :func:`_forecast_error_kw`."""
+    """Per interval, how far the import may lie above plan: the root sum of squares (errors
+    taken as independent) of the loads' P90 - P50, the renewables' P50 - P10 and the heat
+    demands' P90 - P50 as the draw of their electric sources (the plant meets heat above plan
+    with them), from the per-column ``errors`` of :func:`_forecast_error_kw`."""
     a = site.assets
-    above = [errors[columns.load_kw(x.name)][0] for x in a.electric_loads]
-    below = [errors[columns.pv_kw(x.name)][1] for x in a.pv]
-    below += [errors[columns.wind_kw(x.name)][1] for x in a.wind]
-    return np.sqrt(np.sum(np.square([np.zeros(n), *above, *below]), axis=0))
+    renewable = {columns.pv_kw(x.name) for x in a.pv} | {columns.wind_kw(x.name) for x in a.wind}
+    parts = [below if name in renewable else above for name, (above, below) in errors.items()]
+    return np.sqrt(np.sum(np.square([np.zeros(n), *parts]), axis=0))
 
 
 def _forecast_error_kw(

@@ -31,7 +31,9 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   local controller keeps the import (metered at the connection point, network losses
   included) at or below it as far as their power and charge allow:
   it charges less, then discharges more than set (counted as peak-guard energy, not as a
-  setpoint not followed: the ceiling is a setpoint too);
+  setpoint not followed: the ceiling is a setpoint too); where they cannot, the demand
+  limiter hands heat from the heat pumps to their demand's fuel boilers, the pumps that draw
+  the most per kWh_th first (counted as heat-pump input shed);
 - gas CHP units run at their setpoint within rating, minimum stable load and ramp; their
   heat goes to their demand ahead of heat pumps and boilers (what it cannot take is dumped,
   counted);
@@ -85,6 +87,8 @@ class StepResult:
     grid_limit_violation: bool = False
     peak_guard_kwh: float = 0.0
     """Battery energy moved off its setpoint to hold the import ceiling."""
+    heat_pump_shed_kwh: float = 0.0
+    """Heat-pump input the demand limiter gave to fuel boilers to hold the import ceiling."""
 
 
 class Plant:
@@ -205,7 +209,9 @@ class Plant:
         if ceiling is not None and metered > float(ceiling) + FOLLOW_TOL_KW:
             relief = self._guard_peak(state, soc_before, out, metered - float(ceiling))
             result.peak_guard_kwh = relief * HOURS
-            net -= relief
+            shed = self._shed_heat_pumps(out, metered - float(ceiling) - relief)
+            result.heat_pump_shed_kwh = shed * HOURS
+            net -= relief + shed
         out[pc.GRID_IMPORT_KW] = max(net, 0.0)
         out[pc.GRID_EXPORT_KW] = max(-net, 0.0)
         grid = self.site.grid_connection
@@ -429,6 +435,40 @@ class Plant:
                 used - out[pc.waste_heat_direct_kw_th(w.name)]
             )
         return hp_electric, e_boiler
+
+    def _shed_heat_pumps(self, out: dict[str, float], excess_kw: float) -> float:
+        """Hold the import ceiling where the batteries could not: hand heat from heat pumps
+        to their demand's fuel boilers (within the boilers' spare capacity), the pumps that
+        draw the most per kWh_th first, as a demand limiter sheds electric heat that fuel can
+        replace. Their flows, fuel and stream use in ``out`` are updated. Returns the relief
+        [kW]."""
+        relief = 0.0
+        by_cop = sorted(
+            self.site.assets.heat_pumps,
+            key=lambda hp: (
+                out[pc.heat_pump_heat_kw_th(hp.name)]
+                / max(out[columns.heat_pump_kw(hp.name)], 1e-9)
+            ),
+        )
+        for hp in by_cop:
+            electric = out[columns.heat_pump_kw(hp.name)]
+            if relief >= excess_kw or electric <= 0.0:
+                continue
+            k = out[pc.heat_pump_heat_kw_th(hp.name)] / electric
+            for b in self._boiler_of[hp.supplies]:
+                if b.fuel is Fuel.ELECTRIC:
+                    continue
+                spare = b.capacity_kw_th - out[pc.boiler_heat_kw_th(b.name)]
+                shed = max(min(electric, excess_kw - relief, spare / k), 0.0)
+                electric -= shed
+                relief += shed
+                out[pc.boiler_heat_kw_th(b.name)] += shed * k
+                out[pc.boiler_fuel_kw(b.name)] += shed * k / b.efficiency
+                if hp.source != AMBIENT:
+                    out[pc.waste_heat_to_heat_pump_kw_th(hp.source)] -= shed * (k - 1.0)
+            out[columns.heat_pump_kw(hp.name)] = electric
+            out[pc.heat_pump_heat_kw_th(hp.name)] = electric * k
+        return relief
 
     def _guard_peak(
         self,

@@ -41,6 +41,9 @@ class ReplayCounters:
     peak_guard_kwh: float
     """Battery energy the local controller moved off its setpoints to hold the import
     ceiling (see :mod:`sim.plant`)."""
+    heat_pump_shed_kwh: float
+    """Heat-pump input the demand limiter handed to fuel boilers to hold the import ceiling
+    (see :mod:`sim.plant`)."""
     network_violations: int
     intervals_not_converged: int
     plans_made: int
@@ -90,7 +93,7 @@ def replay(
     rows: list[dict[str, float]] = []
     not_followed = 0
     missed: Counter[str] = Counter()
-    backup = unmet = dumped = guarded = 0.0
+    backup = unmet = dumped = guarded = shed = 0.0
     grid_violations = 0
     month_peak = 0.0
     month = steps[0].month
@@ -122,6 +125,7 @@ def replay(
                 unmet += result.heat_unmet_kwh_th
                 dumped += result.heat_dumped_kwh_th
                 guarded += result.peak_guard_kwh
+                shed += result.heat_pump_shed_kwh
                 grid_violations += int(result.grid_limit_violation)
                 rows.append(result.actual)
                 if progress is not None:
@@ -145,6 +149,7 @@ def replay(
         heat_dumped_kwh_th=dumped,
         grid_limit_violations=grid_violations,
         peak_guard_kwh=guarded,
+        heat_pump_shed_kwh=shed,
         network_violations=int((verification.violations["element"] != "grid_connection").sum()),
         intervals_not_converged=int((~verification.intervals["converged"]).sum()),
         plans_made=policy.decisions.plans,

@@ -94,6 +94,9 @@ ROWS: dict[str, Row] = {
     "count_heat_dumped_kwh_th": Row(Theme.SHORTFALLS, "Heat dumped", KWH_TH),
     "count_grid_limit_violations": Row(Theme.SHORTFALLS, "Grid limit violations", COUNT),
     "count_peak_guard_kwh": Row(Theme.SHORTFALLS, "Battery energy moved to hold the peak", KWH),
+    "count_heat_pump_shed_kwh": Row(
+        Theme.SHORTFALLS, "Heat-pump input given to boilers to hold the peak", KWH
+    ),
     "count_network_violations": Row(Theme.SHORTFALLS, "Network violations (AC check)", COUNT),
     "count_intervals_not_converged": Row(Theme.SHORTFALLS, "Power flows not converged", COUNT),
     "count_plans_made": Row(Theme.SHORTFALLS, "Plans made", COUNT),

@@ -70,6 +70,54 @@ def test_the_ceiling_is_held_at_the_connection_point_network_losses_included() -
     assert result.peak_guard_kwh == pytest.approx(800.0 * 0.25)
 
 
+def test_an_empty_battery_leaves_the_ceiling_to_the_heat_pumps_and_the_gas_boiler() -> None:
+    """The battery is at its SoC floor, so the demand limiter holds the ceiling by handing
+    the dyeing pump's heat to the gas boiler: 300 kW less import, 300 kW x COP more gas
+    heat, the same heat delivered, the stream's use down by what the pump no longer lifts."""
+    hp = next(p for p in SITE.assets.heat_pumps if p.name == "hp_dyeing")
+    source = SITE.assets.waste_heat[0]
+    k = float(heat_pump_cop(hp, np.array([source.supply_temperature_degc]))[0])
+    dyeing_kw = 1000.0
+    truth = _truth(
+        **{
+            columns.waste_heat_kw_th(source.name): 20000.0,
+            columns.heat_demand_kw_th("washing_water"): 0.0,
+            columns.heat_demand_kw_th("dyeing_hot_water"): 8000.0,
+        }
+    )
+    setpoint = {
+        columns.heat_pump_kw("hp_dyeing"): dyeing_kw,
+        pc.boiler_heat_kw_th("gas_boiler"): 8000.0 - dyeing_kw * k,
+    }
+    b = SITE.assets.batteries[0]
+    empty = PlantState.initial(SITE)
+    empty.battery_soc_kwh[b.name] = b.soc_min_kwh
+    free = Plant(SITE).step(PlantState.initial(SITE), setpoint, truth).actual
+    assert free[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw)
+    ceiling = free[pc.GRID_IMPORT_KW] - 300.0
+    result = Plant(SITE).step(empty, {**setpoint, pc.GRID_IMPORT_CEILING_KW: ceiling}, truth)
+    actual = result.actual
+    assert actual[pc.GRID_IMPORT_KW] == pytest.approx(ceiling, abs=POWER_TOL_KW)
+    assert actual[columns.heat_pump_kw("hp_dyeing")] == pytest.approx(dyeing_kw - 300.0)
+    gas = next(x for x in SITE.assets.boilers if x.name == "gas_boiler")
+    assert actual[pc.boiler_heat_kw_th(gas.name)] == pytest.approx(
+        free[pc.boiler_heat_kw_th(gas.name)] + 300.0 * k
+    )
+    assert actual[pc.boiler_fuel_kw(gas.name)] == pytest.approx(
+        actual[pc.boiler_heat_kw_th(gas.name)] / gas.efficiency
+    )
+    delivered = (
+        actual[pc.heat_pump_heat_kw_th("hp_dyeing")] + actual[pc.boiler_heat_kw_th(gas.name)]
+    )
+    assert delivered == pytest.approx(8000.0)
+    assert actual[pc.waste_heat_to_heat_pump_kw_th(source.name)] == pytest.approx(
+        free[pc.waste_heat_to_heat_pump_kw_th(source.name)] - 300.0 * (k - 1.0)
+    )
+    assert result.peak_guard_kwh == 0.0
+    assert result.heat_pump_shed_kwh == pytest.approx(300.0 * 0.25)
+    assert result.not_followed == []  # the ceiling is a setpoint too
+
+
 def test_without_a_ceiling_the_battery_follows_its_setpoint() -> None:
     truth = _truth()
     setpoint = {columns.battery_charge_kw("bess"): 500.0}
