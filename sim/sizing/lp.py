@@ -72,11 +72,9 @@ from controller.network import network_for
 from controller.plan import PlanKind
 from controller.state import default_state
 from sim.sizing.candidates import Candidate
-from sim.sizing.economics import Investment, SizingEconomics, _cost_flows
+from sim.sizing.economics import Annualisation, Investment, SizingEconomics, _cost_flows
 from sites import DataError, Site
 
-DAYS_PER_YEAR = 365.0
-MONTHS_PER_YEAR = 12.0
 LP_TIME_LIMIT_S = 600.0
 """A week solves in seconds; a loaded machine must not cut it short."""
 SIZING_CONFIG = dataclasses.replace(DEFAULT_CONFIG, horizon_bucket_steps=1)
@@ -117,22 +115,6 @@ def unit_costs(economics: SizingEconomics) -> UnitCosts:
         battery_per_kw=_annualised(economics, Investment("battery", power_kw=1.0)),
         thermal_per_kwh_th=_annualised(economics, Investment("thermal", energy_kwh=1.0)),
     )
-
-
-@dataclass(frozen=True)
-class Weights:
-    """How the period's costs scale to a year."""
-
-    energy: float
-    """365 / the period's days."""
-    demand: float
-    """12 / the billing months the period touches (each billed whole)."""
-
-    @staticmethod
-    def of(index: pd.DatetimeIndex) -> Weights:
-        days = len(index) / 96.0
-        months = len(billing_months(index).unique())
-        return Weights(DAYS_PER_YEAR / days, MONTHS_PER_YEAR / months)
 
 
 @dataclass(frozen=True)
@@ -292,9 +274,7 @@ def _monthly_demand_charge(ctx: ModelContext, inputs: DispatchInputs) -> cp.Expr
 
 def _feed(ctx: ModelContext, inputs: DispatchInputs) -> None:
     for name, parameter in ctx.params.items():
-        parameter.value = np.asarray(ctx.feeds[name](inputs), dtype=float).reshape(
-            parameter.shape
-        )
+        parameter.value = np.asarray(ctx.feeds[name](inputs), dtype=float).reshape(parameter.shape)
 
 
 def solve_sizing_lp(
@@ -347,19 +327,15 @@ def solve_sizing_lp(
         + terms.get("start_cny", zero)
         - terms.get("export_revenue_cny", zero)
     )
-    weights = Weights.of(inputs.index)
+    weights = Annualisation.of(inputs.index)
     units = unit_costs(economics)
     storage = units.battery_per_kwh * energy + units.battery_per_kw * power
     if tanks is not None:
         storage = storage + units.thermal_per_kwh_th * cp.sum(tanks)
     violations = violation_expression(ctx)
-    objective = (
-        weights.energy * (running + violations) + weights.demand * demand + storage
-    )
+    objective = weights.energy * (running + violations) + weights.demand * demand + storage
     problem = cp.Problem(cp.Minimize(objective), list(ctx.constraints.values()))
-    problem.solve(
-        solver=cp.HIGHS, ignore_dpp=True, time_limit=LP_TIME_LIMIT_S, output_flag=False
-    )
+    problem.solve(solver=cp.HIGHS, ignore_dpp=True, time_limit=LP_TIME_LIMIT_S, output_flag=False)
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise DataError(f"sizing LP of {site.id}: the solver ended {problem.status}")
 

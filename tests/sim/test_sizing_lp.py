@@ -21,8 +21,8 @@ from controller.cop import heat_pump_cop
 from controller.planner import plan
 from controller.state import default_state
 from sim.sizing.candidates import Candidate, variant_site
-from sim.sizing.economics import SizingEconomics, TechnologyCosts
-from sim.sizing.lp import SizeLimits, Weights, solve_sizing_lp, unit_costs
+from sim.sizing.economics import Annualisation, SizingEconomics, TechnologyCosts
+from sim.sizing.lp import SizeLimits, solve_sizing_lp, unit_costs
 from sites import Site, columns, load_site_mapping
 from sites.history.series import expected_series
 
@@ -163,8 +163,13 @@ def _economics(per_kwh: float, per_kw: float, thermal_per_kwh: float = 30.0) -> 
 def _solve(site: Site, truth: pd.DataFrame, economics: SizingEconomics, **kw: Any) -> Any:
     limits = SizeLimits(MAX_KWH, MAX_KW, {t.name: 8000.0 for t in site.assets.thermal_storage})
     return solve_sizing_lp(
-        site, truth, truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15), economics,
-        limits, **kw,
+        site,
+        truth,
+        truth.index[0],
+        truth.index[-1] + pd.Timedelta(minutes=15),
+        economics,
+        limits,
+        **kw,
     )
 
 
@@ -196,9 +201,7 @@ def test_a_battery_is_bought_exactly_where_the_spread_pays_its_capex(
     # the year's energy bill: the load at the flat price, less the spread on each kWh moved
     energy = LOAD_KW * 24 * FLAT - LOAD_KW * VALLEY_HOURS * (FLAT - VALLEY)
     moved = found.battery_kwh * (FLAT - VALLEY)
-    assert found.annual_operating_cost_cny == pytest.approx(
-        365 * (energy - moved), rel=COST_RTOL
-    )
+    assert found.annual_operating_cost_cny == pytest.approx(365 * (energy - moved), rel=COST_RTOL)
     assert found.violations_cny == pytest.approx(0.0, abs=1e-6)
 
 
@@ -220,7 +223,8 @@ def test_a_tank_as_large_as_the_valley_heat_the_pump_can_spare() -> None:
     found = _solve(site, truth, _economics(1e6, 1e6, thermal_per_kwh=1.0))
     assert found.battery_kwh == pytest.approx(0.0, abs=SIZE_TOL_KWH)
     pump = site.assets.heat_pumps[0]
-    spare_kwh_th = VALLEY_HOURS * (pump.electric_kw * float(heat_pump_cop(pump, np.array(10.0))) - 800.0)
+    cop = float(heat_pump_cop(pump, np.array(10.0)))
+    spare_kwh_th = VALLEY_HOURS * (pump.electric_kw * cop - 800.0)
     # the standing loss while it fills takes at most 5 h x its hourly share of that heat
     loss = VALLEY_HOURS * site.assets.thermal_storage[0].standing_loss_fraction_per_hour
     tank = dict(found.tank_kwh_th)["tank"]
@@ -251,9 +255,9 @@ def test_at_fixed_sizes_it_costs_what_the_planner_plans() -> None:
 
 def test_a_week_in_one_month_bills_its_peak_as_each_month_of_the_year() -> None:
     index = pd.date_range("2016-05-02", periods=7 * 96, freq="15min", tz=ZONE)
-    weights = Weights.of(pd.DatetimeIndex(index))
+    weights = Annualisation.of(pd.DatetimeIndex(index))
     assert weights.energy == pytest.approx(365 / 7)
     assert weights.demand == pytest.approx(12.0)
     across = pd.date_range("2016-05-28", periods=7 * 96, freq="15min", tz=ZONE)
-    assert Weights.of(pd.DatetimeIndex(across)).demand == pytest.approx(6.0)
+    assert Annualisation.of(pd.DatetimeIndex(across)).demand == pytest.approx(6.0)
     assert np.isfinite(weights.energy)
