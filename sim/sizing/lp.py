@@ -48,6 +48,7 @@ from controller.config import DEFAULT_CONFIG, DispatchConfig
 from controller.dispatch import dispatch_frame
 from controller.fallback import fallback_dispatch
 from controller.forecast_data import as_forecast
+from controller.highs import new_highs
 from controller.inputs import DispatchInputs, NetworkData, prepare
 from controller.kpi import billing_months
 from controller.layout import Layout
@@ -335,6 +336,7 @@ def solve_sizing_lp(
     violations = violation_expression(ctx)
     objective = weights.energy * (running + violations) + weights.demand * demand + storage
     problem = cp.Problem(cp.Minimize(objective), list(ctx.constraints.values()))
+    new_highs(config)  # a process's first HiGHS prints a banner: made here, silently
     problem.solve(solver=cp.HIGHS, ignore_dpp=True, time_limit=LP_TIME_LIMIT_S, output_flag=False)
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise DataError(f"sizing LP of {site.id}: the solver ended {problem.status}")
