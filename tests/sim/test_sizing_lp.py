@@ -20,9 +20,10 @@ import pytest
 from controller.cop import heat_pump_cop
 from controller.planner import plan
 from controller.state import default_state
-from sim.sizing.candidates import Candidate, variant_site
+from sim.sizing.candidates import Candidate, CandidateGrid, variant_site
 from sim.sizing.economics import Annualisation, SizingEconomics, TechnologyCosts
-from sim.sizing.lp import SizeLimits, solve_sizing_lp, unit_costs
+from sim.sizing.lp import SizeLimits, SizingSolution, solve_sizing_lp, unit_costs
+from sim.sizing.search import around_optimum, lp_limits
 from sites import Site, columns, load_site_mapping
 from sites.history.series import expected_series
 
@@ -261,3 +262,49 @@ def test_a_week_in_one_month_bills_its_peak_as_each_month_of_the_year() -> None:
     across = pd.date_range("2016-05-28", periods=7 * 96, freq="15min", tz=ZONE)
     assert Annualisation.of(pd.DatetimeIndex(across)).demand == pytest.approx(6.0)
     assert np.isfinite(weights.energy)
+
+
+def _optimum(battery_kwh: float, battery_kw: float, tank_kwh_th: float) -> SizingSolution:
+    return SizingSolution(
+        status="optimal",
+        battery_kwh=battery_kwh,
+        battery_kw=battery_kw,
+        tank_kwh_th=(("tank", tank_kwh_th),),
+        annual_cost_cny=0.0,
+        annualised_storage_cost_cny=0.0,
+        operating_cost_cny=0.0,
+        demand_charge_cny=0.0,
+        annual_operating_cost_cny=0.0,
+        self_consumption_ratio=1.0,
+        export_ratio=0.0,
+        battery_discharged_kwh=0.0,
+        thermal_discharged_kwh_th=0.0,
+        battery_equivalent_full_cycles=0.0,
+        violations_cny=0.0,
+        solve_time_s=0.0,
+    )
+
+
+def test_the_search_replays_each_size_around_the_optimum() -> None:
+    found = around_optimum(_optimum(3012.0, 801.0, 5160.6))
+    assert found == [
+        Candidate(1500.0, 400.0, (("tank", 5200.0),)),
+        Candidate(3000.0, 800.0, (("tank", 5200.0),)),
+        Candidate(4500.0, 1200.0, (("tank", 5200.0),)),
+        Candidate(3000.0, 800.0, (("tank", 2600.0),)),
+        Candidate(3000.0, 800.0, (("tank", 7700.0),)),
+    ]
+    # no battery at the optimum: none around it either, only the tank varies
+    bare = around_optimum(_optimum(0.0, 0.0, 4000.0))
+    assert {c.battery_kwh for c in bare} == {0.0}
+    assert [dict(c.tank_kwh_th)["tank"] for c in bare] == [4000.0, 2000.0, 6000.0]
+
+
+def test_the_lp_may_buy_up_to_the_largest_swept_sizes() -> None:
+    site = _site(_with_heat(_mapping(VALLEY)))
+    swept = lp_limits(site, CandidateGrid(battery_kwh=[0, 6000], duration_h=[2, 4]))
+    assert (swept.battery_kwh, swept.battery_kw) == (6000.0, 3000.0)
+    assert swept.tank_kwh_th == {"tank": 4 * 4000.0}  # not swept: 4x the present
+    present = lp_limits(site, CandidateGrid(tanks={"tank": [0, 9000]}))
+    assert (present.battery_kwh, present.battery_kw) == (4 * 2000.0, 4 * 500.0)
+    assert present.tank_kwh_th == {"tank": 9000.0}
