@@ -337,7 +337,12 @@ def solve_sizing_lp(
     objective = weights.energy * (running + violations) + weights.demand * demand + storage
     problem = cp.Problem(cp.Minimize(objective), list(ctx.constraints.values()))
     new_highs(config)  # a process's first HiGHS prints a banner: made here, silently
-    problem.solve(solver=cp.HIGHS, ignore_dpp=True, time_limit=LP_TIME_LIMIT_S, output_flag=False)
+    problem.solve(
+        solver=cp.HIGHS,
+        ignore_dpp=True,
+        time_limit=LP_TIME_LIMIT_S,
+        output_flag=False,
+    )
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise DataError(f"sizing LP of {site.id}: the solver ended {problem.status}")
 

@@ -166,6 +166,14 @@ def candidate_table(
             row["lp_annual_savings_cny"] = lp_appraisal.annual_savings_cny
             row["lp_npv_cny"] = lp_appraisal.npv_cny
             row["lp_gap_npv_cny"] = lp_appraisal.npv_cny - appraisal.npv_cny
+            # the share of the value the LP promised at this size that the closed loop
+            # delivered (both on a year's costs against the reference)
+            promised_value = reference_annual - bound.annual_operating_cost_cny
+            row["lp_value_captured"] = (
+                (reference_annual - costs[PRODUCTION]) / promised_value
+                if promised_value
+                else np.nan
+            )
             row["lp_self_consumption_ratio"] = bound.self_consumption_ratio
             row["lp_export_ratio"] = bound.export_ratio
             row["lp_meets_targets"] = bool(
@@ -371,6 +379,7 @@ TABLE_COLUMNS = (
     "npv_cny",
     "lp_npv_cny",
     "lp_gap_npv_cny",
+    "lp_value_captured",
     "perfect_npv_cny",
     "irr",
     "simple_payback_years",

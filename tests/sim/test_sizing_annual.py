@@ -108,6 +108,8 @@ def test_the_lp_promise_stands_beside_the_closed_loop() -> None:
     assert row["lp_annual_savings_cny"] == pytest.approx(3.0e6, rel=1e-9)
     assert row["lp_gap_npv_cny"] == pytest.approx(row["lp_npv_cny"] - row["npv_cny"], rel=RTOL)
     assert row["lp_npv_cny"] > row["npv_cny"]
+    delivered = reference - annual.cost(891273.93, 425716.09)
+    assert row["lp_value_captured"] == pytest.approx(delivered / 3.0e6, rel=1e-9)
     assert bool(row["lp_meets_targets"])
     tank = Investment("thermal", 60000.0, discharged_kwh_per_year=250000.0 * 365 / 7)
     assert row["lp_npv_cny"] == pytest.approx(appraise(economics, [tank], 3.0e6).npv_cny, rel=RTOL)
