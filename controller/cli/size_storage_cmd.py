@@ -3,6 +3,7 @@ with the production controller replayed in closed loop, on Dask."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,14 @@ from rich.table import Table
 from controller.cli.common import HistoryOption, SiteId, TimezoneOption, console, run_guarded
 
 _VALUES = "values 0,12000,24000 or a range start:stop:step"
+
+
+class Search(StrEnum):
+    GRID = "grid"
+    """The candidates given."""
+    LP = "lp"
+    """Also the sizes around the sizing LP's optimum (:mod:`sim.sizing.search`)."""
+
 SHOWN = {
     "candidate": "candidate",
     "npv_cny": "NPV [CNY]",
@@ -62,11 +71,11 @@ def size_storage(
         bool, typer.Option(help="also replay the perfect-foresight bound at each size")
     ] = True,
     search: Annotated[
-        str,
+        Search,
         typer.Option(
             help="grid: the candidates given; lp: also the sizes around the sizing LP's optimum"
         ),
-    ] = "grid",
+    ] = Search.GRID,
     lp: Annotated[
         bool,
         typer.Option(
@@ -126,8 +135,6 @@ def size_storage(
             wind_scale=parse_values("--wind-scale", wind_scale),
         )
         candidates = grid.candidates(park.site)
-        if search not in ("grid", "lp"):
-            raise DataError(f"--search: got {search!r}; accepted: grid, lp")
         zone = park.site.location.timezone
         try:
             period = Period(
@@ -144,7 +151,7 @@ def size_storage(
         )
         truth = park.history.frame
         optimum, promises = None, {}
-        if lp or search == "lp":
+        if lp or search is Search.LP:
             optimum = solve_optimum(
                 park.site, truth, period.start, period.end, economics, lp_limits(park.site, grid)
             )
@@ -152,7 +159,7 @@ def size_storage(
                 f"sizing LP optimum: {optimum.candidate.label} ({optimum.solve_time_s:.1f} s)",
                 markup=False,
             )
-            if search == "lp":
+            if search is Search.LP:
                 candidates = list(dict.fromkeys([*candidates, *around_optimum(optimum)]))
             promises = lp_promises(
                 park.site, truth, period.start, period.end, economics, candidates
