@@ -21,6 +21,7 @@ class Search(StrEnum):
     LP = "lp"
     """Also the sizes around the sizing LP's optimum (:mod:`sim.sizing.search`)."""
 
+
 SHOWN = {
     "candidate": "candidate",
     "npv_cny": "NPV [CNY]",
