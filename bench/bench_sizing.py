@@ -1,11 +1,16 @@
 """Storage sizing sweep speed on Dask: throughput with 1 and with 2 workers, and a sweep's wall
 time, on the largest park at hourly re-planning.
 
-By default: 5 battery sizes over one day (production controller and the no-storage baseline:
-6 tasks, 3 a worker with 2; the period's forecasts are made once, before the timed runs, and
-shared by both), first on a local cluster of 1 worker, then of 2; prints candidates per
-minute of each, their ratio (target: 2 workers >= 1.7x of 1 on 2 cores) and each sweep's
-wall time.
+By default: 6 battery sizes over one day (production controller and the no-storage baseline:
+7 tasks; an even number of candidates, so that 2 workers can split them evenly: with 5, one
+worker replays 3 while the other replays 2 and the cheap baseline, and the ratio cannot
+exceed about 5/3), the period's forecasts made once, before the timed runs, and shared by
+both; first on a local cluster of 1 worker, then of 2. Prints candidates per minute of each,
+their ratio (target: 2 workers >= 1.7x of 1 on 2 cores), and where the wall time went: the
+cluster's start and close (paid once whatever the workers), the tasks' own replay time, and
+the ratio those task times would allow on 2 workers with nothing else in the way (the
+longest-first schedule of the measured task times). Then the sizing LP's solve time over the
+same day and over a week.
 ``--full`` (or ``BENCH_SIZING_FULL=1``) instead times the 16-candidate full-year sweep
 (2016-01-08 to 2017-01-01, 4 battery sizes x 2 durations x 2 thermal store sizes, with the
 rule-based policy and the perfect-foresight bound at each size) on a cluster of one worker per
@@ -24,7 +29,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.sizing.candidates import CandidateGrid
-from sim.sizing.evaluate import CANDIDATE_POLICIES, PRODUCTION, Period
+from sim.sizing.economics import SizingEconomics
+from sim.sizing.evaluate import CANDIDATE_POLICIES, NO_STORAGE, PRODUCTION, Period
+from sim.sizing.lp import SizeLimits, solve_sizing_lp
 from sim.sizing.sweep import SweepResult, run_sweep
 from sites import Site, bundled_sites
 from sites.history.derive import load_history
@@ -59,7 +66,11 @@ def _period(site: Site, start: str, end: str) -> Period:
     return Period(pd.Timestamp(start, tz=zone), pd.Timestamp(end, tz=zone), pd.Timedelta("1h"))
 
 
-def _energies(site: Site, shares: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 2.5)) -> list[float]:
+WEEK_TO = "2016-06-13"
+SIZES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+
+
+def _energies(site: Site, shares: tuple[float, ...] = SIZES) -> list[float]:
     now = sum(b.capacity_kwh for b in site.assets.batteries)
     return [now * f for f in shares]
 
@@ -87,6 +98,7 @@ def short(site: Site) -> None:
             f"{time.perf_counter() - began:.1f} s"
         )
         rates = {}
+        one: list[float] = []
         for workers in (1, 2):
             out = Path(folder) / f"workers-{workers}"
             shutil.copytree(shared / "forecasts", out / "forecasts")
@@ -102,15 +114,59 @@ def short(site: Site) -> None:
             )
             assert not result.failures, result.failures
             rates[workers] = len(result.ran) / result.wall_time_s * 60
+            tasks = _task_seconds(result)
             print(
                 f"{workers} worker(s): sweep wall time {result.wall_time_s:.1f} s, "
-                f"{rates[workers]:.2f} candidates/min; {_load()}"
+                f"{rates[workers]:.2f} candidates/min; cluster start "
+                f"{result.cluster_start_s:.1f} s, close {result.cluster_close_s:.1f} s; "
+                f"tasks' replays {sum(tasks):.1f} s (longest {max(tasks):.1f} s); {_load()}"
             )
+            if workers == 1:
+                one = tasks
         ratio = rates[2] / rates[1]
         verdict = "meets" if ratio >= RATIO_TARGET else "misses"
+        allowed = sum(one) / _makespan(one, 2)
         print(
             f"2 workers / 1 worker: {ratio:.2f}x ({verdict} the {RATIO_TARGET}x target; "
-            f"{os.cpu_count()} cores)"
+            f"{os.cpu_count()} cores); the 1-worker run's task times allow {allowed:.2f}x on 2 "
+            "workers, before the cluster's start and close"
+        )
+    lp(site, truth)
+
+
+def _task_seconds(result: SweepResult) -> list[float]:
+    """Each task's replay time (a candidate's policies together; the baselines)."""
+    seconds = [
+        sum(float(run["run_time_s"]) for run in record["runs"].values())
+        for record in result.records.values()
+    ]
+    seconds += [float(b["runs"][NO_STORAGE]["run_time_s"]) for b in result.baselines.values()]
+    return seconds
+
+
+def _makespan(seconds: list[float], workers: int) -> float:
+    """The longest-first schedule's makespan (each task to the least busy worker)."""
+    busy = [0.0] * workers
+    for s in sorted(seconds, reverse=True):
+        busy[busy.index(min(busy))] += s
+    return max(busy)
+
+
+def lp(site: Site, truth: pd.DataFrame) -> None:
+    """The sizing LP's solve time (sizes as variables, up to 4x the present) over the day
+    and over a week."""
+    energy = sum(b.capacity_kwh for b in site.assets.batteries)
+    power = sum(b.discharge_kw for b in site.assets.batteries)
+    limits = SizeLimits(
+        4 * energy, 4 * power, {t.name: 4 * t.capacity_kwh_th for t in site.assets.thermal_storage}
+    )
+    for end in (DAY_TO, WEEK_TO):
+        period = _period(site, DAY_FROM, end)
+        began = time.perf_counter()
+        found = solve_sizing_lp(site, truth, period.start, period.end, SizingEconomics(), limits)
+        print(
+            f"sizing LP {DAY_FROM} to {end} ({period.days:g} days): {found.candidate.label} in "
+            f"{time.perf_counter() - began:.1f} s (with the period's arrays and losses); {_load()}"
         )
 
 

@@ -3,6 +3,7 @@ with the production controller replayed in closed loop, on Dask."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +13,19 @@ from rich.table import Table
 from controller.cli.common import HistoryOption, SiteId, TimezoneOption, console, run_guarded
 
 _VALUES = "values 0,12000,24000 or a range start:stop:step"
+
+
+class Search(StrEnum):
+    GRID = "grid"
+    """The candidates given."""
+    LP = "lp"
+    """Also the sizes around the sizing LP's optimum (:mod:`sim.sizing.search`)."""
+
+
 SHOWN = {
     "candidate": "candidate",
     "npv_cny": "NPV [CNY]",
+    "lp_npv_cny": "NPV promised by the sizing LP [CNY]",
     "perfect_npv_cny": "NPV promised by perfect foresight [CNY]",
     "annualised_cost_cny": "annualised cost [CNY/a]",
     "annual_savings_cny": "savings [CNY/a]",
@@ -60,6 +71,18 @@ def size_storage(
     perfect: Annotated[
         bool, typer.Option(help="also replay the perfect-foresight bound at each size")
     ] = True,
+    search: Annotated[
+        Search,
+        typer.Option(
+            help="grid: the candidates given; lp: also the sizes around the sizing LP's optimum"
+        ),
+    ] = Search.GRID,
+    lp: Annotated[
+        bool,
+        typer.Option(
+            help="solve the perfect-foresight sizing LP first, and its promise at each size"
+        ),
+    ] = True,
     scheduler: Annotated[
         str | None,
         typer.Option(help="an existing Dask scheduler, tcp://HOST:PORT (default: a local cluster)"),
@@ -83,9 +106,15 @@ def size_storage(
         import pandas as pd
 
         from sim.sizing.candidates import CandidateGrid, parse_values
-        from sim.sizing.economics import SizingEconomics, park_with_sizing, read_economics
+        from sim.sizing.economics import (
+            Annualisation,
+            SizingEconomics,
+            park_with_sizing,
+            read_economics,
+        )
         from sim.sizing.evaluate import PERFECT, PRODUCTION, RULE_BASED, Period
         from sim.sizing.report import write_outputs
+        from sim.sizing.search import around_optimum, lp_limits, lp_promises, solve_optimum
         from sim.sizing.sweep import run_sweep
         from sites import DataError
 
@@ -121,11 +150,27 @@ def size_storage(
         policies = (
             (PRODUCTION,) + ((RULE_BASED,) if rule_based else ()) + ((PERFECT,) if perfect else ())
         )
+        truth = park.history.frame
+        optimum, promises = None, {}
+        if lp or search is Search.LP:
+            optimum = solve_optimum(
+                park.site, truth, period.start, period.end, economics, lp_limits(park.site, grid)
+            )
+            console.print(
+                f"sizing LP optimum: {optimum.candidate.label} ({optimum.solve_time_s:.1f} s)",
+                markup=False,
+            )
+            if search is Search.LP:
+                candidates = list(dict.fromkeys([*candidates, *around_optimum(optimum)]))
+            promises = lp_promises(
+                park.site, truth, period.start, period.end, economics, candidates
+            )
         console.print(f"{len(candidates)} candidates on {park.site.id}, {start} to {end}")
-        result = run_sweep(
-            park.site, park.history.frame, candidates, period, out, policies, scheduler, workers
+        result = run_sweep(park.site, truth, candidates, period, out, policies, scheduler, workers)
+        annual = Annualisation.between(period.start, period.end)
+        table, rec, written = write_outputs(
+            park.site, result, economics, annual, out, promises, optimum
         )
-        table, rec, written = write_outputs(park.site, result, economics, period.days, out)
         console.print(
             f"ran {len(result.ran)}, reused {len(result.reused)} from checkpoints, "
             f"failed {len(result.failures)}; {result.wall_time_s:.1f} s"
@@ -143,7 +188,17 @@ def size_storage(
                 )
             console.print(out_table)
         console.print(f"recommended: {rec.candidate or 'none'} ({rec.reason})", markup=False)
-        console.print(f"the perfect-foresight LP alone: {rec.lp_choice or 'none'}", markup=False)
+        if rec.lp_optimum:
+            console.print(f"the sizing LP's optimum: {rec.lp_optimum}", markup=False)
+            console.print(
+                f"the sizing LP's promises alone would choose: {rec.lp_choice or 'none'}",
+                markup=False,
+            )
+        if rec.perfect_choice:
+            console.print(
+                f"the perfect-foresight replays alone would choose: {rec.perfect_choice}",
+                markup=False,
+            )
         if rec.build_out:
             console.print(f"largest build-out allowed: {rec.build_out}", markup=False)
         for name, path in written.items():

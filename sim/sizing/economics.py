@@ -37,15 +37,50 @@ from typing import Any
 
 import numpy as np
 import numpy_financial as npf
+import pandas as pd
 import yaml
 from pydantic import Field, ValidationError
 
+from controller.kpi import billing_months
 from sites import ConfigProblem, DataError, SiteConfigError
 from sites.loader import bundled_site_paths, load_site_mapping
 from sites.park import Park, open_park
 from sites.schema.base import StrictModel
 
 TECHNOLOGIES = ("battery", "thermal", "pv", "wind")
+DAYS_PER_YEAR = 365.0
+MONTHS_PER_YEAR = 12.0
+
+
+@dataclass(frozen=True)
+class Annualisation:
+    """How a period's costs scale to a year.
+
+    Energy, fuel, degradation, export and deviation accrue with time: x 365 / the period's
+    days. The demand charge does not: each calendar month the period touches is billed whole
+    on its own peak (:func:`controller.kpi.demand_charge_cny`), so a week inside one month
+    carries a whole month's charge, and a year has 12 of them: x 12 / the billing months
+    touched. (Scaled by 365 / days as well, a week's demand charge would count 52 times a
+    year.)"""
+
+    energy: float
+    demand: float
+
+    @staticmethod
+    def of(index: pd.DatetimeIndex) -> Annualisation:
+        days = len(index) / 96.0
+        months = len(billing_months(index).unique())
+        return Annualisation(DAYS_PER_YEAR / days, MONTHS_PER_YEAR / months)
+
+    @staticmethod
+    def between(start: pd.Timestamp, end: pd.Timestamp) -> Annualisation:
+        """Of the 15-minute intervals of [start, end)."""
+        index = pd.date_range(start, end, freq="15min", inclusive="left")
+        return Annualisation.of(pd.DatetimeIndex(index))
+
+    def cost(self, total_cny: float, demand_charge_cny: float) -> float:
+        """A year's cost from the period's total and its demand-charge part."""
+        return (total_cny - demand_charge_cny) * self.energy + demand_charge_cny * self.demand
 
 
 class TechnologyCosts(StrictModel):

@@ -2,9 +2,14 @@
 outputs: ``candidates.csv``, ``candidates.parquet``, ``sizing.json`` and a self-contained
 ``report.html`` (charts inline, as :mod:`sim.report` builds the replay report).
 
-Annual figures scale the replayed period to a year (x 365 / its days): a period of a few
-weeks carries its season's bias; the sweep of a full year has none. The policy targets are
-read on the replayed period's own ratios.
+Annual figures scale the replayed period to a year (:class:`sim.sizing.economics.
+Annualisation`: energy terms x 365 / its days, the demand charge x 12 / the billing months it
+touches, each billed whole): a period of a few weeks carries its season's bias; the sweep of a
+full year has none. The policy targets are read on the replayed period's own ratios.
+
+Beside each candidate's closed loop, the perfect-foresight sizing LP's promise at its sizes
+(:mod:`sim.sizing.lp`, where it was solved): its annual savings and NPV, and the gap to
+what the closed loop delivered.
 """
 
 from __future__ import annotations
@@ -23,17 +28,22 @@ from sim.merit import figures
 from sim.report import STYLE, _figure
 from sim.report_charts import Chart, _png
 from sim.sizing.candidates import Candidate
-from sim.sizing.economics import Investment, SizingEconomics, appraise
+from sim.sizing.economics import Annualisation, Investment, SizingEconomics, appraise
 from sim.sizing.evaluate import NO_STORAGE, PERFECT, PRODUCTION, RULE_BASED
+from sim.sizing.lp import SizingSolution
 from sim.sizing.sweep import REFERENCE, SweepResult
 from sites import Site
 
 
-def _annual(value: float, days: float) -> float:
-    return value * 365.0 / days
-
-
-def _investments(site: Site, c: Candidate, run: Mapping[str, Any], days: float) -> list[Investment]:
+def _investments(
+    site: Site,
+    c: Candidate,
+    cycles: float,
+    battery_discharged_kwh: float,
+    thermal_discharged_kwh_th: float,
+    annual: Annualisation,
+) -> list[Investment]:
+    """The candidate's technologies with what they did in the period, scaled to a year."""
     pv_now = sum(x.peak_kw for x in site.assets.pv)
     wind_now = sum(x.rated_kw * x.count for x in site.assets.wind)
     return [
@@ -41,25 +51,49 @@ def _investments(site: Site, c: Candidate, run: Mapping[str, Any], days: float) 
             "battery",
             c.battery_kwh,
             c.battery_kw,
-            cycles_per_year=_annual(run["battery_equivalent_full_cycles"], days),
-            discharged_kwh_per_year=_annual(run["battery_discharged_kwh"], days),
+            cycles_per_year=cycles * annual.energy,
+            discharged_kwh_per_year=battery_discharged_kwh * annual.energy,
         ),
         Investment(
             "thermal",
             c.tank_total_kwh_th,
-            discharged_kwh_per_year=_annual(run["thermal_discharged_kwh_th"], days),
+            discharged_kwh_per_year=thermal_discharged_kwh_th * annual.energy,
         ),
         Investment("pv", power_kw=max(c.pv_scale - 1.0, 0.0) * pv_now),
         Investment("wind", power_kw=max(c.wind_scale - 1.0, 0.0) * wind_now),
     ]
 
 
+def _run_investments(
+    site: Site, c: Candidate, run: Mapping[str, Any], annual: Annualisation
+) -> list[Investment]:
+    return _investments(
+        site,
+        c,
+        run["battery_equivalent_full_cycles"],
+        run["battery_discharged_kwh"],
+        run["thermal_discharged_kwh_th"],
+        annual,
+    )
+
+
+def annual_cost(run: Mapping[str, Any], annual: Annualisation) -> float:
+    """A replay's total cost scaled to a year (its demand charge by the billing months)."""
+    return annual.cost(run["total_cost_cny"], run["demand_charge_cny"])
+
+
 def candidate_table(
-    site: Site, result: SweepResult, economics: SizingEconomics, days: float
+    site: Site,
+    result: SweepResult,
+    economics: SizingEconomics,
+    annual: Annualisation,
+    lp: Mapping[Candidate, SizingSolution] | None = None,
 ) -> pd.DataFrame:
-    """One row per finished candidate: sizes, KPIs of each policy, economics."""
+    """One row per finished candidate: sizes, KPIs of each policy, economics, and the sizing
+    LP's promise at its sizes where ``lp`` holds it."""
+    lp = lp or {}
     reference = result.baselines.get(REFERENCE)
-    reference_cost = reference["runs"][NO_STORAGE]["total_cost_cny"] if reference else np.nan
+    reference_annual = annual_cost(reference["runs"][NO_STORAGE], annual) if reference else np.nan
     rows = []
     for c in result.candidates:
         record = result.records.get(c)
@@ -69,9 +103,11 @@ def candidate_table(
         prod = runs[PRODUCTION]
         baseline = result.baselines.get(c.renewables)
         bare = baseline["runs"][NO_STORAGE] if baseline else None
-        costs = {name: run["total_cost_cny"] for name, run in runs.items()}
+        # the shares of the storage value on a year's costs: over a week, a whole month's
+        # demand charge would weigh as much as the week's energy
+        costs = {name: annual_cost(run, annual) for name, run in runs.items()}
         if bare is not None:
-            costs[NO_STORAGE] = bare["total_cost_cny"]
+            costs[NO_STORAGE] = annual_cost(bare, annual)
         merit = figures(costs)
         row: dict[str, Any] = {
             "candidate": c.label,
@@ -86,14 +122,15 @@ def candidate_table(
         for name, run in runs.items():
             prefix = name.replace("-", "_")
             row[f"{prefix}_total_cost_cny"] = run["total_cost_cny"]
+            row[f"{prefix}_demand_charge_cny"] = run["demand_charge_cny"]
             row[f"{prefix}_self_consumption_ratio"] = run["self_consumption_ratio"]
             row[f"{prefix}_export_ratio"] = run["export_ratio"]
             row[f"{prefix}_meets_targets"] = run["meets_targets"]
         row["no_storage_total_cost_cny"] = bare["total_cost_cny"] if bare else np.nan
-        row["reference_total_cost_cny"] = reference_cost
+        row["reference_annual_cost_cny"] = reference_annual
         row["co2_kg"] = prod["co2_kg"]
         row["co2_avoided_vs_no_storage_kg"] = (bare["co2_kg"] - prod["co2_kg"]) if bare else np.nan
-        row["battery_full_cycles_per_year"] = _annual(prod["battery_equivalent_full_cycles"], days)
+        row["battery_full_cycles_per_year"] = prod["battery_equivalent_full_cycles"] * annual.energy
         row["network_violations"] = prod["network_violations"]
         row["setpoints_not_followed"] = prod["setpoints_not_followed"]
         row["storage_value_captured"] = merit[PRODUCTION]["storage_value_captured"]
@@ -101,32 +138,70 @@ def candidate_table(
             row["rule_based_storage_value_captured"] = merit[RULE_BASED]["storage_value_captured"]
         if PERFECT in merit:
             row["share_of_perfect"] = merit[PRODUCTION]["share_of_perfect"]
-        investments = _investments(site, c, prod, days)
-        savings = _annual(reference_cost - prod["total_cost_cny"], days)
-        appraisal = appraise(economics, investments, savings)
+        investments = _run_investments(site, c, prod, annual)
+        appraisal = appraise(economics, investments, reference_annual - costs[PRODUCTION])
         row.update(appraisal.as_dict())
-        if PERFECT in runs:  # what the perfect-foresight LP promised at this size
+        if PERFECT in runs:  # what the perfect-foresight replay promised at this size
             promised = appraise(
                 economics,
-                _investments(site, c, runs[PERFECT], days),
-                _annual(reference_cost - runs[PERFECT]["total_cost_cny"], days),
+                _run_investments(site, c, runs[PERFECT], annual),
+                reference_annual - costs[PERFECT],
             )
             row["perfect_npv_cny"] = promised.npv_cny
             row["perfect_annual_savings_cny"] = promised.annual_savings_cny
+        bound = lp.get(c)
+        if bound is not None:  # what the sizing LP promised at this size
+            lp_appraisal = appraise(
+                economics,
+                _investments(
+                    site,
+                    c,
+                    bound.battery_equivalent_full_cycles,
+                    bound.battery_discharged_kwh,
+                    bound.thermal_discharged_kwh_th,
+                    annual,
+                ),
+                reference_annual - bound.annual_operating_cost_cny,
+            )
+            row["lp_annual_savings_cny"] = lp_appraisal.annual_savings_cny
+            row["lp_npv_cny"] = lp_appraisal.npv_cny
+            row["lp_gap_npv_cny"] = lp_appraisal.npv_cny - appraisal.npv_cny
+            # the share of the value the LP promised at this size that the closed loop
+            # delivered (both on a year's costs against the reference)
+            promised_value = reference_annual - bound.annual_operating_cost_cny
+            row["lp_value_captured"] = (
+                (reference_annual - costs[PRODUCTION]) / promised_value
+                if promised_value
+                else np.nan
+            )
+            row["lp_self_consumption_ratio"] = bound.self_consumption_ratio
+            row["lp_export_ratio"] = bound.export_ratio
+            row["lp_meets_targets"] = bool(
+                bound.self_consumption_ratio >= site.policy.min_self_consumption_ratio - RATIO_TOL
+                and bound.export_ratio <= site.policy.max_export_ratio + RATIO_TOL
+            )
         row["inputs_hash"] = result.keys[c]
         row["code_version"] = record.get("code_version", "")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+RATIO_TOL = 1e-6
+"""The LP holds a target to the solver's feasibility tolerance: a ratio on the target meets it."""
+
+
 @dataclass(frozen=True)
 class Recommendation:
     candidate: str | None
     reason: str
-    lp_choice: str | None
-    """What the perfect-foresight LP alone would have chosen by the same rule."""
+    perfect_choice: str | None
+    """What the perfect-foresight replays alone would have chosen by the same rule."""
     build_out: str | None
     """The largest renewable build-out the policy targets allow, and its storage."""
+    lp_choice: str | None = None
+    """What the sizing LP's promises alone would have chosen among the candidates."""
+    lp_optimum: str | None = None
+    """The sizing LP's own optimum (continuous sizes) and what it promised."""
 
     def as_dict(self) -> dict[str, str | None]:
         return dict(vars(self))
@@ -147,12 +222,19 @@ def _choose(table: pd.DataFrame, meets: str, npv: str) -> tuple[int | None, str]
     )
 
 
-def recommend(table: pd.DataFrame) -> Recommendation:
+def _label(table: pd.DataFrame, index: int | None) -> str | None:
+    return None if index is None else str(table.loc[index, "candidate"])
+
+
+def recommend(table: pd.DataFrame, lp_optimum: str | None = None) -> Recommendation:
     best, reason = _choose(table, "production_meets_targets", "npv_cny")
-    lp = None
+    perfect = None
     if "perfect_npv_cny" in table.columns:
-        lp_index, _ = _choose(table, "perfect_meets_targets", "perfect_npv_cny")
-        lp = None if lp_index is None else str(table.loc[lp_index, "candidate"])
+        perfect = _label(table, _choose(table, "perfect_meets_targets", "perfect_npv_cny")[0])
+    lp = None
+    if "lp_npv_cny" in table.columns:
+        known = table[table["lp_npv_cny"].notna()]
+        lp = _label(known, _choose(known, "lp_meets_targets", "lp_npv_cny")[0])
     build_out = None
     if not table.empty:
         meeting = table[table["production_meets_targets"].astype(bool)]
@@ -167,8 +249,41 @@ def recommend(table: pd.DataFrame) -> Recommendation:
                 f"PV x{top['pv_scale']:g}, wind x{top['wind_scale']:g}, with "
                 f"{cheapest['candidate']} (the cheapest storage meeting the targets there)"
             )
-    chosen = None if best is None else str(table.loc[best, "candidate"])
-    return Recommendation(chosen, reason, lp, build_out)
+    return Recommendation(_label(table, best), reason, perfect, build_out, lp, lp_optimum)
+
+
+def lp_optimum_summary(
+    site: Site,
+    economics: SizingEconomics,
+    annual: Annualisation,
+    reference: Mapping[str, Any] | None,
+    solution: SizingSolution,
+) -> str:
+    """The LP's optimum as a sentence: its sizes, its promised savings and NPV against the
+    reference (the park without storage under the rules), its policy ratios."""
+    c = solution.candidate
+    text = (
+        f"{c.label} (self-consumption {solution.self_consumption_ratio:.3f}, export "
+        f"{solution.export_ratio:.3f}"
+    )
+    if reference is None:
+        return text + ")"
+    appraisal = appraise(
+        economics,
+        _investments(
+            site,
+            c,
+            solution.battery_equivalent_full_cycles,
+            solution.battery_discharged_kwh,
+            solution.thermal_discharged_kwh_th,
+            annual,
+        ),
+        annual_cost(reference["runs"][NO_STORAGE], annual) - solution.annual_operating_cost_cny,
+    )
+    return (
+        f"{text}; promised savings {appraisal.annual_savings_cny / 1e6:,.2f} M CNY/a, NPV "
+        f"{appraisal.npv_cny / 1e6:,.2f} M CNY)"
+    )
 
 
 def pareto_front(table: pd.DataFrame) -> pd.Series:
@@ -262,6 +377,9 @@ def _npv_chart(table: pd.DataFrame) -> Chart:
 TABLE_COLUMNS = (
     "candidate",
     "npv_cny",
+    "lp_npv_cny",
+    "lp_gap_npv_cny",
+    "lp_value_captured",
     "perfect_npv_cny",
     "irr",
     "simple_payback_years",
@@ -325,11 +443,16 @@ def html_report(
         f"{html.escape(result.settings.get('end', ''))}; every candidate replayed in closed "
         "loop through the production controller (forecasts from the past only), beside the "
         "rule-based policy at the same size, the perfect-foresight bound and the park without "
-        "storage. Annual figures scale the period to a year.</p>"
+        "storage, and the sizing LP's promise at each size (lp npv; lp gap npv: what it promised "
+        "beyond what the closed loop delivered). Annual figures scale the period to a year "
+        "(the demand charge by the billing months it touches).</p>"
         f"<h2>Recommendation</h2><p><b>{html.escape(rec.candidate or 'none')}</b>: "
         f"{html.escape(rec.reason)}.</p>"
-        f"<p>What the perfect-foresight LP alone would have chosen: "
-        f"{html.escape(rec.lp_choice or 'none')}.</p>"
+        f"<p>The sizing LP's optimum (perfect foresight, sizes as variables): "
+        f"{html.escape(rec.lp_optimum or 'not solved')}.</p>"
+        f"<p>What the sizing LP's promises alone would have chosen among the candidates: "
+        f"{html.escape(rec.lp_choice or 'none')}; the perfect-foresight replays alone: "
+        f"{html.escape(rec.perfect_choice or 'none')}.</p>"
         f"<p>Largest renewable build-out the policy targets allow: "
         f"{html.escape(rec.build_out or 'none of the candidates meets the targets')}.</p>"
         f"<h2>Candidates</h2>{_table_html(table) if not table.empty else '<p>none finished</p>'}"
@@ -341,10 +464,21 @@ def html_report(
 
 
 def write_outputs(
-    site: Site, result: SweepResult, economics: SizingEconomics, days: float, out: Path
+    site: Site,
+    result: SweepResult,
+    economics: SizingEconomics,
+    annual: Annualisation,
+    out: Path,
+    lp: Mapping[Candidate, SizingSolution] | None = None,
+    lp_optimum: SizingSolution | None = None,
 ) -> tuple[pd.DataFrame, Recommendation, dict[str, Path]]:
-    table = candidate_table(site, result, economics, days)
-    rec = recommend(table)
+    table = candidate_table(site, result, economics, annual, lp)
+    summary = None
+    if lp_optimum is not None:
+        summary = lp_optimum_summary(
+            site, economics, annual, result.baselines.get(REFERENCE), lp_optimum
+        )
+    rec = recommend(table, summary)
     out.mkdir(parents=True, exist_ok=True)
     written = {
         "csv": out / "candidates.csv",
@@ -362,6 +496,7 @@ def write_outputs(
         json.dumps(
             {
                 "recommendation": rec.as_dict(),
+                "lp_optimum": None if lp_optimum is None else lp_optimum.as_dict(),
                 "settings": result.settings,
                 "economics": economics.model_dump(),
                 "failures": result.failures,

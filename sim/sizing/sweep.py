@@ -39,6 +39,10 @@ from sim.sizing.evaluate import (
 )
 from sites import DataError, Site
 
+BASELINE_PRIORITY = -1
+"""The no-storage baselines (rule-based replays, a fraction of a candidate's time) run after
+the candidates, so that they fill a worker's idle time at the end of the sweep rather than
+hold up a candidate at its start."""
 REFERENCE = (1.0, 1.0)
 """The park's present renewables: its no-storage replay is the economics' reference."""
 FORECAST_FORMAT = 2
@@ -73,6 +77,10 @@ class SweepResult:
     keys: dict[Candidate, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    cluster_start_s: float = 0.0
+    """Of the wall time: starting the cluster (or connecting to it) until its workers are up."""
+    cluster_close_s: float = 0.0
+    """Of the wall time: closing the client and the local cluster."""
 
 
 def _write_atomic(path: Path, record: dict[str, Any]) -> None:
@@ -270,7 +278,9 @@ def _run(
 ) -> None:
     from distributed import as_completed
 
+    began = time.perf_counter()
     client, cluster = _client(scheduler, workers, len(todo) + len(todo_groups))
+    result.cluster_start_s = time.perf_counter() - began
     try:
         shared_truth = client.scatter(truth, broadcast=True)
         forecasts = {}
@@ -299,6 +309,7 @@ def _run(
                 str(base_ckpt[g].path),
                 {**meta, "inputs_hash": group_key[g]},
                 key=f"baseline-{group_key[g][:16]}",
+                priority=BASELINE_PRIORITY,
             )
             futures[f] = ("baseline", g)
         for c in todo:
@@ -339,9 +350,11 @@ def _run(
                 bar.update(1)
         bar.close()
     finally:
+        began = time.perf_counter()
         client.close()
         if cluster is not None:
             cluster.close()
+        result.cluster_close_s = time.perf_counter() - began
 
 
 def _tqdm(total: int) -> Any:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from sim.sizing.candidates import Candidate
-from sim.sizing.economics import SizingEconomics
+from sim.sizing.economics import Annualisation, SizingEconomics
 from sim.sizing.evaluate import PERFECT, PRODUCTION, RULE_BASED, Period
 from sim.sizing.report import write_outputs
 from sim.sizing.sweep import FAILURES, LOG, REFERENCE, SweepResult, run_sweep
@@ -110,7 +110,8 @@ def test_outputs_hold_every_finished_candidate_with_its_provenance(
 ) -> None:
     result, out = local
     site = load_bundled_site(SITE_ID)
-    table, rec, written = write_outputs(site, result, SizingEconomics(), _period().days, out)
+    annual = Annualisation.between(_period().start, _period().end)
+    table, rec, written = write_outputs(site, result, SizingEconomics(), annual, out)
     assert sorted(table["candidate"]) == sorted(c.label for c in GOOD)
     saved = pd.read_parquet(written["parquet"])
     assert list(saved["inputs_hash"]) == [result.keys[c] for c in GOOD]
