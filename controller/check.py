@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
+from controller import flexible as fx
 from controller.layout import Layout
 from controller.plan import Plan
 from sites import Site, columns
@@ -89,6 +90,7 @@ def check_plan(site: Site, plan: Plan) -> CheckReport:
     _battery(c, site, dict(meta.initial_battery_soc_kwh))
     _heat(c, site, dict(meta.initial_storage_level_kwh_th))
     _chp(c, site)
+    _flexible(c, site)
     _cost(c, site)
     return CheckReport(tuple(c.problems))
 
@@ -146,6 +148,12 @@ def _electric(c: _Checker, site: Site) -> None:
         demand = demand + c.col(columns.boiler_kw(a.boilers[k].name))
     for chp in a.chp:
         supply = supply + c.col(columns.chp_kw(chp.name))
+    for batch in a.batch_loads:
+        demand = demand + c.col(fx.batch_kw(batch.name))
+    for part in a.curtailable_loads:
+        supply = supply + c.col(fx.curtailed_kw(part.name))
+    for shift in a.shiftable_loads:
+        demand = demand + c.col(fx.shift_up_kw(shift.name)) - c.col(fx.shift_down_kw(shift.name))
     c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)
@@ -315,6 +323,76 @@ def _chp(c: _Checker, site: Site) -> None:
         c.close(f"chp {chp.name} start cost where it starts", paid, expected, 1e-6)
 
 
+def _flexible(c: _Checker, site: Site) -> None:
+    """Flexible loads. A batch draws within [0, max] inside its windows (at least its
+    minimum where it runs), nothing outside them, no more than its energy in a window and,
+    in a window wholly within the plan, all of it. A curtailment or a shift down is at most
+    its share of the load; a shift up at most its extra draw; the backlog follows the moves,
+    and past the first ``max_shift_h`` hours (where the start's backlog is settled) what is
+    deferred (advanced) was taken off (added) within the last ``max_shift_h`` hours; the
+    plan ends with none (all commitments, never relaxed, except the energy of a batch and
+    the end's backlog, which are soft)."""
+    a = site.assets
+    index = pd.DatetimeIndex(c.frame.index)
+    loads = {x.name: c.col(columns.load_kw(x.name)) for x in a.electric_loads}
+    for batch in a.batch_loads:
+        power = c.col(fx.batch_kw(batch.name))
+        c.physical(f"batch_max[{batch.name}]", power, batch.max_kw, POWER_ATOL_KW)
+        outside = np.where(fx.in_window(batch, index), 0.0, power)
+        c.physical(f"batch_outside_window[{batch.name}]", outside, 0.0, POWER_ATOL_KW)
+        running = power > fx.ON_KW
+        short = np.where(running, batch.min_kw - power, 0.0)
+        c.physical(f"batch_min[{batch.name}]", short, 0.0, POWER_ATOL_KW)
+        for window in fx.batch_windows(batch, index):
+            energy = np.array([power[window.positions].sum() * DT])
+            c.at_most(f"batch_energy_over[{batch.name}]", energy, batch.energy_kwh, ENERGY_ATOL_KWH)
+            if window.complete:
+                c.at_most(
+                    f"batch_energy[{batch.name}]",
+                    np.array([batch.energy_kwh]),
+                    energy,
+                    ENERGY_ATOL_KWH,
+                )
+    for part in a.curtailable_loads:
+        shed = c.col(fx.curtailed_kw(part.name))
+        share = part.max_fraction * loads[part.load]
+        c.physical(f"curtail_share[{part.name}]", shed, share, POWER_ATOL_KW)
+    for shift in a.shiftable_loads:
+        down = c.col(fx.shift_down_kw(shift.name))
+        up = c.col(fx.shift_up_kw(shift.name))
+        deferred = c.col(fx.shift_deferred_kwh(shift.name))
+        advanced = c.col(fx.shift_advanced_kwh(shift.name))
+        share = shift.max_fraction * loads[shift.load]
+        c.physical(f"shift_share[{shift.name}]", down, share, POWER_ATOL_KW)
+        c.physical(f"shift_extra[{shift.name}]", up, shift.max_extra_kw, POWER_ATOL_KW)
+        c.physical(
+            f"shift_deferred_and_advanced_at_once[{shift.name}]",
+            np.minimum(deferred, advanced),
+            0.0,
+            ENERGY_ATOL_KWH,
+        )
+        backlog = deferred - advanced
+        if len(backlog) > 1:
+            c.close(
+                f"shift {shift.name} backlog follows the moves",
+                np.diff(backlog),
+                (down - up)[1:] * DT,
+                ENERGY_ATOL_KWH,
+            )
+        steps = shift.shift_steps
+        kernel = np.ones(steps)
+        took_off = np.convolve(down, kernel)[: len(down)] * DT
+        added = np.convolve(up, kernel)[: len(up)] * DT
+        c.physical(
+            f"shift_deferred[{shift.name}]", deferred[steps:], took_off[steps:], ENERGY_ATOL_KWH
+        )
+        c.physical(
+            f"shift_advanced[{shift.name}]", advanced[steps:], added[steps:], ENERGY_ATOL_KWH
+        )
+        if len(backlog):
+            c.at_most(f"shift_end[{shift.name}]", np.abs(backlog[-1:]), 0.0, ENERGY_ATOL_KWH)
+
+
 def _cost(c: _Checker, site: Site) -> None:
     a = site.assets
     layout = Layout(site)
@@ -335,5 +413,9 @@ def _cost(c: _Checker, site: Site) -> None:
         fuel = c.col(pc.chp_fuel_kw(chp.name))
         cost = cost + chp.fuel_price_cny_per_kwh * fuel + c.col(pc.chp_start_cny(chp.name)) / DT
         co2 = co2 + chp.emission_factor_kg_per_kwh_fuel * fuel
+    for part in a.curtailable_loads:
+        cost = cost + part.cost_cny_per_kwh * c.col(fx.curtailed_kw(part.name))
+    for shift in a.shiftable_loads:
+        cost = cost + shift.cost_cny_per_kwh * c.col(fx.shift_down_kw(shift.name))
     c.close("cost_cny of the interval", c.col(pc.COST_CNY), cost * DT, 1e-6)
     c.close("co2_kg of the interval", c.col(pc.CO2_KG), co2 * DT, 1e-6)

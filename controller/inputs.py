@@ -21,6 +21,7 @@ import pandas as pd
 from controller import columns as pc
 from controller.config import DispatchConfig
 from controller.cop import heat_pump_cop
+from controller.flexible import FlexibleInputs, prepare_flexible
 from controller.forecast_data import clean_index, read_series, spread
 from controller.layout import Layout
 from controller.plan import PlanKind
@@ -182,6 +183,8 @@ class DispatchInputs:
     """(2, horizon) import and export limits below the connection's, per interval, from
     :attr:`controller.state.MeasuredState.grid_limits_kw` (``NO_LIMIT`` where none);
     ``None``: the connection's limits throughout (see :func:`connection_limits`)."""
+    flexible: FlexibleInputs | None = None
+    """The flexible process loads' windows and backlogs (:mod:`controller.flexible`)."""
 
     @property
     def n_steps(self) -> int:
@@ -541,6 +544,7 @@ def prepare(
     grid = site.grid_connection
     grid_caps = _grid_caps(index, state.grid_limits_kw, horizon)
     caps = grid_caps if grid_caps is not None else np.full((2, horizon), NO_LIMIT)
+    flexible = prepare_flexible(site, index, horizon, state, issues)
     return DispatchInputs(
         site_id=site.id,
         kind=kind,
@@ -579,6 +583,7 @@ def prepare(
         issues=tuple(issues),
         month_peak_metered=state.month_peak_metered,
         grid_caps_kw=grid_caps,
+        flexible=flexible,
         chp_was_on=np.array(
             [1.0 if state.chp_on.get(c.name, c.initially_on) else 0.0 for c in a.chp]
         ),

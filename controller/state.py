@@ -89,8 +89,17 @@ class MeasuredState:
     """Whether each CHP unit runs as the horizon starts (a unit not named: its site file's
     ``initially_on``): a unit that runs pays no start to keep running."""
 
+    batch_delivered_kwh: Mapping[str, float] = field(default_factory=dict)
+    """Energy each batch load has had in a window open as the horizon starts (a batch not
+    named: none yet)."""
+    shift_backlog_kwh: Mapping[str, float] = field(default_factory=dict)
+    """Energy each shiftable load has deferred and not yet made up as the horizon starts
+    (negative: advanced and not yet taken off; a load not named: 0)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "chp_on", MappingProxyType(dict(self.chp_on)))
+        object.__setattr__(self, "batch_delivered_kwh", _frozen(self.batch_delivered_kwh))
+        object.__setattr__(self, "shift_backlog_kwh", _frozen(self.shift_backlog_kwh))
         object.__setattr__(self, "battery_soc_kwh", _frozen(self.battery_soc_kwh))
         object.__setattr__(
             self, "thermal_storage_level_kwh_th", _frozen(self.thermal_storage_level_kwh_th)

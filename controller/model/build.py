@@ -23,6 +23,11 @@ from controller.model.electric import (
     add_pv,
     add_wind,
 )
+from controller.model.flexible import (
+    add_batch_loads,
+    add_curtailable_loads,
+    add_shiftable_loads,
+)
 from controller.model.generation import add_chp
 from controller.model.heat import (
     add_boiler,
@@ -76,6 +81,9 @@ def build_model(
     add_pv(ctx)
     add_wind(ctx)
     add_loads(ctx)
+    add_batch_loads(ctx)
+    add_curtailable_loads(ctx)
+    add_shiftable_loads(ctx)
     add_battery(ctx)
     add_demand_charge(ctx)
     add_heat_pump(ctx)

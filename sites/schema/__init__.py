@@ -18,6 +18,7 @@ from sites.schema.assets import (
     WasteHeatStream,
     WindTurbine,
 )
+from sites.schema.flexible import BatchLoad, CurtailableLoad, ShiftableLoad
 from sites.schema.network import (
     Bus,
     Line,
@@ -34,8 +35,10 @@ __all__ = [
     "Assets",
     "BackupBoiler",
     "Band",
+    "BatchLoad",
     "Battery",
     "Bus",
+    "CurtailableLoad",
     "ElectricLoad",
     "EmissionFactor",
     "Fuel",
@@ -50,6 +53,7 @@ __all__ = [
     "NetworkLimits",
     "PVArray",
     "PolicyTargets",
+    "ShiftableLoad",
     "Site",
     "TariffCalendar",
     "TariffConfig",

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from sites.schema.base import Name, StrictModel
+from sites.schema.flexible import BatchLoad, CurtailableLoad, ShiftableLoad
 
 AMBIENT = "ambient"
 """Heat-pump source name meaning outdoor air."""
@@ -281,3 +282,6 @@ class Assets(StrictModel):
     heat_demands: list[HeatDemand] = []
     boilers: list[BackupBoiler] = []
     chp: list[GasChp] = []
+    batch_loads: list[BatchLoad] = []
+    curtailable_loads: list[CurtailableLoad] = []
+    shiftable_loads: list[ShiftableLoad] = []

@@ -1,0 +1,309 @@
+"""Flexible process loads outside the LP: plan columns, batch windows on a horizon, the
+arrays a planning step feeds the LP, the dispatch's part of the plan frame, and the
+fallback rule.
+
+- A batch's window opens each day at ``window_start_hour`` (the index's own clock) and
+  closes at ``window_end_hour``; on a horizon each day's window is a row of 0/1 over the
+  intervals. A window the horizon starts inside of has had ``MeasuredState.
+  batch_delivered_kwh`` of its energy already; one the horizon ends inside of may leave the
+  rest to the intervals after it (as much as ``max_kw`` can deliver there).
+- A shiftable load's backlog is the energy deferred and not yet made up (negative: taken
+  early and not yet taken off); it starts at ``MeasuredState.shift_backlog_kwh`` and must be
+  settled within ``max_shift_h`` hours, the start's backlog within the first of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sites import Site
+from sites.schema import BatchLoad
+
+if TYPE_CHECKING:
+    from controller.inputs import DispatchInputs
+    from controller.state import MeasuredState
+
+DT = 0.25
+"""Interval length [h]."""
+STEPS_PER_DAY = 96
+ON_KW = 1e-3
+"""Draw above which a batch counts as running [kW] (solver noise is below)."""
+
+
+def batch_kw(name: str) -> str:
+    """Draw of a batch load in the interval."""
+    return f"batch_{name}_kw"
+
+
+def batch_on(name: str) -> str:
+    """1 where a batch load runs in the interval, 0 where it does not."""
+    return f"batch_{name}_on"
+
+
+def curtailed_kw(name: str) -> str:
+    """Power shed from a curtailable load (off its electric load's forecast)."""
+    return f"curtail_{name}_kw"
+
+
+def shift_down_kw(name: str) -> str:
+    """Power a shiftable load takes off its electric load's forecast (moved elsewhere)."""
+    return f"shift_{name}_down_kw"
+
+
+def shift_up_kw(name: str) -> str:
+    """Power a shiftable load adds to its electric load's forecast (moved here)."""
+    return f"shift_{name}_up_kw"
+
+
+def shift_deferred_kwh(name: str) -> str:
+    """Energy a shiftable load has deferred and not yet made up, at the end of the interval."""
+    return f"shift_{name}_deferred_kwh"
+
+
+def shift_advanced_kwh(name: str) -> str:
+    """Energy a shiftable load has taken early and not yet taken off, at the interval's end."""
+    return f"shift_{name}_advanced_kwh"
+
+
+def backlog_kwh(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A shiftable load's backlog from a plan frame: deferred - advanced [kWh]."""
+    deferred = frame[shift_deferred_kwh(name)].to_numpy(dtype=float)
+    return deferred - frame[shift_advanced_kwh(name)].to_numpy(dtype=float)
+
+
+def windows_per_horizon(horizon: int) -> int:
+    """Most daily windows a horizon of ``horizon`` intervals can touch."""
+    return int(math.ceil(horizon / STEPS_PER_DAY)) + 1
+
+
+def hour_of_day(index: pd.DatetimeIndex) -> np.ndarray:
+    """Local hour of each interval's start (0 <= h < 24)."""
+    return np.asarray(index.hour + index.minute / 60.0, dtype=float)
+
+
+def in_window(batch: BatchLoad, index: pd.DatetimeIndex) -> np.ndarray:
+    """(T,) True where an interval lies within the batch's daily window."""
+    hours = hour_of_day(index)
+    return (hours >= batch.window_start_hour - 1e-9) & (hours < batch.window_end_hour - 1e-9)
+
+
+@dataclass(frozen=True)
+class BatchWindow:
+    """One day's window of one batch on a horizon."""
+
+    positions: np.ndarray
+    """Positions (in the real intervals) of the window's intervals on the horizon."""
+    delivered_kwh: float
+    """Delivered before the horizon (its first window only)."""
+    after_kwh: float
+    """What ``max_kw`` could still deliver after the horizon's end (its last window)."""
+    complete: bool
+    """True where the whole window lies within the horizon."""
+
+
+def batch_windows(
+    batch: BatchLoad, index: pd.DatetimeIndex, delivered_kwh: float = 0.0
+) -> list[BatchWindow]:
+    """The batch's windows that the horizon ``index`` touches, in order."""
+    if not len(index):
+        return []
+    inside = in_window(batch, index)
+    days = np.asarray(index.normalize().asi8)
+    out = []
+    end = index[-1] + pd.Timedelta(hours=DT)
+    for day in np.unique(days[inside]):
+        positions = np.flatnonzero(inside & (days == day))
+        opens = pd.Timestamp(day, tz=index.tz) + pd.Timedelta(hours=batch.window_start_hour)
+        closes = pd.Timestamp(day, tz=index.tz) + pd.Timedelta(hours=batch.window_end_hour)
+        started = index[0] > opens
+        beyond_h = max((closes - end) / pd.Timedelta(hours=1), 0.0)
+        out.append(
+            BatchWindow(
+                positions,
+                min(max(delivered_kwh, 0.0), batch.energy_kwh) if started else 0.0,
+                batch.max_kw * beyond_h,
+                not started and beyond_h == 0.0,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class FlexibleInputs:
+    """The flexible loads' data of one planning step, padded as the other inputs are
+    (real intervals last)."""
+
+    batch_window: np.ndarray
+    """(n_batch, n_windows, horizon) 1 where a window holds the interval."""
+    batch_need_kwh: np.ndarray
+    """(n_batch, n_windows, 2) the least and most energy each window must still get."""
+    shift_backlog0_kwh: np.ndarray
+    """(n_shift,) backlog as the horizon starts."""
+    shift_carry_kwh: np.ndarray
+    """(n_shift, 2, horizon) the starting backlog deferred (row 0) and advanced (row 1) in
+    the intervals within which it must be settled (and in padding, where it is held), 0
+    elsewhere."""
+    batch_delivered_kwh: np.ndarray
+    """(n_batch,) from the state (what a window open at the start has had)."""
+
+    @property
+    def batch_in_window(self) -> np.ndarray:
+        """(n_batch, horizon)"""
+        return self.batch_window.sum(axis=1) if self.batch_window.size else self.batch_window[:, 0]
+
+
+def prepare_flexible(
+    site: Site, index: pd.DatetimeIndex, horizon: int, state: MeasuredState, issues: list[str]
+) -> FlexibleInputs:
+    a = site.assets
+    n, start = len(index), horizon - len(index)
+    w = windows_per_horizon(horizon)
+    window = np.zeros((len(a.batch_loads), w, horizon))
+    need = np.zeros((len(a.batch_loads), w, 2))
+    delivered_all = []
+    for k, batch in enumerate(a.batch_loads):
+        delivered = float(state.batch_delivered_kwh.get(batch.name, 0.0))
+        if not math.isfinite(delivered) or delivered < 0:
+            issues.append(f"batch '{batch.name}' delivered {delivered} kWh is not an energy; 0")
+            delivered = 0.0
+        delivered_all.append(delivered)
+        for j, found in enumerate(batch_windows(batch, index, delivered)[:w]):
+            window[k, j, start + found.positions] = 1.0
+            most = max(batch.energy_kwh - found.delivered_kwh, 0.0)
+            need[k, j] = (max(most - found.after_kwh, 0.0), most)
+    backlog0 = np.zeros(len(a.shiftable_loads))
+    carry = np.zeros((len(a.shiftable_loads), 2, horizon))
+    for k, shift in enumerate(a.shiftable_loads):
+        value = float(state.shift_backlog_kwh.get(shift.name, 0.0))
+        if not math.isfinite(value):
+            issues.append(f"shiftable load '{shift.name}' backlog {value} kWh is unknown; 0")
+            value = 0.0
+        backlog0[k] = value
+        settle = slice(0, start + min(shift.shift_steps, n))  # padding holds it unchanged
+        carry[k, 0, settle] = max(value, 0.0)
+        carry[k, 1, settle] = max(-value, 0.0)
+    return FlexibleInputs(window, need, backlog0, carry, np.array(delivered_all))
+
+
+@dataclass(frozen=True)
+class FlexibleDispatch:
+    """The flexible loads' setpoints over the real intervals (rows in site order)."""
+
+    batch_kw: np.ndarray
+    curtailed_kw: np.ndarray
+    shift_down_kw: np.ndarray
+    shift_up_kw: np.ndarray
+    shift_backlog0_kwh: np.ndarray
+
+    @classmethod
+    def idle(cls, site: Site, n_steps: int, backlog0: np.ndarray) -> FlexibleDispatch:
+        a = site.assets
+        return cls(
+            np.zeros((len(a.batch_loads), n_steps)),
+            np.zeros((len(a.curtailable_loads), n_steps)),
+            np.zeros((len(a.shiftable_loads), n_steps)),
+            np.zeros((len(a.shiftable_loads), n_steps)),
+            np.asarray(backlog0, dtype=float),
+        )
+
+
+def has_flexible(site: Site) -> bool:
+    a = site.assets
+    return bool(a.batch_loads or a.curtailable_loads or a.shiftable_loads)
+
+
+def load_position(site: Site, load: str) -> int:
+    return [x.name for x in site.assets.electric_loads].index(load)
+
+
+def flexible_frame(
+    site: Site, d: FlexibleDispatch
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The plan columns of the flexible loads, their net draw on the park [kW] and their
+    cost [CNY per h] (curtailment and shifting) per interval."""
+    a = site.assets
+    data: dict[str, np.ndarray] = {}
+    n = d.batch_kw.shape[-1] if d.batch_kw.size else d.curtailed_kw.shape[-1]
+    n = n if n else d.shift_up_kw.shape[-1]
+    draw, cost = np.zeros(n), np.zeros(n)
+    for k, batch in enumerate(a.batch_loads):
+        power = np.clip(d.batch_kw[k], 0.0, None)
+        power[power < 1e-6] = 0.0
+        data[batch_kw(batch.name)] = power
+        data[batch_on(batch.name)] = (power > ON_KW).astype(float)
+        draw += power
+    for k, curtail in enumerate(a.curtailable_loads):
+        shed = np.clip(d.curtailed_kw[k], 0.0, None)
+        shed[shed < 1e-6] = 0.0
+        data[curtailed_kw(curtail.name)] = shed
+        draw -= shed
+        cost += curtail.cost_cny_per_kwh * shed
+    for k, shift in enumerate(a.shiftable_loads):
+        down = np.clip(d.shift_down_kw[k], 0.0, None)
+        up = np.clip(d.shift_up_kw[k], 0.0, None)
+        down[down < 1e-6] = 0.0
+        up[up < 1e-6] = 0.0
+        data[shift_down_kw(shift.name)] = down
+        data[shift_up_kw(shift.name)] = up
+        backlog = d.shift_backlog0_kwh[k] + np.cumsum(down - up) * DT
+        backlog[np.abs(backlog) < 1e-6] = 0.0
+        data[shift_deferred_kwh(shift.name)] = np.clip(backlog, 0.0, None)
+        data[shift_advanced_kwh(shift.name)] = np.clip(-backlog, 0.0, None)
+        draw += up - down
+        cost += shift.cost_cny_per_kwh * down
+    return data, draw, cost
+
+
+def fallback_flexible(site: Site, inputs: DispatchInputs) -> FlexibleDispatch:
+    """The rule-based plan's flexible loads: batches as early as allowed
+    (:func:`fallback_batches`), no curtailment, nothing shifted but the starting backlog,
+    settled as soon as the extra draw (deferred energy) or the load's share (advanced
+    energy) allows."""
+    a = site.assets
+    n = inputs.n_steps
+    flexible = inputs.flexible
+    delivered = np.zeros(len(a.batch_loads)) if flexible is None else flexible.batch_delivered_kwh
+    backlog0 = np.zeros(len(a.shiftable_loads)) if flexible is None else flexible.shift_backlog0_kwh
+    out = FlexibleDispatch.idle(site, n, backlog0)
+    batches = fallback_batches(
+        site, inputs.index, {b.name: float(delivered[k]) for k, b in enumerate(a.batch_loads)}
+    )
+    loads = inputs.real(inputs.load_kw)
+    down, up = out.shift_down_kw.copy(), out.shift_up_kw.copy()
+    for k, shift in enumerate(a.shiftable_loads):
+        left = float(backlog0[k])
+        share = shift.max_fraction * loads[load_position(site, shift.load)]
+        for t in range(n):
+            if abs(left) <= 1e-9:
+                break
+            if left > 0:
+                up[k, t] = min(shift.max_extra_kw, left / DT)
+                left -= up[k, t] * DT
+            else:
+                down[k, t] = min(share[t], -left / DT)
+                left += down[k, t] * DT
+    return FlexibleDispatch(batches, out.curtailed_kw, down, up, out.shift_backlog0_kwh)
+
+
+def fallback_batches(
+    site: Site, index: pd.DatetimeIndex, delivered: dict[str, float]
+) -> np.ndarray:
+    """(n_batch, T) the rule-based plan's batches: each runs at ``max_kw`` from the opening
+    of its window (or the horizon's start) until its energy is in (what
+    is left, spread evenly over the intervals it needs at ``max_kw``, at least ``min_kw``)."""
+    a = site.assets
+    out = np.zeros((len(a.batch_loads), len(index)))
+    for k, batch in enumerate(a.batch_loads):
+        for window in batch_windows(batch, index, delivered.get(batch.name, 0.0)):
+            left = max(batch.energy_kwh - window.delivered_kwh, 0.0)
+            if left <= 1e-9:
+                continue
+            steps = min(int(math.ceil(left / (batch.max_kw * DT) - 1e-9)), len(window.positions))
+            power = min(max(left / (steps * DT), batch.min_kw), batch.max_kw)
+            out[k, window.positions[:steps]] = power
+    return out

@@ -1,0 +1,139 @@
+"""Flexible process loads: batches in a window, curtailable and shiftable shares of a load.
+
+- ``add_batch_loads``: each batch's draw lies within [0, ``max_kw``] inside its daily windows
+  and is 0 outside; each window's energy reaches what it still needs (soft, priced as
+  physics: a batch not finished is a relaxation) and not more than that. A batch with a
+  ``min_kw`` gets an on/off binary per interval (``min_kw`` x on <= draw <= ``max_kw`` x on),
+  and its site's problem becomes a MILP solved as the CHP's is
+  (:func:`controller.solve._run_milp_stages`).
+- ``add_curtailable_loads``: shed up to ``max_fraction`` of the load's forecast, paid at
+  ``cost_cny_per_kwh`` in the cost tier.
+- ``add_shiftable_loads``: take ``down`` off (at most ``max_fraction`` of the forecast) and
+  add ``up`` (at most ``max_extra_kw``); the backlog (deferred, not yet made up) follows
+  ``backlog(t) = backlog(t-1) + (down - up) x dt``; what is deferred at ``t`` was taken off
+  within the last ``max_shift_h`` hours (``backlog <= dt x sum of down`` over them) and what
+  is advanced was added within them (``-backlog <= dt x sum of up``); the horizon ends with
+  the backlog settled (soft). The window sums are necessary for a first-in-first-out match
+  of the moves within the shift; with them the plan never holds energy longer than allowed
+  at the end of any interval.
+
+The network rows do not see these loads (as a CHP's output, they are not network elements
+yet): a batch's draw and a load's curtailment or shift are planned on the park's balance.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from controller.flexible import FlexibleInputs, load_position, windows_per_horizon
+from controller.inputs import DispatchInputs
+from controller.model.context import ModelContext
+
+BATCH_PENALTY_PER_KWH = 1e3
+"""A batch not finished in its window: priced as physics (see ``Penalties``)."""
+SHIFT_END_PENALTY_PER_KWH = 1e2
+"""A backlog left at the horizon's end: priced as a storage's end level (see ``Penalties``)."""
+
+
+def _flex(inputs: DispatchInputs) -> FlexibleInputs:
+    flexible = inputs.flexible
+    assert flexible is not None, "prepare() sets the flexible loads' inputs"
+    return flexible
+
+
+def add_batch_loads(ctx: ModelContext) -> None:
+    batches = ctx.site.assets.batch_loads
+    n, h, dt = len(batches), ctx.horizon, ctx.dt
+    if n == 0:
+        return
+    w = windows_per_horizon(h)
+    power = ctx.var("batch_power", (n, h))
+    short = ctx.slack("batch_energy", (n, w), "kWh", BATCH_PENALTY_PER_KWH, 1.0, False)
+    over = ctx.slack("batch_energy_over", (n, w), "kWh", BATCH_PENALTY_PER_KWH, 1.0, False)
+    for k, batch in enumerate(batches):
+
+        def window(i: DispatchInputs, k: int = k) -> np.ndarray:
+            return _flex(i).batch_window[k]
+
+        def need(i: DispatchInputs, k: int = k) -> np.ndarray:
+            return _flex(i).batch_need_kwh[k]
+
+        def inside(i: DispatchInputs, k: int = k) -> np.ndarray:
+            return _flex(i).batch_in_window[k]
+
+        rows = ctx.param(f"batch_{batch.name}_window", (w, h), window, nonneg=True)
+        needed = ctx.param(f"batch_{batch.name}_need", (w, 2), need, nonneg=True)
+        open_ = ctx.param(f"batch_{batch.name}_open", (h,), inside, nonneg=True)
+        energy = dt * (rows @ power[k])
+        ctx.add(f"batch_{batch.name}_energy", energy >= needed[:, 0] - short[k])
+        ctx.add(f"batch_{batch.name}_energy_most", energy <= needed[:, 1] + over[k])
+        if batch.needs_commitment:
+            on = cp.Variable((h,), boolean=True, name=f"batch_{batch.name}_on")
+            ctx.variables[f"batch_{batch.name}_on"] = on
+            ctx.add(f"batch_{batch.name}_max", power[k] <= batch.max_kw * on)
+            ctx.add(f"batch_{batch.name}_min", power[k] >= batch.min_kw * on)
+            ctx.add(f"batch_{batch.name}_window", on <= open_)
+        else:
+            ctx.add(f"batch_{batch.name}_max", power[k] <= batch.max_kw * open_)
+    ctx.electric_out.append(cp.sum(power, axis=0))
+
+
+def add_curtailable_loads(ctx: ModelContext) -> None:
+    parts = ctx.site.assets.curtailable_loads
+    n, h, dt = len(parts), ctx.horizon, ctx.dt
+    if n == 0:
+        return
+    load = ctx.params["load"]
+    shed = ctx.var("curtailed", (n, h))
+    for k, part in enumerate(parts):
+        j = load_position(ctx.site, part.load)
+        ctx.add(f"curtail_{part.name}_share", shed[k] <= part.max_fraction * load[j])
+    cost = np.array([x.cost_cny_per_kwh for x in parts])
+    ctx.electric_in.append(cp.sum(shed, axis=0))
+    ctx.add_term("flexibility_cny", dt * (cost @ cp.sum(shed, axis=1)))
+
+
+def _window_sum(h: int, steps: int) -> sp.csr_matrix:
+    """(h, h) row t sums columns t - steps + 1 .. t."""
+    rows, cols = [], []
+    for t in range(h):
+        for s in range(max(0, t - steps + 1), t + 1):
+            rows.append(t)
+            cols.append(s)
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(h, h))
+
+
+def add_shiftable_loads(ctx: ModelContext) -> None:
+    parts = ctx.site.assets.shiftable_loads
+    n, h, dt = len(parts), ctx.horizon, ctx.dt
+    if n == 0:
+        return
+    load = ctx.params["load"]
+    active = ctx.active()
+    down = ctx.var("shift_down", (n, h))
+    up = ctx.var("shift_up", (n, h))
+    backlog = cp.Variable((n, h), name="shift_backlog")
+    ctx.variables["shift_backlog"] = backlog
+    backlog0 = ctx.param("shift_backlog0", (n,), lambda i: _flex(i).shift_backlog0_kwh)
+    previous = cp.hstack([cp.reshape(backlog0, (n, 1), order="F"), backlog[:, :-1]])
+    ctx.add("shift_backlog_dynamics", backlog == previous + dt * (down - up), inequality=False)
+    end = ctx.slack("shift_end", (n,), "kWh", SHIFT_END_PENALTY_PER_KWH, 1.0, per_interval=False)
+    terminal = ctx.terminal()
+    for k, part in enumerate(parts):
+
+        def carry(i: DispatchInputs, k: int = k) -> np.ndarray:
+            return _flex(i).shift_carry_kwh[k]
+
+        j = load_position(ctx.site, part.load)
+        held = ctx.param(f"shift_{part.name}_carry", (2, h), carry, nonneg=True)
+        window = _window_sum(h, part.shift_steps)
+        ctx.add(f"shift_{part.name}_share", down[k] <= part.max_fraction * load[j])
+        ctx.add(f"shift_{part.name}_extra", up[k] <= part.max_extra_kw * active)
+        ctx.add(f"shift_{part.name}_deferred", backlog[k] <= dt * (window @ down[k]) + held[0])
+        ctx.add(f"shift_{part.name}_advanced", -backlog[k] <= dt * (window @ up[k]) + held[1])
+        ctx.add(f"shift_{part.name}_end", cp.abs(backlog[k] @ terminal) <= end[k])
+    cost = np.array([x.cost_cny_per_kwh for x in parts])
+    ctx.electric_out.append(cp.sum(up - down, axis=0))
+    ctx.add_term("flexibility_cny", dt * (cost @ cp.sum(down, axis=1)))
