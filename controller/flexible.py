@@ -10,6 +10,10 @@ fallback rule.
 - A shiftable load's backlog is the energy deferred and not yet made up (negative: taken
   early and not yet taken off); it starts at ``MeasuredState.shift_backlog_kwh`` and must be
   settled within ``max_shift_h`` hours, the start's backlog within the first of them.
+
+The draws are network injections (:func:`network_models.build.build_network`): a batch is a
+load of its own at its bus; a curtailment or a shift sets its electric load's element (down
+and shed with a minus sign).
 """
 
 from __future__ import annotations
@@ -22,11 +26,19 @@ import numpy as np
 import pandas as pd
 
 from sites import Site
+from sites.columns import batch_kw, curtailed_kw, shift_down_kw, shift_up_kw
 from sites.schema import BatchLoad
 
 if TYPE_CHECKING:
     from controller.inputs import DispatchInputs
     from controller.state import MeasuredState
+
+__all__ = [
+    "batch_kw",
+    "curtailed_kw",
+    "shift_down_kw",
+    "shift_up_kw",
+]
 
 DT = 0.25
 """Interval length [h]."""
@@ -35,29 +47,9 @@ ON_KW = 1e-3
 """Draw above which a batch counts as running [kW] (solver noise is below)."""
 
 
-def batch_kw(name: str) -> str:
-    """Draw of a batch load in the interval."""
-    return f"batch_{name}_kw"
-
-
 def batch_on(name: str) -> str:
     """1 where a batch load runs in the interval, 0 where it does not."""
     return f"batch_{name}_on"
-
-
-def curtailed_kw(name: str) -> str:
-    """Power shed from a curtailable load (off its electric load's forecast)."""
-    return f"curtail_{name}_kw"
-
-
-def shift_down_kw(name: str) -> str:
-    """Power a shiftable load takes off its electric load's forecast (moved elsewhere)."""
-    return f"shift_{name}_down_kw"
-
-
-def shift_up_kw(name: str) -> str:
-    """Power a shiftable load adds to its electric load's forecast (moved here)."""
-    return f"shift_{name}_up_kw"
 
 
 def shift_deferred_kwh(name: str) -> str:
@@ -90,6 +82,21 @@ def in_window(batch: BatchLoad, index: pd.DatetimeIndex) -> np.ndarray:
     """(T,) True where an interval lies within the batch's daily window."""
     hours = hour_of_day(index)
     return (hours >= batch.window_start_hour - 1e-9) & (hours < batch.window_end_hour - 1e-9)
+
+
+def delivered_in_open_windows(
+    site: Site, now: pd.Timestamp, delivered: dict[str, float]
+) -> dict[str, float]:
+    """What each batch has had in a window open at ``now`` and opened before it (what the
+    state of a plan starting at ``now`` says); 0 where a window opens at ``now`` or none is
+    open."""
+    index = pd.DatetimeIndex([now])
+    hour = float(hour_of_day(index)[0])
+    out = {}
+    for batch in site.assets.batch_loads:
+        started = bool(in_window(batch, index)[0]) and hour > batch.window_start_hour + 1e-9
+        out[batch.name] = float(delivered.get(batch.name, 0.0)) if started else 0.0
+    return out
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ What the plant does with a plan's setpoints and the interval's true conditions:
 - gas CHP units run at their setpoint within rating, minimum stable load and ramp; their
   heat goes to their demand ahead of heat pumps and boilers (what it cannot take is dumped,
   counted);
+- flexible loads run as set: a batch at its setpoint (within its rating and minimum draw),
+  a curtailable load shed and a shiftable load moved by their setpoints, within their share
+  of the load's true draw (and a shift up within its extra draw);
 - the grid connection absorbs every electric mismatch; import or export beyond the connection's
   limits is counted as a violation (network losses are added by the AC verification).
 """
@@ -47,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from controller import columns as pc
+from controller import flexible as fx
 from controller.cop import heat_pump_cop
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
@@ -61,6 +65,11 @@ class PlantState:
     tank_level_kwh_th: dict[str, float]
     chp_kw: dict[str, float] = field(default_factory=dict)
     """Each CHP unit's output in the last interval (the start of its ramp); none yet: free."""
+    batch_delivered_kwh: dict[str, float] = field(default_factory=dict)
+    """Energy each batch load has had in its window so far (the replay clears it where a
+    window opens: :func:`controller.flexible.delivered_in_open_windows`)."""
+    shift_backlog_kwh: dict[str, float] = field(default_factory=dict)
+    """Energy each shiftable load has deferred and not made up (negative: advanced)."""
 
     @classmethod
     def initial(cls, site: Site) -> PlantState:
@@ -195,8 +204,9 @@ class Plant:
             supplied[t.supplies] += d - c
 
         chp_electric = self._chp(state, setpoint, supplied, out, follow)
+        flexible = self._flexible(state, setpoint, out, follow)
         hp_electric, e_boiler = self._heat(setpoint, truth, supplied, out, result, follow)
-        net = load + hp_electric + e_boiler + battery_net - renewable - chp_electric
+        net = load + hp_electric + e_boiler + battery_net - renewable - chp_electric + flexible
         ceiling = setpoint.get(pc.GRID_IMPORT_CEILING_KW)
         # the local controller meters the connection point: the park's balance plus the
         # network losses (taken as the plan expects them; the replay's AC verification then
@@ -254,6 +264,53 @@ class Plant:
             supplied[chp.supplies] += got * chp.heat_per_electric
             total += got
         return total
+
+    def _flexible(
+        self,
+        state: PlantState,
+        setpoint: Mapping[str, float],
+        out: dict[str, float],
+        follow: Callable[[str, float, float], float],
+    ) -> float:
+        """Flexible loads as set: a batch draws its setpoint within its rating (a setpoint
+        between 0 and its minimum draw is raised to the minimum, as the process cannot run
+        lower; counted as not followed); a curtailable load sheds its setpoint, at most its
+        share of the load's true draw; a shiftable load takes off its setpoint down to its
+        share of the true draw and adds its setpoint up to its extra draw, and its backlog
+        follows. Returns their net draw on the park [kW]."""
+        a = self.site.assets
+        loads = {x.name: out[columns.load_kw(x.name)] for x in a.electric_loads}
+        draw = 0.0
+        for batch in a.batch_loads:
+            col = fx.batch_kw(batch.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            got = min(wanted, batch.max_kw)
+            if 0.0 < got < batch.min_kw:
+                got = batch.min_kw
+            out[col] = follow(col, wanted, got)
+            out[fx.batch_on(batch.name)] = 1.0 if got > 0.0 else 0.0
+            delivered = state.batch_delivered_kwh.get(batch.name, 0.0)
+            state.batch_delivered_kwh[batch.name] = delivered + got * HOURS
+            draw += got
+        for part in a.curtailable_loads:
+            col = fx.curtailed_kw(part.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            out[col] = follow(col, wanted, min(wanted, part.max_fraction * loads[part.load]))
+            draw -= out[col]
+        for shift in a.shiftable_loads:
+            down_col, up_col = fx.shift_down_kw(shift.name), fx.shift_up_kw(shift.name)
+            want_down = max(float(setpoint.get(down_col, 0.0)), 0.0)
+            want_up = max(float(setpoint.get(up_col, 0.0)), 0.0)
+            down = min(want_down, shift.max_fraction * loads[shift.load])
+            up = min(want_up, shift.max_extra_kw)
+            out[down_col] = follow(down_col, want_down, down)
+            out[up_col] = follow(up_col, want_up, up)
+            backlog = state.shift_backlog_kwh.get(shift.name, 0.0) + (down - up) * HOURS
+            state.shift_backlog_kwh[shift.name] = backlog
+            out[fx.shift_deferred_kwh(shift.name)] = max(backlog, 0.0)
+            out[fx.shift_advanced_kwh(shift.name)] = max(-backlog, 0.0)
+            draw += up - down
+        return draw
 
     def _boiler_heat_price(self, demand: HeatDemand, setpoint: Mapping[str, float]) -> float:
         """What a kWh_th from the demand's cheapest boiler costs in this interval [CNY]: fuel

@@ -17,8 +17,8 @@
   of the moves within the shift; with them the plan never holds energy longer than allowed
   at the end of any interval.
 
-The network rows do not see these loads (as a CHP's output, they are not network elements
-yet): a batch's draw and a load's curtailment or shift are planned on the park's balance.
+Each draw is a network injection (a batch at its bus, a shed or a move at its load's), so
+the network rows and the AC check see them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from controller.flexible import FlexibleInputs, load_position, windows_per_horizon
 from controller.inputs import DispatchInputs
 from controller.model.context import ModelContext
+from sites import columns
 
 BATCH_PENALTY_PER_KWH = 1e3
 """A batch not finished in its window: priced as physics (see ``Penalties``)."""
@@ -78,6 +79,8 @@ def add_batch_loads(ctx: ModelContext) -> None:
         else:
             ctx.add(f"batch_{batch.name}_max", power[k] <= batch.max_kw * open_)
     ctx.electric_out.append(cp.sum(power, axis=0))
+    for k, batch in enumerate(batches):
+        ctx.injections[columns.batch_kw(batch.name)] = power[k]
 
 
 def add_curtailable_loads(ctx: ModelContext) -> None:
@@ -92,6 +95,8 @@ def add_curtailable_loads(ctx: ModelContext) -> None:
         ctx.add(f"curtail_{part.name}_share", shed[k] <= part.max_fraction * load[j])
     cost = np.array([x.cost_cny_per_kwh for x in parts])
     ctx.electric_in.append(cp.sum(shed, axis=0))
+    for k, part in enumerate(parts):
+        ctx.injections[columns.curtailed_kw(part.name)] = shed[k]
     ctx.add_term("flexibility_cny", dt * (cost @ cp.sum(shed, axis=1)))
 
 
@@ -136,4 +141,7 @@ def add_shiftable_loads(ctx: ModelContext) -> None:
         ctx.add(f"shift_{part.name}_end", cp.abs(backlog[k] @ terminal) <= end[k])
     cost = np.array([x.cost_cny_per_kwh for x in parts])
     ctx.electric_out.append(cp.sum(up - down, axis=0))
+    for k, part in enumerate(parts):
+        ctx.injections[columns.shift_down_kw(part.name)] = down[k]
+        ctx.injections[columns.shift_up_kw(part.name)] = up[k]
     ctx.add_term("flexibility_cny", dt * (cost @ cp.sum(down, axis=1)))
