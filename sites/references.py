@@ -431,7 +431,7 @@ def _load_share_problems(assets: Mapping[str, Any], loads: set[Any], add: Any) -
                 )
                 continue
             fraction = a.get("max_fraction")
-            if isinstance(fraction, int | float):
+            if isinstance(fraction, int | float) and 0 < fraction <= 1:  # else: its own rule
                 shares[load] = shares.get(load, 0.0) + float(fraction)
                 if shares[load] > 1.0 + 1e-9:
                     add(
