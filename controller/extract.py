@@ -58,27 +58,25 @@ def extract(model: DispatchModel, inputs: DispatchInputs) -> Dispatch:
         losses_kw=inputs.real(losses) if losses is not None else np.zeros(inputs.n_steps),
         slacks=slacks,
         **_chp(model, n),
-        **_flexible(model, inputs),
+        flexible=_flexible(model, inputs),
     )
 
 
-def _flexible(model: DispatchModel, inputs: DispatchInputs) -> dict[str, FlexibleDispatch]:
-    """The flexible loads' setpoints (none for a site without them)."""
+def _flexible(model: DispatchModel, inputs: DispatchInputs) -> FlexibleDispatch | None:
+    """The flexible loads' setpoints (None for a site without them)."""
     site, n = model.ctx.site, inputs.start
     if not has_flexible(site):
-        return {}
+        return None
     a = site.assets
     flexible = inputs.flexible
     backlog0 = flexible.shift_backlog0_kwh if flexible is not None else np.zeros(0)
-    return {
-        "flexible": FlexibleDispatch(
-            _value(model, "batch_power", len(a.batch_loads), n),
-            _value(model, "curtailed", len(a.curtailable_loads), n),
-            _value(model, "shift_down", len(a.shiftable_loads), n),
-            _value(model, "shift_up", len(a.shiftable_loads), n),
-            np.asarray(backlog0, dtype=float),
-        )
-    }
+    return FlexibleDispatch(
+        _value(model, "batch_power", len(a.batch_loads), n),
+        _value(model, "curtailed", len(a.curtailable_loads), n),
+        _value(model, "shift_down", len(a.shiftable_loads), n),
+        _value(model, "shift_up", len(a.shiftable_loads), n),
+        np.asarray(backlog0, dtype=float),
+    )
 
 
 def _chp(model: DispatchModel, start: int) -> dict[str, np.ndarray]:

@@ -120,13 +120,14 @@ def batch_windows(
     if not len(index):
         return []
     inside = in_window(batch, index)
-    days = np.asarray(index.normalize().asi8)
+    days = index.normalize().tz_localize(None).to_numpy().astype(np.int64)  # local dates
     out = []
     end = index[-1] + pd.Timedelta(hours=DT)
     for day in np.unique(days[inside]):
         positions = np.flatnonzero(inside & (days == day))
-        opens = pd.Timestamp(day, tz=index.tz) + pd.Timedelta(hours=batch.window_start_hour)
-        closes = pd.Timestamp(day, tz=index.tz) + pd.Timedelta(hours=batch.window_end_hour)
+        midnight = pd.Timestamp(int(day)).tz_localize(index.tz)
+        opens = midnight + pd.Timedelta(hours=batch.window_start_hour)
+        closes = midnight + pd.Timedelta(hours=batch.window_end_hour)
         started = index[0] > opens
         beyond_h = max((closes - end) / pd.Timedelta(hours=1), 0.0)
         out.append(
