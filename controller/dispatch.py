@@ -10,6 +10,7 @@ import pandas as pd
 
 from controller import columns as pc
 from controller.flexible import FlexibleDispatch, flexible_frame
+from controller.hydrogen import HydrogenDispatch, hydrogen_frame
 from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, chp_was_on, layout_for
 from sites import Site, columns
 
@@ -45,6 +46,8 @@ class Dispatch:
     """(n_chp, T) 1 where a unit runs; None: on wherever its output is positive."""
     flexible: FlexibleDispatch | None = None
     """The flexible process loads' setpoints; None for a site without them."""
+    hydrogen: HydrogenDispatch | None = None
+    """Electrolysers, fuel cells and tanks; None for a site without hydrogen."""
 
 
 def chp_on_from(electric_kw: np.ndarray, on: np.ndarray | None) -> np.ndarray:
@@ -208,6 +211,10 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         flexible, _, flexible_cost = flexible_frame(site, d.flexible)
         data.update(flexible)
         cost = cost + flexible_cost
+    if d.hydrogen is not None:
+        hydrogen, _, hydrogen_cost = hydrogen_frame(site, d.hydrogen)
+        data.update(hydrogen)
+        cost = cost + hydrogen_cost
     band_position = len(data)
     data[pc.COST_CNY] = cost * HOURS_PER_STEP
     data[pc.CO2_KG] = co2 * HOURS_PER_STEP

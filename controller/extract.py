@@ -6,6 +6,7 @@ import numpy as np
 
 from controller.dispatch import Dispatch
 from controller.flexible import FlexibleDispatch, has_flexible
+from controller.hydrogen import HydrogenDispatch, has_hydrogen
 from controller.inputs import DispatchInputs
 from controller.model.build import DispatchModel
 from controller.plan import Binding
@@ -59,6 +60,23 @@ def extract(model: DispatchModel, inputs: DispatchInputs) -> Dispatch:
         slacks=slacks,
         **_chp(model, n),
         flexible=_flexible(model, inputs),
+        hydrogen=_hydrogen(model, inputs),
+    )
+
+
+def _hydrogen(model: DispatchModel, inputs: DispatchInputs) -> HydrogenDispatch | None:
+    """Electrolysers, fuel cells and tanks (None for a site without hydrogen)."""
+    site, n = model.ctx.site, inputs.start
+    if not has_hydrogen(site):
+        return None
+    a = site.assets
+    level0 = inputs.hydrogen.level0_kg if inputs.hydrogen is not None else np.zeros(0)
+    return HydrogenDispatch(
+        _value(model, "electrolyser_power", len(a.electrolysers), n),
+        _value(model, "electrolyser_hydrogen", len(a.electrolysers), n),
+        _value(model, "hydrogen_fuel_cell_power", len(a.hydrogen_fuel_cells), n),
+        _value(model, "hydrogen_offtake", len(a.hydrogen_tanks), n),
+        np.asarray(level0, dtype=float),
     )
 
 

@@ -19,7 +19,8 @@ Per interval, in order:
 - flexible process loads: each batch runs at its full draw from the opening of its window
   until its energy is in, no load is curtailed, nothing is shifted but a backlog the
   horizon starts with, settled as soon as it can be (:func:`controller.flexible.
-  fallback_flexible`).
+  fallback_flexible`);
+- hydrogen: electrolysers and fuel cells off, nothing taken from the tanks.
 
 ``flex`` (per interval, 0..1) scales what may be switched: heat-pump and battery power and
 the renewable output used; the planner lowers it where the AC check of a fallback finds a
@@ -35,6 +36,7 @@ import numpy as np
 
 from controller.dispatch import Dispatch
 from controller.flexible import fallback_flexible, flexible_frame, has_flexible
+from controller.hydrogen import fallback_hydrogen, has_hydrogen
 from controller.inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
 from sites import Site
 from sites.schema import Fuel
@@ -380,6 +382,7 @@ def fallback_dispatch(
     chp = _chp_rule(site, inputs, _column_totals(pv) + _column_totals(wind))
     flexible = fallback_flexible(site, inputs) if has_flexible(site) else None
     _, flexible_draw, _ = flexible_frame(site, flexible) if flexible is not None else (0, 0.0, 0)
+    hydrogen = fallback_hydrogen(site, inputs) if has_hydrogen(site) else None
     heat = _serve_heat(rules, _less_heat(site, inputs, chp), cops, scale)
 
     # electricity: the heat side fixed what heat pumps and electric boilers draw
@@ -442,4 +445,5 @@ def fallback_dispatch(
         chp_electric_kw=chp,
         chp_on=(chp > 0.0).astype(float),
         flexible=flexible,
+        hydrogen=hydrogen,
     )

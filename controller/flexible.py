@@ -153,9 +153,10 @@ class FlexibleInputs:
     shift_backlog0_kwh: np.ndarray
     """(n_shift,) backlog as the horizon starts."""
     shift_carry_kwh: np.ndarray
-    """(n_shift, 2, horizon) the starting backlog deferred (row 0) and advanced (row 1) in
-    the intervals within which it must be settled (and in padding, where it is held), 0
-    elsewhere."""
+    """(n_shift, 2, horizon) energy taken off (row 0) and added (row 1) before the horizon
+    that the shift window of each of its first intervals still holds
+    (``MeasuredState.shift_recent_kwh``; without that record, the starting backlog in the
+    first ``max_shift_h`` hours), and the starting backlog in padding, where it is held."""
     batch_delivered_kwh: np.ndarray
     """(n_batch,) from the state (what a window open at the start has had)."""
 
@@ -192,9 +193,22 @@ def prepare_flexible(
             issues.append(f"shiftable load '{shift.name}' backlog {value} kWh is unknown; 0")
             value = 0.0
         backlog0[k] = value
-        settle = slice(0, start + min(shift.shift_steps, n))  # padding holds it unchanged
-        carry[k, 0, settle] = max(value, 0.0)
-        carry[k, 1, settle] = max(-value, 0.0)
+        carry[k, 0, :start] = max(value, 0.0)  # padding holds the start's backlog unchanged
+        carry[k, 1, :start] = max(-value, 0.0)
+        recent = state.shift_recent_kwh.get(shift.name)
+        steps = min(shift.shift_steps - 1, n)
+        if recent is None:  # no record of the moves before: the start's backlog is settled
+            carry[k, 0, start : start + steps + 1] = max(value, 0.0)  # within the shift
+            carry[k, 1, start : start + steps + 1] = max(-value, 0.0)
+            continue
+        for row, moved in enumerate(recent):  # (taken off, added) per interval, oldest first
+            past = np.zeros(shift.shift_steps - 1)
+            tail = np.asarray(moved, dtype=float)[-(shift.shift_steps - 1) :]
+            if len(tail):
+                past[-len(tail) :] = tail
+            # interval t of the horizon still sees the moves of the last K - 1 - t intervals
+            for t in range(steps):
+                carry[k, row, start + t] = past[t:].sum()
     return FlexibleInputs(window, need, backlog0, carry, np.array(delivered_all))
 
 

@@ -23,6 +23,7 @@ from controller.config import DispatchConfig
 from controller.cop import heat_pump_cop
 from controller.flexible import FlexibleInputs, prepare_flexible
 from controller.forecast_data import clean_index, read_series, spread
+from controller.hydrogen import HydrogenInputs, prepare_hydrogen
 from controller.layout import Layout
 from controller.plan import PlanKind
 from controller.state import (
@@ -185,6 +186,8 @@ class DispatchInputs:
     ``None``: the connection's limits throughout (see :func:`connection_limits`)."""
     flexible: FlexibleInputs | None = None
     """The flexible process loads' windows and backlogs (:mod:`controller.flexible`)."""
+    hydrogen: HydrogenInputs | None = None
+    """The hydrogen tanks' start levels (:mod:`controller.hydrogen`)."""
 
     @property
     def n_steps(self) -> int:
@@ -545,6 +548,7 @@ def prepare(
     grid_caps = _grid_caps(index, state.grid_limits_kw, horizon)
     caps = grid_caps if grid_caps is not None else np.full((2, horizon), NO_LIMIT)
     flexible = prepare_flexible(site, index, horizon, state, issues)
+    hydrogen = prepare_hydrogen(site, horizon, n, state, issues)
     return DispatchInputs(
         site_id=site.id,
         kind=kind,
@@ -584,6 +588,7 @@ def prepare(
         month_peak_metered=state.month_peak_metered,
         grid_caps_kw=grid_caps,
         flexible=flexible,
+        hydrogen=hydrogen,
         chp_was_on=np.array(
             [1.0 if state.chp_on.get(c.name, c.initially_on) else 0.0 for c in a.chp]
         ),

@@ -96,10 +96,23 @@ class MeasuredState:
     """Energy each shiftable load has deferred and not yet made up as the horizon starts
     (negative: advanced and not yet taken off; a load not named: 0)."""
 
+    shift_recent_kwh: Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(
+        default_factory=dict
+    )
+    """For each shiftable load, the energy taken off and the energy added in each of the
+    intervals before the horizon (oldest first; the last ``max_shift_h`` hours matter): what
+    is deferred at the start must have been taken off within the shift, so a plan knows how
+    long it may still hold it. A load not named: its starting backlog is settled within
+    ``max_shift_h`` hours of the start."""
+    hydrogen_level_kg: Mapping[str, float] = field(default_factory=dict)
+    """Hydrogen in each tank as the horizon starts (a tank not named: its initial fraction)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "chp_on", MappingProxyType(dict(self.chp_on)))
         object.__setattr__(self, "batch_delivered_kwh", _frozen(self.batch_delivered_kwh))
         object.__setattr__(self, "shift_backlog_kwh", _frozen(self.shift_backlog_kwh))
+        object.__setattr__(self, "hydrogen_level_kg", _frozen(self.hydrogen_level_kg))
+        object.__setattr__(self, "shift_recent_kwh", MappingProxyType(dict(self.shift_recent_kwh)))
         object.__setattr__(self, "battery_soc_kwh", _frozen(self.battery_soc_kwh))
         object.__setattr__(
             self, "thermal_storage_level_kwh_th", _frozen(self.thermal_storage_level_kwh_th)

@@ -135,6 +135,10 @@ def build_network(site: Site) -> ParkNetwork:
         for load in a.electric_loads
     }
     _add_flexible(site, injections, element, add_load)
+    for e in a.electrolysers:
+        add_load(columns.electrolyser_kw(e.name), e.bus, e.rated_kw, e.power_factor, e.name)
+    for cell in a.hydrogen_fuel_cells:
+        add_sgen(columns.hydrogen_fuel_cell_kw(cell.name), cell.bus, cell.rated_kw, cell.name)
     for hp in a.heat_pumps:
         add_load(columns.heat_pump_kw(hp.name), hp.bus, hp.electric_kw, hp.power_factor, hp.name)
     for boiler in a.boilers:

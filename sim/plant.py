@@ -38,6 +38,9 @@ What the plant does with a plan's setpoints and the interval's true conditions:
 - flexible loads run as set: a batch at its setpoint (within its rating and minimum draw),
   a curtailable load shed and a shiftable load moved by their setpoints, within their share
   of the load's true draw (and a shift up within its extra draw);
+- electrolysers draw their setpoint (within rating and minimum load) and make hydrogen along
+  their curve; a tank loses its standing loss, gives its fuel cells and the offtake what
+  they are set to draw as far as it holds hydrogen, and vents what it cannot hold;
 - the grid connection absorbs every electric mismatch; import or export beyond the connection's
   limits is counted as a violation (network losses are added by the AC verification).
 """
@@ -51,6 +54,7 @@ import numpy as np
 
 from controller import columns as pc
 from controller import flexible as fx
+from controller import hydrogen as hy
 from controller.cop import heat_pump_cop
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
@@ -70,6 +74,11 @@ class PlantState:
     window opens: :func:`controller.flexible.delivered_in_open_windows`)."""
     shift_backlog_kwh: dict[str, float] = field(default_factory=dict)
     """Energy each shiftable load has deferred and not made up (negative: advanced)."""
+    hydrogen_level_kg: dict[str, float] = field(default_factory=dict)
+    """Hydrogen in each tank (a tank not named: at its initial fraction)."""
+    shift_recent_kwh: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    """Energy each shiftable load took off and added in its last intervals (oldest first;
+    as many as its shift spans)."""
 
     @classmethod
     def initial(cls, site: Site) -> PlantState:
@@ -205,6 +214,7 @@ class Plant:
 
         chp_electric = self._chp(state, setpoint, supplied, out, follow)
         flexible = self._flexible(state, setpoint, out, follow)
+        flexible += self._hydrogen(state, setpoint, out, follow)
         hp_electric, e_boiler = self._heat(setpoint, truth, supplied, out, result, follow)
         net = load + hp_electric + e_boiler + battery_net - renewable - chp_electric + flexible
         ceiling = setpoint.get(pc.GRID_IMPORT_CEILING_KW)
@@ -307,9 +317,75 @@ class Plant:
             out[up_col] = follow(up_col, want_up, up)
             backlog = state.shift_backlog_kwh.get(shift.name, 0.0) + (down - up) * HOURS
             state.shift_backlog_kwh[shift.name] = backlog
+            took, added = state.shift_recent_kwh.setdefault(shift.name, ([], []))
+            took.append(down * HOURS)
+            added.append(up * HOURS)
+            del took[: -shift.shift_steps], added[: -shift.shift_steps]
             out[fx.shift_deferred_kwh(shift.name)] = max(backlog, 0.0)
             out[fx.shift_advanced_kwh(shift.name)] = max(-backlog, 0.0)
             draw += up - down
+        return draw
+
+    def _hydrogen(
+        self,
+        state: PlantState,
+        setpoint: Mapping[str, float],
+        out: dict[str, float],
+        follow: Callable[[str, float, float], float],
+    ) -> float:
+        """Electrolysers draw their setpoint within their rating (raised to the minimum load
+        where set between 0 and it; counted as not followed) and make hydrogen along their
+        curve; each tank loses its standing loss, takes what they make, gives its fuel cells
+        what they draw (their setpoint, as far as the hydrogen there allows) and then the
+        offtake as set (as far as it allows); what it cannot hold is vented. Returns the
+        net electric draw [kW]."""
+        a = self.site.assets
+        draw = 0.0
+        made = {t.name: 0.0 for t in a.hydrogen_tanks}
+        for e in a.electrolysers:
+            col = columns.electrolyser_kw(e.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            got = min(wanted, e.rated_kw)
+            low = e.min_load_fraction * e.rated_kw
+            if 0.0 < got < low:
+                got = low
+            out[col] = follow(col, wanted, got)
+            out[hy.electrolyser_on(e.name)] = 1.0 if got > 0.0 else 0.0
+            kg = e.hydrogen_kg_per_h(got) if got > 0.0 else 0.0
+            out[hy.electrolyser_hydrogen_kg_per_h(e.name)] = kg
+            out[hy.electrolyser_vented_kg_per_h(e.name)] = 0.0
+            made[e.tank] += kg
+            draw += got
+        for tank in a.hydrogen_tanks:
+            default = tank.capacity_kg * tank.initial_level_fraction
+            level = state.hydrogen_level_kg.get(tank.name, default) * tank.kept_over(HOURS)
+            level += made[tank.name] * HOURS
+            for cell in a.hydrogen_fuel_cells:
+                if cell.tank != tank.name:
+                    continue
+                col = columns.hydrogen_fuel_cell_kw(cell.name)
+                wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+                got = min(wanted, cell.rated_kw, level / HOURS * cell.kwh_per_kg)
+                out[col] = follow(col, wanted, got)
+                out[hy.fuel_cell_hydrogen_kg_per_h(cell.name)] = got / cell.kwh_per_kg
+                level -= got / cell.kwh_per_kg * HOURS
+                draw -= got
+            col = hy.tank_offtake_kg_per_h(tank.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            got = min(wanted, tank.max_offtake_kg_per_h, max(level, 0.0) / HOURS)
+            out[col] = follow(col, wanted, got)
+            level = max(level - got * HOURS, 0.0)
+            vented = max(level - tank.capacity_kg, 0.0) / HOURS
+            level = min(level, tank.capacity_kg)
+            if vented > 0.0:
+                for e in a.electrolysers:  # the tank's electrolysers vent in their order
+                    if e.tank == tank.name:
+                        kg = out[hy.electrolyser_hydrogen_kg_per_h(e.name)]
+                        share = min(kg, vented)
+                        out[hy.electrolyser_vented_kg_per_h(e.name)] = share
+                        vented -= share
+            state.hydrogen_level_kg[tank.name] = level
+            out[hy.tank_level_kg(tank.name)] = level
         return draw
 
     def _boiler_heat_price(self, demand: HeatDemand, setpoint: Mapping[str, float]) -> float:

@@ -116,6 +116,11 @@ def replay(
                     chp_on={name: kw > 0.0 for name, kw in state.chp_kw.items()},
                     batch_delivered_kwh=state.batch_delivered_kwh,
                     shift_backlog_kwh=dict(state.shift_backlog_kwh),
+                    shift_recent_kwh={
+                        name: (tuple(took), tuple(added))
+                        for name, (took, added) in state.shift_recent_kwh.items()
+                    },
+                    hydrogen_level_kg=dict(state.hydrogen_level_kg),
                 )
                 history = truth.iloc[: start_pos + k]  # strictly before now
                 current = truth_rows[now]
@@ -255,6 +260,10 @@ def energy_balance_error_kw(site: Site, frame: pd.DataFrame) -> np.ndarray:
     for boiler in a.boilers:
         if columns.boiler_kw(boiler.name) in frame.columns:
             uses += frame[columns.boiler_kw(boiler.name)].to_numpy()
+    for e in a.electrolysers:
+        uses += frame[columns.electrolyser_kw(e.name)].to_numpy()
+    for cell in a.hydrogen_fuel_cells:
+        sources += frame[columns.hydrogen_fuel_cell_kw(cell.name)].to_numpy()
     for batch in a.batch_loads:
         uses += frame[fx.batch_kw(batch.name)].to_numpy()
     for part in a.curtailable_loads:

@@ -64,6 +64,16 @@ def shift_up_kw(name: str) -> str:
     return f"shift_{name}_up_kw"
 
 
+def electrolyser_kw(name: str) -> str:
+    """Electric input of an electrolyser."""
+    return f"electrolyser_{name}_kw"
+
+
+def hydrogen_fuel_cell_kw(name: str) -> str:
+    """Electric output of a fuel cell drawing on a hydrogen tank."""
+    return f"hydrogen_fuel_cell_{name}_kw"
+
+
 def heat_demand_kw_th(name: str) -> str:
     return f"heat_demand_{name}_kw_th"
 

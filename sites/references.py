@@ -30,6 +30,8 @@ _ON_BUS = (
     "boilers",
     "chp",
     "batch_loads",
+    "electrolysers",
+    "hydrogen_fuel_cells",
 )
 _SHARES_OF_LOADS = ("curtailable_loads", "shiftable_loads")
 """Flexible parts of an electric load: each names its load; the shares add to at most 1."""
@@ -402,6 +404,15 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
                     f"must name an electric load ({', '.join(map(str, loads))})",
                 )
     _load_share_problems(assets, loads, add)
+    tanks = {a.get("name") for a in _items(assets, "hydrogen_tanks")}
+    for fam in ("electrolysers", "hydrogen_fuel_cells"):
+        for i, a in _indexed(assets, fam):
+            if a.get("tank") not in tanks:
+                add(
+                    f"assets.{fam}[{i}].tank",
+                    a.get("tank"),
+                    f"must name a hydrogen tank ({', '.join(map(str, tanks)) or 'none defined'})",
+                )
     names = set(seen)
     profiles = _section(_section(raw, "history"), "profiles")
     for asset, column in profiles.items():

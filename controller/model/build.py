@@ -36,6 +36,7 @@ from controller.model.heat import (
     add_thermal_storage,
     add_waste_heat,
 )
+from controller.model.hydrogen import add_hydrogen
 from controller.model.network import add_network
 from controller.model.objective import (
     BIG_CAP,
@@ -91,6 +92,7 @@ def build_model(
     add_thermal_storage(ctx)
     add_boiler(ctx)
     add_chp(ctx)
+    add_hydrogen(ctx)
     add_heat_balance(ctx)
     add_electric_balance(ctx)
     add_network(ctx)

@@ -15,7 +15,10 @@
   is advanced was added within them (``-backlog <= dt x sum of up``); the horizon ends with
   the backlog settled (soft). The window sums are necessary for a first-in-first-out match
   of the moves within the shift; with them the plan never holds energy longer than allowed
-  at the end of any interval.
+  at the end of any interval. Moves before the horizon count as the state records them
+  (``MeasuredState.shift_recent_kwh``). The window rows are soft (``shift_window``, priced
+  as physics): a plant that moved less than planned (a true load below its forecast) may
+  leave a backlog no plan can settle in time.
 
 Each draw is a network injection (a batch at its bus, a shed or a move at its load's), so
 the network rows and the AC check see them.
@@ -126,6 +129,7 @@ def add_shiftable_loads(ctx: ModelContext) -> None:
     ctx.add("shift_backlog_dynamics", backlog == previous + dt * (down - up), inequality=False)
     end = ctx.slack("shift_end", (n,), "kWh", SHIFT_END_PENALTY_PER_KWH, 1.0, per_interval=False)
     terminal = ctx.terminal()
+    late = ctx.slack("shift_window", (n, h), "kWh", BATCH_PENALTY_PER_KWH, 1.0)
     for k, part in enumerate(parts):
 
         def carry(i: DispatchInputs, k: int = k) -> np.ndarray:
@@ -136,8 +140,14 @@ def add_shiftable_loads(ctx: ModelContext) -> None:
         window = _window_sum(h, part.shift_steps)
         ctx.add(f"shift_{part.name}_share", down[k] <= part.max_fraction * load[j])
         ctx.add(f"shift_{part.name}_extra", up[k] <= part.max_extra_kw * active)
-        ctx.add(f"shift_{part.name}_deferred", backlog[k] <= dt * (window @ down[k]) + held[0])
-        ctx.add(f"shift_{part.name}_advanced", -backlog[k] <= dt * (window @ up[k]) + held[1])
+        ctx.add(
+            f"shift_{part.name}_deferred",
+            backlog[k] <= dt * (window @ down[k]) + held[0] + late[k],
+        )
+        ctx.add(
+            f"shift_{part.name}_advanced",
+            -backlog[k] <= dt * (window @ up[k]) + held[1] + late[k],
+        )
         ctx.add(f"shift_{part.name}_end", cp.abs(backlog[k] @ terminal) <= end[k])
     cost = np.array([x.cost_cny_per_kwh for x in parts])
     ctx.electric_out.append(cp.sum(up - down, axis=0))

@@ -19,6 +19,7 @@ from sites.schema.assets import (
     WindTurbine,
 )
 from sites.schema.flexible import BatchLoad, CurtailableLoad, ShiftableLoad
+from sites.schema.hydrogen import Electrolyser, HydrogenFuelCell, HydrogenTank
 from sites.schema.network import (
     Bus,
     Line,
@@ -40,6 +41,7 @@ __all__ = [
     "Bus",
     "CurtailableLoad",
     "ElectricLoad",
+    "Electrolyser",
     "EmissionFactor",
     "Fuel",
     "GasChp",
@@ -47,6 +49,8 @@ __all__ = [
     "HeatDemand",
     "HeatPump",
     "History",
+    "HydrogenFuelCell",
+    "HydrogenTank",
     "Line",
     "Location",
     "Network",

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from sites.schema.base import Name, StrictModel
 from sites.schema.flexible import BatchLoad, CurtailableLoad, ShiftableLoad
+from sites.schema.hydrogen import Electrolyser, HydrogenFuelCell, HydrogenTank
 
 AMBIENT = "ambient"
 """Heat-pump source name meaning outdoor air."""
@@ -285,3 +286,6 @@ class Assets(StrictModel):
     batch_loads: list[BatchLoad] = []
     curtailable_loads: list[CurtailableLoad] = []
     shiftable_loads: list[ShiftableLoad] = []
+    electrolysers: list[Electrolyser] = []
+    hydrogen_tanks: list[HydrogenTank] = []
+    hydrogen_fuel_cells: list[HydrogenFuelCell] = []

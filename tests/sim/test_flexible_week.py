@@ -1,6 +1,7 @@
 """A week of closed-loop replay of a park with flexible process loads (the test fixture
-``data/flex_textile.yaml``: a daily batch with a minimum draw, a curtailable and a
-shiftable share of two loads), through the production controller and the rule-based
+``data/flex_textile.yaml``: a daily batch, a curtailable and a shiftable share of two
+loads; the batch has no minimum draw, so the plans stay LPs and the week stays quick: the
+MILP path of a batch is in ``tests/controller/test_flexible_analytic.py``), through the production controller and the rule-based
 policy: every plan passes ``check_plan``, the plant conserves electricity in every
 interval, each day's batch gets its energy in its window, and no moved energy is held
 longer than the shift allows."""
