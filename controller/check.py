@@ -334,10 +334,10 @@ def _flexible(c: _Checker, site: Site) -> None:
     """Flexible loads. A batch draws within [0, max] inside its windows (at least its
     minimum where it runs), nothing outside them, no more than its energy in a window and,
     in a window wholly within the plan, all of it. A curtailment or a shift down is at most
-    its share of the load; a shift up at most its extra draw; the backlog follows the moves,
-    and past the first ``max_shift_h`` hours (where the start's backlog is settled) what is
-    deferred (advanced) was taken off (added) within the last ``max_shift_h`` hours; the
-    plan ends with none (all commitments, never relaxed, except the energy of a batch and
+    its share of the load; a shift up at most its extra draw; the backlog follows the moves
+    and is at most the share's baseline energy of the last ``max_shift_h`` hours (deferred)
+    or of the next ones (advanced), where the plan holds those hours; the plan ends with
+    none (all commitments, never relaxed, except the energy of a batch and
     the end's backlog, which are soft)."""
     a = site.assets
     index = pd.DatetimeIndex(c.frame.index)
@@ -386,20 +386,25 @@ def _flexible(c: _Checker, site: Site) -> None:
                 (down - up)[1:] * DT,
                 ENERGY_ATOL_KWH,
             )
+        # first in, first out: deferred at most the share's baseline of the last
+        # max_shift_h hours, advanced at most that of the next ones (past the first hours,
+        # where the baseline before the plan counts, and before the last, where the
+        # baseline after it would)
         steps = shift.shift_steps
         kernel = np.ones(steps)
-        took_off = np.convolve(down, kernel)[: len(down)] * DT
-        added = np.convolve(up, kernel)[: len(up)] * DT
+        behind = np.convolve(share, kernel)[: len(share)] * DT
+        ahead = np.convolve(share[::-1], np.ones(steps + 1))[: len(share)][::-1] * DT - share * DT
         c.at_most(
             f"shift_window[{shift.name}] deferred",
             deferred[steps:],
-            took_off[steps:],
+            behind[steps:],
             ENERGY_ATOL_KWH,
         )
+        late = max(len(share) - steps, 0)
         c.at_most(
             f"shift_window[{shift.name}] advanced",
-            advanced[steps:],
-            added[steps:],
+            advanced[:late],
+            ahead[:late],
             ENERGY_ATOL_KWH,
         )
         if len(backlog):

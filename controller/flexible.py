@@ -8,8 +8,11 @@ fallback rule.
   batch_delivered_kwh`` of its energy already; one the horizon ends inside of may leave the
   rest to the intervals after it (as much as ``max_kw`` can deliver there).
 - A shiftable load's backlog is the energy deferred and not yet made up (negative: taken
-  early and not yet taken off); it starts at ``MeasuredState.shift_backlog_kwh`` and must be
-  settled within ``max_shift_h`` hours, the start's backlog within the first of them.
+  early and not yet taken off); it starts at ``MeasuredState.shift_backlog_kwh``. Served
+  first in, first out, energy moves by at most ``max_shift_h`` hours exactly where the
+  backlog never exceeds the share's baseline energy of the last ``max_shift_h`` hours
+  (deferred) nor of the next ones (advanced): the baseline before the horizon comes from
+  ``MeasuredState.shift_recent_kwh``.
 
 The draws are network injections (:func:`network_models.build.build_network`): a batch is a
 load of its own at its bus; a curtailment or a shift sets its electric load's element (down
@@ -153,12 +156,16 @@ class FlexibleInputs:
     shift_backlog0_kwh: np.ndarray
     """(n_shift,) backlog as the horizon starts."""
     shift_carry_kwh: np.ndarray
-    """(n_shift, 2, horizon) energy taken off (row 0) and added (row 1) before the horizon
-    that the shift window of each of its first intervals still holds
-    (``MeasuredState.shift_recent_kwh``; without that record, the starting backlog in the
-    first ``max_shift_h`` hours), and the starting backlog in padding, where it is held."""
+    """(n_shift, 2, horizon) row 0: the share's baseline energy before the horizon that the
+    shift window of each of its first intervals still holds (``MeasuredState.
+    shift_recent_kwh``; without that record, the starting backlog); rows 0 and 1 in padding:
+    the starting backlog deferred and advanced, which padding holds unchanged."""
     batch_delivered_kwh: np.ndarray
     """(n_batch,) from the state (what a window open at the start has had)."""
+    shift_base_kw: np.ndarray
+    """(n_shift, horizon) each shiftable share of its load's low forecast (0 in padding)."""
+    curtail_base_kw: np.ndarray
+    """(n_curtail, horizon) each curtailable share of its load's low forecast."""
 
     @property
     def batch_in_window(self) -> np.ndarray:
@@ -167,8 +174,16 @@ class FlexibleInputs:
 
 
 def prepare_flexible(
-    site: Site, index: pd.DatetimeIndex, horizon: int, state: MeasuredState, issues: list[str]
+    site: Site,
+    index: pd.DatetimeIndex,
+    horizon: int,
+    state: MeasuredState,
+    load_low_kw: list[np.ndarray],
+    issues: list[str],
 ) -> FlexibleInputs:
+    """``load_low_kw``: each electric load's low forecast (P10) over the real intervals: the
+    shares that may be shed or moved are planned on it, so that the plant can take off what
+    the plan sets unless the load comes in below it."""
     a = site.assets
     n, start = len(index), horizon - len(index)
     w = windows_per_horizon(horizon)
@@ -187,29 +202,32 @@ def prepare_flexible(
             need[k, j] = (max(most - found.after_kwh, 0.0), most)
     backlog0 = np.zeros(len(a.shiftable_loads))
     carry = np.zeros((len(a.shiftable_loads), 2, horizon))
+    base = np.zeros((len(a.shiftable_loads), horizon))
+    names = [x.name for x in a.electric_loads]
     for k, shift in enumerate(a.shiftable_loads):
         value = float(state.shift_backlog_kwh.get(shift.name, 0.0))
         if not math.isfinite(value):
             issues.append(f"shiftable load '{shift.name}' backlog {value} kWh is unknown; 0")
             value = 0.0
         backlog0[k] = value
+        base[k, start:] = shift.max_fraction * load_low_kw[names.index(shift.load)]
         carry[k, 0, :start] = max(value, 0.0)  # padding holds the start's backlog unchanged
         carry[k, 1, :start] = max(-value, 0.0)
         recent = state.shift_recent_kwh.get(shift.name)
         steps = min(shift.shift_steps - 1, n)
-        if recent is None:  # no record of the moves before: the start's backlog is settled
-            carry[k, 0, start : start + steps + 1] = max(value, 0.0)  # within the shift
-            carry[k, 1, start : start + steps + 1] = max(-value, 0.0)
+        if recent is None:  # no record of the share before: the start's backlog counts as
+            carry[k, 0, start : start + steps] = max(value, 0.0)  # deferred just now
             continue
-        for row, moved in enumerate(recent):  # (taken off, added) per interval, oldest first
-            past = np.zeros(shift.shift_steps - 1)
-            tail = np.asarray(moved, dtype=float)[-(shift.shift_steps - 1) :]
-            if len(tail):
-                past[-len(tail) :] = tail
-            # interval t of the horizon still sees the moves of the last K - 1 - t intervals
-            for t in range(steps):
-                carry[k, row, start + t] = past[t:].sum()
-    return FlexibleInputs(window, need, backlog0, carry, np.array(delivered_all))
+        past = np.zeros(shift.shift_steps - 1)
+        tail = np.asarray(recent, dtype=float)[-(shift.shift_steps - 1) :]
+        if len(tail):
+            past[-len(tail) :] = tail
+        for t in range(steps):  # interval t still sees the share of the last K - 1 - t before
+            carry[k, 0, start + t] = past[t:].sum()
+    curtail = np.zeros((len(a.curtailable_loads), horizon))
+    for k, part in enumerate(a.curtailable_loads):
+        curtail[k, start:] = part.max_fraction * load_low_kw[names.index(part.load)]
+    return FlexibleInputs(window, need, backlog0, carry, np.array(delivered_all), base, curtail)
 
 
 @dataclass(frozen=True)

@@ -547,7 +547,11 @@ def prepare(
     grid = site.grid_connection
     grid_caps = _grid_caps(index, state.grid_limits_kw, horizon)
     caps = grid_caps if grid_caps is not None else np.full((2, horizon), NO_LIMIT)
-    flexible = prepare_flexible(site, index, horizon, state, issues)
+    load_low = [
+        np.clip(p50 - errors[columns.load_kw(x.name)][1], 0.0, None)
+        for x, p50 in zip(a.electric_loads, loads, strict=True)
+    ]
+    flexible = prepare_flexible(site, index, horizon, state, load_low, issues)
     hydrogen = prepare_hydrogen(site, horizon, n, state, issues)
     return DispatchInputs(
         site_id=site.id,

@@ -96,14 +96,12 @@ class MeasuredState:
     """Energy each shiftable load has deferred and not yet made up as the horizon starts
     (negative: advanced and not yet taken off; a load not named: 0)."""
 
-    shift_recent_kwh: Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(
-        default_factory=dict
-    )
-    """For each shiftable load, the energy taken off and the energy added in each of the
-    intervals before the horizon (oldest first; the last ``max_shift_h`` hours matter): what
-    is deferred at the start must have been taken off within the shift, so a plan knows how
-    long it may still hold it. A load not named: its starting backlog is settled within
-    ``max_shift_h`` hours of the start."""
+    shift_recent_kwh: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """For each shiftable load, its share's baseline energy (the share of its load's draw) in
+    each of the intervals before the horizon, oldest first (the last ``max_shift_h`` hours
+    matter): energy deferred at the start may be held as long as it is no more than that
+    baseline since ``max_shift_h`` hours ago. A load not named: its starting backlog counts as
+    deferred just before the start."""
     hydrogen_level_kg: Mapping[str, float] = field(default_factory=dict)
     """Hydrogen in each tank as the horizon starts (a tank not named: its initial fraction)."""
 

@@ -76,9 +76,9 @@ class PlantState:
     """Energy each shiftable load has deferred and not made up (negative: advanced)."""
     hydrogen_level_kg: dict[str, float] = field(default_factory=dict)
     """Hydrogen in each tank (a tank not named: at its initial fraction)."""
-    shift_recent_kwh: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
-    """Energy each shiftable load took off and added in its last intervals (oldest first;
-    as many as its shift spans)."""
+    shift_recent_kwh: dict[str, list[float]] = field(default_factory=dict)
+    """Each shiftable share's baseline energy (its share of the load's true draw) in its last
+    intervals (oldest first; as many as its shift spans)."""
 
     @classmethod
     def initial(cls, site: Site) -> PlantState:
@@ -317,10 +317,9 @@ class Plant:
             out[up_col] = follow(up_col, want_up, up)
             backlog = state.shift_backlog_kwh.get(shift.name, 0.0) + (down - up) * HOURS
             state.shift_backlog_kwh[shift.name] = backlog
-            took, added = state.shift_recent_kwh.setdefault(shift.name, ([], []))
-            took.append(down * HOURS)
-            added.append(up * HOURS)
-            del took[: -shift.shift_steps], added[: -shift.shift_steps]
+            recent = state.shift_recent_kwh.setdefault(shift.name, [])
+            recent.append(shift.max_fraction * loads[shift.load] * HOURS)
+            del recent[: -shift.shift_steps]
             out[fx.shift_deferred_kwh(shift.name)] = max(backlog, 0.0)
             out[fx.shift_advanced_kwh(shift.name)] = max(-backlog, 0.0)
             draw += up - down

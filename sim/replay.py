@@ -117,8 +117,7 @@ def replay(
                     batch_delivered_kwh=state.batch_delivered_kwh,
                     shift_backlog_kwh=dict(state.shift_backlog_kwh),
                     shift_recent_kwh={
-                        name: (tuple(took), tuple(added))
-                        for name, (took, added) in state.shift_recent_kwh.items()
+                        name: tuple(recent) for name, recent in state.shift_recent_kwh.items()
                     },
                     hydrogen_level_kg=dict(state.hydrogen_level_kg),
                 )

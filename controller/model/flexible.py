@@ -6,19 +6,20 @@
   ``min_kw`` gets an on/off binary per interval (``min_kw`` x on <= draw <= ``max_kw`` x on),
   and its site's problem becomes a MILP solved as the CHP's is
   (:func:`controller.solve._run_milp_stages`).
-- ``add_curtailable_loads``: shed up to ``max_fraction`` of the load's forecast, paid at
+- ``add_curtailable_loads``: shed up to ``max_fraction`` of the load's low forecast (P10:
+  the plant can shed what is set unless the load comes in below it), paid at
   ``cost_cny_per_kwh`` in the cost tier.
-- ``add_shiftable_loads``: take ``down`` off (at most ``max_fraction`` of the forecast) and
-  add ``up`` (at most ``max_extra_kw``); the backlog (deferred, not yet made up) follows
-  ``backlog(t) = backlog(t-1) + (down - up) x dt``; what is deferred at ``t`` was taken off
-  within the last ``max_shift_h`` hours (``backlog <= dt x sum of down`` over them) and what
-  is advanced was added within them (``-backlog <= dt x sum of up``); the horizon ends with
-  the backlog settled (soft). The window sums are necessary for a first-in-first-out match
-  of the moves within the shift; with them the plan never holds energy longer than allowed
-  at the end of any interval. Moves before the horizon count as the state records them
-  (``MeasuredState.shift_recent_kwh``). The window rows are soft (``shift_window``, priced
-  as physics): a plant that moved less than planned (a true load below its forecast) may
-  leave a backlog no plan can settle in time.
+- ``add_shiftable_loads``: take ``down`` off (at most ``max_fraction`` of the load's low
+  forecast) and add ``up`` (at most ``max_extra_kw``); the backlog (deferred, not yet made
+  up) follows ``backlog(t) = backlog(t-1) + (down - up) x dt``. Served first in, first
+  out, the share's energy moves by at most ``max_shift_h`` hours exactly where the backlog
+  is at most the share's baseline energy over the last ``max_shift_h`` hours (deferred) and
+  at least minus that over the next ones (advanced): bounds of data alone, so moving up and
+  down at once gains nothing. The baseline before the horizon comes from the state
+  (``MeasuredState.shift_recent_kwh``); energy cannot be advanced from beyond the horizon,
+  and the horizon ends with the backlog settled (soft). The window rows are soft
+  (``shift_window``, priced as physics): a load below its low forecast may leave the plant
+  a backlog no plan can settle in time.
 
 Each draw is a network injection (a batch at its bus, a shed or a move at its load's), so
 the network rows and the AC check see them.
@@ -30,7 +31,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from controller.flexible import FlexibleInputs, load_position, windows_per_horizon
+from controller.flexible import FlexibleInputs, windows_per_horizon
 from controller.inputs import DispatchInputs
 from controller.model.context import ModelContext
 from sites import columns
@@ -91,11 +92,9 @@ def add_curtailable_loads(ctx: ModelContext) -> None:
     n, h, dt = len(parts), ctx.horizon, ctx.dt
     if n == 0:
         return
-    load = ctx.params["load"]
+    share = ctx.param("curtail_base", (n, h), lambda i: _flex(i).curtail_base_kw, nonneg=True)
     shed = ctx.var("curtailed", (n, h))
-    for k, part in enumerate(parts):
-        j = load_position(ctx.site, part.load)
-        ctx.add(f"curtail_{part.name}_share", shed[k] <= part.max_fraction * load[j])
+    ctx.add("curtail_share", shed <= share)
     cost = np.array([x.cost_cny_per_kwh for x in parts])
     ctx.electric_in.append(cp.sum(shed, axis=0))
     for k, part in enumerate(parts):
@@ -103,11 +102,12 @@ def add_curtailable_loads(ctx: ModelContext) -> None:
     ctx.add_term("flexibility_cny", dt * (cost @ cp.sum(shed, axis=1)))
 
 
-def _window_sum(h: int, steps: int) -> sp.csr_matrix:
-    """(h, h) row t sums columns t - steps + 1 .. t."""
+def _window_sum(h: int, steps: int, ahead: bool = False) -> sp.csr_matrix:
+    """(h, h) row t sums columns t - steps + 1 .. t (``ahead``: t + 1 .. t + steps)."""
     rows, cols = [], []
     for t in range(h):
-        for s in range(max(0, t - steps + 1), t + 1):
+        span = range(t + 1, min(h, t + steps + 1)) if ahead else range(max(0, t - steps + 1), t + 1)
+        for s in span:
             rows.append(t)
             cols.append(s)
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(h, h))
@@ -118,35 +118,35 @@ def add_shiftable_loads(ctx: ModelContext) -> None:
     n, h, dt = len(parts), ctx.horizon, ctx.dt
     if n == 0:
         return
-    load = ctx.params["load"]
     active = ctx.active()
     down = ctx.var("shift_down", (n, h))
     up = ctx.var("shift_up", (n, h))
     backlog = cp.Variable((n, h), name="shift_backlog")
     ctx.variables["shift_backlog"] = backlog
     backlog0 = ctx.param("shift_backlog0", (n,), lambda i: _flex(i).shift_backlog0_kwh)
+    base = ctx.param("shift_base", (n, h), lambda i: _flex(i).shift_base_kw, nonneg=True)
     previous = cp.hstack([cp.reshape(backlog0, (n, 1), order="F"), backlog[:, :-1]])
     ctx.add("shift_backlog_dynamics", backlog == previous + dt * (down - up), inequality=False)
     end = ctx.slack("shift_end", (n,), "kWh", SHIFT_END_PENALTY_PER_KWH, 1.0, per_interval=False)
-    terminal = ctx.terminal()
     late = ctx.slack("shift_window", (n, h), "kWh", BATCH_PENALTY_PER_KWH, 1.0)
+    terminal = ctx.terminal()
     for k, part in enumerate(parts):
 
         def carry(i: DispatchInputs, k: int = k) -> np.ndarray:
             return _flex(i).shift_carry_kwh[k]
 
-        j = load_position(ctx.site, part.load)
         held = ctx.param(f"shift_{part.name}_carry", (2, h), carry, nonneg=True)
-        window = _window_sum(h, part.shift_steps)
-        ctx.add(f"shift_{part.name}_share", down[k] <= part.max_fraction * load[j])
+        behind = _window_sum(h, part.shift_steps)
+        ahead = _window_sum(h, part.shift_steps, ahead=True)
+        ctx.add(f"shift_{part.name}_share", down[k] <= base[k])
         ctx.add(f"shift_{part.name}_extra", up[k] <= part.max_extra_kw * active)
         ctx.add(
             f"shift_{part.name}_deferred",
-            backlog[k] <= dt * (window @ down[k]) + held[0] + late[k],
+            backlog[k] <= dt * (behind @ base[k]) + held[0] + late[k],
         )
         ctx.add(
             f"shift_{part.name}_advanced",
-            -backlog[k] <= dt * (window @ up[k]) + held[1] + late[k],
+            -backlog[k] <= dt * (ahead @ base[k]) + held[1] + late[k],
         )
         ctx.add(f"shift_{part.name}_end", cp.abs(backlog[k] @ terminal) <= end[k])
     cost = np.array([x.cost_cny_per_kwh for x in parts])

@@ -9,7 +9,8 @@
   (:func:`controller.solve._run_milp_stages`).
 - A tank's level follows ``level(t) = kept x level(t-1) + dt x (stored - drawn -
   offtake)`` within [0, capacity] (physics, never relaxed), ends at least at its start
-  less the standing loss over the horizon (soft), and its offtake earns ``value_cny_per_kg`` in the cost tier.
+  less the standing loss over the horizon (soft), and its offtake earns
+  ``value_cny_per_kg`` in the cost tier.
 - A fuel cell's output lies within its rating and draws ``output / kwh_per_kg`` from its tank.
 
 Under the default priority (renewable spill first) an electrolyser takes surplus renewable

@@ -148,21 +148,34 @@ def _shift(**over: Any) -> dict[str, Any]:
     }
 
 
+def _within_the_shift(frame: Any, first: int = 0) -> None:
+    """First in, first out, energy moves by at most 3 h: the backlog is at most the share's
+    baseline energy of the last 3 h and at least minus that of the next 3 h (from interval
+    ``first`` on: before, the baseline before the plan counts too)."""
+    share = np.full(len(frame), 0.2 * LOAD_KW)
+    behind = np.convolve(share, np.ones(12))[: len(share)] * 0.25
+    ahead = np.convolve(share, np.ones(12))[11:] * 0.25  # s = t + 1 .. t + 12 (0 after)
+    ahead = np.concatenate([ahead[1:], [0.0]])
+    backlog = fx.backlog_kwh(frame, "dyeing")
+    assert (backlog[first:] <= behind[first:] + ENERGY_TOL_KWH).all()
+    assert (-backlog <= ahead + ENERGY_TOL_KWH).all()
+
+
 def test_a_shiftable_load_moves_from_peak_to_valley_within_its_shift() -> None:
-    # 200 kW of the load may move by up to 3 h: 07:00-10:00 is deferred into the valley,
-    # 15:00-18:00 advanced into it; the rest of the day is more than 3 h from the valley
+    # 200 kW of the load may lag or lead it by up to 3 h: at most 3 h x 200 kW = 600 kWh
+    # can lag into the valley from before it, and 600 kWh lead into it from after it
     site = _site(shiftable_loads=[_shift()])
     frame = _plan(site).frame
     down = frame[fx.shift_down_kw("dyeing")].to_numpy()
     up = frame[fx.shift_up_kw("dyeing")].to_numpy()
     hours = _hours(frame)
     valley = (hours >= 10) & (hours < 15)
-    reach = ((hours >= 7) & (hours < 10)) | ((hours >= 15) & (hours < 18))
-    assert down[reach] == pytest.approx(200.0, abs=POWER_TOL_KW)
-    assert down[~reach].sum() == pytest.approx(0.0, abs=POWER_TOL_KW)
+    assert down[valley].sum() == pytest.approx(0.0, abs=POWER_TOL_KW)
     assert up[~valley].sum() == pytest.approx(0.0, abs=POWER_TOL_KW)
-    assert up.sum() * 0.25 == pytest.approx(1200.0, abs=ENERGY_TOL_KWH)  # energy conserved
+    assert up.sum() * 0.25 == pytest.approx(1200.0, abs=ENERGY_TOL_KWH)
+    assert down.sum() * 0.25 == pytest.approx(1200.0, abs=ENERGY_TOL_KWH)  # conserved
     assert fx.backlog_kwh(frame, "dyeing")[-1] == pytest.approx(0.0, abs=ENERGY_TOL_KWH)
+    _within_the_shift(frame)
     kpis = compute_kpis(site, frame)
     assert kpis.load_shifted_kwh == pytest.approx(1200.0, abs=ENERGY_TOL_KWH)
     # against the same day unshifted: 1200 kWh at 0.8 -> 0.1, each paying the handling
@@ -179,10 +192,17 @@ def test_a_shift_that_costs_more_than_the_price_spread_does_not_happen() -> None
 
 
 def test_a_backlog_the_horizon_starts_with_is_made_up_within_the_shift() -> None:
+    # 300 kWh deferred just before midnight (no record of the hours before): the plan may
+    # keep the load lagging by that much (1.5 h of the 200 kW share) and makes it up in the
+    # valley with the rest; 300 kWh more are drawn than taken off
     state = MeasuredState(month_peak_import_kw=1e6, shift_backlog_kwh={"dyeing": 300.0})
     site = _site(shiftable_loads=[_shift()])
     frame = _plan(site, state).frame
+    down = frame[fx.shift_down_kw("dyeing")].to_numpy()
     up = frame[fx.shift_up_kw("dyeing")].to_numpy()
-    # deferred before midnight: made up by 03:00, at 0.8 whenever (the valley is too far)
-    assert up[:12].sum() * 0.25 == pytest.approx(300.0, abs=ENERGY_TOL_KWH)
-    assert fx.backlog_kwh(frame, "dyeing")[11] == pytest.approx(0.0, abs=ENERGY_TOL_KWH)
+    assert (up.sum() - down.sum()) * 0.25 == pytest.approx(300.0, abs=ENERGY_TOL_KWH)
+    backlog = fx.backlog_kwh(frame, "dyeing")
+    assert backlog[0] <= 300.0 + ENERGY_TOL_KWH and backlog[-1] == pytest.approx(0.0, abs=0.5)
+    hours = _hours(frame)
+    assert up[(hours < 10) | (hours >= 15)].sum() == pytest.approx(0.0, abs=POWER_TOL_KW)
+    _within_the_shift(frame, first=11)
