@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from dispatch_cases import (
     DEEP_VALLEY,
@@ -20,15 +21,18 @@ from dispatch_cases import (
     forecast,
     site_from,
 )
+from rich.console import Console
 
 from controller import flexible as fx
 from controller.check import check_plan
+from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG
 from controller.fallback import fallback_dispatch
 from controller.inputs import prepare
 from controller.kpi import compute_kpis
 from controller.plan import PlanKind, PlanStatus
 from controller.planner import plan
+from controller.serialise import plan_from_json, plan_to_json
 from controller.state import MeasuredState
 
 POWER_TOL_KW = 0.5  # solver tolerances on kW rows, far below anything metered
@@ -89,6 +93,19 @@ def test_a_batch_lands_in_the_cheapest_window_that_fits(min_kw: float) -> None:
     kpis = compute_kpis(site, frame)
     assert kpis.batch_energy_kwh == pytest.approx(3000.0, abs=ENERGY_TOL_KWH)
     assert kpis.batch_run_hours >= 3.0 - 1e-9
+
+
+def test_a_plan_with_every_flexible_load_round_trips_and_shows_its_kpis() -> None:
+    part = {"name": "grinding", "load": "plant", "max_fraction": 0.3, "cost_cny_per_kwh": 0.5}
+    site = _site(batch_loads=[_batch()], curtailable_loads=[part], shiftable_loads=[_shift()])
+    result = _plan(site)
+    again = plan_from_json(plan_to_json(result))
+    pd.testing.assert_frame_equal(again.frame, result.frame, check_freq=False)
+    assert again.kpis == result.kpis
+    table = Console(width=200, record=True)
+    table.print(kpi_table(result.kpis))
+    text = table.export_text()
+    assert "batch energy MWh, hours run" in text and "load curtailed, shifted MWh" in text
 
 
 def test_a_batch_whose_window_holds_only_part_of_the_valley_fills_that_part_first() -> None:

@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 from dispatch_cases import base_mapping, day_index, forecast, site_from
+from rich.console import Console
 
 from controller import hydrogen as hy
 from controller.check import check_plan
+from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG, Objective
 from controller.kpi import compute_kpis
 from controller.plan import PlanStatus
@@ -93,6 +95,9 @@ def test_the_electrolyser_runs_on_surplus_pv_rather_than_export_when_hydrogen_pa
     # the hydrogen made is sold (the tank ends where it started, less its standing loss)
     assert kpis.hydrogen_offtake_kg == pytest.approx(kpis.hydrogen_made_kg, rel=0.05)
     assert kpis.hydrogen_value_cny == pytest.approx(30.0 * kpis.hydrogen_offtake_kg)
+    console = Console(width=200, record=True)
+    console.print(kpi_table(kpis))
+    assert "hydrogen made, vented, taken off kg" in console.export_text()
 
 
 def test_the_electrolyser_stays_off_when_export_pays_more() -> None:
