@@ -268,8 +268,7 @@ def flexible_frame(
     cost [CNY per h] (curtailment and shifting) per interval."""
     a = site.assets
     data: dict[str, np.ndarray] = {}
-    n = d.batch_kw.shape[-1] if d.batch_kw.size else d.curtailed_kw.shape[-1]
-    n = n if n else d.shift_up_kw.shape[-1]
+    n = d.batch_kw.shape[-1]  # every array is (assets, intervals), with or without assets
     draw, cost = np.zeros(n), np.zeros(n)
     for k, batch in enumerate(a.batch_loads):
         power = np.clip(d.batch_kw[k], 0.0, None)

@@ -124,7 +124,7 @@ def hydrogen_frame(
     """The hydrogen columns, their net draw on the park [kW] and their cost per hour
     [CNY/h] (the offtake's value, negative) per interval."""
     a = site.assets
-    n = d.electrolyser_kw.shape[-1] if d.electrolyser_kw.size else d.offtake_kg_per_h.shape[-1]
+    n = d.offtake_kg_per_h.shape[-1]  # every array is (assets, intervals); a tank is there
     data: dict[str, np.ndarray] = {}
     draw, cost = np.zeros(n), np.zeros(n)
     into = {t.name: np.zeros(n) for t in a.hydrogen_tanks}
