@@ -142,3 +142,22 @@ def test_under_the_default_priority_surplus_goes_to_hydrogen_whatever_it_is_wort
     frame = _plan(site, DEFAULT_CONFIG)
     used_kwh = frame[columns.electrolyser_kw("pem")].sum() * 0.25
     assert used_kwh == pytest.approx(_surplus(frame).sum() * 0.25, abs=1.0 + POWER_TOL_KW)
+
+
+def _raising(highs: Any) -> None:
+    raise RuntimeError("injected solver failure")
+
+
+def test_a_failed_solve_gives_the_rule_based_plan_with_the_electrolyser_off() -> None:
+    site = _site(30.0, min_load_fraction=0.25)
+    index = day_index()
+    fc = forecast(site, index, load_plant_kw=LOAD_KW, pv_roof_kw=_pv(index))
+    result = plan(site, fc, NO_DEMAND_CHARGE, config=COST_FIRST, run=_raising)
+    assert result.status is PlanStatus.FALLBACK
+    report = check_plan(site, result)
+    assert report.ok, report
+    frame = result.frame
+    assert frame[columns.electrolyser_kw("pem")].max() == 0.0
+    level = frame[hy.tank_level_kg("h2")].to_numpy()
+    kept = 500.0 * 0.999 ** (0.25 * np.arange(1, len(level) + 1))  # standing loss alone
+    np.testing.assert_allclose(level, kept, rtol=1e-9)
