@@ -20,7 +20,9 @@ Per interval, in order:
   until its energy is in, no load is curtailed, nothing is shifted but a backlog the
   horizon starts with, settled as soon as it can be (:func:`controller.flexible.
   fallback_flexible`);
-- hydrogen: electrolysers and fuel cells off, nothing taken from the tanks.
+- hydrogen: an electrolyser takes what the batteries leave of a renewable surplus (up to its
+  rating, from its minimum load) where its hydrogen is worth more than the export price and
+  its tank has room for it; fuel cells off, nothing taken from the tanks.
 
 ``flex`` (per interval, 0..1) scales what may be switched: heat-pump and battery power and
 the renewable output used; the planner lowers it where the AC check of a fallback finds a
@@ -382,7 +384,6 @@ def fallback_dispatch(
     chp = _chp_rule(site, inputs, _column_totals(pv) + _column_totals(wind))
     flexible = fallback_flexible(site, inputs) if has_flexible(site) else None
     _, flexible_draw, _ = flexible_frame(site, flexible) if flexible is not None else (0, 0.0, 0)
-    hydrogen = fallback_hydrogen(site, inputs) if has_hydrogen(site) else None
     heat = _serve_heat(rules, _less_heat(site, inputs, chp), cops, scale)
 
     # electricity: the heat side fixed what heat pumps and electric boilers draw
@@ -400,6 +401,10 @@ def fallback_dispatch(
     )
     surplus, battery = _batteries(rules, renewable - demand, inputs.battery_soc0_kwh, scale)
     ch, dis, soc = battery
+    hydrogen = None
+    if has_hydrogen(site):
+        hydrogen = fallback_hydrogen(site, inputs, np.clip(surplus, 0.0, None))
+        surplus = surplus - _column_totals(hydrogen.electrolyser_kw)
     soc_low = np.zeros_like(soc)
     soc_high = np.zeros_like(soc)
     for k, b in enumerate(rules.batteries):

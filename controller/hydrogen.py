@@ -161,16 +161,43 @@ def hydrogen_frame(
     return data, draw, cost
 
 
-def fallback_hydrogen(site: Site, inputs: DispatchInputs) -> HydrogenDispatch:
-    """The rule-based plan's hydrogen: every electrolyser and fuel cell off and nothing
-    taken from the tanks (the one rule that needs no judgement of prices and cannot break
-    a limit); the tanks keep their level less the standing loss."""
+def fallback_hydrogen(
+    site: Site, inputs: DispatchInputs, surplus_kw: np.ndarray | None = None
+) -> HydrogenDispatch:
+    """The rule-based plan's hydrogen: each electrolyser, in site order, takes what is left
+    of ``surplus_kw`` (renewable surplus after the batteries; none: nothing) up to its
+    rating, where that reaches its minimum load, its hydrogen is worth more per kWh than
+    the interval's export price and its tank has room for all it makes (else it is off:
+    it never vents); fuel cells off and nothing taken from the tanks, which keep their
+    level less the standing loss."""
     a = site.assets
     n = inputs.n_steps
     level0 = inputs.hydrogen.level0_kg if inputs.hydrogen is not None else np.zeros(0)
+    power = np.zeros((len(a.electrolysers), n))
+    stored = np.zeros((len(a.electrolysers), n))
+    if surplus_kw is not None and a.electrolysers:
+        left = np.asarray(surplus_kw, dtype=float).copy()
+        export_price = inputs.real(inputs.export_price_cny_per_kwh)
+        tanks = {t.name: (k, t) for k, t in enumerate(a.hydrogen_tanks)}
+        level = np.asarray(level0, dtype=float).copy()
+        for t in range(n):
+            level = level * np.array([x.kept_over(DT) for x in a.hydrogen_tanks])
+            for k, unit in enumerate(a.electrolysers):
+                j, tank = tanks[unit.tank]
+                p = min(left[t], unit.rated_kw)
+                if p <= ON_KW or p < unit.min_load_fraction * unit.rated_kw:
+                    continue
+                made = unit.hydrogen_kg_per_h(p)
+                if tank.value_cny_per_kg * made / p <= export_price[t]:
+                    continue
+                if level[j] + made * DT > tank.capacity_kg:
+                    continue
+                power[k, t], stored[k, t] = p, made
+                level[j] += made * DT
+                left[t] -= p
     return HydrogenDispatch(
-        np.zeros((len(a.electrolysers), n)),
-        np.zeros((len(a.electrolysers), n)),
+        power,
+        stored,
         np.zeros((len(a.hydrogen_fuel_cells), n)),
         np.zeros((len(a.hydrogen_tanks), n)),
         np.asarray(level0, dtype=float),
