@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
+from controller import flexible as fx
+from controller import hydrogen as hy
 from controller.layout import Layout
 from controller.plan import Plan
 from sites import Site, columns
@@ -26,6 +28,7 @@ DT = 0.25
 POWER_ATOL_KW = 0.05
 ENERGY_ATOL_KWH = 0.05
 RATIO_ATOL = 1e-6
+KG_ATOL = 1e-3  # kg or kg/h of hydrogen: a gram, far below any meter, above solver noise
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ def check_plan(site: Site, plan: Plan) -> CheckReport:
     _battery(c, site, dict(meta.initial_battery_soc_kwh))
     _heat(c, site, dict(meta.initial_storage_level_kwh_th))
     _chp(c, site)
+    _flexible(c, site)
+    _hydrogen(c, site)
     _cost(c, site)
     return CheckReport(tuple(c.problems))
 
@@ -146,6 +151,16 @@ def _electric(c: _Checker, site: Site) -> None:
         demand = demand + c.col(columns.boiler_kw(a.boilers[k].name))
     for chp in a.chp:
         supply = supply + c.col(columns.chp_kw(chp.name))
+    for e in a.electrolysers:
+        demand = demand + c.col(columns.electrolyser_kw(e.name))
+    for cell in a.hydrogen_fuel_cells:
+        supply = supply + c.col(columns.hydrogen_fuel_cell_kw(cell.name))
+    for batch in a.batch_loads:
+        demand = demand + c.col(fx.batch_kw(batch.name))
+    for part in a.curtailable_loads:
+        supply = supply + c.col(fx.curtailed_kw(part.name))
+    for shift in a.shiftable_loads:
+        demand = demand + c.col(fx.shift_up_kw(shift.name)) - c.col(fx.shift_down_kw(shift.name))
     c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)
@@ -315,6 +330,132 @@ def _chp(c: _Checker, site: Site) -> None:
         c.close(f"chp {chp.name} start cost where it starts", paid, expected, 1e-6)
 
 
+def _flexible(c: _Checker, site: Site) -> None:
+    """Flexible loads. A batch draws within [0, max] inside its windows (at least its
+    minimum where it runs), nothing outside them, no more than its energy in a window and,
+    in a window wholly within the plan, all of it. A curtailment or a shift down is at most
+    its share of the load; a shift up at most its extra draw; the backlog follows the moves
+    and is at most the share's baseline energy of the last ``max_shift_h`` hours (deferred)
+    or of the next ones (advanced), where the plan holds those hours; the plan ends with
+    none (all commitments, never relaxed, except the energy of a batch and
+    the end's backlog, which are soft)."""
+    a = site.assets
+    index = pd.DatetimeIndex(c.frame.index)
+    loads = {x.name: c.col(columns.load_kw(x.name)) for x in a.electric_loads}
+    for batch in a.batch_loads:
+        power = c.col(fx.batch_kw(batch.name))
+        c.physical(f"batch_max[{batch.name}]", power, batch.max_kw, POWER_ATOL_KW)
+        outside = np.where(fx.in_window(batch, index), 0.0, power)
+        c.physical(f"batch_outside_window[{batch.name}]", outside, 0.0, POWER_ATOL_KW)
+        running = power > fx.ON_KW
+        short = np.where(running, batch.min_kw - power, 0.0)
+        c.physical(f"batch_min[{batch.name}]", short, 0.0, POWER_ATOL_KW)
+        for window in fx.batch_windows(batch, index):
+            energy = np.array([power[window.positions].sum() * DT])
+            c.at_most(f"batch_energy_over[{batch.name}]", energy, batch.energy_kwh, ENERGY_ATOL_KWH)
+            if window.complete:
+                c.at_most(
+                    f"batch_energy[{batch.name}]",
+                    np.array([batch.energy_kwh]),
+                    energy,
+                    ENERGY_ATOL_KWH,
+                )
+    for part in a.curtailable_loads:
+        shed = c.col(fx.curtailed_kw(part.name))
+        share = part.max_fraction * loads[part.load]
+        c.physical(f"curtail_share[{part.name}]", shed, share, POWER_ATOL_KW)
+    for shift in a.shiftable_loads:
+        down = c.col(fx.shift_down_kw(shift.name))
+        up = c.col(fx.shift_up_kw(shift.name))
+        deferred = c.col(fx.shift_deferred_kwh(shift.name))
+        advanced = c.col(fx.shift_advanced_kwh(shift.name))
+        share = shift.max_fraction * loads[shift.load]
+        c.physical(f"shift_share[{shift.name}]", down, share, POWER_ATOL_KW)
+        c.physical(f"shift_extra[{shift.name}]", up, shift.max_extra_kw, POWER_ATOL_KW)
+        c.physical(
+            f"shift_deferred_and_advanced_at_once[{shift.name}]",
+            np.minimum(deferred, advanced),
+            0.0,
+            ENERGY_ATOL_KWH,
+        )
+        backlog = deferred - advanced
+        if len(backlog) > 1:
+            c.close(
+                f"shift {shift.name} backlog follows the moves",
+                np.diff(backlog),
+                (down - up)[1:] * DT,
+                ENERGY_ATOL_KWH,
+            )
+        # first in, first out: deferred at most the share's baseline of the last
+        # max_shift_h hours, advanced at most that of the next ones (past the first hours,
+        # where the baseline before the plan counts, and before the last, where the
+        # baseline after it would)
+        steps = shift.shift_steps
+        kernel = np.ones(steps)
+        behind = np.convolve(share, kernel)[: len(share)] * DT
+        ahead = np.convolve(share[::-1], np.ones(steps + 1))[: len(share)][::-1] * DT - share * DT
+        c.at_most(
+            f"shift_window[{shift.name}] deferred",
+            deferred[steps:],
+            behind[steps:],
+            ENERGY_ATOL_KWH,
+        )
+        late = max(len(share) - steps, 0)
+        c.at_most(
+            f"shift_window[{shift.name}] advanced",
+            advanced[:late],
+            ahead[:late],
+            ENERGY_ATOL_KWH,
+        )
+        if len(backlog):
+            c.at_most(f"shift_end[{shift.name}]", np.abs(backlog[-1:]), 0.0, ENERGY_ATOL_KWH)
+
+
+def _hydrogen(c: _Checker, site: Site) -> None:
+    """Electrolysers within rating (at least the minimum load where they run), making
+    hydrogen along their curve, venting no more than they make; fuel cells within rating,
+    drawing output / kWh per kg; the offtake within its limit; each tank's level within
+    [0, capacity] and following standing loss and flows from interval to interval; the end
+    level at least the start's unless relaxed (physics and commitments otherwise)."""
+    a = site.assets
+    into = {t.name: np.zeros(len(c.frame)) for t in a.hydrogen_tanks}
+    for e in a.electrolysers:
+        power = c.col(columns.electrolyser_kw(e.name))
+        c.physical(f"electrolyser_rating[{e.name}]", power, e.rated_kw, POWER_ATOL_KW)
+        low = np.where(power > hy.ON_KW, e.min_load_fraction * e.rated_kw - power, 0.0)
+        c.physical(f"electrolyser_min_load[{e.name}]", low, 0.0, POWER_ATOL_KW)
+        made = c.col(hy.electrolyser_hydrogen_kg_per_h(e.name))
+        curve = np.array([e.hydrogen_kg_per_h(p) for p in power])
+        c.close(f"electrolyser {e.name} hydrogen along its curve", made, curve, KG_ATOL)
+        vented = c.col(hy.electrolyser_vented_kg_per_h(e.name))
+        c.physical(f"electrolyser_vented[{e.name}]", vented, made, KG_ATOL)
+        c.physical(f"electrolyser_vented_negative[{e.name}]", -vented, 0.0, KG_ATOL)
+        into[e.tank] = into[e.tank] + made - vented
+    for cell in a.hydrogen_fuel_cells:
+        power = c.col(columns.hydrogen_fuel_cell_kw(cell.name))
+        c.physical(f"hydrogen_fuel_cell_rating[{cell.name}]", power, cell.rated_kw, POWER_ATOL_KW)
+        drawn = c.col(hy.fuel_cell_hydrogen_kg_per_h(cell.name))
+        c.close(
+            f"fuel cell {cell.name} hydrogen = output / kWh per kg",
+            drawn,
+            power / cell.kwh_per_kg,
+            KG_ATOL,
+        )
+        into[cell.tank] = into[cell.tank] - drawn
+    for tank in a.hydrogen_tanks:
+        level = c.col(hy.tank_level_kg(tank.name))
+        offtake = c.col(hy.tank_offtake_kg_per_h(tank.name))
+        c.physical(f"hydrogen_offtake[{tank.name}]", offtake, tank.max_offtake_kg_per_h, KG_ATOL)
+        c.physical(f"hydrogen_offtake_negative[{tank.name}]", -offtake, 0.0, KG_ATOL)
+        c.physical(f"hydrogen_tank_capacity[{tank.name}]", level, tank.capacity_kg, KG_ATOL)
+        c.physical(f"hydrogen_tank_empty[{tank.name}]", -level, 0.0, KG_ATOL)
+        if len(level) > 1:
+            expected = tank.kept_over(DT) * level[:-1] + DT * (into[tank.name] - offtake)[1:]
+            c.close(
+                f"hydrogen tank {tank.name} level follows its flows", level[1:], expected, KG_ATOL
+            )
+
+
 def _cost(c: _Checker, site: Site) -> None:
     a = site.assets
     layout = Layout(site)
@@ -335,5 +476,11 @@ def _cost(c: _Checker, site: Site) -> None:
         fuel = c.col(pc.chp_fuel_kw(chp.name))
         cost = cost + chp.fuel_price_cny_per_kwh * fuel + c.col(pc.chp_start_cny(chp.name)) / DT
         co2 = co2 + chp.emission_factor_kg_per_kwh_fuel * fuel
+    for tank in a.hydrogen_tanks:
+        cost = cost - tank.value_cny_per_kg * c.col(hy.tank_offtake_kg_per_h(tank.name))
+    for part in a.curtailable_loads:
+        cost = cost + part.cost_cny_per_kwh * c.col(fx.curtailed_kw(part.name))
+    for shift in a.shiftable_loads:
+        cost = cost + shift.cost_cny_per_kwh * c.col(fx.shift_down_kw(shift.name))
     c.close("cost_cny of the interval", c.col(pc.COST_CNY), cost * DT, 1e-6)
     c.close("co2_kg of the interval", c.col(pc.CO2_KG), co2 * DT, 1e-6)

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
+from controller.flexible import FlexibleDispatch, flexible_frame
+from controller.hydrogen import HydrogenDispatch, hydrogen_frame
 from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, chp_was_on, layout_for
 from sites import Site, columns
 
@@ -42,6 +44,10 @@ class Dispatch:
     """(n_chp, T) electric output of each CHP unit; None for a site without CHP."""
     chp_on: np.ndarray | None = None
     """(n_chp, T) 1 where a unit runs; None: on wherever its output is positive."""
+    flexible: FlexibleDispatch | None = None
+    """The flexible process loads' setpoints; None for a site without them."""
+    hydrogen: HydrogenDispatch | None = None
+    """Electrolysers, fuel cells and tanks; None for a site without hydrogen."""
 
 
 def chp_on_from(electric_kw: np.ndarray, on: np.ndarray | None) -> np.ndarray:
@@ -201,6 +207,14 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         cost = cost + x.fuel_price_cny_per_kwh * data[pc.boiler_fuel_kw(x.name)]
         co2 = co2 + x.emission_factor_kg_per_kwh_fuel * data[pc.boiler_fuel_kw(x.name)]
     cost, co2 = cost + chp_cost, co2 + chp_co2
+    if d.flexible is not None:
+        flexible, _, flexible_cost = flexible_frame(site, d.flexible)
+        data.update(flexible)
+        cost = cost + flexible_cost
+    if d.hydrogen is not None:
+        hydrogen, _, hydrogen_cost = hydrogen_frame(site, d.hydrogen)
+        data.update(hydrogen)
+        cost = cost + hydrogen_cost
     band_position = len(data)
     data[pc.COST_CNY] = cost * HOURS_PER_STEP
     data[pc.CO2_KG] = co2 * HOURS_PER_STEP

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from controller.dispatch import Dispatch
+from controller.flexible import FlexibleDispatch, has_flexible
+from controller.hydrogen import HydrogenDispatch, has_hydrogen
 from controller.inputs import DispatchInputs
 from controller.model.build import DispatchModel
 from controller.plan import Binding
@@ -57,6 +59,41 @@ def extract(model: DispatchModel, inputs: DispatchInputs) -> Dispatch:
         losses_kw=inputs.real(losses) if losses is not None else np.zeros(inputs.n_steps),
         slacks=slacks,
         **_chp(model, n),
+        flexible=_flexible(model, inputs),
+        hydrogen=_hydrogen(model, inputs),
+    )
+
+
+def _hydrogen(model: DispatchModel, inputs: DispatchInputs) -> HydrogenDispatch | None:
+    """Electrolysers, fuel cells and tanks (None for a site without hydrogen)."""
+    site, n = model.ctx.site, inputs.start
+    if not has_hydrogen(site):
+        return None
+    a = site.assets
+    level0 = inputs.hydrogen.level0_kg if inputs.hydrogen is not None else np.zeros(0)
+    return HydrogenDispatch(
+        _value(model, "electrolyser_power", len(a.electrolysers), n),
+        _value(model, "electrolyser_hydrogen", len(a.electrolysers), n),
+        _value(model, "hydrogen_fuel_cell_power", len(a.hydrogen_fuel_cells), n),
+        _value(model, "hydrogen_offtake", len(a.hydrogen_tanks), n),
+        np.asarray(level0, dtype=float),
+    )
+
+
+def _flexible(model: DispatchModel, inputs: DispatchInputs) -> FlexibleDispatch | None:
+    """The flexible loads' setpoints (None for a site without them)."""
+    site, n = model.ctx.site, inputs.start
+    if not has_flexible(site):
+        return None
+    a = site.assets
+    flexible = inputs.flexible
+    backlog0 = flexible.shift_backlog0_kwh if flexible is not None else np.zeros(0)
+    return FlexibleDispatch(
+        _value(model, "batch_power", len(a.batch_loads), n),
+        _value(model, "curtailed", len(a.curtailable_loads), n),
+        _value(model, "shift_down", len(a.shiftable_loads), n),
+        _value(model, "shift_up", len(a.shiftable_loads), n),
+        np.asarray(backlog0, dtype=float),
     )
 
 

@@ -15,7 +15,14 @@ Per interval, in order:
   demand's cheapest fuel boiler (fuel price / efficiency; none: 0) above its fuel cost per
   kWh, its heat at rating no more than what its demand still needs, its output no more
   than the park's load less renewables (it never causes export). A unit whose ramp cannot
-  take it from 0 to its rating in one interval stays off (start costs are not weighed).
+  take it from 0 to its rating in one interval stays off (start costs are not weighed);
+- flexible process loads: each batch runs at its full draw from the opening of its window
+  until its energy is in, no load is curtailed, nothing is shifted but a backlog the
+  horizon starts with, settled as soon as it can be (:func:`controller.flexible.
+  fallback_flexible`);
+- hydrogen: an electrolyser takes what the batteries leave of a renewable surplus (up to its
+  rating, from its minimum load) where its hydrogen is worth more than the export price and
+  its tank has room for it; fuel cells off, nothing taken from the tanks.
 
 ``flex`` (per interval, 0..1) scales what may be switched: heat-pump and battery power and
 the renewable output used; the planner lowers it where the AC check of a fallback finds a
@@ -30,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from controller.dispatch import Dispatch
+from controller.flexible import fallback_flexible, flexible_frame, has_flexible
+from controller.hydrogen import fallback_hydrogen, has_hydrogen
 from controller.inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
 from sites import Site
 from sites.schema import Fuel
@@ -373,6 +382,8 @@ def fallback_dispatch(
     export_limit = real(inputs.export_limit_kw)
     losses = real(inputs.network.losses_kw) if inputs.network is not None else np.zeros(n)
     chp = _chp_rule(site, inputs, _column_totals(pv) + _column_totals(wind))
+    flexible = fallback_flexible(site, inputs) if has_flexible(site) else None
+    _, flexible_draw, _ = flexible_frame(site, flexible) if flexible is not None else (0, 0.0, 0)
     heat = _serve_heat(rules, _less_heat(site, inputs, chp), cops, scale)
 
     # electricity: the heat side fixed what heat pumps and electric boilers draw
@@ -386,9 +397,14 @@ def fallback_dispatch(
         + _column_totals(heat.heat_pump_kw)
         + electric_boiler
         + losses
+        + flexible_draw
     )
     surplus, battery = _batteries(rules, renewable - demand, inputs.battery_soc0_kwh, scale)
     ch, dis, soc = battery
+    hydrogen = None
+    if has_hydrogen(site):
+        hydrogen = fallback_hydrogen(site, inputs, np.clip(surplus, 0.0, None))
+        surplus = surplus - _column_totals(hydrogen.electrolyser_kw)
     soc_low = np.zeros_like(soc)
     soc_high = np.zeros_like(soc)
     for k, b in enumerate(rules.batteries):
@@ -433,4 +449,6 @@ def fallback_dispatch(
         slacks=slacks,
         chp_electric_kw=chp,
         chp_on=(chp > 0.0).astype(float),
+        flexible=flexible,
+        hydrogen=hydrogen,
     )

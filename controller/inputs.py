@@ -21,7 +21,9 @@ import pandas as pd
 from controller import columns as pc
 from controller.config import DispatchConfig
 from controller.cop import heat_pump_cop
+from controller.flexible import FlexibleInputs, prepare_flexible
 from controller.forecast_data import clean_index, read_series, spread
+from controller.hydrogen import HydrogenInputs, prepare_hydrogen
 from controller.layout import Layout
 from controller.plan import PlanKind
 from controller.state import (
@@ -182,6 +184,10 @@ class DispatchInputs:
     """(2, horizon) import and export limits below the connection's, per interval, from
     :attr:`controller.state.MeasuredState.grid_limits_kw` (``NO_LIMIT`` where none);
     ``None``: the connection's limits throughout (see :func:`connection_limits`)."""
+    flexible: FlexibleInputs | None = None
+    """The flexible process loads' windows and backlogs (:mod:`controller.flexible`)."""
+    hydrogen: HydrogenInputs | None = None
+    """The hydrogen tanks' start levels (:mod:`controller.hydrogen`)."""
 
     @property
     def n_steps(self) -> int:
@@ -541,6 +547,12 @@ def prepare(
     grid = site.grid_connection
     grid_caps = _grid_caps(index, state.grid_limits_kw, horizon)
     caps = grid_caps if grid_caps is not None else np.full((2, horizon), NO_LIMIT)
+    load_low = [
+        np.clip(p50 - errors[columns.load_kw(x.name)][1], 0.0, None)
+        for x, p50 in zip(a.electric_loads, loads, strict=True)
+    ]
+    flexible = prepare_flexible(site, index, horizon, state, load_low, issues)
+    hydrogen = prepare_hydrogen(site, horizon, n, state, issues)
     return DispatchInputs(
         site_id=site.id,
         kind=kind,
@@ -579,6 +591,8 @@ def prepare(
         issues=tuple(issues),
         month_peak_metered=state.month_peak_metered,
         grid_caps_kw=grid_caps,
+        flexible=flexible,
+        hydrogen=hydrogen,
         chp_was_on=np.array(
             [1.0 if state.chp_on.get(c.name, c.initially_on) else 0.0 for c in a.chp]
         ),

@@ -21,6 +21,11 @@ kW x 0.25 h over the frame's intervals. Definitions:
 - battery equivalent full cycles = (charge + discharge) / 2 / capacity, all batteries together
   (0 without batteries);
 - fuel cost = boiler and CHP fuel x its price + CHP start costs;
+- flexible loads: batch energy and hours run; load curtailed and shifted (the energy taken
+  off the forecast); curtailment cost = curtailed x its cost + shifted x its cost (in the
+  total cost);
+- hydrogen: made, vented and taken off (sold or used by the process) in kg, the offtake's
+  value (it lowers the total cost), electrolyser input and fuel-cell output in kWh;
 - CO2 = grid import x the grid factor + boiler and CHP fuel x its factor; CO2 avoided = renewable
   used on site x the grid factor (what the same energy from the grid would have emitted).
 """
@@ -33,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
+from controller import flexible as fx
+from controller import hydrogen as hy
 from sites import Site, columns
 from sites.schema import Fuel
 from sites.tariff import site_tariff
@@ -76,6 +83,23 @@ class Kpis:
     """Hours each CHP unit runs, summed over the units."""
     chp_starts: float = float("nan")
     """NaN (these five) in plans stored before they were computed."""
+    batch_energy_kwh: float = float("nan")
+    batch_run_hours: float = float("nan")
+    """Hours each batch load draws, summed over the batches."""
+    load_curtailed_kwh: float = float("nan")
+    curtailment_cost_cny: float = float("nan")
+    """Curtailed load x its cost, plus shifted load x its cost (flexibility's price)."""
+    hydrogen_made_kg: float = float("nan")
+    hydrogen_vented_kg: float = float("nan")
+    hydrogen_offtake_kg: float = float("nan")
+    hydrogen_value_cny: float = float("nan")
+    """The offtake's value (sold or used by the process): it lowers the total cost."""
+    electrolyser_kwh: float = float("nan")
+    hydrogen_fuel_cell_kwh: float = float("nan")
+    """NaN (these six) in plans stored before they were computed."""
+    load_shifted_kwh: float = float("nan")
+    """Energy taken off a shiftable load's forecast to be drawn at another time. NaN (these
+    five) in plans stored before they were computed."""
 
     @property
     def meets_self_consumption_target(self) -> bool:
@@ -202,6 +226,8 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     heat_demand = _energy(frame, [columns.heat_demand_kw_th(d.name) for d in a.heat_demands])
     unmet = _energy(frame, [pc.heat_unmet_kw_th(d.name) for d in a.heat_demands])
     lost_production = unmet * tariff.lost_production_cny_per_kwh
+    flexible = flexible_kpis(site, frame)
+    hydrogen = hydrogen_kpis(site, frame)
     return Kpis(
         renewable_available_kwh=available,
         renewable_used_on_site_kwh=used,
@@ -223,7 +249,9 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         + float(fuel_cost)
         - export_revenue
         + deviation_cost
-        + lost_production,
+        + lost_production
+        + flexible["curtailment_cost_cny"]
+        - hydrogen["hydrogen_value_cny"],
         co2_kg=import_kwh * factor + float(fuel_co2),
         co2_avoided_kg=used * factor,
         heat_demand_kwh_th=heat_demand,
@@ -239,7 +267,49 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         chp_fuel_kwh=float(sum(chp_fuel.values())),
         chp_run_hours=_energy(frame, [pc.chp_on(c.name) for c in a.chp]),
         chp_starts=float(sum(chp_starts.values())),
+        **flexible,
+        **hydrogen,
     )
+
+
+def flexible_kpis(site: Site, frame: pd.DataFrame) -> dict[str, float]:
+    """The flexible loads' KPIs (zeros for a site without them)."""
+    a = site.assets
+    curtailed = {x.name: _energy(frame, [fx.curtailed_kw(x.name)]) for x in a.curtailable_loads}
+    shifted = {x.name: _energy(frame, [fx.shift_down_kw(x.name)]) for x in a.shiftable_loads}
+    cost = sum(x.cost_cny_per_kwh * curtailed[x.name] for x in a.curtailable_loads)
+    cost += sum(x.cost_cny_per_kwh * shifted[x.name] for x in a.shiftable_loads)
+    return {
+        "batch_energy_kwh": _energy(frame, [fx.batch_kw(b.name) for b in a.batch_loads]),
+        "batch_run_hours": _energy(frame, [fx.batch_on(b.name) for b in a.batch_loads]),
+        "load_curtailed_kwh": float(sum(curtailed.values())),
+        "curtailment_cost_cny": float(cost),
+        "load_shifted_kwh": float(sum(shifted.values())),
+    }
+
+
+def hydrogen_kpis(site: Site, frame: pd.DataFrame) -> dict[str, float]:
+    """Hydrogen made, vented and taken off in kg; its value; electricity in and out."""
+    a = site.assets
+    offtake = {t.name: _energy(frame, [hy.tank_offtake_kg_per_h(t.name)]) for t in a.hydrogen_tanks}
+    return {
+        "hydrogen_made_kg": _energy(
+            frame, [hy.electrolyser_hydrogen_kg_per_h(e.name) for e in a.electrolysers]
+        ),
+        "hydrogen_vented_kg": _energy(
+            frame, [hy.electrolyser_vented_kg_per_h(e.name) for e in a.electrolysers]
+        ),
+        "hydrogen_offtake_kg": float(sum(offtake.values())),
+        "hydrogen_value_cny": float(
+            sum(t.value_cny_per_kg * offtake[t.name] for t in a.hydrogen_tanks)
+        ),
+        "electrolyser_kwh": _energy(
+            frame, [columns.electrolyser_kw(e.name) for e in a.electrolysers]
+        ),
+        "hydrogen_fuel_cell_kwh": _energy(
+            frame, [columns.hydrogen_fuel_cell_kw(c.name) for c in a.hydrogen_fuel_cells]
+        ),
+    }
 
 
 def _starts(on: np.ndarray, paid: np.ndarray, priced: bool, initially_on: bool) -> float:

@@ -91,4 +91,12 @@ class Layout:
             caps[columns.boiler_kw(boiler.name)] = boiler.capacity_kw_th / boiler.efficiency
         for chp in a.chp:
             caps[columns.chp_kw(chp.name)] = chp.rated_electric_kw
+        peak = {x.name: x.peak_kw for x in a.electric_loads}
+        for batch in a.batch_loads:
+            caps[columns.batch_kw(batch.name)] = batch.max_kw
+        for part in a.curtailable_loads:
+            caps[columns.curtailed_kw(part.name)] = part.max_fraction * peak[part.load]
+        for shift in a.shiftable_loads:
+            caps[columns.shift_down_kw(shift.name)] = shift.max_fraction * peak[shift.load]
+            caps[columns.shift_up_kw(shift.name)] = shift.max_extra_kw
         return caps

@@ -89,8 +89,28 @@ class MeasuredState:
     """Whether each CHP unit runs as the horizon starts (a unit not named: its site file's
     ``initially_on``): a unit that runs pays no start to keep running."""
 
+    batch_delivered_kwh: Mapping[str, float] = field(default_factory=dict)
+    """Energy each batch load has had in a window open as the horizon starts (a batch not
+    named: none yet)."""
+    shift_backlog_kwh: Mapping[str, float] = field(default_factory=dict)
+    """Energy each shiftable load has deferred and not yet made up as the horizon starts
+    (negative: advanced and not yet taken off; a load not named: 0)."""
+
+    shift_recent_kwh: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """For each shiftable load, its share's baseline energy (the share of its load's draw) in
+    each of the intervals before the horizon, oldest first (the last ``max_shift_h`` hours
+    matter): energy deferred at the start may be held as long as it is no more than that
+    baseline since ``max_shift_h`` hours ago. A load not named: its starting backlog counts as
+    deferred just before the start."""
+    hydrogen_level_kg: Mapping[str, float] = field(default_factory=dict)
+    """Hydrogen in each tank as the horizon starts (a tank not named: its initial fraction)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "chp_on", MappingProxyType(dict(self.chp_on)))
+        object.__setattr__(self, "batch_delivered_kwh", _frozen(self.batch_delivered_kwh))
+        object.__setattr__(self, "shift_backlog_kwh", _frozen(self.shift_backlog_kwh))
+        object.__setattr__(self, "hydrogen_level_kg", _frozen(self.hydrogen_level_kg))
+        object.__setattr__(self, "shift_recent_kwh", MappingProxyType(dict(self.shift_recent_kwh)))
         object.__setattr__(self, "battery_soc_kwh", _frozen(self.battery_soc_kwh))
         object.__setattr__(
             self, "thermal_storage_level_kwh_th", _frozen(self.thermal_storage_level_kwh_th)

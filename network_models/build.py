@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -65,6 +66,30 @@ class ParkNetwork:
         return str(self.net.bus.at[index, "name"])
 
 
+def _add_flexible(
+    site: Site,
+    injections: list[Injection],
+    element: dict[str, int],
+    add_load: Callable[[str, str, float, float, str], int],
+) -> None:
+    """Flexible process loads: a batch is a load of its own at its bus; a curtailable or
+    shiftable share sets its electric load's element (shed and moved down with -1, moved
+    up with +1, at the load's power factor)."""
+    a = site.assets
+    for batch in a.batch_loads:
+        add_load(
+            columns.batch_kw(batch.name), batch.bus, batch.max_kw, batch.power_factor, batch.name
+        )
+    pf = {x.name: x.power_factor for x in a.electric_loads}
+    shares = [(columns.curtailed_kw(x.name), x.load, -1.0) for x in a.curtailable_loads]
+    for x in a.shiftable_loads:
+        shares += [(columns.shift_down_kw(x.name), x.load, -1.0)]
+        shares += [(columns.shift_up_kw(x.name), x.load, 1.0)]
+    for column, load, sign in shares:
+        q = _q_per_p(pf[load])
+        injections.append(Injection(column, Element.LOAD, element[load], sign, q))
+
+
 def _q_per_p(power_factor: float) -> float:
     return math.tan(math.acos(power_factor))
 
@@ -92,18 +117,28 @@ def build_network(site: Site) -> ParkNetwork:
         idx = pp.create_sgen(net, bus_index[bus], p_mw=0.0, sn_mva=sn_kva / KW_PER_MW, name=name)
         injections.append(Injection(column, Element.SGEN, int(idx)))
 
-    def add_load(column: str, bus: str, peak_kw: float, pf: float, name: str) -> None:
+    def add_load(column: str, bus: str, peak_kw: float, pf: float, name: str) -> int:
         idx = pp.create_load(
             net, bus_index[bus], p_mw=0.0, sn_mva=peak_kw / pf / KW_PER_MW, name=name
         )
         injections.append(Injection(column, Element.LOAD, int(idx), q_per_p=_q_per_p(pf)))
+        return int(idx)
 
     for pv in a.pv:
         add_sgen(columns.pv_kw(pv.name), pv.bus, pv.inverter_kva, pv.name)
     for w in a.wind:
         add_sgen(columns.wind_kw(w.name), w.bus, w.total_rated_kw, w.name)
-    for load in a.electric_loads:
-        add_load(columns.load_kw(load.name), load.bus, load.peak_kw, load.power_factor, load.name)
+    element = {
+        load.name: add_load(
+            columns.load_kw(load.name), load.bus, load.peak_kw, load.power_factor, load.name
+        )
+        for load in a.electric_loads
+    }
+    _add_flexible(site, injections, element, add_load)
+    for e in a.electrolysers:
+        add_load(columns.electrolyser_kw(e.name), e.bus, e.rated_kw, e.power_factor, e.name)
+    for cell in a.hydrogen_fuel_cells:
+        add_sgen(columns.hydrogen_fuel_cell_kw(cell.name), cell.bus, cell.rated_kw, cell.name)
     for hp in a.heat_pumps:
         add_load(columns.heat_pump_kw(hp.name), hp.bus, hp.electric_kw, hp.power_factor, hp.name)
     for boiler in a.boilers:

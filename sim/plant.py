@@ -37,6 +37,12 @@ What the plant does with a plan's setpoints and the interval's true conditions:
 - gas CHP units run at their setpoint within rating, minimum stable load and ramp; their
   heat goes to their demand ahead of heat pumps and boilers (what it cannot take is dumped,
   counted);
+- flexible loads run as set: a batch at its setpoint (within its rating and minimum draw),
+  a curtailable load shed and a shiftable load moved by their setpoints, within their share
+  of the load's true draw (and a shift up within its extra draw);
+- electrolysers draw their setpoint (within rating and minimum load) and make hydrogen along
+  their curve; a tank loses its standing loss, gives its fuel cells and the offtake what
+  they are set to draw as far as it holds hydrogen, and vents what it cannot hold;
 - the grid connection absorbs every electric mismatch; import or export beyond the connection's
   limits is counted as a violation (network losses are added by the AC verification).
 """
@@ -49,6 +55,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from controller import columns as pc
+from controller import flexible as fx
+from controller import hydrogen as hy
 from controller.cop import heat_pump_cop
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
@@ -63,6 +71,16 @@ class PlantState:
     tank_level_kwh_th: dict[str, float]
     chp_kw: dict[str, float] = field(default_factory=dict)
     """Each CHP unit's output in the last interval (the start of its ramp); none yet: free."""
+    batch_delivered_kwh: dict[str, float] = field(default_factory=dict)
+    """Energy each batch load has had in its window so far (the replay clears it where a
+    window opens: :func:`controller.flexible.delivered_in_open_windows`)."""
+    shift_backlog_kwh: dict[str, float] = field(default_factory=dict)
+    """Energy each shiftable load has deferred and not made up (negative: advanced)."""
+    hydrogen_level_kg: dict[str, float] = field(default_factory=dict)
+    """Hydrogen in each tank (a tank not named: at its initial fraction)."""
+    shift_recent_kwh: dict[str, list[float]] = field(default_factory=dict)
+    """Each shiftable share's baseline energy (its share of the load's true draw) in its last
+    intervals (oldest first; as many as its shift spans)."""
 
     @classmethod
     def initial(cls, site: Site) -> PlantState:
@@ -199,8 +217,10 @@ class Plant:
             supplied[t.supplies] += d - c
 
         chp_electric = self._chp(state, setpoint, supplied, out, follow)
+        flexible = self._flexible(state, setpoint, out, follow)
+        flexible += self._hydrogen(state, setpoint, out, follow)
         hp_electric, e_boiler = self._heat(setpoint, truth, supplied, out, result, follow)
-        net = load + hp_electric + e_boiler + battery_net - renewable - chp_electric
+        net = load + hp_electric + e_boiler + battery_net - renewable - chp_electric + flexible
         ceiling = setpoint.get(pc.GRID_IMPORT_CEILING_KW)
         # the local controller meters the connection point: the park's balance plus the
         # network losses (taken as the plan expects them; the replay's AC verification then
@@ -260,6 +280,118 @@ class Plant:
             supplied[chp.supplies] += got * chp.heat_per_electric
             total += got
         return total
+
+    def _flexible(
+        self,
+        state: PlantState,
+        setpoint: Mapping[str, float],
+        out: dict[str, float],
+        follow: Callable[[str, float, float], float],
+    ) -> float:
+        """Flexible loads as set: a batch draws its setpoint within its rating (a setpoint
+        between 0 and its minimum draw is raised to the minimum, as the process cannot run
+        lower; counted as not followed); a curtailable load sheds its setpoint, at most its
+        share of the load's true draw; a shiftable load takes off its setpoint down to its
+        share of the true draw and adds its setpoint up to its extra draw, and its backlog
+        follows. Returns their net draw on the park [kW]."""
+        a = self.site.assets
+        loads = {x.name: out[columns.load_kw(x.name)] for x in a.electric_loads}
+        draw = 0.0
+        for batch in a.batch_loads:
+            col = fx.batch_kw(batch.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            got = min(wanted, batch.max_kw)
+            if 0.0 < got < batch.min_kw:
+                got = batch.min_kw
+            out[col] = follow(col, wanted, got)
+            out[fx.batch_on(batch.name)] = 1.0 if got > 0.0 else 0.0
+            delivered = state.batch_delivered_kwh.get(batch.name, 0.0)
+            state.batch_delivered_kwh[batch.name] = delivered + got * HOURS
+            draw += got
+        for part in a.curtailable_loads:
+            col = fx.curtailed_kw(part.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            out[col] = follow(col, wanted, min(wanted, part.max_fraction * loads[part.load]))
+            draw -= out[col]
+        for shift in a.shiftable_loads:
+            down_col, up_col = fx.shift_down_kw(shift.name), fx.shift_up_kw(shift.name)
+            want_down = max(float(setpoint.get(down_col, 0.0)), 0.0)
+            want_up = max(float(setpoint.get(up_col, 0.0)), 0.0)
+            down = min(want_down, shift.max_fraction * loads[shift.load])
+            up = min(want_up, shift.max_extra_kw)
+            out[down_col] = follow(down_col, want_down, down)
+            out[up_col] = follow(up_col, want_up, up)
+            backlog = state.shift_backlog_kwh.get(shift.name, 0.0) + (down - up) * HOURS
+            state.shift_backlog_kwh[shift.name] = backlog
+            recent = state.shift_recent_kwh.setdefault(shift.name, [])
+            recent.append(shift.max_fraction * loads[shift.load] * HOURS)
+            del recent[: -shift.shift_steps]
+            out[fx.shift_deferred_kwh(shift.name)] = max(backlog, 0.0)
+            out[fx.shift_advanced_kwh(shift.name)] = max(-backlog, 0.0)
+            draw += up - down
+        return draw
+
+    def _hydrogen(
+        self,
+        state: PlantState,
+        setpoint: Mapping[str, float],
+        out: dict[str, float],
+        follow: Callable[[str, float, float], float],
+    ) -> float:
+        """Electrolysers draw their setpoint within their rating (raised to the minimum load
+        where set between 0 and it; counted as not followed) and make hydrogen along their
+        curve; each tank loses its standing loss, takes what they make, gives its fuel cells
+        what they draw (their setpoint, as far as the hydrogen there allows) and then the
+        offtake as set (as far as it allows); what it cannot hold is vented. Returns the
+        net electric draw [kW]."""
+        a = self.site.assets
+        draw = 0.0
+        made = {t.name: 0.0 for t in a.hydrogen_tanks}
+        for e in a.electrolysers:
+            col = columns.electrolyser_kw(e.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            got = min(wanted, e.rated_kw)
+            low = e.min_load_fraction * e.rated_kw
+            if 0.0 < got < low:
+                got = low
+            out[col] = follow(col, wanted, got)
+            out[hy.electrolyser_on(e.name)] = 1.0 if got > 0.0 else 0.0
+            kg = e.hydrogen_kg_per_h(got) if got > 0.0 else 0.0
+            out[hy.electrolyser_hydrogen_kg_per_h(e.name)] = kg
+            out[hy.electrolyser_vented_kg_per_h(e.name)] = 0.0
+            made[e.tank] += kg
+            draw += got
+        for tank in a.hydrogen_tanks:
+            default = tank.capacity_kg * tank.initial_level_fraction
+            level = state.hydrogen_level_kg.get(tank.name, default) * tank.kept_over(HOURS)
+            level += made[tank.name] * HOURS
+            for cell in a.hydrogen_fuel_cells:
+                if cell.tank != tank.name:
+                    continue
+                col = columns.hydrogen_fuel_cell_kw(cell.name)
+                wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+                got = min(wanted, cell.rated_kw, level / HOURS * cell.kwh_per_kg)
+                out[col] = follow(col, wanted, got)
+                out[hy.fuel_cell_hydrogen_kg_per_h(cell.name)] = got / cell.kwh_per_kg
+                level -= got / cell.kwh_per_kg * HOURS
+                draw -= got
+            col = hy.tank_offtake_kg_per_h(tank.name)
+            wanted = max(float(setpoint.get(col, 0.0)), 0.0)
+            got = min(wanted, tank.max_offtake_kg_per_h, max(level, 0.0) / HOURS)
+            out[col] = follow(col, wanted, got)
+            level = max(level - got * HOURS, 0.0)
+            vented = max(level - tank.capacity_kg, 0.0) / HOURS
+            level = min(level, tank.capacity_kg)
+            if vented > 0.0:
+                for e in a.electrolysers:  # the tank's electrolysers vent in their order
+                    if e.tank == tank.name:
+                        kg = out[hy.electrolyser_hydrogen_kg_per_h(e.name)]
+                        share = min(kg, vented)
+                        out[hy.electrolyser_vented_kg_per_h(e.name)] = share
+                        vented -= share
+            state.hydrogen_level_kg[tank.name] = level
+            out[hy.tank_level_kg(tank.name)] = level
+        return draw
 
     def _boiler_heat_price(self, demand: HeatDemand, setpoint: Mapping[str, float]) -> float:
         """What a kWh_th from the demand's cheapest boiler costs in this interval [CNY]: fuel

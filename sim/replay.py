@@ -19,7 +19,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from controller import columns as pc
+from controller import flexible as fx
 from controller.adherence import Adherence, adherence_of
+from controller.flexible import delivered_in_open_windows
 from controller.kpi import Kpis, compute_kpis
 from controller.planner import code_version
 from controller.state import MeasuredState, RenewableTally, year_fraction_left
@@ -106,12 +108,21 @@ def replay(
             for k, now in enumerate(steps):
                 if now.month != month:
                     month, month_peak = now.month, 0.0
+                state.batch_delivered_kwh = delivered_in_open_windows(
+                    site, now, state.batch_delivered_kwh
+                )
                 measured = MeasuredState(
                     dict(state.battery_soc_kwh),
                     dict(state.tank_level_kwh_th),
                     month_peak,
                     renewables_year_to_date=year.tally(now),
                     chp_on={name: kw > 0.0 for name, kw in state.chp_kw.items()},
+                    batch_delivered_kwh=state.batch_delivered_kwh,
+                    shift_backlog_kwh=dict(state.shift_backlog_kwh),
+                    shift_recent_kwh={
+                        name: tuple(recent) for name, recent in state.shift_recent_kwh.items()
+                    },
+                    hydrogen_level_kg=dict(state.hydrogen_level_kg),
                 )
                 history = truth.iloc[: start_pos + k]  # strictly before now
                 current = truth_rows[now]
@@ -253,6 +264,17 @@ def energy_balance_error_kw(site: Site, frame: pd.DataFrame) -> np.ndarray:
     for boiler in a.boilers:
         if columns.boiler_kw(boiler.name) in frame.columns:
             uses += frame[columns.boiler_kw(boiler.name)].to_numpy()
+    for e in a.electrolysers:
+        uses += frame[columns.electrolyser_kw(e.name)].to_numpy()
+    for cell in a.hydrogen_fuel_cells:
+        sources += frame[columns.hydrogen_fuel_cell_kw(cell.name)].to_numpy()
+    for batch in a.batch_loads:
+        uses += frame[fx.batch_kw(batch.name)].to_numpy()
+    for part in a.curtailable_loads:
+        uses -= frame[fx.curtailed_kw(part.name)].to_numpy()
+    for shift in a.shiftable_loads:
+        uses += frame[fx.shift_up_kw(shift.name)].to_numpy()
+        uses -= frame[fx.shift_down_kw(shift.name)].to_numpy()
     return np.asarray(sources - uses)
 
 

@@ -44,6 +44,36 @@ def chp_kw(name: str) -> str:
     return f"chp_{name}_kw"
 
 
+def batch_kw(name: str) -> str:
+    """Draw of a batch load in the interval."""
+    return f"batch_{name}_kw"
+
+
+def curtailed_kw(name: str) -> str:
+    """Power shed from a curtailable load (off its electric load's forecast)."""
+    return f"curtail_{name}_kw"
+
+
+def shift_down_kw(name: str) -> str:
+    """Power a shiftable load takes off its electric load's forecast (moved elsewhere)."""
+    return f"shift_{name}_down_kw"
+
+
+def shift_up_kw(name: str) -> str:
+    """Power a shiftable load adds to its electric load's forecast (moved here)."""
+    return f"shift_{name}_up_kw"
+
+
+def electrolyser_kw(name: str) -> str:
+    """Electric input of an electrolyser."""
+    return f"electrolyser_{name}_kw"
+
+
+def hydrogen_fuel_cell_kw(name: str) -> str:
+    """Electric output of a fuel cell drawing on a hydrogen tank."""
+    return f"hydrogen_fuel_cell_{name}_kw"
+
+
 def heat_demand_kw_th(name: str) -> str:
     return f"heat_demand_{name}_kw_th"
 

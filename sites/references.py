@@ -21,7 +21,20 @@ from sites.schema.base import as_name
 from sites.schema.network import VoltageLevel
 
 # Asset families whose members sit on an electrical bus.
-_ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers", "chp")
+_ON_BUS = (
+    "pv",
+    "wind",
+    "batteries",
+    "heat_pumps",
+    "electric_loads",
+    "boilers",
+    "chp",
+    "batch_loads",
+    "electrolysers",
+    "hydrogen_fuel_cells",
+)
+_SHARES_OF_LOADS = ("curtailable_loads", "shiftable_loads")
+"""Flexible parts of an electric load: each names its load; the shares add to at most 1."""
 # Families that deliver heat to a heat demand.
 _SUPPLIERS = ("heat_pumps", "thermal_storage", "boilers", "chp")
 _VOLTAGE_RTOL = 0.05  # nominal voltages of the PCC bus and the connection may differ by rounding
@@ -390,6 +403,16 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
                     a.get("process_load"),
                     f"must name an electric load ({', '.join(map(str, loads))})",
                 )
+    _load_share_problems(assets, loads, add)
+    tanks = {a.get("name") for a in _items(assets, "hydrogen_tanks")}
+    for fam in ("electrolysers", "hydrogen_fuel_cells"):
+        for i, a in _indexed(assets, fam):
+            if a.get("tank") not in tanks:
+                add(
+                    f"assets.{fam}[{i}].tank",
+                    a.get("tank"),
+                    f"must name a hydrogen tank ({', '.join(map(str, tanks)) or 'none defined'})",
+                )
     names = set(seen)
     profiles = _section(_section(raw, "history"), "profiles")
     for asset, column in profiles.items():
@@ -402,6 +425,32 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
                 f"must name a benchmark profile ({', '.join(benchmark_columns())})",
             )
     return problems
+
+
+def _load_share_problems(assets: Mapping[str, Any], loads: set[Any], add: Any) -> None:
+    """Each curtailable or shiftable part names an electric load; the parts of one load
+    take at most all of it."""
+    shares: dict[Any, float] = {}
+    for fam in _SHARES_OF_LOADS:
+        for i, a in _indexed(assets, fam):
+            load = a.get("load")
+            if load not in loads:
+                add(
+                    f"assets.{fam}[{i}].load",
+                    load,
+                    f"must name an electric load ({', '.join(map(str, loads)) or 'none'})",
+                )
+                continue
+            fraction = a.get("max_fraction")
+            if isinstance(fraction, int | float) and 0 < fraction <= 1:  # else: its own rule
+                shares[load] = shares.get(load, 0.0) + float(fraction)
+                if shares[load] > 1.0 + 1e-9:
+                    add(
+                        f"assets.{fam}[{i}].max_fraction",
+                        fraction,
+                        f"the curtailable and shiftable shares of load '{load}' add up to "
+                        f"{shares[load]:.3g}; they may take at most all of it (1)",
+                    )
 
 
 def _families(assets: Mapping[str, Any]) -> Iterable[str]:

@@ -139,6 +139,31 @@ def kpi_table(k: Kpis) -> Table:
             ("CHP heat MWh_th", f"{k.chp_heat_kwh_th / 1000:,.2f}"),
             ("CHP hours run, starts", f"{k.chp_run_hours:,.1f} h, {k.chp_starts:.0f}"),
         ]
+    if k.batch_energy_kwh > 0 or k.load_curtailed_kwh > 0 or k.load_shifted_kwh > 0:
+        rows += [  # NaN (a plan stored before) and 0 (nothing flexible moved) are left out
+            (
+                "batch energy MWh, hours run",
+                f"{k.batch_energy_kwh / 1000:,.2f}, {k.batch_run_hours:,.1f} h",
+            ),
+            (
+                "load curtailed, shifted MWh",
+                f"{k.load_curtailed_kwh / 1000:,.2f}, {k.load_shifted_kwh / 1000:,.2f}",
+            ),
+            ("curtailment and shift cost CNY", f"{k.curtailment_cost_cny:,.0f}"),
+        ]
+    if k.electrolyser_kwh > 0 or k.hydrogen_offtake_kg > 0 or k.hydrogen_fuel_cell_kwh > 0:
+        rows += [
+            (
+                "hydrogen made, vented, taken off kg",
+                f"{k.hydrogen_made_kg:,.1f}, {k.hydrogen_vented_kg:,.1f}, "
+                f"{k.hydrogen_offtake_kg:,.1f}",
+            ),
+            ("hydrogen value CNY", f"{k.hydrogen_value_cny:,.0f}"),
+            (
+                "electrolyser in, fuel cell out MWh",
+                f"{k.electrolyser_kwh / 1000:,.2f}, {k.hydrogen_fuel_cell_kwh / 1000:,.2f}",
+            ),
+        ]
     for name, value in rows:
         table.add_row(name, value, "", "")
     return table

@@ -23,6 +23,11 @@ from controller.model.electric import (
     add_pv,
     add_wind,
 )
+from controller.model.flexible import (
+    add_batch_loads,
+    add_curtailable_loads,
+    add_shiftable_loads,
+)
 from controller.model.generation import add_chp
 from controller.model.heat import (
     add_boiler,
@@ -31,6 +36,7 @@ from controller.model.heat import (
     add_thermal_storage,
     add_waste_heat,
 )
+from controller.model.hydrogen import add_hydrogen
 from controller.model.network import add_network
 from controller.model.objective import (
     BIG_CAP,
@@ -76,6 +82,9 @@ def build_model(
     add_pv(ctx)
     add_wind(ctx)
     add_loads(ctx)
+    add_batch_loads(ctx)
+    add_curtailable_loads(ctx)
+    add_shiftable_loads(ctx)
     add_battery(ctx)
     add_demand_charge(ctx)
     add_heat_pump(ctx)
@@ -83,6 +92,7 @@ def build_model(
     add_thermal_storage(ctx)
     add_boiler(ctx)
     add_chp(ctx)
+    add_hydrogen(ctx)
     add_heat_balance(ctx)
     add_electric_balance(ctx)
     add_network(ctx)

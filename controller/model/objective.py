@@ -79,6 +79,8 @@ def tier_expressions(ctx: ModelContext) -> dict[Objective, cp.Expression]:
         + term("degradation_cny")
         + term("fuel_cny")
         + term("start_cny")
+        + term("flexibility_cny")
+        - term("hydrogen_revenue_cny")
         - term("export_revenue_cny")
         + term("deviation_cny")
     )
@@ -105,6 +107,10 @@ def co2_upper_bound_kg(ctx: ModelContext, inputs: DispatchInputs) -> float:
     a = site.assets
     real = inputs.real
     consumers = sum(h.electric_kw for h in a.heat_pumps) + sum(b.charge_kw for b in a.batteries)
+    consumers += sum(e.rated_kw for e in a.electrolysers)
+    consumers += sum(b.max_kw for b in a.batch_loads) + sum(
+        s.max_extra_kw for s in a.shiftable_loads
+    )
     consumers += sum(
         a.boilers[k].capacity_kw_th / a.boilers[k].efficiency for k in ctx.layout.electric_boilers
     )

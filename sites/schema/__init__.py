@@ -18,6 +18,8 @@ from sites.schema.assets import (
     WasteHeatStream,
     WindTurbine,
 )
+from sites.schema.flexible import BatchLoad, CurtailableLoad, ShiftableLoad
+from sites.schema.hydrogen import Electrolyser, HydrogenFuelCell, HydrogenTank
 from sites.schema.network import (
     Bus,
     Line,
@@ -34,9 +36,12 @@ __all__ = [
     "Assets",
     "BackupBoiler",
     "Band",
+    "BatchLoad",
     "Battery",
     "Bus",
+    "CurtailableLoad",
     "ElectricLoad",
+    "Electrolyser",
     "EmissionFactor",
     "Fuel",
     "GasChp",
@@ -44,12 +49,15 @@ __all__ = [
     "HeatDemand",
     "HeatPump",
     "History",
+    "HydrogenFuelCell",
+    "HydrogenTank",
     "Line",
     "Location",
     "Network",
     "NetworkLimits",
     "PVArray",
     "PolicyTargets",
+    "ShiftableLoad",
     "Site",
     "TariffCalendar",
     "TariffConfig",

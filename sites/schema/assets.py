@@ -12,6 +12,8 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from sites.schema.base import Name, StrictModel
+from sites.schema.flexible import BatchLoad, CurtailableLoad, ShiftableLoad
+from sites.schema.hydrogen import Electrolyser, HydrogenFuelCell, HydrogenTank
 
 AMBIENT = "ambient"
 """Heat-pump source name meaning outdoor air."""
@@ -281,3 +283,9 @@ class Assets(StrictModel):
     heat_demands: list[HeatDemand] = []
     boilers: list[BackupBoiler] = []
     chp: list[GasChp] = []
+    batch_loads: list[BatchLoad] = []
+    curtailable_loads: list[CurtailableLoad] = []
+    shiftable_loads: list[ShiftableLoad] = []
+    electrolysers: list[Electrolyser] = []
+    hydrogen_tanks: list[HydrogenTank] = []
+    hydrogen_fuel_cells: list[HydrogenFuelCell] = []

@@ -1,0 +1,204 @@
+"""Hydrogen outside the LP: plan columns, the arrays a planning step feeds the LP, the
+dispatch's part of the plan frame, and the fallback rule.
+
+An electrolyser makes hydrogen along its curve at the power it draws
+(:meth:`sites.schema.Electrolyser.hydrogen_kg_per_h`); what its tank cannot take is vented
+(a plan vents only where it runs an electrolyser for something other than its hydrogen,
+e.g. renewable energy that would otherwise be spilled with the tank full). The tank keeps
+its level less the standing loss (:meth:`sites.schema.HydrogenTank.kept_over`), fuel cells
+draw ``output / kwh_per_kg`` from it, and the offtake (sold or used by the process) earns
+its value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sites import Site
+from sites.columns import electrolyser_kw, hydrogen_fuel_cell_kw
+
+if TYPE_CHECKING:
+    from controller.inputs import DispatchInputs
+    from controller.state import MeasuredState
+
+__all__ = ["electrolyser_kw", "hydrogen_fuel_cell_kw"]
+
+DT = 0.25
+ON_KW = 1e-3
+"""Input above which an electrolyser counts as running [kW] (solver noise is below)."""
+
+
+def electrolyser_hydrogen_kg_per_h(name: str) -> str:
+    """Hydrogen an electrolyser makes (along its curve at its input)."""
+    return f"electrolyser_{name}_hydrogen_kg_per_h"
+
+
+def electrolyser_vented_kg_per_h(name: str) -> str:
+    """Hydrogen an electrolyser makes that its tank does not take (vented)."""
+    return f"electrolyser_{name}_vented_kg_per_h"
+
+
+def electrolyser_on(name: str) -> str:
+    """1 where an electrolyser runs in the interval, 0 where it is off."""
+    return f"electrolyser_{name}_on"
+
+
+def fuel_cell_hydrogen_kg_per_h(name: str) -> str:
+    """Hydrogen a fuel cell draws from its tank."""
+    return f"hydrogen_fuel_cell_{name}_hydrogen_kg_per_h"
+
+
+def tank_level_kg(name: str) -> str:
+    """Hydrogen in a tank at the end of the interval."""
+    return f"hydrogen_tank_{name}_level_kg"
+
+
+def tank_offtake_kg_per_h(name: str) -> str:
+    """Hydrogen taken from a tank to be sold or used by the process."""
+    return f"hydrogen_tank_{name}_offtake_kg_per_h"
+
+
+def has_hydrogen(site: Site) -> bool:
+    a = site.assets
+    return bool(a.electrolysers or a.hydrogen_tanks or a.hydrogen_fuel_cells)
+
+
+@dataclass(frozen=True)
+class HydrogenInputs:
+    level0_kg: np.ndarray
+    """(n_tank,) level as the horizon starts (clipped to the capacity)."""
+    level_in_kg: np.ndarray
+    """(n_tank, horizon) the start level less one interval's loss in the first real column,
+    0 elsewhere (the thermal tanks' way in)."""
+    target_kg: np.ndarray
+    """(n_tank,) the end level the plan keeps: the start's, less its standing loss over the
+    horizon (the stock is not drawn down; what leaks away need not be made again)."""
+
+
+def prepare_hydrogen(
+    site: Site, horizon: int, n_steps: int, state: MeasuredState, issues: list[str]
+) -> HydrogenInputs:
+    tanks = site.assets.hydrogen_tanks
+    level0 = np.zeros(len(tanks))
+    target = np.zeros(len(tanks))
+    level_in = np.zeros((len(tanks), horizon))
+    for k, tank in enumerate(tanks):
+        default = tank.capacity_kg * tank.initial_level_fraction
+        level = float(state.hydrogen_level_kg.get(tank.name, default))
+        if not np.isfinite(level) or level < 0 or level > tank.capacity_kg:
+            issues.append(
+                f"hydrogen tank '{tank.name}' level {level:g} kg is outside "
+                f"0..{tank.capacity_kg:g}; clipped"
+            )
+            level = min(max(level, 0.0), tank.capacity_kg) if np.isfinite(level) else default
+        level0[k] = level
+        target[k] = level * tank.kept_over(DT * n_steps)
+        level_in[k, min(horizon - n_steps, horizon - 1)] = level * tank.kept_over(DT)
+    return HydrogenInputs(level0, level_in, target)
+
+
+@dataclass(frozen=True)
+class HydrogenDispatch:
+    """Setpoints over the real intervals (rows in site order)."""
+
+    electrolyser_kw: np.ndarray
+    electrolyser_stored_kg_per_h: np.ndarray
+    """Hydrogen each electrolyser puts in its tank (its curve's output less what is vented)."""
+    fuel_cell_kw: np.ndarray
+    offtake_kg_per_h: np.ndarray
+    level0_kg: np.ndarray
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    out = np.clip(np.asarray(values, dtype=float), 0.0, None)
+    out[out < 1e-7] = 0.0
+    return out
+
+
+def hydrogen_frame(
+    site: Site, d: HydrogenDispatch
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The hydrogen columns, their net draw on the park [kW] and their cost per hour
+    [CNY/h] (the offtake's value, negative) per interval."""
+    a = site.assets
+    n = d.offtake_kg_per_h.shape[-1]  # every array is (assets, intervals); a tank is there
+    data: dict[str, np.ndarray] = {}
+    draw, cost = np.zeros(n), np.zeros(n)
+    into = {t.name: np.zeros(n) for t in a.hydrogen_tanks}
+    for k, e in enumerate(a.electrolysers):
+        power = _clean(d.electrolyser_kw[k])
+        made = np.array([e.hydrogen_kg_per_h(p) for p in power])
+        stored = np.minimum(_clean(d.electrolyser_stored_kg_per_h[k]), made)
+        data[electrolyser_kw(e.name)] = power
+        data[electrolyser_on(e.name)] = (power > ON_KW).astype(float)
+        data[electrolyser_hydrogen_kg_per_h(e.name)] = made
+        vented = made - stored
+        vented[vented < 1e-6] = 0.0
+        data[electrolyser_vented_kg_per_h(e.name)] = vented
+        into[e.tank] += made - vented
+        draw += power
+    for k, cell in enumerate(a.hydrogen_fuel_cells):
+        out = _clean(d.fuel_cell_kw[k])
+        data[hydrogen_fuel_cell_kw(cell.name)] = out
+        data[fuel_cell_hydrogen_kg_per_h(cell.name)] = out / cell.kwh_per_kg
+        into[cell.tank] -= out / cell.kwh_per_kg
+        draw -= out
+    for k, tank in enumerate(a.hydrogen_tanks):
+        offtake = _clean(d.offtake_kg_per_h[k])
+        data[tank_offtake_kg_per_h(tank.name)] = offtake
+        keep = tank.kept_over(DT)
+        level = np.zeros(n)
+        before = float(d.level0_kg[k])
+        for t in range(n):
+            before = max(keep * before + DT * (into[tank.name][t] - offtake[t]), 0.0)
+            level[t] = before
+        level[level < 1e-7] = 0.0
+        data[tank_level_kg(tank.name)] = level
+        cost -= tank.value_cny_per_kg * offtake
+    return data, draw, cost
+
+
+def fallback_hydrogen(
+    site: Site, inputs: DispatchInputs, surplus_kw: np.ndarray | None = None
+) -> HydrogenDispatch:
+    """The rule-based plan's hydrogen: each electrolyser, in site order, takes what is left
+    of ``surplus_kw`` (renewable surplus after the batteries; none: nothing) up to its
+    rating, where that reaches its minimum load, its hydrogen is worth more per kWh than
+    the interval's export price and its tank has room for all it makes (else it is off:
+    it never vents); fuel cells off and nothing taken from the tanks, which keep their
+    level less the standing loss."""
+    a = site.assets
+    n = inputs.n_steps
+    level0 = inputs.hydrogen.level0_kg if inputs.hydrogen is not None else np.zeros(0)
+    power = np.zeros((len(a.electrolysers), n))
+    stored = np.zeros((len(a.electrolysers), n))
+    if surplus_kw is not None and a.electrolysers:
+        left = np.asarray(surplus_kw, dtype=float).copy()
+        export_price = inputs.real(inputs.export_price_cny_per_kwh)
+        tanks = {t.name: (k, t) for k, t in enumerate(a.hydrogen_tanks)}
+        level = np.asarray(level0, dtype=float).copy()
+        for t in range(n):
+            level = level * np.array([x.kept_over(DT) for x in a.hydrogen_tanks])
+            for k, unit in enumerate(a.electrolysers):
+                j, tank = tanks[unit.tank]
+                p = min(left[t], unit.rated_kw)
+                if p <= ON_KW or p < unit.min_load_fraction * unit.rated_kw:
+                    continue
+                made = unit.hydrogen_kg_per_h(p)
+                if tank.value_cny_per_kg * made / p <= export_price[t]:
+                    continue
+                if level[j] + made * DT > tank.capacity_kg:
+                    continue
+                power[k, t], stored[k, t] = p, made
+                level[j] += made * DT
+                left[t] -= p
+    return HydrogenDispatch(
+        power,
+        stored,
+        np.zeros((len(a.hydrogen_fuel_cells), n)),
+        np.zeros((len(a.hydrogen_tanks), n)),
+        np.asarray(level0, dtype=float),
+    )
