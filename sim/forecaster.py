@@ -31,7 +31,14 @@ from forecasting.api import ForecastModels, fit
 from forecasting.timeline import STEP
 from sites import Site
 
-DEFAULT_REFIT_EVERY = pd.Timedelta(days=28)
+DEFAULT_REFIT_EVERY = pd.Timedelta(days=7)
+"""How often a replay refits its forecasting models. The service refits every day
+(``forecast_refit_hours``); a replay refits weekly, which a fit of about 10 s in the second
+process keeps ahead of the controller over a year. Refitted every 28 days, the textile park's
+day-ahead forecasts for March (P50 at the gate against the truth) ran 58 kW high on each of
+its two large loads and 119 kW_th high on the dyeing heat; weekly 32 and 18 kW and
+71 kW_th, daily 25 and 20 kW and 55 kW_th. Its March replay then cost 4.7 k CNY less and
+half as many setpoints went unfollowed (154 against 299)."""
 FALLBACK_REFIT_EVERY = pd.Timedelta(days=1)
 """While any series runs on its fallback (the history was too short for its model), the
 models are fitted again every day, so that each series gets its model on the first day its

@@ -52,7 +52,7 @@ def test_prefetched_replay_makes_the_same_decisions_as_the_forecaster_in_the_loo
 
 def test_models_on_their_fallback_are_fitted_again_every_day() -> None:
     """A week of history is too short for a model: every series runs on daily persistence,
-    and the models are fitted again a day later (not 28 days later), each time on the history
+    and the models are fitted again a day later (not a week later), each time on the history
     before the issue time. (A full history keeps one fit for a day: the test above.)"""
     forecaster = RefittingForecaster(SITE)
     first = pd.Timestamp("2016-01-08", tz=ZONE)  # the history begins on 1 January
