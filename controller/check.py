@@ -256,7 +256,8 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
         )
         supply[boiler.supplies] = supply[boiler.supplies] + heat
     for chp in a.chp:
-        supply[chp.supplies] = supply[chp.supplies] + c.col(pc.chp_heat_kw_th(chp.name))
+        if chp.supplies is not None:
+            supply[chp.supplies] = supply[chp.supplies] + c.col(pc.chp_heat_kw_th(chp.name))
     grouped = {name for targets in groups.values() for name in targets}
     for d in a.heat_demands:
         if d.name in grouped:

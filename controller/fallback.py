@@ -341,9 +341,12 @@ def _chp_rule(site: Site, inputs: DispatchInputs, renewable_kw: np.ndarray) -> n
         fuel_cost = unit.fuel_price_cny_per_kwh / unit.electric_efficiency
         pays = price + unit.heat_per_electric * heat_value > fuel_cost
         d = layout.chp_demand[k]
-        fits = (heat_left[d] >= rating * unit.heat_per_electric) & (room >= rating)
+        fits = room >= rating
+        if d >= 0:
+            fits = fits & (heat_left[d] >= rating * unit.heat_per_electric)
         out[k] = np.where(pays & fits, rating, 0.0)
-        heat_left[d] -= out[k] * unit.heat_per_electric
+        if d >= 0:
+            heat_left[d] -= out[k] * unit.heat_per_electric
         room = room - out[k]
     return out
 
@@ -355,7 +358,8 @@ def _less_heat(site: Site, inputs: DispatchInputs, chp_kw: np.ndarray) -> Dispat
     layout = layout_for(site)
     demand = np.array(inputs.heat_demand_kw_th, dtype=float)
     for k, unit in enumerate(site.assets.chp):
-        demand[layout.chp_demand[k], inputs.start :] -= chp_kw[k] * unit.heat_per_electric
+        if layout.chp_demand[k] >= 0:
+            demand[layout.chp_demand[k], inputs.start :] -= chp_kw[k] * unit.heat_per_electric
     return dataclasses.replace(inputs, heat_demand_kw_th=np.clip(demand, 0.0, None))
 
 

@@ -63,7 +63,11 @@ class Layout:
 
     @cached_property
     def chp_demand(self) -> tuple[int, ...]:
-        return tuple(self.demand_position[c.supplies] for c in self.site.assets.chp)
+        """Heat demand position of each CHP unit, -1 for a generator whose heat is unused."""
+        return tuple(
+            -1 if c.supplies is None else self.demand_position[c.supplies]
+            for c in self.site.assets.chp
+        )
 
     @cached_property
     def committed_chp(self) -> tuple[int, ...]:

@@ -251,7 +251,8 @@ class Plant:
             out[pc.chp_on(chp.name)] = 1.0 if got > 0.0 else 0.0
             out[pc.chp_heat_kw_th(chp.name)] = got * chp.heat_per_electric
             out[pc.chp_fuel_kw(chp.name)] = got / chp.electric_efficiency
-            supplied[chp.supplies] += got * chp.heat_per_electric
+            if chp.supplies is not None:
+                supplied[chp.supplies] += got * chp.heat_per_electric
             total += got
         return total
 

@@ -376,6 +376,8 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
             )
     for fam in _SUPPLIERS:
         for i, a in _indexed(assets, fam):
+            if fam == "chp" and a.get("supplies") is None:
+                continue  # a generator whose heat is not used (its own check says so)
             if a.get("supplies") not in demands:
                 add(
                     f"assets.{fam}[{i}].supplies",

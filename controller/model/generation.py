@@ -1,4 +1,5 @@
-"""Dispatchable generation: gas CHP (combined heat and power).
+"""Dispatchable generation: gas CHP (combined heat and power), fuel cells and diesel sets
+(``assets.chp``, one family: a unit whose heat is not used has no heat demand).
 
 Electric output is on the park's balance and its network bus; heat, a fixed multiple of it
 (``heat_efficiency / electric_efficiency``), goes to the heat demand the unit supplies; fuel
@@ -32,7 +33,8 @@ def add_chp(ctx: ModelContext) -> None:
     ctx.add("chp_rating", electric <= rating @ active)
     ctx.electric_in.append(cp.sum(electric, axis=0))
     for k, x in enumerate(units):
-        heat_to(ctx, ctx.layout.chp_demand[k], x.heat_per_electric * electric[k])
+        if x.supplies is not None:
+            heat_to(ctx, ctx.layout.chp_demand[k], x.heat_per_electric * electric[k])
         ctx.injections[columns.chp_kw(x.name)] = electric[k]  # output, as for PV
         fuel = electric[k] / x.electric_efficiency
         ctx.add_term("fuel_cny", dt * x.fuel_price_cny_per_kwh * cp.sum(fuel))
