@@ -16,12 +16,20 @@ from sites.references import (
     std_type_tap_problem,
     transformer_tap_problems,
 )
-from sites.schema import Fuel
+from sites.schema import Fuel, GeneratorKind
 
 DEFAULT_VOLTAGE_SETPOINT_PU = 1.0
 """The external grid's voltage at the PCC when neither the site nor its file sets one."""
 
 KW_PER_MW = 1000.0
+
+SGEN_TYPE_OF_KIND = {
+    GeneratorKind.GAS_ENGINE: "gas engine",
+    GeneratorKind.GAS_TURBINE: "gas turbine",
+    GeneratorKind.FUEL_CELL: "fuel cell",
+    GeneratorKind.DIESEL: "diesel",
+}
+"""pandapower's static generator ``type`` of a generator whose heat is unused ("CHP" else)."""
 
 
 class Element(StrEnum):
@@ -88,8 +96,10 @@ def build_network(site: Site) -> ParkNetwork:
     injections: list[Injection] = []
     a = site.assets
 
-    def add_sgen(column: str, bus: str, sn_kva: float, name: str) -> None:
-        idx = pp.create_sgen(net, bus_index[bus], p_mw=0.0, sn_mva=sn_kva / KW_PER_MW, name=name)
+    def add_sgen(column: str, bus: str, sn_kva: float, name: str, kind: str) -> None:
+        idx = pp.create_sgen(
+            net, bus_index[bus], p_mw=0.0, sn_mva=sn_kva / KW_PER_MW, name=name, type=kind
+        )
         injections.append(Injection(column, Element.SGEN, int(idx)))
 
     def add_load(column: str, bus: str, peak_kw: float, pf: float, name: str) -> None:
@@ -99,9 +109,12 @@ def build_network(site: Site) -> ParkNetwork:
         injections.append(Injection(column, Element.LOAD, int(idx), q_per_p=_q_per_p(pf)))
 
     for pv in a.pv:
-        add_sgen(columns.pv_kw(pv.name), pv.bus, pv.inverter_kva, pv.name)
+        add_sgen(columns.pv_kw(pv.name), pv.bus, pv.inverter_kva, pv.name, "PV")
     for w in a.wind:
-        add_sgen(columns.wind_kw(w.name), w.bus, w.total_rated_kw, w.name)
+        add_sgen(columns.wind_kw(w.name), w.bus, w.total_rated_kw, w.name, "WP")
+    for chp in a.chp:  # dispatchable generators inject at unity power factor, as PV and wind
+        kind = SGEN_TYPE_OF_KIND[chp.kind] if chp.supplies is None else "CHP"
+        add_sgen(columns.chp_kw(chp.name), chp.bus, chp.rated_electric_kw, chp.name, kind)
     for load in a.electric_loads:
         add_load(columns.load_kw(load.name), load.bus, load.peak_kw, load.power_factor, load.name)
     for hp in a.heat_pumps:
