@@ -17,6 +17,7 @@ from sites.references import (
     transformer_tap_problems,
 )
 from sites.schema import Fuel, GeneratorKind
+from sites.schema.base import as_name
 
 DEFAULT_VOLTAGE_SETPOINT_PU = 1.0
 """The external grid's voltage at the PCC when neither the site nor its file sets one."""
@@ -230,8 +231,10 @@ def dropped_elements(site: Site) -> tuple[str, ...]:
     path = site.network.pandapower_file
     net = pp.from_json(path)
     lines = []
+    carried = _carried_over(site, net)
     for table, label in _REPLACED_TABLES.items():
         frame = net[table]
+        frame = frame[[(table, int(i)) not in carried for i in frame.index]]
         if len(frame):
             total_mw = float(frame["p_mw"].abs().sum()) if "p_mw" in frame else float("nan")
             names = ", ".join(str(n) for n in frame["name"].head(5) if isinstance(n, str))
@@ -247,6 +250,32 @@ def dropped_elements(site: Site) -> tuple[str, ...]:
             f"{site.grid_connection.pcc_bus})"
         )
     return tuple(lines)
+
+
+_FAMILIES_OF_TABLE = {
+    "load": ("electric_loads",),
+    "sgen": ("pv", "wind", "chp"),
+    "storage": ("batteries",),
+}
+
+
+def _carried_over(site: Site, net: pp.pandapowerNet) -> set[tuple[str, int]]:
+    """(table, index) of the file's elements the site carries as assets: an asset of the
+    matching family at the same bus with the element's name written as a site name (as
+    :func:`network_models.importer.site_from_pandapower` names them)."""
+    bus_index = file_bus_names(net)
+    bus_index.update(site.network.bus_map)
+    found: set[tuple[str, int]] = set()
+    for table, families in _FAMILIES_OF_TABLE.items():
+        assets = {
+            (x.name, bus_index.get(x.bus))
+            for family in families
+            for x in getattr(site.assets, family)
+        }
+        for i, row in net[table].iterrows():
+            if isinstance(row["name"], str) and (as_name(row["name"]), int(row["bus"])) in assets:
+                found.add((table, int(i)))
+    return found
 
 
 def _pcc_index(site: Site, net: pp.pandapowerNet) -> int:
