@@ -146,6 +146,21 @@ def _electric(c: _Checker, site: Site) -> None:
         demand = demand + c.col(columns.boiler_kw(a.boilers[k].name))
     for chp in a.chp:
         supply = supply + c.col(columns.chp_kw(chp.name))
+    if a.recovery_power:
+        loads = np.vstack([c.col(columns.load_kw(x.name)) for x in a.electric_loads])
+        available = layout.recovery_available_kw(loads)
+    for k, unit in enumerate(a.recovery_power):
+        out = c.col(columns.recovery_kw(unit.name))
+        c.close(
+            f"recovery {unit.name} available from its process load",
+            c.col(pc.recovery_available_kw(unit.name)),
+            available[k],
+            POWER_ATOL_KW,
+        )
+        c.physical(f"recovery_available[{unit.name}]", out, available[k], POWER_ATOL_KW)
+        if unit.must_run:
+            c.physical(f"recovery_must_run[{unit.name}]", available[k] - out, 0.0, POWER_ATOL_KW)
+        supply = supply + out
     c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)

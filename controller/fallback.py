@@ -15,7 +15,10 @@ Per interval, in order:
   demand's cheapest fuel boiler (fuel price / efficiency; none: 0) above its fuel cost per
   kWh, its heat at rating no more than what its demand still needs, its output no more
   than the park's load less renewables (it never causes export). A unit whose ramp cannot
-  take it from 0 to its rating in one interval stays off (start costs are not weighed).
+  take it from 0 to its rating in one interval stays off (start costs are not weighed);
+  a fuel cell or diesel set (no heat used) likewise, on the electricity price alone;
+- then waste-heat and waste-pressure power: a must-run unit gives all that is available,
+  a curtailable one as much as the park's load less renewables and CHP takes.
 
 ``flex`` (per interval, 0..1) scales what may be switched: heat-pump and battery power and
 the renewable output used; the planner lowers it where the AC check of a fallback finds a
@@ -351,6 +354,26 @@ def _chp_rule(site: Site, inputs: DispatchInputs, renewable_kw: np.ndarray) -> n
     return out
 
 
+def _recovery_rule(site: Site, inputs: DispatchInputs, supplied_kw: np.ndarray) -> np.ndarray:
+    """(n_recovery, T) each waste-heat or waste-pressure generator's output: all that is
+    available for a must-run unit; for a curtailable one, as much as the park's load less
+    what is already supplied (``supplied_kw``: renewables and CHP) takes."""
+    units = site.assets.recovery_power
+    loads = inputs.real(inputs.load_kw)
+    available = layout_for(site).recovery_available_kw(loads)
+    room = _column_totals(loads) - supplied_kw
+    out = np.zeros_like(available)
+    for k, unit in enumerate(units):
+        if unit.must_run:
+            out[k] = available[k]
+            room = room - out[k]
+    for k, unit in enumerate(units):
+        if not unit.must_run:
+            out[k] = np.clip(np.minimum(available[k], room), 0.0, None)
+            room = room - out[k]
+    return out
+
+
 def _less_heat(site: Site, inputs: DispatchInputs, chp_kw: np.ndarray) -> DispatchInputs:
     """``inputs`` with each heat demand less the CHP heat it gets."""
     if not site.assets.chp:
@@ -377,6 +400,9 @@ def fallback_dispatch(
     export_limit = real(inputs.export_limit_kw)
     losses = real(inputs.network.losses_kw) if inputs.network is not None else np.zeros(n)
     chp = _chp_rule(site, inputs, _column_totals(pv) + _column_totals(wind))
+    recovery = _recovery_rule(
+        site, inputs, _column_totals(pv) + _column_totals(wind) + _column_totals(chp)
+    )
     heat = _serve_heat(rules, _less_heat(site, inputs, chp), cops, scale)
 
     # electricity: the heat side fixed what heat pumps and electric boilers draw
@@ -387,6 +413,7 @@ def fallback_dispatch(
     demand = (
         _column_totals(real(inputs.load_kw))
         - _column_totals(chp)
+        - _column_totals(recovery)
         + _column_totals(heat.heat_pump_kw)
         + electric_boiler
         + losses
@@ -404,6 +431,7 @@ def fallback_dispatch(
     spill = surplus - exported
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(exporting & (spill > 0) & (renewable > 0), 1.0 - spill / renewable, 1.0)
+    share = np.clip(share, 0.0, 1.0)  # must-run recovery beyond load and export: reported
     grid_import = np.where(exporting, 0.0, -surplus)
     import_over = np.where(exporting, 0.0, _greater(grid_import - import_limit, 0.0))
     pv *= share  # renewables curtailed where the surplus could go nowhere
@@ -437,4 +465,5 @@ def fallback_dispatch(
         slacks=slacks,
         chp_electric_kw=chp,
         chp_on=(chp > 0.0).astype(float),
+        recovery_kw=recovery,
     )

@@ -116,6 +116,8 @@ def build_network(site: Site) -> ParkNetwork:
     for chp in a.chp:  # dispatchable generators inject at unity power factor, as PV and wind
         kind = SGEN_TYPE_OF_KIND[chp.kind] if chp.supplies is None else "CHP"
         add_sgen(columns.chp_kw(chp.name), chp.bus, chp.rated_electric_kw, chp.name, kind)
+    for r in a.recovery_power:
+        add_sgen(columns.recovery_kw(r.name), r.bus, r.rated_kw, r.name, r.kind.value)
     for load in a.electric_loads:
         add_load(columns.load_kw(load.name), load.bus, load.peak_kw, load.power_factor, load.name)
     for hp in a.heat_pumps:

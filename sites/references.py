@@ -21,7 +21,16 @@ from sites.schema.base import as_name
 from sites.schema.network import VoltageLevel
 
 # Asset families whose members sit on an electrical bus.
-_ON_BUS = ("pv", "wind", "batteries", "heat_pumps", "electric_loads", "boilers", "chp")
+_ON_BUS = (
+    "pv",
+    "wind",
+    "batteries",
+    "heat_pumps",
+    "electric_loads",
+    "boilers",
+    "chp",
+    "recovery_power",
+)
 # Families that deliver heat to a heat demand.
 _SUPPLIERS = ("heat_pumps", "thermal_storage", "boilers", "chp")
 _VOLTAGE_RTOL = 0.05  # nominal voltages of the PCC bus and the connection may differ by rounding
@@ -384,7 +393,7 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
                     a.get("supplies"),
                     f"must name a heat demand ({', '.join(map(str, demands)) or 'none defined'})",
                 )
-    for fam in ("waste_heat", "heat_demands"):
+    for fam in ("waste_heat", "heat_demands", "recovery_power"):
         for i, a in _indexed(assets, fam):
             if a.get("process_load") is not None and a.get("process_load") not in loads:
                 add(

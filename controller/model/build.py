@@ -23,7 +23,7 @@ from controller.model.electric import (
     add_pv,
     add_wind,
 )
-from controller.model.generation import add_chp
+from controller.model.generation import add_chp, add_generation_export, add_recovery_power
 from controller.model.heat import (
     add_boiler,
     add_heat_balance,
@@ -83,6 +83,8 @@ def build_model(
     add_thermal_storage(ctx)
     add_boiler(ctx)
     add_chp(ctx)
+    add_recovery_power(ctx)
+    add_generation_export(ctx)
     add_heat_balance(ctx)
     add_electric_balance(ctx)
     add_network(ctx)

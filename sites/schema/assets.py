@@ -315,6 +315,40 @@ class GasChp(StrictModel):
         return self.heat_efficiency / self.electric_efficiency
 
 
+class RecoveryKind(StrEnum):
+    """Power recovered from a process's waste energy."""
+
+    ORC = "orc"
+    """Organic Rankine cycle on low-temperature waste heat."""
+    STEAM_TURBINE = "steam_turbine"
+    """Steam raised on furnace or reactor waste heat, through a turbine."""
+    PRESSURE_TURBINE = "pressure_turbine"
+    """Top-gas (or other process gas) pressure recovery turbine, TRT."""
+
+
+class RecoveryGenerator(StrictModel):
+    """Waste-heat or waste-pressure power: burns no fuel; what it can give follows a process
+    load (``kw_per_process_kw`` x that load's power, up to ``rated_kw``). A must-run unit
+    gives all of it (the process runs it); a curtailable one anything up to it."""
+
+    name: Name
+    bus: Name
+    kind: RecoveryKind
+    process_load: Name = Field(description="electric load whose operation releases the energy")
+    kw_per_process_kw: float = Field(
+        gt=0, description="electric output available per kW of the process load"
+    )
+    rated_kw: float = Field(gt=0, description="electric rating [kW]")
+    must_run: bool = Field(
+        default=False, description="true: gives everything available; false: may be curtailed"
+    )
+
+    def available_kw(self, process_kw: float) -> float:
+        """Output available at a process load of ``process_kw`` [kW] (the one definition
+        for the planner, its checks, the fallback and the plant)."""
+        return min(self.rated_kw, self.kw_per_process_kw * max(process_kw, 0.0))
+
+
 class Assets(StrictModel):
     pv: list[PVArray] = []
     wind: list[WindTurbine] = []
@@ -326,3 +360,4 @@ class Assets(StrictModel):
     heat_demands: list[HeatDemand] = []
     boilers: list[BackupBoiler] = []
     chp: list[GasChp] = []
+    recovery_power: list[RecoveryGenerator] = []
