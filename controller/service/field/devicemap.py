@@ -55,6 +55,7 @@ class Role(StrEnum):
     WEATHER_STATION = "weather_station"
     LOAD_METER = "load_meter"
     HEAT_METER = "heat_meter"
+    CHP_CONTROLLER = "chp_controller"
 
 
 class DataType(StrEnum):
@@ -179,6 +180,10 @@ def field_map_from_mapping(raw: Any, site: Site, source: str = "<mapping>") -> F
     return field_map
 
 
+ON_OFF_UNIT = "on/off"
+"""Unit of an on/off setpoint (a CHP unit's ``chp_*_on``: 1 run, 0 stop)."""
+
+
 def setpoint_units(site: Site) -> dict[str, str]:
     """Every setpoint a map may write for ``site``, with its unit."""
     a = site.assets
@@ -201,6 +206,9 @@ def setpoint_units(site: Site) -> dict[str, str]:
     for tank in a.thermal_storage:
         names[pc.thermal_storage_charge_kw_th(tank.name)] = "kW_th"
         names[pc.thermal_storage_discharge_kw_th(tank.name)] = "kW_th"
+    for chp in a.chp:
+        names[columns.chp_kw(chp.name)] = "kW"
+        names[pc.chp_on(chp.name)] = ON_OFF_UNIT
     return names
 
 
@@ -215,6 +223,7 @@ def _assets_of(site: Site, role: Role) -> list[str] | None:
         Role.BOILER: [b.name for b in a.boilers],
         Role.LOAD_METER: [ld.name for ld in a.electric_loads],
         Role.HEAT_METER: [d.name for d in a.heat_demands] + [w.name for w in a.waste_heat],
+        Role.CHP_CONTROLLER: [c.name for c in a.chp],
     }
     return by_role.get(role)
 

@@ -16,7 +16,7 @@ so far (every write re-runs the interval from its start state); at its end the s
 A device whose map gives a heartbeat and whose counter has not changed for its
 ``timeout_s`` (wall seconds) falls back to its local rules: a PCS holds zero power, an
 inverter runs uncapped, a heat pump or boiler follows its demand, a tank's controller
-neither charges nor discharges, the connection point drops a lowered limit.
+neither charges nor discharges, a CHP unit stops, the connection point drops a lowered limit.
 """
 
 from __future__ import annotations
@@ -218,6 +218,9 @@ class SimulatedPark:
         for t in a.thermal_storage:
             limits[pc.thermal_storage_charge_kw_th(t.name)] = t.charge_kw_th
             limits[pc.thermal_storage_discharge_kw_th(t.name)] = t.discharge_kw_th
+        for c in a.chp:
+            limits[columns.chp_kw(c.name)] = c.rated_electric_kw
+            limits[pc.chp_on(c.name)] = 1.0
         return limits.get(point.setpoint or "", math.inf)
 
     def telemetry(self) -> list[tuple[str, str]]:
