@@ -139,6 +139,8 @@ def kpi_table(k: Kpis) -> Table:
             ("CHP heat MWh_th", f"{k.chp_heat_kwh_th / 1000:,.2f}"),
             ("CHP hours run, starts", f"{k.chp_run_hours:,.1f} h, {k.chp_starts:.0f}"),
         ]
+    if k.recovery_power_kwh > 0:  # NaN and 0 left out, as above
+        rows.append(("waste-heat/pressure power MWh", f"{k.recovery_power_kwh / 1000:,.2f}"))
     for name, value in rows:
         table.add_row(name, value, "", "")
     return table

@@ -160,3 +160,12 @@ def test_posted_prices_cover_the_negative_hours() -> None:
     ).sort_index()
     assert len(posted) == 20 and (posted == NEGATIVE_EXPORT).all()
     assert posted.index[-1] - posted.index[0] == timedelta(hours=4, minutes=45)
+
+
+def test_the_plan_command_lists_the_recovered_energy() -> None:
+    from controller.cli.plan_cmd import kpi_table
+
+    _, result, _ = _planned(must_run=True)
+    table = kpi_table(result.kpis)
+    rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
+    assert rows["waste-heat/pressure power MWh"] == "36.00"  # all day at 1500 kW
