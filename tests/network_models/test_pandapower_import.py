@@ -76,6 +76,8 @@ def test_the_imported_site_validates_and_its_network_has_the_files_generators(
     assert dropped_elements(site) == ()  # nothing of the file is left out any more
     validated = microgrid("sites", "validate", str(out))
     assert validated.exit_code == 0 and "warning" not in validated.stdout
+    shown = microgrid("sites", "show", str(out)).stdout
+    assert "fuel cell" in shown and "310 kW, diesel" in shown
     built = build_network(site).net.sgen.set_index("name")
     for _, row in net.sgen.iterrows():
         mine = built.loc[as_name(row["name"])]
