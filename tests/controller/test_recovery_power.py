@@ -169,3 +169,13 @@ def test_the_plan_command_lists_the_recovered_energy() -> None:
     table = kpi_table(result.kpis)
     rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
     assert rows["waste-heat/pressure power MWh"] == "36.00"  # all day at 1500 kW
+
+
+def test_a_plan_with_recovery_power_survives_json() -> None:
+    from controller.serialise import plan_from_json, plan_to_json
+
+    site, result, _ = _planned(must_run=False)
+    again = plan_from_json(plan_to_json(result))
+    pd.testing.assert_frame_equal(again.frame, result.frame, check_freq=False)
+    assert again.kpis.recovery_power_kwh == pytest.approx(result.kpis.recovery_power_kwh)
+    assert check_plan(site, again).ok
