@@ -106,6 +106,8 @@ def series_bounds(site: Site) -> dict[str, Bound]:
         )
     for chp in site.assets.chp:  # its output tells the planner whether it runs
         bounds[columns.chp_kw(chp.name)] = Bound(0.0, chp.rated_electric_kw * FLOW_TOLERANCE, "kW")
+    for unit in site.assets.recovery_power:
+        bounds[columns.recovery_kw(unit.name)] = Bound(0.0, unit.rated_kw * FLOW_TOLERANCE, "kW")
     grid = site.grid_connection
     bounds[pc.GRID_IMPORT_KW] = Bound(0.0, grid.import_limit_kw * DEMAND_TOLERANCE, "kW")
     bounds[pc.GRID_EXPORT_KW] = Bound(0.0, max(grid.export_limit_kw, 1.0) * DEMAND_TOLERANCE, "kW")

@@ -56,6 +56,7 @@ class Role(StrEnum):
     LOAD_METER = "load_meter"
     HEAT_METER = "heat_meter"
     CHP_CONTROLLER = "chp_controller"
+    RECOVERY_CONTROLLER = "recovery_controller"
 
 
 class DataType(StrEnum):
@@ -209,6 +210,8 @@ def setpoint_units(site: Site) -> dict[str, str]:
     for chp in a.chp:
         names[columns.chp_kw(chp.name)] = "kW"
         names[pc.chp_on(chp.name)] = ON_OFF_UNIT
+    for unit in a.recovery_power:  # an output limit, as a PV inverter's
+        names[columns.recovery_kw(unit.name)] = "kW"
     return names
 
 
@@ -224,6 +227,7 @@ def _assets_of(site: Site, role: Role) -> list[str] | None:
         Role.LOAD_METER: [ld.name for ld in a.electric_loads],
         Role.HEAT_METER: [d.name for d in a.heat_demands] + [w.name for w in a.waste_heat],
         Role.CHP_CONTROLLER: [c.name for c in a.chp],
+        Role.RECOVERY_CONTROLLER: [r.name for r in a.recovery_power],
     }
     return by_role.get(role)
 
