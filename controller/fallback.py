@@ -16,7 +16,10 @@ Per interval, in order:
   kWh, its heat at rating no more than what its demand still needs, its output no more
   than the park's load less renewables (it never causes export). A unit whose ramp cannot
   take it from 0 to its rating in one interval stays off (start costs are not weighed);
-  a fuel cell or diesel set (no heat used) likewise, on the electricity price alone;
+  a fuel cell or diesel set (no heat used) likewise, on the electricity price alone; then
+  the units still off cover what the load less renewables and running units needs beyond
+  the import limit, cheapest fuel first (backup), each within its minimum stable load,
+  rating and its demand's need for its heat;
 - then waste-heat and waste-pressure power: a must-run unit gives all that is available,
   a curtailable one as much as the park's load less renewables and CHP takes.
 
@@ -351,7 +354,40 @@ def _chp_rule(site: Site, inputs: DispatchInputs, renewable_kw: np.ndarray) -> n
         if d >= 0:
             heat_left[d] -= out[k] * unit.heat_per_electric
         room = room - out[k]
+    _backup(site, inputs, out, room, heat_left)
     return out
+
+
+def _backup(
+    site: Site, inputs: DispatchInputs, out: np.ndarray, room: np.ndarray, heat_left: np.ndarray
+) -> None:
+    """Units off by the price rule cover, cheapest fuel per kWh first, what the park's load
+    less renewables and running units needs beyond the import limit (a diesel set as
+    backup): each at what is short, at least its minimum stable load, at most its rating,
+    its heat within its demand's need; ``out`` is filled in place."""
+    a = site.assets
+    layout = layout_for(site)
+    short = room - inputs.real(inputs.import_limit_kw)
+    order = sorted(
+        range(len(a.chp)),
+        key=lambda k: a.chp[k].fuel_price_cny_per_kwh / a.chp[k].electric_efficiency,
+    )
+    for k in order:
+        unit = a.chp[k]
+        rating = unit.rated_electric_kw
+        if unit.ramp_kw_per_h is not None and unit.ramp_kw_per_h * DT < rating:
+            continue
+        wanted = np.where(
+            (out[k] == 0.0) & (short > 0.0),
+            np.clip(short, rating * unit.min_stable_fraction, rating),
+            0.0,
+        )
+        d = layout.chp_demand[k]
+        if d >= 0:
+            wanted = np.where(heat_left[d] >= wanted * unit.heat_per_electric, wanted, 0.0)
+            heat_left[d] -= wanted * unit.heat_per_electric
+        out[k] += wanted
+        short = short - wanted
 
 
 def _recovery_rule(site: Site, inputs: DispatchInputs, supplied_kw: np.ndarray) -> np.ndarray:

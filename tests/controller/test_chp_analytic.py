@@ -447,3 +447,26 @@ def test_fuel_cell_and_diesel_run_in_merit_order_behind_the_grid_limit(
     assert kpis.chp_run_hours == pytest.approx(24.0 + (24.0 if diesel_kw else 0.0))
     types = set(build_network(site).net.sgen["type"])
     assert {"fuel cell", "diesel"} <= types
+
+
+def test_the_fallback_covers_the_grid_limit_with_the_cheapest_generators_first() -> None:
+    # the solver fails: by the price rule the fuel cell (0.60 CNY/kWh) runs at its rating
+    # where import costs 0.8 and not in the valley (0.1); as backup, the units still off
+    # cover what the 1000 kW load needs beyond the 600 kW import limit, cheapest first:
+    # in the valley the fuel cell 300 kW and the diesel the last 100 kW, elsewhere the
+    # diesel 100 kW; no import above the limit is left
+    site, _, index = _chp_site()
+    raw = site.model_dump(mode="json")
+    raw["assets"]["chp"] = [FUEL_CELL, DIESEL]
+    raw["grid_connection"]["import_limit_kw"] = 600.0
+    site = site_from(raw)
+    fc = forecast(site, index, load_plant_kw=1000.0, heat_demand_hot_water_kw_th=1500.0)
+    result = plan(site, fc, NO_DEMAND_CHARGE, run=_raising)
+    assert result.status is PlanStatus.FALLBACK
+    report = check_plan(site, result)
+    assert report.ok, report
+    frame = result.frame
+    assert (frame[columns.chp_kw("fuel_cell")] == 300.0).all()
+    assert (frame[columns.chp_kw("diesel")] == 100.0).all()
+    assert frame[pc.GRID_IMPORT_KW].to_numpy() == pytest.approx(600.0, abs=POWER_TOL_KW)
+    assert not result.relaxations
