@@ -161,6 +161,21 @@ def _electric(c: _Checker, site: Site) -> None:
         supply = supply + c.col(fx.curtailed_kw(part.name))
     for shift in a.shiftable_loads:
         demand = demand + c.col(fx.shift_up_kw(shift.name)) - c.col(fx.shift_down_kw(shift.name))
+    if a.recovery_power:
+        loads = np.vstack([c.col(columns.load_kw(x.name)) for x in a.electric_loads])
+        available = layout.recovery_available_kw(loads)
+    for k, unit in enumerate(a.recovery_power):
+        out = c.col(columns.recovery_kw(unit.name))
+        c.close(
+            f"recovery {unit.name} available from its process load",
+            c.col(pc.recovery_available_kw(unit.name)),
+            available[k],
+            POWER_ATOL_KW,
+        )
+        c.physical(f"recovery_available[{unit.name}]", out, available[k], POWER_ATOL_KW)
+        if unit.must_run:
+            c.physical(f"recovery_must_run[{unit.name}]", available[k] - out, 0.0, POWER_ATOL_KW)
+        supply = supply + out
     c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)
@@ -271,7 +286,8 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
         )
         supply[boiler.supplies] = supply[boiler.supplies] + heat
     for chp in a.chp:
-        supply[chp.supplies] = supply[chp.supplies] + c.col(pc.chp_heat_kw_th(chp.name))
+        if chp.supplies is not None:
+            supply[chp.supplies] = supply[chp.supplies] + c.col(pc.chp_heat_kw_th(chp.name))
     grouped = {name for targets in groups.values() for name in targets}
     for d in a.heat_demands:
         if d.name in grouped:

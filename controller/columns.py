@@ -93,6 +93,11 @@ def boiler_fuel_kw(name: str) -> str:
     return f"boiler_{name}_fuel_kw"
 
 
+def recovery_available_kw(name: str) -> str:
+    """Output a waste-heat or waste-pressure generator could give in the interval."""
+    return f"recovery_{name}_available_kw"
+
+
 def chp_heat_kw_th(name: str) -> str:
     """Heat of a gas CHP unit to the heat demand it supplies."""
     return f"chp_{name}_heat_kw_th"

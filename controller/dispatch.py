@@ -48,6 +48,8 @@ class Dispatch:
     """The flexible process loads' setpoints; None for a site without them."""
     hydrogen: HydrogenDispatch | None = None
     """Electrolysers, fuel cells and tanks; None for a site without hydrogen."""
+    recovery_kw: np.ndarray | None = None
+    """(n_recovery, T) output of each waste-heat or waste-pressure generator; None: none."""
 
 
 def chp_on_from(electric_kw: np.ndarray, on: np.ndarray | None) -> np.ndarray:
@@ -174,6 +176,12 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
             chp_cost += chp.fuel_price_cny_per_kwh * fuel
             chp_cost += starts[i] * chp.start_cost_cny / HOURS_PER_STEP
             chp_co2 += chp.emission_factor_kg_per_kwh_fuel * fuel
+    if a.recovery_power:
+        recovery_available = layout.recovery_available_kw(loads)
+        recovery = np.minimum(_flow(np.asarray(d.recovery_kw, dtype=float)), recovery_available)
+        for i, unit in enumerate(a.recovery_power):
+            data[columns.recovery_kw(unit.name)] = np.clip(recovery[i], 0.0, None)
+            data[pc.recovery_available_kw(unit.name)] = recovery_available[i]
     demand, unmet = real(inputs.heat_demand_kw_th), _flow(d.heat_unmet_kw_th)
     for i, heat_demand in enumerate(a.heat_demands):
         data[columns.heat_demand_kw_th(heat_demand.name)] = demand[i]

@@ -58,6 +58,7 @@ def extract(model: DispatchModel, inputs: DispatchInputs) -> Dispatch:
         grid_export_kw=_value(model, "grid_export", 1, n)[0],
         losses_kw=inputs.real(losses) if losses is not None else np.zeros(inputs.n_steps),
         slacks=slacks,
+        recovery_kw=_value(model, "recovery_power", len(a.recovery_power), n),
         **_chp(model, n),
         flexible=_flexible(model, inputs),
         hydrogen=_hydrogen(model, inputs),

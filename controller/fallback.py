@@ -16,6 +16,12 @@ Per interval, in order:
   kWh, its heat at rating no more than what its demand still needs, its output no more
   than the park's load less renewables (it never causes export). A unit whose ramp cannot
   take it from 0 to its rating in one interval stays off (start costs are not weighed);
+  a fuel cell or diesel set (no heat used) likewise, on the electricity price alone; then
+  the units still off cover what the load less renewables and running units needs beyond
+  the import limit, cheapest fuel first (backup), each within its minimum stable load,
+  rating and its demand's need for its heat;
+- then waste-heat and waste-pressure power: a must-run unit gives all that is available,
+  a curtailable one as much as the park's load less renewables and CHP takes;
 - flexible process loads: each batch runs at its full draw from the opening of its window
   until its energy is in, no load is curtailed, nothing is shifted but a backlog the
   horizon starts with, settled as soon as it can be (:func:`controller.flexible.
@@ -350,10 +356,66 @@ def _chp_rule(site: Site, inputs: DispatchInputs, renewable_kw: np.ndarray) -> n
         fuel_cost = unit.fuel_price_cny_per_kwh / unit.electric_efficiency
         pays = price + unit.heat_per_electric * heat_value > fuel_cost
         d = layout.chp_demand[k]
-        fits = (heat_left[d] >= rating * unit.heat_per_electric) & (room >= rating)
+        fits = room >= rating
+        if d >= 0:
+            fits = fits & (heat_left[d] >= rating * unit.heat_per_electric)
         out[k] = np.where(pays & fits, rating, 0.0)
-        heat_left[d] -= out[k] * unit.heat_per_electric
+        if d >= 0:
+            heat_left[d] -= out[k] * unit.heat_per_electric
         room = room - out[k]
+    _backup(site, inputs, out, room, heat_left)
+    return out
+
+
+def _backup(
+    site: Site, inputs: DispatchInputs, out: np.ndarray, room: np.ndarray, heat_left: np.ndarray
+) -> None:
+    """Units off by the price rule cover, cheapest fuel per kWh first, what the park's load
+    less renewables and running units needs beyond the import limit (a diesel set as
+    backup): each at what is short, at least its minimum stable load, at most its rating,
+    its heat within its demand's need; ``out`` is filled in place."""
+    a = site.assets
+    layout = layout_for(site)
+    short = room - inputs.real(inputs.import_limit_kw)
+    order = sorted(
+        range(len(a.chp)),
+        key=lambda k: a.chp[k].fuel_price_cny_per_kwh / a.chp[k].electric_efficiency,
+    )
+    for k in order:
+        unit = a.chp[k]
+        rating = unit.rated_electric_kw
+        if unit.ramp_kw_per_h is not None and unit.ramp_kw_per_h * DT < rating:
+            continue
+        wanted = np.where(
+            (out[k] == 0.0) & (short > 0.0),
+            np.clip(short, rating * unit.min_stable_fraction, rating),
+            0.0,
+        )
+        d = layout.chp_demand[k]
+        if d >= 0:
+            wanted = np.where(heat_left[d] >= wanted * unit.heat_per_electric, wanted, 0.0)
+            heat_left[d] -= wanted * unit.heat_per_electric
+        out[k] += wanted
+        short = short - wanted
+
+
+def _recovery_rule(site: Site, inputs: DispatchInputs, supplied_kw: np.ndarray) -> np.ndarray:
+    """(n_recovery, T) each waste-heat or waste-pressure generator's output: all that is
+    available for a must-run unit; for a curtailable one, as much as the park's load less
+    what is already supplied (``supplied_kw``: renewables and CHP) takes."""
+    units = site.assets.recovery_power
+    loads = inputs.real(inputs.load_kw)
+    available = layout_for(site).recovery_available_kw(loads)
+    room = _column_totals(loads) - supplied_kw
+    out = np.zeros_like(available)
+    for k, unit in enumerate(units):
+        if unit.must_run:
+            out[k] = available[k]
+            room = room - out[k]
+    for k, unit in enumerate(units):
+        if not unit.must_run:
+            out[k] = np.clip(np.minimum(available[k], room), 0.0, None)
+            room = room - out[k]
     return out
 
 
@@ -364,7 +426,8 @@ def _less_heat(site: Site, inputs: DispatchInputs, chp_kw: np.ndarray) -> Dispat
     layout = layout_for(site)
     demand = np.array(inputs.heat_demand_kw_th, dtype=float)
     for k, unit in enumerate(site.assets.chp):
-        demand[layout.chp_demand[k], inputs.start :] -= chp_kw[k] * unit.heat_per_electric
+        if layout.chp_demand[k] >= 0:
+            demand[layout.chp_demand[k], inputs.start :] -= chp_kw[k] * unit.heat_per_electric
     return dataclasses.replace(inputs, heat_demand_kw_th=np.clip(demand, 0.0, None))
 
 
@@ -384,6 +447,9 @@ def fallback_dispatch(
     chp = _chp_rule(site, inputs, _column_totals(pv) + _column_totals(wind))
     flexible = fallback_flexible(site, inputs) if has_flexible(site) else None
     _, flexible_draw, _ = flexible_frame(site, flexible) if flexible is not None else (0, 0.0, 0)
+    recovery = _recovery_rule(
+        site, inputs, _column_totals(pv) + _column_totals(wind) + _column_totals(chp)
+    )
     heat = _serve_heat(rules, _less_heat(site, inputs, chp), cops, scale)
 
     # electricity: the heat side fixed what heat pumps and electric boilers draw
@@ -394,6 +460,7 @@ def fallback_dispatch(
     demand = (
         _column_totals(real(inputs.load_kw))
         - _column_totals(chp)
+        - _column_totals(recovery)
         + _column_totals(heat.heat_pump_kw)
         + electric_boiler
         + losses
@@ -416,6 +483,7 @@ def fallback_dispatch(
     spill = surplus - exported
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(exporting & (spill > 0) & (renewable > 0), 1.0 - spill / renewable, 1.0)
+    share = np.clip(share, 0.0, 1.0)  # must-run recovery beyond load and export: reported
     grid_import = np.where(exporting, 0.0, -surplus)
     import_over = np.where(exporting, 0.0, _greater(grid_import - import_limit, 0.0))
     pv *= share  # renewables curtailed where the surplus could go nowhere
@@ -451,4 +519,5 @@ def fallback_dispatch(
         chp_on=(chp > 0.0).astype(float),
         flexible=flexible,
         hydrogen=hydrogen,
+        recovery_kw=recovery,
     )

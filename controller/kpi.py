@@ -3,9 +3,13 @@
 One definition for the planner, the simulator and the service. Energies are sums of
 kW x 0.25 h over the frame's intervals. Definitions:
 
-- renewable available = PV + wind available; used on site = available - curtailed - export
-  (export counts as renewable export: the park has no other generation);
-- self-consumption ratio = used on site / available; export ratio = export / available
+- renewable available = PV + wind available; used on site = available - curtailed -
+  renewable export, where renewable export is the export beyond what the park's own
+  non-renewable generation (CHP, fuel cells, diesel, waste-heat and waste-pressure power)
+  gives in the interval (that generation is counted as exported first; without it, all
+  export is renewable);
+- self-consumption ratio = used on site / available; export ratio = renewable export /
+  available
   (both 1.0 / 0.0 by convention when nothing is available);
 - renewable share of consumption = used on site / (used on site + grid import);
 - demand charge: billed per calendar month (the site's clock) on the month's highest
@@ -26,6 +30,9 @@ kW x 0.25 h over the frame's intervals. Definitions:
   total cost);
 - hydrogen: made, vented and taken off (sold or used by the process) in kg, the offtake's
   value (it lowers the total cost), electrolyser input and fuel-cell output in kWh;
+- fuel cost = boiler and CHP fuel x its price + CHP start costs (CHP here and below: every
+  unit of ``assets.chp``, fuel cells and diesel sets included); waste-heat and waste-pressure
+  power burns none;
 - CO2 = grid import x the grid factor + boiler and CHP fuel x its factor; CO2 avoided = renewable
   used on site x the grid factor (what the same energy from the grid would have emitted).
 """
@@ -100,6 +107,9 @@ class Kpis:
     load_shifted_kwh: float = float("nan")
     """Energy taken off a shiftable load's forecast to be drawn at another time. NaN (these
     five) in plans stored before they were computed."""
+    recovery_power_kwh: float = float("nan")
+    """Electricity from waste heat and waste pressure (no fuel, no CO2); NaN in plans stored
+    before it was computed."""
 
     @property
     def meets_self_consumption_target(self) -> bool:
@@ -167,7 +177,13 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
     grid_export = _col(frame, pc.GRID_EXPORT_KW)
     import_kwh = float(grid_import.sum() * HOURS_PER_STEP)
     export_kwh = float(grid_export.sum() * HOURS_PER_STEP)
-    used = max(available - curtailed - export_kwh, 0.0)
+    generated = np.zeros(len(frame))
+    for name in [columns.chp_kw(c.name) for c in a.chp] + [
+        columns.recovery_kw(r.name) for r in a.recovery_power
+    ]:
+        generated = generated + _col(frame, name)
+    renewable_export_kwh = float(np.clip(grid_export - generated, 0.0, None).sum() * HOURS_PER_STEP)
+    used = max(available - curtailed - renewable_export_kwh, 0.0)
     if pc.PRICE_CNY_PER_KWH in frame.columns:
         prices = _col(frame, pc.PRICE_CNY_PER_KWH)
     else:
@@ -236,7 +252,7 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         import_kwh=import_kwh,
         peak_import_kw=peak,
         self_consumption_ratio=used / available if available > 0 else 1.0,
-        export_ratio=export_kwh / available if available > 0 else 0.0,
+        export_ratio=renewable_export_kwh / available if available > 0 else 0.0,
         renewable_share_of_consumption=used / (used + import_kwh) if used + import_kwh > 0 else 0.0,
         energy_cost_cny=energy_cost,
         demand_charge_cny=demand_charge,
@@ -269,6 +285,7 @@ def compute_kpis(site: Site, frame: pd.DataFrame, month_peak_import_kw: float = 
         chp_starts=float(sum(chp_starts.values())),
         **flexible,
         **hydrogen,
+        recovery_power_kwh=_energy(frame, [columns.recovery_kw(r.name) for r in a.recovery_power]),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel
 
@@ -63,12 +65,32 @@ class Layout:
 
     @cached_property
     def chp_demand(self) -> tuple[int, ...]:
-        return tuple(self.demand_position[c.supplies] for c in self.site.assets.chp)
+        """Heat demand position of each CHP unit, -1 for a generator whose heat is unused."""
+        return tuple(
+            -1 if c.supplies is None else self.demand_position[c.supplies]
+            for c in self.site.assets.chp
+        )
 
     @cached_property
     def committed_chp(self) -> tuple[int, ...]:
         """CHP units with on/off binaries (a minimum stable load)."""
         return tuple(i for i, c in enumerate(self.site.assets.chp) if c.needs_commitment)
+
+    @cached_property
+    def recovery_load(self) -> tuple[int, ...]:
+        """Electric load position of each recovery generator's process."""
+        loads = {x.name: i for i, x in enumerate(self.site.assets.electric_loads)}
+        return tuple(loads[r.process_load] for r in self.site.assets.recovery_power)
+
+    def recovery_available_kw(self, load_kw: np.ndarray) -> np.ndarray:
+        """(n_recovery, T) output each recovery generator can give, from the loads' power
+        ``load_kw`` (n_loads, T): :meth:`sites.schema.RecoveryGenerator.available_kw`."""
+        units = self.site.assets.recovery_power
+        out = np.zeros((len(units), np.shape(load_kw)[-1]))
+        for k, unit in enumerate(units):
+            process = np.clip(np.asarray(load_kw)[self.recovery_load[k]], 0.0, None)
+            out[k] = np.minimum(unit.rated_kw, unit.kw_per_process_kw * process)
+        return out
 
     @cached_property
     def injection_capacity_kw(self) -> dict[str, float]:
@@ -99,4 +121,6 @@ class Layout:
         for shift in a.shiftable_loads:
             caps[columns.shift_down_kw(shift.name)] = shift.max_fraction * peak[shift.load]
             caps[columns.shift_up_kw(shift.name)] = shift.max_extra_kw
+        for r in a.recovery_power:
+            caps[columns.recovery_kw(r.name)] = r.rated_kw
         return caps

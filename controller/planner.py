@@ -82,12 +82,6 @@ def _summary(
     )
 
 
-CHP_NETWORK_NOTE = (
-    "gas CHP units are not in the network model yet: the network rows and the AC check do "
-    "not see their output"
-)
-
-
 @dataclass(frozen=True)
 class _Stamp:
     """What every plan of one call records, whichever way it was made."""
@@ -112,8 +106,6 @@ class _Stamp:
         notes: tuple[str, ...] = (),
     ) -> PlanMetadata:
         a, inputs = self.site.assets, self.inputs
-        if a.chp:
-            notes = (*notes, CHP_NETWORK_NOTE)
         return PlanMetadata(
             site_id=self.site.id,
             kind=self.kind,

@@ -17,12 +17,21 @@ from sites.references import (
     std_type_tap_problem,
     transformer_tap_problems,
 )
-from sites.schema import Fuel
+from sites.schema import Fuel, GeneratorKind
+from sites.schema.base import as_name
 
 DEFAULT_VOLTAGE_SETPOINT_PU = 1.0
 """The external grid's voltage at the PCC when neither the site nor its file sets one."""
 
 KW_PER_MW = 1000.0
+
+SGEN_TYPE_OF_KIND = {
+    GeneratorKind.GAS_ENGINE: "gas engine",
+    GeneratorKind.GAS_TURBINE: "gas turbine",
+    GeneratorKind.FUEL_CELL: "fuel cell",
+    GeneratorKind.DIESEL: "diesel",
+}
+"""pandapower's static generator ``type`` of a generator whose heat is unused ("CHP" else)."""
 
 
 class Element(StrEnum):
@@ -113,8 +122,10 @@ def build_network(site: Site) -> ParkNetwork:
     injections: list[Injection] = []
     a = site.assets
 
-    def add_sgen(column: str, bus: str, sn_kva: float, name: str) -> None:
-        idx = pp.create_sgen(net, bus_index[bus], p_mw=0.0, sn_mva=sn_kva / KW_PER_MW, name=name)
+    def add_sgen(column: str, bus: str, sn_kva: float, name: str, kind: str) -> None:
+        idx = pp.create_sgen(
+            net, bus_index[bus], p_mw=0.0, sn_mva=sn_kva / KW_PER_MW, name=name, type=kind
+        )
         injections.append(Injection(column, Element.SGEN, int(idx)))
 
     def add_load(column: str, bus: str, peak_kw: float, pf: float, name: str) -> int:
@@ -125,9 +136,14 @@ def build_network(site: Site) -> ParkNetwork:
         return int(idx)
 
     for pv in a.pv:
-        add_sgen(columns.pv_kw(pv.name), pv.bus, pv.inverter_kva, pv.name)
+        add_sgen(columns.pv_kw(pv.name), pv.bus, pv.inverter_kva, pv.name, "PV")
     for w in a.wind:
-        add_sgen(columns.wind_kw(w.name), w.bus, w.total_rated_kw, w.name)
+        add_sgen(columns.wind_kw(w.name), w.bus, w.total_rated_kw, w.name, "WP")
+    for chp in a.chp:  # dispatchable generators inject at unity power factor, as PV and wind
+        kind = SGEN_TYPE_OF_KIND[chp.kind] if chp.supplies is None else "CHP"
+        add_sgen(columns.chp_kw(chp.name), chp.bus, chp.rated_electric_kw, chp.name, kind)
+    for r in a.recovery_power:
+        add_sgen(columns.recovery_kw(r.name), r.bus, r.rated_kw, r.name, r.kind.value)
     element = {
         load.name: add_load(
             columns.load_kw(load.name), load.bus, load.peak_kw, load.power_factor, load.name
@@ -138,7 +154,8 @@ def build_network(site: Site) -> ParkNetwork:
     for e in a.electrolysers:
         add_load(columns.electrolyser_kw(e.name), e.bus, e.rated_kw, e.power_factor, e.name)
     for cell in a.hydrogen_fuel_cells:
-        add_sgen(columns.hydrogen_fuel_cell_kw(cell.name), cell.bus, cell.rated_kw, cell.name)
+        kind = SGEN_TYPE_OF_KIND[GeneratorKind.FUEL_CELL]
+        add_sgen(columns.hydrogen_fuel_cell_kw(cell.name), cell.bus, cell.rated_kw, cell.name, kind)
     for hp in a.heat_pumps:
         add_load(columns.heat_pump_kw(hp.name), hp.bus, hp.electric_kw, hp.power_factor, hp.name)
     for boiler in a.boilers:
@@ -252,8 +269,10 @@ def dropped_elements(site: Site) -> tuple[str, ...]:
     path = site.network.pandapower_file
     net = pp.from_json(path)
     lines = []
+    carried = _carried_over(site, net)
     for table, label in _REPLACED_TABLES.items():
         frame = net[table]
+        frame = frame[[(table, int(i)) not in carried for i in frame.index]]
         if len(frame):
             total_mw = float(frame["p_mw"].abs().sum()) if "p_mw" in frame else float("nan")
             names = ", ".join(str(n) for n in frame["name"].head(5) if isinstance(n, str))
@@ -269,6 +288,32 @@ def dropped_elements(site: Site) -> tuple[str, ...]:
             f"{site.grid_connection.pcc_bus})"
         )
     return tuple(lines)
+
+
+_FAMILIES_OF_TABLE = {
+    "load": ("electric_loads",),
+    "sgen": ("pv", "wind", "chp"),
+    "storage": ("batteries",),
+}
+
+
+def _carried_over(site: Site, net: pp.pandapowerNet) -> set[tuple[str, int]]:
+    """(table, index) of the file's elements the site carries as assets: an asset of the
+    matching family at the same bus with the element's name written as a site name (as
+    :func:`network_models.importer.site_from_pandapower` names them)."""
+    bus_index = file_bus_names(net)
+    bus_index.update(site.network.bus_map)
+    found: set[tuple[str, int]] = set()
+    for table, families in _FAMILIES_OF_TABLE.items():
+        assets = {
+            (x.name, bus_index.get(x.bus))
+            for family in families
+            for x in getattr(site.assets, family)
+        }
+        for i, row in net[table].iterrows():
+            if isinstance(row["name"], str) and (as_name(row["name"]), int(row["bus"])) in assets:
+                found.add((table, int(i)))
+    return found
 
 
 def _pcc_index(site: Site, net: pp.pandapowerNet) -> int:

@@ -43,6 +43,8 @@ What the plant does with a plan's setpoints and the interval's true conditions:
 - electrolysers draw their setpoint (within rating and minimum load) and make hydrogen along
   their curve; a tank loses its standing loss, gives its fuel cells and the offtake what
   they are set to draw as far as it holds hydrogen, and vents what it cannot hold;
+- waste-heat and waste-pressure generators give what their process truly makes available,
+  capped by their setpoint only where the plan curtailed a curtailable one (as PV);
 - the grid connection absorbs every electric mismatch; import or export beyond the connection's
   limits is counted as a violation (network losses are added by the AC verification).
 """
@@ -219,8 +221,10 @@ class Plant:
         chp_electric = self._chp(state, setpoint, supplied, out, follow)
         flexible = self._flexible(state, setpoint, out, follow)
         flexible += self._hydrogen(state, setpoint, out, follow)
+        recovered = self._recovery(setpoint, truth, out)
         hp_electric, e_boiler = self._heat(setpoint, truth, supplied, out, result, follow)
-        net = load + hp_electric + e_boiler + battery_net - renewable - chp_electric + flexible
+        generated = renewable + chp_electric + recovered
+        net = load + hp_electric + e_boiler + battery_net + flexible - generated
         ceiling = setpoint.get(pc.GRID_IMPORT_CEILING_KW)
         # the local controller meters the connection point: the park's balance plus the
         # network losses (taken as the plan expects them; the replay's AC verification then
@@ -277,7 +281,28 @@ class Plant:
             out[pc.chp_on(chp.name)] = 1.0 if got > 0.0 else 0.0
             out[pc.chp_heat_kw_th(chp.name)] = got * chp.heat_per_electric
             out[pc.chp_fuel_kw(chp.name)] = got / chp.electric_efficiency
-            supplied[chp.supplies] += got * chp.heat_per_electric
+            if chp.supplies is not None:
+                supplied[chp.supplies] += got * chp.heat_per_electric
+            total += got
+        return total
+
+    def _recovery(
+        self, setpoint: Mapping[str, float], truth: Mapping[str, float], out: dict[str, float]
+    ) -> float:
+        """Each waste-heat or waste-pressure generator gives what its process truly makes
+        available (:meth:`sites.schema.RecoveryGenerator.available_kw` of the true process
+        load), as PV does: a setpoint caps a curtailable unit only where the plan curtailed
+        it (planned output below what the plan expected available). Returns the output [kW]."""
+        total = 0.0
+        for unit in self.site.assets.recovery_power:
+            col = columns.recovery_kw(unit.name)
+            available = unit.available_kw(float(truth[columns.load_kw(unit.process_load)]))
+            planned = float(setpoint.get(col, available))
+            expected = float(setpoint.get(pc.recovery_available_kw(unit.name), planned))
+            capped = not unit.must_run and expected - planned > FOLLOW_TOL_KW
+            got = min(available, max(planned, 0.0)) if capped else available
+            out[col] = got
+            out[pc.recovery_available_kw(unit.name)] = available
             total += got
         return total
 

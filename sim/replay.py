@@ -254,6 +254,10 @@ def energy_balance_error_kw(site: Site, frame: pd.DataFrame) -> np.ndarray:
         sources += frame[columns.pv_kw(pv.name)].to_numpy()
     for w in a.wind:
         sources += frame[columns.wind_kw(w.name)].to_numpy()
+    for chp in a.chp:
+        sources += frame[columns.chp_kw(chp.name)].to_numpy()
+    for unit in a.recovery_power:
+        sources += frame[columns.recovery_kw(unit.name)].to_numpy()
     for b in a.batteries:
         sources += frame[columns.battery_discharge_kw(b.name)].to_numpy()
         uses += frame[columns.battery_charge_kw(b.name)].to_numpy()

@@ -74,6 +74,11 @@ def hydrogen_fuel_cell_kw(name: str) -> str:
     return f"hydrogen_fuel_cell_{name}_kw"
 
 
+def recovery_kw(name: str) -> str:
+    """Electric output of a waste-heat or waste-pressure generator."""
+    return f"recovery_{name}_kw"
+
+
 def heat_demand_kw_th(name: str) -> str:
     return f"heat_demand_{name}_kw_th"
 

@@ -32,6 +32,7 @@ _ON_BUS = (
     "batch_loads",
     "electrolysers",
     "hydrogen_fuel_cells",
+    "recovery_power",
 )
 _SHARES_OF_LOADS = ("curtailable_loads", "shiftable_loads")
 """Flexible parts of an electric load: each names its load; the shares add to at most 1."""
@@ -389,13 +390,15 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
             )
     for fam in _SUPPLIERS:
         for i, a in _indexed(assets, fam):
+            if fam == "chp" and a.get("supplies") is None:
+                continue  # a generator whose heat is not used (its own check says so)
             if a.get("supplies") not in demands:
                 add(
                     f"assets.{fam}[{i}].supplies",
                     a.get("supplies"),
                     f"must name a heat demand ({', '.join(map(str, demands)) or 'none defined'})",
                 )
-    for fam in ("waste_heat", "heat_demands"):
+    for fam in ("waste_heat", "heat_demands", "recovery_power"):
         for i, a in _indexed(assets, fam):
             if a.get("process_load") is not None and a.get("process_load") not in loads:
                 add(

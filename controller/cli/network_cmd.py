@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -79,6 +80,44 @@ def print_check(site: Site) -> None:
 def check(site_id: SiteId) -> None:
     """Design check at peak load without generation and at peak generation with minimum load."""
     run_guarded(lambda: print_check(park_of(site_id).site))
+
+
+@app.command("import")
+def import_network(
+    network: Annotated[Path, typer.Argument(help="pandapower JSON network (pandapower.to_json)")],
+    site_id: Annotated[str, typer.Option("--id", help="id of the new site (lower case, dashes)")],
+    out: Annotated[Path, typer.Option("--out", help="site YAML file to write")],
+    name: Annotated[str | None, typer.Option(help="the park's name")] = None,
+) -> None:
+    """A draft site file from a pandapower network: its loads, static generators (PV, wind,
+    CHP, fuel cells, diesel) and storage units become assets at their buses with their
+    ratings; what the file does not hold is assumed and listed, to be replaced."""
+    import os
+
+    import yaml
+
+    from network_models.importer import site_from_pandapower
+    from sites import load_site
+
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
+    relative = os.path.relpath(network.resolve(), out.resolve().parent)
+    imported = run_guarded(
+        lambda: site_from_pandapower(network, site_id, network_file=relative, name=name)
+    )
+    header = "# Drafted by `microgrid network import` from " + network.name + ". Assumed values\n"
+    header += "".join(f"# - {line}\n" for line in imported.assumptions)
+    out.write_text(header + yaml.safe_dump(imported.mapping, sort_keys=False), encoding="utf-8")
+    site = run_guarded(lambda: load_site(out))
+    a = site.assets
+    console.print(
+        f"wrote {out}: site '{site.id}' with {len(a.electric_loads)} loads, {len(a.pv)} PV, "
+        f"{len(a.wind)} wind, {len(a.chp)} dispatchable generators (CHP, fuel cells, diesel), "
+        f"{len(a.batteries)} batteries"
+    )
+    for line in imported.assumptions:
+        console.print(f"assumed: {line}", markup=False, soft_wrap=True)
+    for line in imported.left_out:
+        console.print(f"left out: {line}", markup=False, soft_wrap=True)
 
 
 def print_overview() -> None:

@@ -164,6 +164,8 @@ def kpi_table(k: Kpis) -> Table:
                 f"{k.electrolyser_kwh / 1000:,.2f}, {k.hydrogen_fuel_cell_kwh / 1000:,.2f}",
             ),
         ]
+    if k.recovery_power_kwh > 0:  # NaN and 0 left out, as above
+        rows.append(("waste-heat/pressure power MWh", f"{k.recovery_power_kwh / 1000:,.2f}"))
     for name, value in rows:
         table.add_row(name, value, "", "")
     return table

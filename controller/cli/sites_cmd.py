@@ -160,6 +160,24 @@ def asset_table(site: Site) -> Table:
             f"{bo.fuel.value}, {bo.capacity_kw_th:,.0f} "
             f"kW_th, efficiency {bo.efficiency:g} -> {bo.supplies}",
         )
+    for c in a.chp:
+        heat = f", heat {c.heat_efficiency:g} -> {c.supplies}" if c.supplies else ""
+        minimum = f", minimum {c.min_stable_fraction:.0%}" if c.min_stable_fraction else ""
+        table.add_row(
+            c.kind.value.replace("_", " "),
+            c.name,
+            c.bus,
+            f"{c.rated_electric_kw:,.0f} kW, {c.fuel.value}, electric efficiency "
+            f"{c.electric_efficiency:g}{heat}{minimum}",
+        )
+    for r in a.recovery_power:
+        table.add_row(
+            r.kind.value.replace("_", " "),
+            r.name,
+            r.bus,
+            f"up to {r.rated_kw:,.0f} kW, {r.kw_per_process_kw:g} kW per kW of "
+            f"{r.process_load}{', must run' if r.must_run else ''}",
+        )
     return table
 
 

@@ -28,7 +28,7 @@ from controller.model.flexible import (
     add_curtailable_loads,
     add_shiftable_loads,
 )
-from controller.model.generation import add_chp
+from controller.model.generation import add_chp, add_generation_export, add_recovery_power
 from controller.model.heat import (
     add_boiler,
     add_heat_balance,
@@ -93,6 +93,8 @@ def build_model(
     add_boiler(ctx)
     add_chp(ctx)
     add_hydrogen(ctx)
+    add_recovery_power(ctx)
+    add_generation_export(ctx)
     add_heat_balance(ctx)
     add_electric_balance(ctx)
     add_network(ctx)

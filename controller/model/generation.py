@@ -1,4 +1,6 @@
-"""Dispatchable generation: gas CHP (combined heat and power).
+"""Dispatchable generation: gas CHP (combined heat and power), fuel cells and diesel sets
+(``assets.chp``, one family: a unit whose heat is not used has no heat demand); and power
+recovered from waste heat or pressure (``assets.recovery_power``, :func:`add_recovery_power`).
 
 Electric output is on the park's balance and its network bus; heat, a fixed multiple of it
 (``heat_efficiency / electric_efficiency``), goes to the heat demand the unit supplies; fuel
@@ -32,7 +34,8 @@ def add_chp(ctx: ModelContext) -> None:
     ctx.add("chp_rating", electric <= rating @ active)
     ctx.electric_in.append(cp.sum(electric, axis=0))
     for k, x in enumerate(units):
-        heat_to(ctx, ctx.layout.chp_demand[k], x.heat_per_electric * electric[k])
+        if x.supplies is not None:
+            heat_to(ctx, ctx.layout.chp_demand[k], x.heat_per_electric * electric[k])
         ctx.injections[columns.chp_kw(x.name)] = electric[k]  # output, as for PV
         fuel = electric[k] / x.electric_efficiency
         ctx.add_term("fuel_cny", dt * x.fuel_price_cny_per_kwh * cp.sum(fuel))
@@ -92,3 +95,61 @@ def _add_commitment(ctx: ModelContext, electric: cp.Variable) -> None:
     ctx.add("chp_start", start >= on - previous - before)
     cost = np.array([units[k].start_cost_cny for k in committed])
     ctx.add_term("start_cny", cp.sum(cost @ start))
+
+
+def add_recovery_power(ctx: ModelContext) -> None:
+    """Waste-heat and waste-pressure power: output up to what the process makes available
+    (a parameter, from the process load's forecast), all of it for a must-run unit; no fuel,
+    no cost, no CO2. On the park's balance and its network bus."""
+    units = ctx.site.assets.recovery_power
+    n, h = len(units), ctx.horizon
+    if n == 0:
+        return
+    layout = ctx.layout
+
+    def feed(inputs: DispatchInputs) -> np.ndarray:
+        return layout.recovery_available_kw(np.asarray(inputs.load_kw, dtype=float))
+
+    available = ctx.param("recovery_available", (n, h), feed, nonneg=True)
+    out = ctx.var("recovery_power", (n, h))
+    ctx.add("recovery_available", out <= available)
+    must = [k for k, x in enumerate(units) if x.must_run]
+    if must:
+        ctx.add("recovery_must_run", out[must, :] >= available[must, :])
+    ctx.electric_in.append(cp.sum(out, axis=0))
+    for k, x in enumerate(units):
+        ctx.injections[columns.recovery_kw(x.name)] = out[k]
+
+
+def add_generation_export(ctx: ModelContext) -> None:
+    """Export counted as the park's own non-renewable generation (CHP, fuel cells, diesel,
+    waste-heat and waste-pressure power) before any renewable, and taken off the renewable
+    spill (the first tier; the export target counts only renewable export), so that such
+    generation is exported where that pays instead of being held back as if it were spilled
+    renewable energy. It is at most the export, the generators' output, and the surplus the
+    forecast leaves for them (their ratings or availability + renewables available - loads,
+    at least 0): where export pays more than import, importing for the loads while
+    exporting the generation (both at once, which the LP cannot rule out) stays spill and so
+    is not planned. After the generators."""
+    outputs = [
+        cp.sum(ctx.variables[name], axis=0)
+        for name in ("chp_electric", "recovery_power")
+        if name in ctx.variables
+    ]
+    if not outputs:
+        return
+    site, layout = ctx.site, ctx.layout
+    rating = sum(x.rated_electric_kw for x in site.assets.chp)
+
+    def surplus(inputs: DispatchInputs) -> np.ndarray:
+        loads = np.asarray(inputs.load_kw, dtype=float)
+        generation = rating + layout.recovery_available_kw(loads).sum(axis=0)
+        renewable = inputs.pv_available_kw.sum(axis=0) + inputs.wind_available_kw.sum(axis=0)
+        return np.asarray(np.clip(generation + renewable - loads.sum(axis=0), 0.0, None))
+
+    headroom = ctx.param("generation_surplus", (ctx.horizon,), surplus, nonneg=True)
+    exported = ctx.var("generation_export", (ctx.horizon,))
+    ctx.add("generation_export_of_export", exported <= ctx.variables["grid_export"])
+    ctx.add("generation_export_of_output", exported <= sum(outputs[1:], outputs[0]))
+    ctx.add("generation_export_of_surplus", exported <= headroom)
+    ctx.add_term("spill_kwh", -ctx.dt * cp.sum(exported))

@@ -34,6 +34,8 @@ def add_policy_targets(ctx: ModelContext) -> None:
     policy = site.policy
     available = ctx.param("available_kwh", (), available_renewable_kwh, nonneg=True)
     exported = ctx.dt * cp.sum(ctx.variables["grid_export"])
+    if "generation_export" in ctx.variables:  # renewable export only
+        exported = exported - ctx.dt * cp.sum(ctx.variables["generation_export"])
     shortfall = _horizon_slack(ctx, "self_consumption_target", pen.self_consumption_target_per_kwh)
     excess = _horizon_slack(ctx, "export_target", pen.export_target_per_kwh)
     spill_budget = ctx.param("spill_budget", (), lambda i: i.spill_budget_kwh)

@@ -12,7 +12,9 @@ the scheduler, the start-up catch-up or an operator asked for it:
    least today);
 3. the forecast is stored, then planned from with the measured state: the newest measured
    battery SoC and tank level of the last hour, else what the plan in force expected at the
-   issue time, else each store's configured initial level; the month's measured peak import
+   issue time, else each store's configured initial level; whether each CHP unit runs (its
+   metered output in the last hour above zero; unmetered: the site's ``initially_on``); the
+   month's measured peak import
    and the month's target peak (:class:`controller.peak_target.MonthPeakTarget`, chosen at
    the park's first run of each month from its history);
 4. an intraday plan is held to the committed connection schedule: for each day, the latest
@@ -39,6 +41,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from controller import columns as pc
+from controller.dispatch import ON_KW
 from controller.peak_target import MonthPeakTarget
 from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
@@ -52,7 +55,7 @@ from controller.service.store import runs as run_store
 from controller.service.tracking import measured_period
 from controller.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from forecasting import ForecastModels, fit
-from sites import Site
+from sites import Site, columns
 from sites.history.series import expected_series
 
 STEP = pd.Timedelta(minutes=15)
@@ -153,7 +156,20 @@ def measured_state(connection: Connection, site: Site, issue: pd.Timestamp) -> M
         peak or 0.0,
         month_peak_metered=peak is not None,
         renewables_year_to_date=_year_to_date(connection, site, issue),
+        chp_on=_chp_on(connection, site, at),
     )
+
+
+def _chp_on(connection: Connection, site: Site, at: datetime) -> dict[str, bool]:
+    """Each CHP unit whose output was metered in the last hour: running where that output
+    is above :data:`controller.dispatch.ON_KW` (a unit not metered is left to its site
+    file's ``initially_on``)."""
+    running: dict[str, bool] = {}
+    for chp in site.assets.chp:
+        point = measurement_store.latest(connection, site.id, columns.chp_kw(chp.name), at)
+        if point is not None and pd.Timestamp(at) - pd.Timestamp(point.ts) <= STATE_MAX_AGE:
+            running[chp.name] = point.value > ON_KW
+    return running
 
 
 def _year_to_date(connection: Connection, site: Site, issue: pd.Timestamp) -> RenewableTally:

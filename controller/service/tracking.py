@@ -5,8 +5,10 @@ the month's demand-charge exposure: the peak import metered so far and the rate 
 The ratios are :func:`controller.kpi.compute_kpis`'s, applied to a frame of what the meters
 posted: each PV and wind meter's output is the renewable energy available (curtailment is
 not metered, so a curtailed kWh counts neither as available nor as used), the connection
-point's export meter the export. The ratios count only the quarter hours whose export was
-metered (an interval without an export reading is not one without export); where no export
+point's export meter the export, and each CHP unit's output meter the park's own generation
+(counted as exported before any renewable energy, as a plan counts it). The ratios count
+only the quarter hours whose export was metered (an interval without an export reading is
+not one without export); where no export
 was posted over a period, its ratios are unknown (``None``) and ``missing`` names the series,
 rather than a 100 % that no meter showed.
 
@@ -83,10 +85,11 @@ def measured_period(
 ) -> MeasuredPeriod:
     """The ratios over ``[start, end)`` from the meters' readings (see the module)."""
     meters = renewable_meters(site)
+    generators = [columns.chp_kw(c.name) for c in site.assets.chp]
     frame = measurement_store.frame(
         connection,
         site,
-        [*meters, pc.GRID_EXPORT_KW, pc.GRID_IMPORT_KW],
+        [*meters, *generators, pc.GRID_EXPORT_KW, pc.GRID_IMPORT_KW],
         start.to_pydatetime(),
         end.to_pydatetime(),
     )
@@ -98,6 +101,8 @@ def measured_period(
         kpi_frame[pc.pv_available_kw(x.name)] = frame[columns.pv_kw(x.name)].fillna(0.0)
     for w in site.assets.wind:
         kpi_frame[pc.wind_available_kw(w.name)] = frame[columns.wind_kw(w.name)].fillna(0.0)
+    for name in generators:  # the park's own generation is counted as exported first
+        kpi_frame[name] = frame[name].fillna(0.0)
     kpi_frame[pc.GRID_EXPORT_KW] = exported.fillna(0.0)
     metered = exported.notna().to_numpy()
     everything = compute_kpis(site, kpi_frame)

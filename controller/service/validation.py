@@ -33,7 +33,7 @@ import pandas as pd
 from pvlib import solarposition
 
 from controller import columns as pc
-from sites import Site
+from sites import Site, columns
 from sites.history.series import SeriesKind, expected_series
 
 FLOW_TOLERANCE = 1.1
@@ -104,6 +104,10 @@ def series_bounds(site: Site) -> dict[str, Bound]:
         bounds[pc.thermal_storage_level_kwh_th(tank.name)] = Bound(
             0.0, tank.capacity_kwh_th, "kWh_th"
         )
+    for chp in site.assets.chp:  # its output tells the planner whether it runs
+        bounds[columns.chp_kw(chp.name)] = Bound(0.0, chp.rated_electric_kw * FLOW_TOLERANCE, "kW")
+    for unit in site.assets.recovery_power:
+        bounds[columns.recovery_kw(unit.name)] = Bound(0.0, unit.rated_kw * FLOW_TOLERANCE, "kW")
     grid = site.grid_connection
     bounds[pc.GRID_IMPORT_KW] = Bound(0.0, grid.import_limit_kw * DEMAND_TOLERANCE, "kW")
     bounds[pc.GRID_EXPORT_KW] = Bound(0.0, max(grid.export_limit_kw, 1.0) * DEMAND_TOLERANCE, "kW")

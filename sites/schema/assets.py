@@ -213,21 +213,52 @@ class BackupBoiler(StrictModel):
         return self
 
 
+class GeneratorKind(StrEnum):
+    """What a dispatchable generator is (the plan treats them alike; reports name them)."""
+
+    GAS_ENGINE = "gas_engine"
+    GAS_TURBINE = "gas_turbine"
+    FUEL_CELL = "fuel_cell"
+    DIESEL = "diesel"
+
+
+class GeneratorFuel(StrEnum):
+    GAS = "gas"
+    HYDROGEN = "hydrogen"
+    DIESEL = "diesel"
+
+
+_FUELS_OF_KIND = {
+    GeneratorKind.GAS_ENGINE: (GeneratorFuel.GAS, GeneratorFuel.HYDROGEN),
+    GeneratorKind.GAS_TURBINE: (GeneratorFuel.GAS, GeneratorFuel.HYDROGEN),
+    GeneratorKind.FUEL_CELL: (GeneratorFuel.GAS, GeneratorFuel.HYDROGEN),
+    GeneratorKind.DIESEL: (GeneratorFuel.DIESEL,),
+}
+
+
 class GasChp(StrictModel):
-    """A gas engine or turbine making power and heat together (combined heat and power).
+    """A fuel-burning dispatchable generator: a gas engine or turbine making power and heat
+    together (combined heat and power), a fuel cell on gas or hydrogen, or a diesel set.
 
     Fuel in at ``rated_electric_kw / electric_efficiency`` at full load; heat out is
-    ``heat_efficiency`` x fuel at any load (both on LHV). Below
+    ``heat_efficiency`` x fuel at any load (both on LHV), to the heat demand it
+    ``supplies`` (a unit whose heat is not used has neither). Below
     ``min_stable_fraction`` x rating it cannot run: it is off (0) or within
     [min stable, rating]; each start costs ``start_cost_cny``.
     """
 
     name: Name
     bus: Name
-    supplies: Name = Field(description="name of the heat demand its heat serves")
+    kind: GeneratorKind = Field(default=GeneratorKind.GAS_ENGINE)
+    fuel: GeneratorFuel = Field(default=GeneratorFuel.GAS)
+    supplies: Name | None = Field(
+        default=None, description="name of the heat demand its heat serves; none: heat unused"
+    )
     rated_electric_kw: float = Field(gt=0)
     electric_efficiency: float = Field(gt=0, lt=1, description="electric out / fuel in (LHV)")
-    heat_efficiency: float = Field(gt=0, lt=1, description="heat out / fuel in (LHV)")
+    heat_efficiency: float = Field(
+        default=0.0, ge=0, lt=1, description="heat out / fuel in (LHV); 0: no heat used"
+    )
     min_stable_fraction: float = Field(
         default=0.0, ge=0, lt=1, description="lowest output when on, share of the rating"
     )
@@ -236,11 +267,25 @@ class GasChp(StrictModel):
     )
     start_cost_cny: float = Field(default=0.0, ge=0)
     fuel_price_cny_per_kwh: float = Field(ge=0, description="per kWh of fuel (LHV)")
-    emission_factor_kg_per_kwh_fuel: float = Field(ge=0, description="0.2 for natural gas")
+    emission_factor_kg_per_kwh_fuel: float = Field(
+        ge=0, description="0.2 for natural gas, 0.27 for diesel, 0 for hydrogen at the unit"
+    )
     initially_on: bool = Field(default=False, description="running when the horizon starts")
 
     @model_validator(mode="after")
     def _efficiencies(self) -> GasChp:
+        fuels = _FUELS_OF_KIND[self.kind]
+        if self.fuel not in fuels:
+            raise ValueError(
+                f"fuel={self.fuel.value} does not fire a {self.kind.value}: give one of "
+                f"{', '.join(f.value for f in fuels)}"
+            )
+        if (self.heat_efficiency > 0) != (self.supplies is not None):
+            raise ValueError(
+                f"heat_efficiency={self.heat_efficiency} and supplies={self.supplies!r}: a unit "
+                "whose heat is used gives both (heat_efficiency above 0 and the heat demand), "
+                "one whose heat is not, neither"
+            )
         total = self.electric_efficiency + self.heat_efficiency
         if total > 1.0:
             raise ValueError(
@@ -268,8 +313,42 @@ class GasChp(StrictModel):
 
     @property
     def heat_per_electric(self) -> float:
-        """kW_th of heat per kW of electric output."""
+        """kW_th of heat per kW of electric output (0 where its heat is not used)."""
         return self.heat_efficiency / self.electric_efficiency
+
+
+class RecoveryKind(StrEnum):
+    """Power recovered from a process's waste energy."""
+
+    ORC = "orc"
+    """Organic Rankine cycle on low-temperature waste heat."""
+    STEAM_TURBINE = "steam_turbine"
+    """Steam raised on furnace or reactor waste heat, through a turbine."""
+    PRESSURE_TURBINE = "pressure_turbine"
+    """Top-gas (or other process gas) pressure recovery turbine, TRT."""
+
+
+class RecoveryGenerator(StrictModel):
+    """Waste-heat or waste-pressure power: burns no fuel; what it can give follows a process
+    load (``kw_per_process_kw`` x that load's power, up to ``rated_kw``). A must-run unit
+    gives all of it (the process runs it); a curtailable one anything up to it."""
+
+    name: Name
+    bus: Name
+    kind: RecoveryKind
+    process_load: Name = Field(description="electric load whose operation releases the energy")
+    kw_per_process_kw: float = Field(
+        gt=0, description="electric output available per kW of the process load"
+    )
+    rated_kw: float = Field(gt=0, description="electric rating [kW]")
+    must_run: bool = Field(
+        default=False, description="true: gives everything available; false: may be curtailed"
+    )
+
+    def available_kw(self, process_kw: float) -> float:
+        """Output available at a process load of ``process_kw`` [kW] (the one definition
+        for the planner, its checks, the fallback and the plant)."""
+        return min(self.rated_kw, self.kw_per_process_kw * max(process_kw, 0.0))
 
 
 class Assets(StrictModel):
@@ -289,3 +368,4 @@ class Assets(StrictModel):
     electrolysers: list[Electrolyser] = []
     hydrogen_tanks: list[HydrogenTank] = []
     hydrogen_fuel_cells: list[HydrogenFuelCell] = []
+    recovery_power: list[RecoveryGenerator] = []

@@ -31,12 +31,14 @@ from dispatch_cases import (
 from controller import columns as pc
 from controller.check import check_plan
 from controller.cli.plan_cmd import kpi_table
-from controller.config import DEFAULT_CONFIG
+from controller.config import DEFAULT_CONFIG, Objective
 from controller.kpi import compute_kpis
 from controller.plan import PlanKind, PlanStatus
-from controller.planner import CHP_NETWORK_NOTE, plan
+from controller.planner import plan
 from controller.serialise import plan_from_json, plan_to_json
 from controller.state import MeasuredState
+from network_models.build import build_network
+from network_models.verify import NetworkVerifier
 from sim.policies import PerfectForesightPolicy
 from sim.replay import replay
 from sites import bundled_site_paths, columns
@@ -82,7 +84,6 @@ def _valley(index: Any) -> np.ndarray:
 def _planned(site: Any, fc: Any) -> Any:
     result = plan(site, fc, NO_DEMAND_CHARGE)
     assert result.status is PlanStatus.OPTIMAL, result.status
-    assert CHP_NETWORK_NOTE in result.metadata.notes
     report = check_plan(site, result)
     assert report.ok, report
     return result
@@ -331,3 +332,141 @@ def test_a_milp_stopped_with_an_incumbent_plans_with_it() -> None:
     assert "solver outcome: solved_inaccurate" in result.metadata.notes
     report = check_plan(site, result)
     assert report.ok, report
+
+
+FEEDER_LINE_KA = 0.11
+"""The feeder's rating in the network test: 0.11 kA x 10 kV x sqrt(3) = 1905 kVA."""
+
+
+def test_a_chp_on_a_feeder_is_a_network_element_that_relieves_the_line() -> None:
+    # load (2500 kW, power factor 0.95: 822 kvar) and CHP on the feeder behind a 1905 kVA
+    # line. In the valley the CHP does not pay for itself (above), but with it off the line
+    # would carry sqrt(2500^2 + 822^2) = 2632 kVA: the network rows make it run there, at
+    # least at 2500 - sqrt(1905^2 - 822^2) = 781 kW, and the AC check of the plan, which sees
+    # its output at the feeder bus, finds the line within its rating
+    site, _, index = _chp_site(load_kw=2500.0)
+    raw = site.model_dump(mode="json")
+    raw["network"]["lines"][0]["max_i_ka"] = FEEDER_LINE_KA
+    raw["assets"]["electric_loads"][0].update(bus="feeder", peak_kw=3000)
+    raw["assets"]["chp"][0]["bus"] = "feeder"
+    site = site_from(raw)
+    park = build_network(site)
+    sgen = park.net.sgen.set_index("name").loc["engine"]
+    assert park.bus_name(int(sgen["bus"])) == "feeder" and sgen["type"] == "CHP"
+    assert float(sgen["sn_mva"]) == pytest.approx(RATED_KW / 1000)
+    assert columns.chp_kw("engine") in park.columns()
+
+    fc = forecast(site, index, load_plant_kw=2500.0, heat_demand_hot_water_kw_th=1500.0)
+    result = _planned(site, fc)
+    assert result.metadata.network.ok
+    out = result.frame[columns.chp_kw("engine")].to_numpy()
+    valley = _valley(index)
+    assert out[~valley] == pytest.approx(RATED_KW, abs=POWER_TOL_KW)
+    assert (out[valley] > 781.0 - POWER_TOL_KW).all() and (out[valley] < RATED_KW).all()
+    loading = NetworkVerifier(site).verify(result.frame).line_loading_percent["l_feeder"]
+    assert loading.max() <= 100.0 + 1e-6
+    # the same frame with the CHP's output taken away overloads the line: the check sees it
+    without = result.frame.assign(**{columns.chp_kw("engine"): 0.0})
+    assert NetworkVerifier(site).verify(without).line_loading_percent["l_feeder"].max() > 130.0
+
+
+CO2_TIE_BREAK_KWH = DEFAULT_CONFIG.tolerances[Objective.COST].absolute / (0.60 - 0.10)
+"""Fuel-cell energy the CO2 tier may buy in the valley within the cost tier's tolerance."""
+
+VERTEX_SLOP_KWH = 1.0
+"""Energy HiGHS may leave off the exact vertex in a day of this flat LP (seen: 3 kW for one
+quarter hour, 0.75 kWh, about 2 CNY on a 32,000 CNY day)."""
+
+FUEL_CELL = {
+    "name": "fuel_cell",
+    "bus": "pcc",
+    "kind": "fuel_cell",
+    "fuel": "hydrogen",
+    "rated_electric_kw": 300,
+    "electric_efficiency": 0.50,  # 0.30 CNY per kWh of hydrogen: 0.60 CNY/kWh electric
+    "fuel_price_cny_per_kwh": 0.30,
+    "emission_factor_kg_per_kwh_fuel": 0.0,
+}
+DIESEL = {
+    "name": "diesel",
+    "bus": "pcc",
+    "kind": "diesel",
+    "fuel": "diesel",
+    "rated_electric_kw": 500,
+    "electric_efficiency": 0.35,  # 0.90 CNY per kWh of diesel: 2.57 CNY/kWh electric
+    "fuel_price_cny_per_kwh": 0.90,
+    "emission_factor_kg_per_kwh_fuel": 0.27,
+}
+
+
+@pytest.mark.parametrize(
+    ("import_limit_kw", "fuel_cell_kw", "fuel_cell_valley_kw", "diesel_kw"),
+    [
+        # 1000 kW load. Import up to 800 kW: the fuel cell (0.60 CNY/kWh) runs at its rating
+        # where import costs 0.8, and in the valley (0.1) only for the 200 kW the grid
+        # cannot give; the diesel (2.57 CNY/kWh) never runs
+        (800.0, 300.0, 200.0, 0.0),
+        # import up to 600 kW: the fuel cell at its rating everywhere and the diesel set,
+        # dearest, only for the last 100 kW
+        (600.0, 300.0, 300.0, 100.0),
+    ],
+)
+def test_fuel_cell_and_diesel_run_in_merit_order_behind_the_grid_limit(
+    import_limit_kw: float, fuel_cell_kw: float, fuel_cell_valley_kw: float, diesel_kw: float
+) -> None:
+    site, _, index = _chp_site()
+    raw = site.model_dump(mode="json")
+    raw["assets"]["chp"] = [FUEL_CELL, DIESEL]
+    raw["grid_connection"]["import_limit_kw"] = import_limit_kw
+    site = site_from(raw)
+    fc = forecast(site, index, load_plant_kw=1000.0, heat_demand_hot_water_kw_th=1500.0)
+    result = _planned(site, fc)
+    frame, valley = result.frame, _valley(index)
+    cell = frame[columns.chp_kw("fuel_cell")].to_numpy()
+    assert cell[~valley] == pytest.approx(fuel_cell_kw, abs=POWER_TOL_KW)
+    # in the valley, hydrogen (no CO2) above what the grid limit needs costs 0.5 CNY/kWh
+    # more than import: the CO2 tie-break may buy up to the cost tier's tolerance of it
+    assert (cell[valley] >= fuel_cell_valley_kw - POWER_TOL_KW).all()
+    extra_kwh = (cell[valley] - fuel_cell_valley_kw).sum() * 0.25
+    assert extra_kwh <= CO2_TIE_BREAK_KWH + POWER_TOL_KW
+    diesel = frame[columns.chp_kw("diesel")].to_numpy()
+    assert (diesel >= diesel_kw - POWER_TOL_KW).all()
+    assert (diesel - diesel_kw).sum() * 0.25 <= VERTEX_SLOP_KWH
+    assert (frame[pc.chp_heat_kw_th("fuel_cell")] == 0.0).all()  # no heat used: none counted
+    kpis = compute_kpis(site, frame)
+    cell_fuel = frame[pc.chp_fuel_kw("fuel_cell")].sum() * 0.25
+    diesel_fuel = frame[pc.chp_fuel_kw("diesel")].sum() * 0.25
+    boiler_fuel = frame[pc.boiler_fuel_kw("gas")].sum() * 0.25
+    assert cell_fuel == pytest.approx(cell.sum() * 0.25 / 0.50, rel=COST_RTOL)
+    assert kpis.fuel_cost_cny == pytest.approx(
+        0.30 * cell_fuel + 0.90 * diesel_fuel + 0.30 * boiler_fuel, rel=COST_RTOL
+    )
+    grid_co2 = frame[pc.GRID_IMPORT_KW].sum() * 0.25 * site.grid_emission_factor.kg_co2_per_kwh
+    boiler_co2 = site.assets.boilers[0].emission_factor_kg_per_kwh_fuel * boiler_fuel
+    assert kpis.co2_kg == pytest.approx(grid_co2 + boiler_co2 + 0.27 * diesel_fuel, rel=COST_RTOL)
+    assert kpis.chp_run_hours == pytest.approx(24.0 + (24.0 if diesel_kw else 0.0))
+    types = set(build_network(site).net.sgen["type"])
+    assert {"fuel cell", "diesel"} <= types
+
+
+def test_the_fallback_covers_the_grid_limit_with_the_cheapest_generators_first() -> None:
+    # the solver fails: by the price rule the fuel cell (0.60 CNY/kWh) runs at its rating
+    # where import costs 0.8 and not in the valley (0.1); as backup, the units still off
+    # cover what the 1000 kW load needs beyond the 600 kW import limit, cheapest first:
+    # in the valley the fuel cell 300 kW and the diesel the last 100 kW, elsewhere the
+    # diesel 100 kW; no import above the limit is left
+    site, _, index = _chp_site()
+    raw = site.model_dump(mode="json")
+    raw["assets"]["chp"] = [FUEL_CELL, DIESEL]
+    raw["grid_connection"]["import_limit_kw"] = 600.0
+    site = site_from(raw)
+    fc = forecast(site, index, load_plant_kw=1000.0, heat_demand_hot_water_kw_th=1500.0)
+    result = plan(site, fc, NO_DEMAND_CHARGE, run=_raising)
+    assert result.status is PlanStatus.FALLBACK
+    report = check_plan(site, result)
+    assert report.ok, report
+    frame = result.frame
+    assert (frame[columns.chp_kw("fuel_cell")] == 300.0).all()
+    assert (frame[columns.chp_kw("diesel")] == 100.0).all()
+    assert frame[pc.GRID_IMPORT_KW].to_numpy() == pytest.approx(600.0, abs=POWER_TOL_KW)
+    assert not result.relaxations

@@ -12,12 +12,11 @@ from sites import load_bundled_site
 from sites.history.derive import load_history
 
 ZONE = "Asia/Shanghai"
-PARKS = ["gaotang-textile", "liaocheng-chemical", "chiping-aluminium"]
+PARKS = ["gaotang-textile", "liaocheng-chemical", "chiping-aluminium", "liaocheng-chemical-chp"]
+"""The last: a gas turbine CHP (binaries, a week's MILP in one plan) and a waste-heat turbine."""
 
 
-@pytest.fixture(
-    scope="module", params=["gaotang-textile", "liaocheng-chemical", "chiping-aluminium"]
-)
+@pytest.fixture(scope="module", params=PARKS)
 def week(request: pytest.FixtureRequest) -> ReplayResult:
     site = load_bundled_site(request.param)
     truth = load_history(site).frame

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from sites import SiteConfigError, bundled_site_paths, load_site_mapping
+from sites.schema import GeneratorFuel, GeneratorKind
 
 
 def _raw_with_chp(**changes: Any) -> dict:
@@ -77,7 +78,7 @@ def test_unknown_bus_and_heat_demand_are_reported() -> None:
     [
         ("rated_electric_kw", 0, "greater than 0"),
         ("electric_efficiency", 1.2, "less than 1"),
-        ("heat_efficiency", -0.1, "greater than 0"),
+        ("heat_efficiency", -0.1, "greater than or equal to 0"),
         ("min_stable_fraction", 1.0, "less than 1"),
         ("ramp_kw_per_h", 0, "greater than 0"),
         ("start_cost_cny", -5, "greater than or equal to 0"),
@@ -102,3 +103,31 @@ def test_an_unknown_chp_field_lists_the_accepted_ones() -> None:
     problems = _problems(_raw_with_chp(colour="green"))
     rule = problems["assets.chp[0].colour"].rule
     assert "unknown field" in rule and "min_stable_fraction" in rule
+
+
+@pytest.mark.parametrize(
+    ("fields", "rule"),
+    [
+        ({"kind": "diesel"}, "fuel=gas does not fire a diesel: give one of diesel"),
+        ({"kind": "fuel_cell", "fuel": "diesel"}, "give one of gas, hydrogen"),
+        ({"supplies": None}, "heat_efficiency=0.45 and supplies=None"),
+        ({"heat_efficiency": 0.0}, "heat_efficiency=0.0 and supplies='dyeing_hot_water'"),
+    ],
+)
+def test_kind_fuel_and_heat_must_agree(fields: dict[str, Any], rule: str) -> None:
+    problems = _problems(_raw_with_chp(**fields))
+    assert rule in problems["assets.chp[0]"].rule
+
+
+def test_fuel_cells_and_diesel_sets_are_generators_without_heat() -> None:
+    raw = _raw_with_chp(
+        kind="fuel_cell", fuel="hydrogen", supplies=None, heat_efficiency=0.0,
+        emission_factor_kg_per_kwh_fuel=0.0,
+    )  # fmt: skip
+    chp = load_site_mapping(raw, source="test").assets.chp[0]
+    assert chp.kind is GeneratorKind.FUEL_CELL and chp.fuel is GeneratorFuel.HYDROGEN
+    assert chp.supplies is None and chp.heat_per_electric == 0.0
+    diesel = _raw_with_chp(
+        kind="diesel", fuel="diesel", supplies=None, heat_efficiency=0.0, min_stable_fraction=0.3
+    )
+    assert load_site_mapping(diesel, source="test").assets.chp[0].kind is GeneratorKind.DIESEL

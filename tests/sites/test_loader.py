@@ -10,7 +10,13 @@ import yaml
 
 from sites import SiteConfigError, bundled_site_paths, bundled_sites, load_site, load_site_mapping
 
-BUNDLED = ["chiping-aluminium", "gaotang-solar-textile", "gaotang-textile", "liaocheng-chemical"]
+BUNDLED = [
+    "chiping-aluminium",
+    "gaotang-solar-textile",
+    "gaotang-textile",
+    "liaocheng-chemical",
+    "liaocheng-chemical-chp",
+]
 
 
 def _raw(site_id: str = "gaotang-textile") -> dict:

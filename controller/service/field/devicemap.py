@@ -55,6 +55,8 @@ class Role(StrEnum):
     WEATHER_STATION = "weather_station"
     LOAD_METER = "load_meter"
     HEAT_METER = "heat_meter"
+    CHP_CONTROLLER = "chp_controller"
+    RECOVERY_CONTROLLER = "recovery_controller"
 
 
 class DataType(StrEnum):
@@ -179,6 +181,10 @@ def field_map_from_mapping(raw: Any, site: Site, source: str = "<mapping>") -> F
     return field_map
 
 
+ON_OFF_UNIT = "on/off"
+"""Unit of an on/off setpoint (a CHP unit's ``chp_*_on``: 1 run, 0 stop)."""
+
+
 def setpoint_units(site: Site) -> dict[str, str]:
     """Every setpoint a map may write for ``site``, with its unit."""
     a = site.assets
@@ -201,6 +207,11 @@ def setpoint_units(site: Site) -> dict[str, str]:
     for tank in a.thermal_storage:
         names[pc.thermal_storage_charge_kw_th(tank.name)] = "kW_th"
         names[pc.thermal_storage_discharge_kw_th(tank.name)] = "kW_th"
+    for chp in a.chp:
+        names[columns.chp_kw(chp.name)] = "kW"
+        names[pc.chp_on(chp.name)] = ON_OFF_UNIT
+    for unit in a.recovery_power:  # an output limit, as a PV inverter's
+        names[columns.recovery_kw(unit.name)] = "kW"
     return names
 
 
@@ -215,6 +226,8 @@ def _assets_of(site: Site, role: Role) -> list[str] | None:
         Role.BOILER: [b.name for b in a.boilers],
         Role.LOAD_METER: [ld.name for ld in a.electric_loads],
         Role.HEAT_METER: [d.name for d in a.heat_demands] + [w.name for w in a.waste_heat],
+        Role.CHP_CONTROLLER: [c.name for c in a.chp],
+        Role.RECOVERY_CONTROLLER: [r.name for r in a.recovery_power],
     }
     return by_role.get(role)
 

@@ -16,7 +16,8 @@ so far (every write re-runs the interval from its start state); at its end the s
 A device whose map gives a heartbeat and whose counter has not changed for its
 ``timeout_s`` (wall seconds) falls back to its local rules: a PCS holds zero power, an
 inverter runs uncapped, a heat pump or boiler follows its demand, a tank's controller
-neither charges nor discharges, the connection point drops a lowered limit.
+neither charges nor discharges, a CHP unit stops, a waste-heat or waste-pressure turbine runs
+uncapped, the connection point drops a lowered limit.
 """
 
 from __future__ import annotations
@@ -156,6 +157,11 @@ class SimulatedPark:
                 cap = wanted.get(col(unit.name), math.inf)
                 out[col(unit.name)] = min(cap, available)
                 out[curtailed(unit.name)] = max(available - cap, 0.0)
+        for r in self.site.assets.recovery_power:  # capped by its limit, as an inverter
+            available = r.available_kw(self.truth.get(columns.load_kw(r.process_load), 0.0))
+            cap = wanted.get(columns.recovery_kw(r.name), math.inf)
+            out[columns.recovery_kw(r.name)] = min(cap, available)
+            out[pc.recovery_available_kw(r.name)] = available
         for name, value in wanted.items():
             if name not in out and name not in CONNECTION_LIMITS:
                 out[name] = value
@@ -218,6 +224,11 @@ class SimulatedPark:
         for t in a.thermal_storage:
             limits[pc.thermal_storage_charge_kw_th(t.name)] = t.charge_kw_th
             limits[pc.thermal_storage_discharge_kw_th(t.name)] = t.discharge_kw_th
+        for c in a.chp:
+            limits[columns.chp_kw(c.name)] = c.rated_electric_kw
+            limits[pc.chp_on(c.name)] = 1.0
+        for r in a.recovery_power:
+            limits[columns.recovery_kw(r.name)] = r.rated_kw
         return limits.get(point.setpoint or "", math.inf)
 
     def telemetry(self) -> list[tuple[str, str]]:

@@ -51,6 +51,12 @@ def planned_value(
         cut = row.get(curtailed[name], 0.0)
         if not (math.isfinite(cut) and cut > CURTAILED_KW):
             return point.max  # not curtailed: the inverter runs uncapped
+    recovery = {columns.recovery_kw(r.name): r for r in site.assets.recovery_power}
+    if name in recovery:
+        available = row.get(pc.recovery_available_kw(recovery[name].name), 0.0)
+        cut = available - row.get(name, available)
+        if recovery[name].must_run or not (math.isfinite(cut) and cut > CURTAILED_KW):
+            return point.max  # not curtailed: the turbine gives what its process makes
     value = row.get(name)
     if value is None or not math.isfinite(value):
         return None
