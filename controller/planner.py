@@ -19,26 +19,26 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.cache import DEFAULT_CACHE, ModelCache
 from controller.config import DEFAULT_CONFIG, DispatchConfig
-from controller.dispatch import dispatch_frame
-from controller.fallback import fallback_dispatch
-from controller.highs import RunFunction, run_highs
-from controller.inputs import DispatchInputs, prepare
-from controller.kpi import compute_kpis
-from controller.network import injections_matrix, network_for
-from controller.plan import (
+from controller.fallback.relaxations import relaxations_from
+from controller.fallback.rules import fallback_dispatch
+from controller.inputs.dispatch_inputs import DispatchInputs, prepare
+from controller.inputs.state import NO_PEAK_NOTE, MeasuredState, default_state
+from controller.network.linear import injections_matrix, network_for
+from controller.network.tightening import new_tightening, tighten, with_network
+from controller.plans.dispatch import dispatch_frame
+from controller.plans.kpi import compute_kpis
+from controller.plans.plan import (
     NetworkSummary,
     Plan,
     PlanKind,
     PlanMetadata,
     PlanStatus,
 )
-from controller.provenance import code_version, input_hash
-from controller.relaxations import relaxations_from
-from controller.solve import StageFailure, solve_model
-from controller.state import NO_PEAK_NOTE, MeasuredState, default_state
-from controller.tightening import new_tightening, tighten, with_network
+from controller.plans.provenance import code_version, input_hash
+from controller.solver.cache import DEFAULT_CACHE, ModelCache
+from controller.solver.highs import RunFunction, run_highs
+from controller.solver.solve import StageFailure, solve_model
 from network_models.verify import NetworkVerifier, Verification
 from sites import Site
 

@@ -17,18 +17,18 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.adherence import Adherence, adherence_of, outside_band_kw
-from controller.cache import ModelCache
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG, DispatchConfig
-from controller.dispatch import dispatch_frame
-from controller.fallback import fallback_dispatch
-from controller.forecast_data import as_forecast
-from controller.inputs import prepare
+from controller.fallback.rules import fallback_dispatch
+from controller.inputs.dispatch_inputs import prepare
+from controller.inputs.forecast_data import as_forecast
+from controller.inputs.state import MeasuredState
 from controller.peak_target import MonthPeakTarget
-from controller.plan import Plan, PlanKind
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.adherence import Adherence, adherence_of, outside_band_kw
+from controller.plans.check import check_plan
+from controller.plans.dispatch import dispatch_frame
+from controller.plans.plan import Plan, PlanKind
+from controller.solver.cache import ModelCache
 from sim.forecaster import Call, PrefetchingForecaster
 from sites import Site
 from sites.history.series import expected_series

@@ -19,10 +19,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from controller import columns as pc
-from controller.adherence import Adherence, adherence_of
-from controller.kpi import Kpis, compute_kpis
+from controller.inputs.state import MeasuredState, RenewableTally, year_fraction_left
 from controller.planner import code_version
-from controller.state import MeasuredState, RenewableTally, year_fraction_left
+from controller.plans.adherence import Adherence, adherence_of
+from controller.plans.kpi import Kpis, compute_kpis
 from network_models.verify import NetworkVerifier, Verification
 from sim.plant import HOURS, Plant, PlantState
 from sim.policies import Policy

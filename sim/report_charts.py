@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.kpi import billing_months, compute_kpis
+from controller.plans.kpi import billing_months, compute_kpis
 from sim.merit import BOUND
 from sim.replay import ReplayResult
 from sites import Site, columns

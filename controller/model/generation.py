@@ -15,7 +15,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controller.inputs import DispatchInputs, chp_was_on
+from controller.inputs.dispatch_inputs import DispatchInputs, chp_was_on
 from controller.model.context import ModelContext
 from controller.model.heat import heat_to
 from sites import columns

@@ -5,9 +5,9 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controller.inputs import DispatchInputs
+from controller.inputs.dispatch_inputs import DispatchInputs
 from controller.model.context import ModelContext
-from controller.network import UNBOUNDED_RHS
+from controller.network.linear import UNBOUNDED_RHS
 
 
 def add_network(ctx: ModelContext) -> None:

@@ -10,7 +10,7 @@ import cvxpy as cp
 import numpy as np
 
 from controller.config import Objective
-from controller.inputs import NO_LIMIT, DispatchInputs
+from controller.inputs.dispatch_inputs import NO_LIMIT, DispatchInputs
 from controller.model.context import ModelContext
 
 BIG_CAP = 10 * NO_LIMIT

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.runner import Runner
 from controller.service.store import plans as plan_store

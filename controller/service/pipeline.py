@@ -39,10 +39,11 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from controller import columns as pc
+from controller.inputs.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from controller.peak_target import MonthPeakTarget
-from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
 from controller.planner import rule_based_plan
+from controller.plans.plan import Plan, PlanKind
 from controller.service import db
 from controller.service.jsonable import to_jsonable
 from controller.service.store import forecasts as forecast_store
@@ -50,7 +51,6 @@ from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
 from controller.service.tracking import measured_period
-from controller.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from forecasting import ForecastModels, fit
 from sites import Site
 from sites.history.series import expected_series

@@ -13,7 +13,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from controller.serialise import plan_to_csv
+from controller.plans.serialise import plan_to_csv
 from controller.service.store.plans import PlanHeader, StoredPlan
 
 

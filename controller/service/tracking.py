@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from controller import columns as pc
-from controller.kpi import compute_kpis
+from controller.plans.kpi import compute_kpis
 from controller.service.store import measurements as measurement_store
 from sites import Site, columns
 from sites.tariff import site_tariff

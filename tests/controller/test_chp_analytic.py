@@ -29,14 +29,14 @@ from dispatch_cases import (
 )
 
 from controller import columns as pc
-from controller.check import check_plan
 from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG
-from controller.kpi import compute_kpis
-from controller.plan import PlanKind, PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import CHP_NETWORK_NOTE, plan
-from controller.serialise import plan_from_json, plan_to_json
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.kpi import compute_kpis
+from controller.plans.plan import PlanKind, PlanStatus
+from controller.plans.serialise import plan_from_json, plan_to_json
 from sim.policies import PerfectForesightPolicy
 from sim.replay import replay
 from sites import bundled_site_paths, columns

@@ -11,11 +11,11 @@ from dispatch_cases import history_forecast
 from reference_lp import reference_day
 
 from controller import columns as pc
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG, Objective
-from controller.plan import PlanStatus
+from controller.inputs.state import default_state
 from controller.planner import plan
-from controller.state import default_state
+from controller.plans.check import check_plan
+from controller.plans.plan import PlanStatus
 from network_models.verify import NetworkVerifier
 from sites import load_bundled_site
 

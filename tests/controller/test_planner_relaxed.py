@@ -12,13 +12,13 @@ import pytest
 from dispatch_cases import base_mapping, day_index, forecast, heat_mapping, site_from
 
 from controller import columns as pc
-from controller.cache import ModelCache
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG
-from controller.lp_data import LpMapError, ParametricLp
-from controller.plan import Plan, PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.plan import Plan, PlanStatus
+from controller.solver.cache import ModelCache
+from controller.solver.lp_data import LpMapError, ParametricLp
 from sites import columns
 
 POWER_TOL_KW = 0.5

@@ -8,11 +8,11 @@ import pytest
 from dispatch_cases import base_mapping, day_index, forecast, site_from
 
 from controller.config import DEFAULT_CONFIG
-from controller.plan import PlanKind
+from controller.inputs.state import default_state
 from controller.planner import plan
-from controller.provenance import input_hash
-from controller.row_hash import frame_row_hashes
-from controller.state import default_state
+from controller.plans.plan import PlanKind
+from controller.plans.provenance import input_hash
+from controller.plans.row_hash import frame_row_hashes
 
 INDEX = pd.date_range("2016-06-06 10:00", periods=6, freq="15min", tz="Asia/Shanghai")
 

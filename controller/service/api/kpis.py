@@ -14,7 +14,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel
 
-from controller.kpi import compute_kpis
+from controller.plans.kpi import compute_kpis
 from controller.service import db
 from controller.service.api.deps import ServiceDep, UtilitySite
 from controller.service.store import plans as plan_store

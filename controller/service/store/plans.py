@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Row, func, select
 
-from controller.plan import Plan, PlanKind
-from controller.serialise import INDEX_NAME, plan_from_dict, plan_to_dict
+from controller.plans.plan import Plan, PlanKind
+from controller.plans.serialise import INDEX_NAME, plan_from_dict, plan_to_dict
 from controller.service.models import plan_rows as r_t
 from controller.service.models import plans as p_t
 

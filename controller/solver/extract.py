@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from controller.dispatch import Dispatch
-from controller.inputs import DispatchInputs
+from controller.inputs.dispatch_inputs import DispatchInputs
 from controller.model.build import DispatchModel
-from controller.plan import Binding
+from controller.plans.dispatch import Dispatch
+from controller.plans.plan import Binding
 
 DUAL_TOL = 1e-7  # a constraint with a dual below this did not bind
 

@@ -13,8 +13,8 @@ import pandas as pd
 
 from controller import columns as pc
 from controller.kinds import PlanKind, PlanStatus
-from controller.kpi import Kpis
-from controller.row_hash import frame_row_hashes
+from controller.plans.kpi import Kpis
+from controller.plans.row_hash import frame_row_hashes
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 import pandas as pd
 
-from controller.inputs import NO_LIMIT, per_site, structure_json
-from controller.layout import Layout
+from controller.inputs.dispatch_inputs import NO_LIMIT, per_site, structure_json
+from controller.inputs.layout import Layout
 from network_models.build import KW_PER_MW, ParkNetwork, build_network
 from network_models.sensitivity import BranchSensitivities, injection_incidence, sensitivities
 from network_models.verify import NetworkVerifier

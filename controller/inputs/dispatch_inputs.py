@@ -20,16 +20,16 @@ import pandas as pd
 
 from controller import columns as pc
 from controller.config import DispatchConfig
-from controller.cop import heat_pump_cop
-from controller.forecast_data import clean_index, read_series, spread
-from controller.layout import Layout
-from controller.plan import PlanKind
-from controller.state import (
+from controller.inputs.cop import heat_pump_cop
+from controller.inputs.forecast_data import clean_index, read_series, spread
+from controller.inputs.layout import Layout
+from controller.inputs.state import (
     MeasuredState,
     battery_start,
     committed_end_levels,
     storage_start,
 )
+from controller.kinds import PlanKind
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel
 from sites.tariff import Tariff, site_tariff

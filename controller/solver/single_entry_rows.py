@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # controller.highs holds the solver instance that folds
-    from controller.highs import LpArrays
+    from controller.solver.highs import LpArrays
 
 
 @dataclass(frozen=True)

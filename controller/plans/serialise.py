@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from controller.kpi import Kpis
-from controller.plan import (
+from controller.plans.kpi import Kpis
+from controller.plans.plan import (
     Binding,
     NetworkSummary,
     Plan,

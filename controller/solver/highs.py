@@ -21,8 +21,8 @@ import numpy as np
 from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_dict
 
 from controller.config import DispatchConfig
-from controller.inputs import NO_LIMIT
-from controller.singletons import Folded, SingletonFold
+from controller.inputs.dispatch_inputs import NO_LIMIT
+from controller.solver.single_entry_rows import Folded, SingletonFold
 
 
 class SolveOutcome(StrEnum):

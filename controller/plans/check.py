@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.layout import Layout
-from controller.plan import Plan
+from controller.inputs.layout import Layout
+from controller.plans.plan import Plan
 from sites import Site, columns
 
 DT = 0.25

@@ -14,8 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.inputs import DispatchInputs, NetworkData, connection_limits, layout_for
-from controller.network import UNBOUNDED_RHS, LinearNetwork
+from controller.inputs.dispatch_inputs import (
+    DispatchInputs,
+    NetworkData,
+    connection_limits,
+    layout_for,
+)
+from controller.network.linear import UNBOUNDED_RHS, LinearNetwork
 from network_models.verify import VIOLATION_COLUMNS, Verification
 from sites import Site, columns
 

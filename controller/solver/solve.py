@@ -22,11 +22,15 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from controller.cache import CachedModel
 from controller.config import DispatchConfig, Objective
-from controller.dispatch import Dispatch
-from controller.extract import binding, extract
-from controller.highs import (
+from controller.inputs.dispatch_inputs import DispatchInputs
+from controller.model.build import DispatchModel
+from controller.model.objective import BIG_CAP, co2_upper_bound_kg, tier_offset
+from controller.plans.dispatch import Dispatch
+from controller.plans.plan import Binding
+from controller.solver.cache import CachedModel
+from controller.solver.extract import binding, extract
+from controller.solver.highs import (
     FEASIBLE_SOLUTION,
     HIGHS_STATUS,
     HotLp,
@@ -39,11 +43,7 @@ from controller.highs import (
     pass_lp,
     run_highs,
 )
-from controller.inputs import DispatchInputs
-from controller.lp_data import LpMapError, ParametricLp
-from controller.model.build import DispatchModel
-from controller.model.objective import BIG_CAP, co2_upper_bound_kg, tier_offset
-from controller.plan import Binding
+from controller.solver.lp_data import LpMapError, ParametricLp
 
 VIOLATION_ATOL = 1e-3  # penalty units (CNY-equivalent): 1e-6 kWh of a physical limit
 

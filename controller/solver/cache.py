@@ -9,12 +9,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from controller.config import DispatchConfig
-from controller.highs import HotLp
-from controller.inputs import structure_json
-from controller.lp_data import ParametricLp
+from controller.inputs.dispatch_inputs import structure_json
+from controller.kinds import PlanKind
 from controller.model.build import DispatchModel, build_model
-from controller.network import LinearNetwork
-from controller.plan import PlanKind
+from controller.network.linear import LinearNetwork
+from controller.solver.highs import HotLp
+from controller.solver.lp_data import ParametricLp
 from sites import Site
 
 MODEL_CACHE_SIZE = 32

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, chp_was_on, layout_for
+from controller.inputs.dispatch_inputs import (
+    HOURS_PER_STEP,
+    NO_LIMIT,
+    DispatchInputs,
+    chp_was_on,
+    layout_for,
+)
 from sites import Site, columns
 
 

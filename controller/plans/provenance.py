@@ -12,10 +12,10 @@ import hashlib
 import pandas as pd
 
 from controller.config import DispatchConfig
-from controller.inputs import per_site, site_json
-from controller.plan import Plan, PlanKind
-from controller.row_hash import frame_row_hashes
-from controller.state import MeasuredState
+from controller.inputs.dispatch_inputs import per_site, site_json
+from controller.inputs.state import MeasuredState
+from controller.plans.plan import Plan, PlanKind
+from controller.plans.row_hash import frame_row_hashes
 from forecasting.frame import code_version
 from sites import Site
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.dispatch import Dispatch
-from controller.inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
+from controller.inputs.dispatch_inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
+from controller.plans.dispatch import Dispatch
 from sites import Site
 from sites.schema import Fuel
 
