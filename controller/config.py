@@ -72,7 +72,7 @@ class DispatchConfig:
     """Lexicographic order. Each tier but the last two is solved alone and then held within
     its tolerance; the last tier is folded into the one before it with the weight
     tolerance / upper bound, which moves that tier by at most its tolerance (see
-    :mod:`controller.solve`)."""
+    :mod:`controller.solver.solve`)."""
     tolerances: dict[Objective, TierTolerance] = field(default_factory=_default_tolerances)
     penalties: Penalties = Penalties()
     storage_cycle_weight: float = 0.1

@@ -1,5 +1,5 @@
 """The kinds and statuses of a plan: plain enums, importable without numpy or pandas (the
-command line's options take them). `controller.plan` re-exports both."""
+command line's options take them). `controller.plans.plan` re-exports both."""
 
 from __future__ import annotations
 

@@ -156,7 +156,8 @@ def plan(
     run: RunFunction = run_highs,
     cache: ModelCache | None = None,
 ) -> Plan:
-    """Plan the intervals of ``forecast`` (P50 columns; see :func:`controller.inputs.prepare`).
+    """Plan the intervals of ``forecast`` (P50 columns; see
+    :func:`controller.inputs.dispatch_inputs.prepare`).
 
     ``committed`` (intraday): the day-ahead plan or its connection-point schedule.
     ``forecast_fallbacks``: series of the forecast made by a fallback baseline, with why

@@ -74,7 +74,7 @@ class Decisions:
 
     plans: int = 0
     plans_failing_check: int = 0
-    """Plans whose invariant check (:func:`controller.check.check_plan`) found a problem."""
+    """Plans whose invariant check (:func:`controller.plans.check.check_plan`) found a problem."""
     check_problems: list[str] = field(default_factory=list)
     """The first problems found (at most ``KEPT_PROBLEMS``)."""
     latest_history_seen: pd.Timestamp | None = None

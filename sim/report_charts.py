@@ -178,7 +178,7 @@ def monthly_sources_chart(site: Site, result: ReplayResult) -> Chart:
 
 
 def cumulative_cost_cny(site: Site, frame: pd.DataFrame) -> pd.Series:
-    """Total cost (:func:`controller.kpi.compute_kpis`) from the start to the end of each
+    """Total cost (:func:`controller.plans.kpi.compute_kpis`) from the start to the end of each
     day, indexed by the end of the day's last interval, after a 0 at the period's start; the
     last value is the period's total cost."""
     with_prices = frame.assign(

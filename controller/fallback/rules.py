@@ -50,8 +50,8 @@ class _Battery:
 @dataclass(frozen=True)
 class _Rules:
     """What the rules read of a site, by heat demand, as plain numbers. Built once per Site
-    (see :func:`controller.inputs.per_site`): the loop over intervals reads it for every
-    interval, and the site's pydantic models and the layout are slow to read that often."""
+    (see :func:`controller.inputs.dispatch_inputs.per_site`): the loop over intervals reads it for
+    every interval, and the site's pydantic models and the layout are slow to read that often."""
 
     backup_kw_th: np.ndarray
     """(n_demands,) boiler and storage capacity serving each demand: the heat order."""

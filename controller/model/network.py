@@ -1,4 +1,4 @@
-"""Network limits in the model: the screened linear rows of :mod:`controller.network`."""
+"""Network limits in the model: the screened linear rows of :mod:`controller.network.linear`."""
 
 from __future__ import annotations
 

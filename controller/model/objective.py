@@ -24,7 +24,7 @@ def available_renewable_kwh(inputs: DispatchInputs) -> float:
 def add_policy_targets(ctx: ModelContext) -> None:
     """Self-consumption >= target and export <= target, as shares of the renewable energy
     available over the horizon, plus what the year so far leaves this horizon of the annual
-    budget (see :class:`controller.state.RenewableTally`); where the site sets one, the
+    budget (see :class:`controller.inputs.state.RenewableTally`); where the site sets one, the
     renewable share of consumption >= its target over the horizon. Soft, priced between
     spill and physical limits."""
     site = ctx.site

@@ -13,7 +13,7 @@ Rows (one per limit and, for branches, per side of a polygon):
 Rows that no injection within its rating can bring near its limit are screened out. Each row
 is scaled by 1 / its largest coefficient (kW-equivalents), so one unit of slack is about one
 kW at the most sensitive injection. Per-step right-hand sides and the AC tightening are in
-:mod:`controller.tightening`.
+:mod:`controller.network.tightening`.
 """
 
 from __future__ import annotations
@@ -182,9 +182,9 @@ def network_for(site: Site) -> tuple[LinearNetwork, NetworkVerifier]:
     """The site's linear network and AC verifier (built once per site and process).
 
     Keyed by the site's configuration (its JSON without posted prices,
-    :func:`controller.inputs.structure_json`), so equal sites share one build; the JSON
-    of a site costs more than planning steps should pay, so each Site object finds its entry
-    by identity after the first call (see :func:`controller.inputs.per_site`)."""
+    :func:`controller.inputs.dispatch_inputs.structure_json`), so equal sites share one build; the
+    JSON of a site costs more than planning steps should pay, so each Site object finds its entry
+    by identity after the first call (see :func:`controller.inputs.dispatch_inputs.per_site`)."""
     return _linear_network_cached(structure_json(site))
 
 

@@ -199,7 +199,7 @@ def forecast_margin(linear: LinearNetwork, inputs: DispatchInputs) -> np.ndarray
     """(n_rows, T) [raw units] how far the true loads, PV and wind may bring each row above
     its value at the plan: the root sum of squares over the columns of ``linear.coef`` times
     the forecast error in the direction that raises the row
-    (:attr:`controller.inputs.DispatchInputs.forecast_error_kw`; errors taken as
+    (:attr:`controller.inputs.dispatch_inputs.DispatchInputs.forecast_error_kw`; errors taken as
     independent)."""
     squares = np.zeros((linear.n_rows, inputs.n_steps))
     for j, column in enumerate(linear.columns):

@@ -89,7 +89,7 @@ class PlanMetadata:
     forecast_fallbacks: Mapping[str, str] = field(default_factory=dict)
     connection_netted_kwh: float = 0.0
     """Energy the optimiser booked as imported and exported in the same intervals, cancelled
-    in the plan (see :func:`controller.dispatch.net_connection_flows`)."""
+    in the plan (see :func:`controller.plans.dispatch.net_connection_flows`)."""
     connection_netted_cny: float = 0.0
     """What the optimiser's cost counted for that energy (import cost minus export revenue):
     its cost tier exceeds the plan's KPIs by this much."""

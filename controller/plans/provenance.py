@@ -2,7 +2,7 @@
 
 The input hash is stored with every plan, so its value must not change: frames enter it as
 ``pandas.util.hash_pandas_object(frame, index=True)``, computed from the arrays by
-:func:`controller.row_hash.frame_row_hashes`; a committed plan's are computed once per plan.
+:func:`controller.plans.row_hash.frame_row_hashes`; a committed plan's are computed once per plan.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class Horizon:
     grid_limits_kw: tuple[tuple[pd.Timestamp, float, float], ...] = ()
     """Per-interval connection limits tighter than the site's (the utility's grid events,
     :func:`controller.service.gridevents.rule.plan_limits`), handed to the planner as
-    :attr:`controller.state.MeasuredState.grid_limits_kw`."""
+    :attr:`controller.inputs.state.MeasuredState.grid_limits_kw`."""
 
     @property
     def steps(self) -> int:

@@ -20,8 +20,8 @@ from sites import Site
 MODEL_CACHE_SIZE = 32
 DATA_ONLY = {"demand_charge_share": 1.0, "peak_margin_scale": 1.0, "network_margin_scale": 1.0}
 """Settings that only scale the data a compiled problem is given (see
-:func:`controller.inputs.prepare`), not its structure: problems that differ in them alone are
-one compiled problem (the month's target is chosen daily with a new share in a month
+:func:`controller.inputs.dispatch_inputs.prepare`), not its structure: problems that differ in them
+alone are one compiled problem (the month's target is chosen daily with a new share in a month
 without history)."""
 
 
@@ -33,7 +33,7 @@ class CachedModel:
     """Each stage's LP data as a map of the parameters, read once from the compiled stage."""
     solvers: dict[int, HotLp] = field(default_factory=dict)
     """Each stage's HiGHS instance, holding its last optimal basis: the next solve starts
-    from it (see :class:`controller.highs.HotLp`)."""
+    from it (see :class:`controller.solver.highs.HotLp`)."""
 
 
 class ModelCache:

@@ -156,7 +156,7 @@ def lp_arrays(
 
 
 def highs_lp(data: dict[str, Any]) -> LpArrays:
-    """cvxpy's HiGHS problem data as arrays (the reference :mod:`controller.lp_data` is held
+    """cvxpy's HiGHS problem data as arrays (the reference :mod:`controller.solver.lp_data` is held
     to)."""
     matrix = data[s.A].tocsc()
     n_col = matrix.shape[1]
@@ -245,8 +245,8 @@ class HotLp:
     (``setBasis``) has to rebuild and refactorise everything first. Where the structure
     differs (or too much of the matrix changed), the model is passed afresh and the last
     basis set on it. The LP's single-entry rows reach HiGHS as column bounds (see
-    :mod:`controller.singletons`); :meth:`values` and :meth:`row_duals` answer for the LP as
-    loaded. The instance may be run again from scratch after :meth:`restart`.
+    :mod:`controller.solver.single_entry_rows`); :meth:`values` and :meth:`row_duals` answer for
+    the LP as loaded. The instance may be run again from scratch after :meth:`restart`.
     """
 
     def __init__(self, config: DispatchConfig) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # controller.highs holds the solver instance that folds
+if TYPE_CHECKING:  # controller.solver.highs holds the solver instance that folds
     from controller.solver.highs import LpArrays
 
 

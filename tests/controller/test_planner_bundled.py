@@ -61,7 +61,7 @@ def test_bundled_park_plan_is_valid_and_matches_the_reference_lp(site_id: str, s
             reference.cost_cny, abs=REFERENCE_COST_ATOL_CNY
         )
     # the optimiser's cost tier also counted what it booked both ways at the connection, which
-    # the plan cancels (controller.dispatch.net_connection_flows)
+    # the plan cancels (controller.plans.dispatch.net_connection_flows)
     netted = result.metadata.connection_netted_cny
     assert terms[Objective.COST.value] == pytest.approx(
         result.kpis.total_cost_cny + netted, abs=1e-3

@@ -62,7 +62,8 @@ class StoredPlan:
     """Interval rows on the park's local index."""
 
     def document(self) -> dict[str, Any]:
-        """The plan in the planner's serialisation (:func:`controller.serialise.plan_to_dict`)."""
+        """The plan in the planner's serialisation
+        (:func:`controller.plans.serialise.plan_to_dict`)."""
         meta = dict(self.metadata)
         format_version = meta.pop("format_version")
         index = pd.DatetimeIndex(self.frame.index)
@@ -128,7 +129,7 @@ def insert(
     """Store ``plan`` as the next version of its (park, kind, date); call inside one transaction.
 
     Header and report are kept in the planner's own serialisation
-    (:func:`controller.serialise.plan_to_dict`), with the version the store assigned.
+    (:func:`controller.plans.serialise.plan_to_dict`), with the version the store assigned.
     """
     meta = plan.metadata
     version = next_version(connection, meta.site_id, meta.kind, plan_date)
