@@ -39,7 +39,7 @@ from controller.plans.provenance import code_version, input_hash
 from controller.solver.cache import DEFAULT_CACHE, ModelCache
 from controller.solver.highs import RunFunction, run_highs
 from controller.solver.solve import StageFailure, solve_model
-from network_models.verify import NetworkVerifier, Verification
+from network_models import NetworkVerifier, Verification
 from sites import Site
 
 FALLBACK_ROUNDS = 6

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from controller.plans.kpi import billing_months, compute_kpis
+from controller import billing_months, compute_kpis
 from sim.replay import ReplayResult
 from sites import Site
 

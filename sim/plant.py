@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from controller import columns as pc
-from controller.inputs.cop import heat_pump_cop
+from controller import heat_pump_cop
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
 

@@ -16,19 +16,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from controller import (
+    DEFAULT_CONFIG,
+    Adherence,
+    DispatchConfig,
+    MeasuredState,
+    ModelCache,
+    MonthPeakTarget,
+    Plan,
+    PlanKind,
+    adherence_of,
+    as_forecast,
+    check_plan,
+    dispatch_frame,
+    fallback_dispatch,
+    outside_band_kw,
+    plan,
+    prepare,
+)
 from controller import columns as pc
-from controller.config import DEFAULT_CONFIG, DispatchConfig
-from controller.fallback.rules import fallback_dispatch
-from controller.inputs.dispatch_inputs import prepare
-from controller.inputs.forecast_data import as_forecast
-from controller.inputs.state import MeasuredState
-from controller.peak_target import MonthPeakTarget
-from controller.planner import plan
-from controller.plans.adherence import Adherence, adherence_of, outside_band_kw
-from controller.plans.check import check_plan
-from controller.plans.dispatch import dispatch_frame
-from controller.plans.plan import Plan, PlanKind
-from controller.solver.cache import ModelCache
 from sim.forecaster import Call, PrefetchingForecaster
 from sites import Site
 from sites.history.series import expected_series

@@ -18,12 +18,18 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from controller import (
+    Adherence,
+    Kpis,
+    MeasuredState,
+    RenewableTally,
+    adherence_of,
+    code_version,
+    compute_kpis,
+    year_fraction_left,
+)
 from controller import columns as pc
-from controller.inputs.state import MeasuredState, RenewableTally, year_fraction_left
-from controller.planner import code_version
-from controller.plans.adherence import Adherence, adherence_of
-from controller.plans.kpi import Kpis, compute_kpis
-from network_models.verify import NetworkVerifier, Verification
+from network_models import NetworkVerifier, Verification
 from sim.plant import HOURS, Plant, PlantState
 from sim.policies import Policy
 from sites import Site, columns

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from controller import billing_months, compute_kpis
 from controller import columns as pc
-from controller.plans.kpi import billing_months, compute_kpis
 from sim.merit import BOUND
 from sim.replay import ReplayResult
 from sites import Site, columns

@@ -12,7 +12,7 @@ from controller.cli.sites_cmd import print_dropped, summary_table
 from sites import Site, bundled_sites
 
 if TYPE_CHECKING:
-    from network_models.design import DesignCheck
+    from network_models import DesignCheck
 
 app = typer.Typer(help="Network checks of a park.", no_args_is_help=True)
 
@@ -58,7 +58,7 @@ def violations_table(check: DesignCheck) -> Table:
 
 
 def print_check(site: Site) -> None:
-    from network_models.design import design_check
+    from network_models import design_check
 
     print_dropped(site)
     check = design_check(site)

@@ -82,11 +82,19 @@ def size_storage(
     def action() -> None:
         import pandas as pd
 
-        from sim.sizing.candidates import CandidateGrid, parse_values
-        from sim.sizing.economics import SizingEconomics, park_with_sizing, read_economics
-        from sim.sizing.evaluate import PERFECT, PRODUCTION, RULE_BASED, Period
-        from sim.sizing.report import write_outputs
-        from sim.sizing.sweep import run_sweep
+        from sim import (
+            PERFECT,
+            PRODUCTION,
+            RULE_BASED,
+            CandidateGrid,
+            Period,
+            SizingEconomics,
+            park_with_sizing,
+            parse_values,
+            read_economics,
+            run_sweep,
+            write_outputs,
+        )
         from sites import DataError
 
         park, own = park_with_sizing(site, history, timezone)

@@ -10,7 +10,7 @@ from controller.inputs.dispatch_inputs import DispatchInputs
 from controller.network.linear import LinearNetwork
 from controller.plans.dispatch import Dispatch
 from controller.plans.plan import Relaxation
-from network_models.verify import Verification
+from network_models import Verification
 from sites import Site
 
 SLACK_TOL = 1e-2  # kW, kWh or kW-eq: below 10 W (Wh) a slack is solver noise, not a relaxation

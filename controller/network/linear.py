@@ -26,9 +26,15 @@ import pandas as pd
 
 from controller.inputs.dispatch_inputs import NO_LIMIT, per_site, structure_json
 from controller.inputs.layout import Layout
-from network_models.build import KW_PER_MW, ParkNetwork, build_network
-from network_models.sensitivity import BranchSensitivities, injection_incidence, sensitivities
-from network_models.verify import NetworkVerifier
+from network_models import (
+    KW_PER_MW,
+    BranchSensitivities,
+    NetworkVerifier,
+    ParkNetwork,
+    build_network,
+    injection_incidence,
+    sensitivities,
+)
 from sites import Site
 
 FLOW_SIDES = 16

@@ -21,7 +21,7 @@ from controller.inputs.dispatch_inputs import (
     layout_for,
 )
 from controller.network.linear import UNBOUNDED_RHS, LinearNetwork
-from network_models.verify import VIOLATION_COLUMNS, Verification
+from network_models import VIOLATION_COLUMNS, Verification
 from sites import Site, columns
 
 INTERVAL_SCREEN_FRACTION = 0.9

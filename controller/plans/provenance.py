@@ -16,7 +16,7 @@ from controller.inputs.dispatch_inputs import per_site, site_json
 from controller.inputs.state import MeasuredState
 from controller.plans.plan import Plan, PlanKind
 from controller.plans.row_hash import frame_row_hashes
-from forecasting.frame import code_version
+from forecasting import code_version
 from sites import Site
 
 

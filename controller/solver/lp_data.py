@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from cvxpy.cvxcore.python import canonInterface
 from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_dict
 
-from controller.solver.highs import LpArrays, lp_arrays
+from controller.solver.lp_arrays import LpArrays, lp_arrays
 from sites.errors import MicrogridError
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from controller import code_version
 from controller import columns as pc
-from controller.planner import code_version
 from sim.forecaster import DEFAULT_REFIT_EVERY
 from sim.policies import OptimiserPolicy, PerfectForesightPolicy, Policy, RuleBasedPolicy
 from sim.replay import ReplayResult, replay

@@ -18,7 +18,8 @@ from controller.network.tightening import new_tightening, with_network
 from controller.plans.dispatch import dispatch_frame
 from controller.plans.plan import PlanKind
 from controller.solver.cache import ModelCache
-from controller.solver.highs import HotLp, LpArrays, highs_lp, highs_results, new_highs, pass_lp
+from controller.solver.highs import HotLp, highs_lp, highs_results, new_highs, pass_lp
+from controller.solver.lp_arrays import LpArrays
 from controller.solver.lp_data import ParametricLp
 from controller.solver.solve import load_parameters
 from sites import bundled_sites

@@ -87,7 +87,7 @@ class SimulatedPark:
     """The plant model and the device registers it feeds (no I/O of its own)."""
 
     def __init__(self, options: PlantOptions) -> None:
-        from sim.plant import Plant, PlantState
+        from sim import Plant, PlantState
 
         self.options = options
         self.site = Site.model_validate_json(options.site_json)
@@ -129,7 +129,7 @@ class SimulatedPark:
         return True
 
     def _step(self, now: float, commit: bool) -> dict[str, float]:
-        from sim.plant import PlantState
+        from sim import PlantState
 
         state = self.state
         if not commit:
