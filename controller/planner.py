@@ -24,6 +24,7 @@ from controller.fallback.relaxations import relaxations_from
 from controller.fallback.rules import fallback_dispatch
 from controller.inputs.dispatch_inputs import DispatchInputs, prepare
 from controller.inputs.state import NO_PEAK_NOTE, MeasuredState, default_state
+from controller.kinds import Solver
 from controller.network.linear import injections_matrix, network_for
 from controller.network.tightening import new_tightening, tighten, with_network
 from controller.plans.dispatch import dispatch_frame
@@ -105,7 +106,7 @@ class _Stamp:
     def metadata(
         self,
         status: PlanStatus,
-        solver: str,
+        solver: Solver,
         terms: dict[str, float],
         summary: NetworkSummary,
         rounds: int,

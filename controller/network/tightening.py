@@ -20,7 +20,7 @@ from controller.inputs.dispatch_inputs import (
     connection_limits,
     layout_for,
 )
-from controller.network.linear import UNBOUNDED_RHS, LinearNetwork
+from controller.network.linear import UNBOUNDED_RHS, LinearNetwork, RowKind
 from network_models import VIOLATION_COLUMNS, Verification
 from sites import Site, columns
 
@@ -55,7 +55,7 @@ def row_rhs(
         return rhs
     linear_x0 = linear.coef @ x0.T  # (rows, T)
     raw = np.zeros((linear.n_rows, n))
-    flow, high, low = (linear.rows_of_kind[k] for k in ("flow", "vm_max", "vm_min"))
+    flow, high, low = (linear.rows_of_kind[k] for k in RowKind)
     from_bus = linear.from_bus[flow]
     vm_from = vm0[:, from_bus].T
     vm_from = np.where(np.isnan(vm_from), linear.bus_vm_min_pu[from_bus, None], vm_from)
@@ -150,12 +150,12 @@ def tighten(
         held = [r for r in rows if tightening.screened[r]]
         for r in held or rows:
             row = linear.rows[r]
-            if row.kind == "flow":
+            if row.kind is RowKind.FLOW:
                 vm_from = vm[t, linear.from_bus[r]]
                 excess = (value / limit - 1.0 + margin_fraction) * linear.rating_mva[r] * vm_from
-            elif row.kind == "vm_max" and value > limit:
+            elif row.kind is RowKind.VM_MAX and value > limit:
                 excess = value - limit + VM_MARGIN_PU
-            elif row.kind == "vm_min" and value < limit:
+            elif row.kind is RowKind.VM_MIN and value < limit:
                 excess = limit - value + VM_MARGIN_PU
             else:
                 continue

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.kinds import PlanKind, PlanStatus
+from controller.kinds import PlanKind, PlanStatus, Solver
 from controller.plans.kpi import Kpis
 from controller.plans.row_hash import frame_row_hashes
 
@@ -75,7 +75,7 @@ class PlanMetadata:
     forecast_issued_at: datetime | None
     input_hash: str
     code_version: str
-    solver: str
+    solver: Solver
     status: PlanStatus
     solve_time_s: float
     """Wall time of planning: preparation, every solve and AC check."""
