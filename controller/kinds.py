@@ -21,10 +21,14 @@ class PlanStatus(StrEnum):
 
 
 class Solver(StrEnum):
-    """The solver that made a plan (``PlanMetadata.solver``): the optimiser's, also on a
-    FALLBACK plan, which records the solver that failed."""
+    """What made a plan's dispatch (``PlanMetadata.solver``)."""
 
     HIGHS = "HIGHS"
+    """The optimiser (``DispatchConfig.solver``)."""
+    RULE_BASED = "rule-based"
+    """The fallback rules (a FALLBACK plan)."""
+    NONE = "none"
+    """Nothing: a plan with no interval to plan."""
 
     # shown as its value, as the plain string it replaced: a configuration's repr enters the
     # plan's input hash, which must not change with the type

@@ -318,7 +318,9 @@ def _fallback_plan(
     relaxations = relaxations_from(site, inputs, dispatch, None, (), verification)
     summary = _summary(verification, frame, 0, [])
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
-    meta = stamp.metadata(PlanStatus.FALLBACK, "rule-based", {}, summary, 0, (f"{what}: {reason}",))
+    meta = stamp.metadata(
+        PlanStatus.FALLBACK, Solver.RULE_BASED, {}, summary, 0, (f"{what}: {reason}",)
+    )
     return Plan(meta, frame, kpis, relaxations, ())
 
 
@@ -327,7 +329,9 @@ def _empty_plan(stamp: _Stamp) -> Plan:
     frame = dispatch_frame(site, inputs, fallback_dispatch(site, inputs))
     nan = float("nan")
     summary = NetworkSummary(True, 0, 0, nan, nan, nan, nan, 0.0, 0.0)
-    meta = stamp.metadata(PlanStatus.FALLBACK, "none", {}, summary, 0, ("no interval to plan",))
+    meta = stamp.metadata(
+        PlanStatus.FALLBACK, Solver.NONE, {}, summary, 0, ("no interval to plan",)
+    )
     relaxations = relaxations_from(site, inputs, None, None, (), None)
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
     return Plan(meta, frame, kpis, relaxations, ())

@@ -50,8 +50,8 @@ from controller import columns as pc
 from controller import heat_pump_cop
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
+from sites.time_step import HOURS_PER_STEP as HOURS
 
-HOURS = 0.25
 FOLLOW_TOL_KW = 1e-3  # a setpoint met within 1 W counts as followed (solver round-off)
 
 

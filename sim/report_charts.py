@@ -23,9 +23,9 @@ from sim.replay import ReplayResult
 from sites import Site, columns
 from sites.schema.assets import Fuel
 from sites.tariff import site_tariff
+from sites.time_step import STEP
 
 WEEK = pd.Timedelta(days=7)
-STEP = pd.Timedelta(minutes=15)
 AXIS_PAD_FRACTION = 0.05
 """Room above the highest stack and below the lowest, as a share of the data's span."""
 SUMMER_MONTH, WINTER_MONTH = 7, 1

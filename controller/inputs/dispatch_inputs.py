@@ -33,10 +33,8 @@ from controller.kinds import PlanKind
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel
 from sites.tariff import Tariff, site_tariff
+from sites.time_step import HOURS_PER_STEP, STEP, STEP_NS
 
-STEP = pd.Timedelta(minutes=15)
-STEP_NS = STEP.value
-HOURS_PER_STEP = 0.25
 HOURS_PER_YEAR = 8760.0
 NO_LIMIT = 1e9
 """Stands in for 'unbounded' in a parameter (cvxpy parameters cannot be infinite); the HiGHS

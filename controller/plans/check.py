@@ -19,8 +19,8 @@ from controller import columns as pc
 from controller.inputs.layout import Layout
 from controller.plans.plan import Plan
 from sites import Site, columns
+from sites.time_step import HOURS_PER_STEP as DT
 
-DT = 0.25
 # HiGHS holds constraints to 1e-7 relative to rows of up to ~1e5 kW; 0.05 kW is far above
 # that and far below anything metered.
 POWER_ATOL_KW = 0.05

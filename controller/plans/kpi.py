@@ -36,8 +36,7 @@ from controller import columns as pc
 from sites import Site, columns
 from sites.schema import Fuel
 from sites.tariff import site_tariff
-
-HOURS_PER_STEP = 0.25
+from sites.time_step import HOURS_PER_STEP
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,9 @@ from controller.service.store.measurements import Point
 from sites import Site
 from sites.history.derive import YEAR, load_history
 from sites.history.series import expected_series
+from sites.time_step import STEP
 
 log = logging.getLogger(__name__)
-STEP = pd.Timedelta(minutes=15)
 
 
 def source_times(index: pd.DatetimeIndex) -> pd.DatetimeIndex:

@@ -35,6 +35,7 @@ from pvlib import solarposition
 from controller import columns as pc
 from sites import Site
 from sites.history.series import SeriesKind, expected_series
+from sites.time_step import STEP
 
 FLOW_TOLERANCE = 1.1
 DEMAND_TOLERANCE = 1.5
@@ -48,7 +49,6 @@ SOLAR_YEARS = (1900, 2200)
 """The night rule looks at times in these years only (others are refused by the window)."""
 SOC_STEP_TOLERANCE = 1.1
 """A state of charge may move by the battery's power x 15 min x 1.1 between quarter hours."""
-STEP = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)

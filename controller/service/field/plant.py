@@ -44,9 +44,9 @@ from controller.service.field.devicemap import (
 )
 from controller.service.field.mqtt import Broker, topic_of
 from sites import Site, columns
+from sites.time_step import STEP
 
 log = logging.getLogger(__name__)
-STEP = pd.Timedelta(minutes=15)
 BLOCK = 256
 TELEMETRY_S = 2.0
 """MQTT devices publish their telemetry (retained) at least this often, and at once when an

@@ -33,10 +33,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine
 
+from controller.horizons import STEP
 from controller.service import db
 from controller.service.gridevents import store
 from controller.service.gridevents.store import GridEvent, GridEventKind
-from controller.service.pipeline import STEP, Horizon
+from controller.service.pipeline import Horizon
 from sites import Site
 
 INSTANT = timedelta(microseconds=1)

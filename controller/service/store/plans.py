@@ -22,8 +22,8 @@ from controller.plans.plan import Plan, PlanKind
 from controller.plans.serialise import INDEX_NAME, plan_from_dict, plan_to_dict
 from controller.service.models import plan_rows as r_t
 from controller.service.models import plans as p_t
+from sites.time_step import STEP
 
-STEP = pd.Timedelta(minutes=15)
 _HEADER = [c for c in p_t.c if c.name not in ("plan_metadata", "kpis", "report", "columns")]
 
 
