@@ -24,16 +24,21 @@ if TYPE_CHECKING:
         default_state,
         year_fraction_left,
     )
-    from controller.kinds import PlanKind, PlanStatus
+    from controller.kinds import PlanKind, PlanStatus, Solver
     from controller.network.linear import LinearNetwork, network_for
     from controller.peak_target import MonthPeakTarget
     from controller.planner import plan, rule_based_plan
     from controller.plans.adherence import Adherence, adherence_of, outside_band_kw
-    from controller.plans.check import CheckReport, check_plan
+    from controller.plans.check import (
+        CheckReport,
+        check_plan,
+        electric_balance_error_kw,
+        electric_sources_and_uses_kw,
+    )
     from controller.plans.dispatch import Dispatch, dispatch_frame, net_connection_flows
     from controller.plans.kpi import Kpis, billing_months, compute_kpis, demand_charge_cny
     from controller.plans.plan import Binding, NetworkSummary, Plan, PlanMetadata, Relaxation
-    from controller.plans.provenance import code_version, input_hash
+    from controller.plans.provenance import code_version, input_hash, replay_input_hash
     from controller.plans.serialise import (
         plan_from_dict,
         plan_from_json,
@@ -65,6 +70,7 @@ _HOME: dict[str, str] = {
     "PlanStatus": "controller.kinds",
     "Relaxation": "controller.plans.plan",
     "RenewableTally": "controller.inputs.state",
+    "Solver": "controller.kinds",
     "adherence_of": "controller.plans.adherence",
     "as_forecast": "controller.inputs.forecast_data",
     "billing_months": "controller.plans.kpi",
@@ -74,6 +80,8 @@ _HOME: dict[str, str] = {
     "default_state": "controller.inputs.state",
     "demand_charge_cny": "controller.plans.kpi",
     "dispatch_frame": "controller.plans.dispatch",
+    "electric_balance_error_kw": "controller.plans.check",
+    "electric_sources_and_uses_kw": "controller.plans.check",
     "fallback_dispatch": "controller.fallback.rules",
     "heat_pump_cop": "controller.inputs.cop",
     "input_hash": "controller.plans.provenance",
@@ -87,6 +95,7 @@ _HOME: dict[str, str] = {
     "plan_to_dict": "controller.plans.serialise",
     "plan_to_json": "controller.plans.serialise",
     "prepare": "controller.inputs.dispatch_inputs",
+    "replay_input_hash": "controller.plans.provenance",
     "rule_based_plan": "controller.planner",
     "year_fraction_left": "controller.inputs.state",
 }
@@ -115,6 +124,7 @@ __all__ = [
     "PlanStatus",
     "Relaxation",
     "RenewableTally",
+    "Solver",
     "adherence_of",
     "as_forecast",
     "billing_months",
@@ -124,6 +134,8 @@ __all__ = [
     "default_state",
     "demand_charge_cny",
     "dispatch_frame",
+    "electric_balance_error_kw",
+    "electric_sources_and_uses_kw",
     "fallback_dispatch",
     "heat_pump_cop",
     "input_hash",
@@ -137,6 +149,7 @@ __all__ = [
     "plan_to_dict",
     "plan_to_json",
     "prepare",
+    "replay_input_hash",
     "rule_based_plan",
     "year_fraction_left",
 ]

@@ -10,6 +10,7 @@ and exports in the same interval, whatever was relaxed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,20 +113,53 @@ def _non_negative(c: _Checker, frame: pd.DataFrame) -> None:
                 )
 
 
-def _electric(c: _Checker, site: Site) -> None:
+def electric_sources_and_uses_kw(
+    site: Site, column: Callable[[str], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per interval, the park's electric sources (grid import, PV and wind used, battery
+    discharge, CHP output) and uses (grid export, network losses, loads, battery charge,
+    heat pumps, electric boilers) [kW], each column read by ``column``: the one definition of
+    the electric balance, for plans (:func:`check_plan`) and replayed actuals
+    (:func:`electric_balance_error_kw`)."""
     a = site.assets
-    layout = Layout(site)
-    supply = c.col(pc.GRID_IMPORT_KW).copy()
-    demand = c.col(pc.GRID_EXPORT_KW) + c.col(pc.NETWORK_LOSSES_KW)
+    sources = column(pc.GRID_IMPORT_KW).copy()
+    uses = column(pc.GRID_EXPORT_KW) + column(pc.NETWORK_LOSSES_KW)
     for array in a.pv:
+        sources = sources + column(columns.pv_kw(array.name))
+    for turbine in a.wind:
+        sources = sources + column(columns.wind_kw(turbine.name))
+    for load in a.electric_loads:
+        uses = uses + column(columns.load_kw(load.name))
+    for battery in a.batteries:
+        sources = sources + column(columns.battery_discharge_kw(battery.name))
+        uses = uses + column(columns.battery_charge_kw(battery.name))
+    for pump in a.heat_pumps:
+        uses = uses + column(columns.heat_pump_kw(pump.name))
+    for k in Layout(site).electric_boilers:
+        uses = uses + column(columns.boiler_kw(a.boilers[k].name))
+    for chp in a.chp:
+        sources = sources + column(columns.chp_kw(chp.name))
+    return sources, uses
+
+
+def electric_balance_error_kw(site: Site, frame: pd.DataFrame) -> np.ndarray:
+    """Per interval of ``frame`` (a plan's or a replay's): sources - uses of electricity
+    [kW]; zero where energy is conserved."""
+    sources, uses = electric_sources_and_uses_kw(
+        site, lambda name: frame[name].to_numpy(dtype=float)
+    )
+    return np.asarray(sources - uses)
+
+
+def _electric(c: _Checker, site: Site) -> None:
+    for array in site.assets.pv:
         used, cut, avail = (
             c.col(columns.pv_kw(array.name)),
             c.col(pc.pv_curtailed_kw(array.name)),
             c.col(pc.pv_available_kw(array.name)),
         )
         c.close(f"pv {array.name} used + curtailed = available", used + cut, avail, POWER_ATOL_KW)
-        supply = supply + used
-    for turbine in a.wind:
+    for turbine in site.assets.wind:
         used, cut, avail = (
             c.col(columns.wind_kw(turbine.name)),
             c.col(pc.wind_curtailed_kw(turbine.name)),
@@ -134,18 +168,7 @@ def _electric(c: _Checker, site: Site) -> None:
         c.close(
             f"wind {turbine.name} used + curtailed = available", used + cut, avail, POWER_ATOL_KW
         )
-        supply = supply + used
-    for load in a.electric_loads:
-        demand = demand + c.col(columns.load_kw(load.name))
-    for battery in a.batteries:
-        supply = supply + c.col(columns.battery_discharge_kw(battery.name))
-        demand = demand + c.col(columns.battery_charge_kw(battery.name))
-    for pump in a.heat_pumps:
-        demand = demand + c.col(columns.heat_pump_kw(pump.name))
-    for k in layout.electric_boilers:
-        demand = demand + c.col(columns.boiler_kw(a.boilers[k].name))
-    for chp in a.chp:
-        supply = supply + c.col(columns.chp_kw(chp.name))
+    supply, demand = electric_sources_and_uses_kw(site, c.col)
     c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)

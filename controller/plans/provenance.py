@@ -8,6 +8,7 @@ The input hash is stored with every plan, so its value must not change: frames e
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -27,6 +28,22 @@ def _site_digest(site: Site) -> hashlib._Hash:
     return hashlib.sha256(site_json(site).encode())
 
 
+def _inputs_digest(
+    site: Site, frames: tuple[Plan | pd.DataFrame | None, ...], with_columns: bool
+) -> hashlib._Hash:
+    """The hash state after the site's configuration and each frame's rows (a Plan's are
+    computed once per plan), with the frame's column names where ``with_columns``."""
+    digest = _site_digest(site).copy()
+    for frame in frames:
+        if frame is None:
+            continue
+        hashes = frame.row_hashes if isinstance(frame, Plan) else frame_row_hashes(frame)
+        if with_columns:
+            digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(hashes.tobytes())
+    return digest
+
+
 def input_hash(
     site: Site,
     forecast: pd.DataFrame,
@@ -35,13 +52,8 @@ def input_hash(
     committed: Plan | pd.DataFrame | None,
     config: DispatchConfig,
 ) -> str:
-    digest = _site_digest(site).copy()
-    for frame in (forecast, committed):
-        if frame is None:
-            continue
-        hashes = frame.row_hashes if isinstance(frame, Plan) else frame_row_hashes(frame)
-        digest.update(",".join(map(str, frame.columns)).encode())
-        digest.update(hashes.tobytes())
+    """The inputs of one plan: site, forecast, measured state, kind, commitment, settings."""
+    digest = _inputs_digest(site, (forecast, committed), with_columns=True)
     digest.update(repr(sorted(state.battery_soc_kwh.items())).encode())
     digest.update(repr(sorted(state.thermal_storage_level_kwh_th.items())).encode())
     digest.update(repr(state.month_peak_import_kw).encode())
@@ -53,4 +65,12 @@ def input_hash(
     return digest.hexdigest()
 
 
-__all__ = ["code_version", "frame_row_hashes", "input_hash"]
+def replay_input_hash(site: Site, truth: pd.DataFrame, settings: Mapping[str, str]) -> str:
+    """The inputs of one replay: site, the replayed history (``truth``) and the run's
+    settings."""
+    digest = _inputs_digest(site, (truth,), with_columns=False)
+    digest.update(repr(sorted(settings.items())).encode())
+    return digest.hexdigest()
+
+
+__all__ = ["code_version", "frame_row_hashes", "input_hash", "replay_input_hash"]
