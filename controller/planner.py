@@ -42,6 +42,7 @@ from controller.solver.highs import RunFunction, run_highs
 from controller.solver.solve import StageFailure, solve_model
 from network_models import NetworkVerifier, Verification
 from sites import Site
+from sites.time_step import HOURS_PER_STEP
 
 FALLBACK_ROUNDS = 6
 FALLBACK_BACKOFF = 0.7  # six rounds reach 0.7^6 = 12 % of the flexible power
@@ -76,7 +77,7 @@ def _summary(
         vm_max_pu=_nan_max(intervals["vm_max_pu"]),
         max_line_loading_percent=_nan_max(intervals["max_line_loading_percent"]),
         max_trafo_loading_percent=_nan_max(intervals["max_trafo_loading_percent"]),
-        losses_kwh=float(np.nansum(intervals["losses_kw"]) * 0.25),
+        losses_kwh=float(np.nansum(intervals["losses_kw"]) * HOURS_PER_STEP),
         max_import_error_kw=float(np.nanmax(np.abs(ac_net - planned))) if len(frame) else 0.0,
         tightened=tuple(dict.fromkeys(notes)),
         remaining=remaining,
@@ -231,7 +232,7 @@ def plan(
     terms = dict(result.tier_values) | result.terms
     terms["solve_seconds"] = result.solve_seconds
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
-    notes = (f"solver outcome: {result.outcome.value}",)
+    notes = (f"solver outcome: {result.outcome.value}", *result.notes)
     meta = dataclasses.replace(stamp, inputs=inputs).metadata(
         status, config.solver, terms, summary, rounds, notes
     )
@@ -261,7 +262,7 @@ def _netted(
     both_kw = np.minimum(np.clip(import_kw, 0.0, None), np.clip(export_kw, 0.0, None))
     both_kw = np.nan_to_num(both_kw)
     margin = frame[pc.PRICE_CNY_PER_KWH].to_numpy() - frame[pc.EXPORT_PRICE_CNY_PER_KWH].to_numpy()
-    return float(both_kw.sum() * 0.25), float((both_kw * margin).sum() * 0.25)
+    return float(both_kw.sum() * HOURS_PER_STEP), float((both_kw * margin).sum() * HOURS_PER_STEP)
 
 
 def rule_based_plan(

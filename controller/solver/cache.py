@@ -34,6 +34,9 @@ class CachedModel:
     solvers: dict[int, HotLp] = field(default_factory=dict)
     """Each stage's HiGHS instance, holding its last optimal basis: the next solve starts
     from it (see :class:`controller.solver.highs.HotLp`)."""
+    fast_path_error: str | None = None
+    """Why the fast path failed on this problem, once it has: its solves then take cvxpy's
+    own path (:func:`controller.solver.solve.solve_model`)."""
 
 
 class ModelCache:
