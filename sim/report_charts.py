@@ -23,7 +23,7 @@ from sim.replay import ReplayResult
 from sites import Site, columns
 from sites.schema.assets import Fuel
 from sites.tariff import site_tariff
-from sites.time_step import STEP
+from sites.time_step import HOURS_PER_STEP, STEP
 
 WEEK = pd.Timedelta(days=7)
 AXIS_PAD_FRACTION = 0.05
@@ -163,7 +163,7 @@ def monthly_sources_chart(site: Site, result: ReplayResult) -> Chart:
 
     sources, _ = sources_uses(site, result.frame)
     months = billing_months(pd.DatetimeIndex(sources.index))
-    energy_mwh = sources.groupby(months).sum() * 0.25 / 1000
+    energy_mwh = sources.groupby(months).sum() * HOURS_PER_STEP / 1000
     energy_mwh.index = [str(m) for m in energy_mwh.index]
     fig, ax = plt.subplots(figsize=(10, 3.8))
     energy_mwh.plot.bar(stacked=True, ax=ax, rot=0)
