@@ -34,8 +34,8 @@ from pathlib import Path
 import pandas as pd
 from prometheus_client import CollectorRegistry
 
-from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
+from controller.plans.plan import Plan, PlanKind
 from controller.service import db, migrate
 from controller.service.feeder import replay_values
 from controller.service.field.devicemap import FieldMap, bundled_map_path, load_field_map

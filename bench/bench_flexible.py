@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from controller.inputs.state import default_state
 from controller.planner import plan
-from controller.state import default_state
 from sites import Site, bundled_site_paths, columns, load_site_mapping
 from sites.history.derive import load_history
 from sites.history.series import expected_series

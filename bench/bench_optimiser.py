@@ -23,11 +23,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from controller.cache import DEFAULT_CACHE
-from controller.network import network_for
-from controller.plan import Plan, PlanKind
+from controller.inputs.state import MeasuredState, default_state
+from controller.network.linear import network_for
 from controller.planner import plan
-from controller.state import MeasuredState, default_state
+from controller.plans.plan import Plan, PlanKind
+from controller.solver.cache import DEFAULT_CACHE
 from sites import Site, columns, load_bundled_site
 from sites.history.derive import load_history
 from sites.history.series import expected_series

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from controller.plan import PlanKind
 from controller.planner import plan as make_plan
+from controller.plans.plan import PlanKind
 from controller.service import db, migrate
 from controller.service.auth import Role, create_key
 from controller.service.feeder import replay_values

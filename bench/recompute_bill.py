@@ -1,7 +1,7 @@
 """Recompute a replay's bill from its per-interval Parquet files, independently of the project.
 
-A check on :mod:`controller.kpi`: it reads the site and tariff-calendar YAML files itself, looks
-up each interval's time-of-use band itself and imports nothing from ``controller``, ``sim``,
+A check on :mod:`controller.plans.kpi`: it reads the site and tariff-calendar YAML files itself,
+looks up each interval's time-of-use band itself and imports nothing from ``controller``, ``sim``,
 ``forecasting`` or ``network_models``. Energies are kW x 0.25 h per 15-minute interval.
 
 - energy cost = import x the band price of the interval (band from the month and quarter hour

@@ -59,8 +59,8 @@ from controller.service.settings import ServiceSettings
 from controller.service.store import measurements as measurement_store
 from controller.service.store import runs as run_store
 from controller.service.store.runs import Job, RunStatus, Trigger
+from sites.time_step import STEP
 
-STEP = timedelta(minutes=15)
 INJECTED = "injected solver failure (soak)"
 
 

@@ -135,3 +135,51 @@ def committed_band_kw() -> str:
     """Half-width of the tolerance band around the committed net import (NaN where nothing
     was committed): :meth:`controller.config.DispatchConfig.deviation_band_kw`."""
     return "committed_band_kw"
+
+
+# Flexible process loads and hydrogen (controller.inputs.flexible, controller.inputs.hydrogen).
+
+
+def batch_on(name: str) -> str:
+    """1 where a batch load runs in the interval, 0 where it does not."""
+    return f"batch_{name}_on"
+
+
+def shift_deferred_kwh(name: str) -> str:
+    """Energy a shiftable load has deferred and not yet made up, at the end of the interval."""
+    return f"shift_{name}_deferred_kwh"
+
+
+def shift_advanced_kwh(name: str) -> str:
+    """Energy a shiftable load has taken early and not yet taken off, at the interval's end."""
+    return f"shift_{name}_advanced_kwh"
+
+
+def electrolyser_hydrogen_kg_per_h(name: str) -> str:
+    """Hydrogen an electrolyser makes (along its curve at its input)."""
+    return f"electrolyser_{name}_hydrogen_kg_per_h"
+
+
+def electrolyser_vented_kg_per_h(name: str) -> str:
+    """Hydrogen an electrolyser makes that its tank does not take (vented)."""
+    return f"electrolyser_{name}_vented_kg_per_h"
+
+
+def electrolyser_on(name: str) -> str:
+    """1 where an electrolyser runs in the interval, 0 where it is off."""
+    return f"electrolyser_{name}_on"
+
+
+def fuel_cell_hydrogen_kg_per_h(name: str) -> str:
+    """Hydrogen a fuel cell draws from its tank."""
+    return f"hydrogen_fuel_cell_{name}_hydrogen_kg_per_h"
+
+
+def tank_level_kg(name: str) -> str:
+    """Hydrogen in a tank at the end of the interval."""
+    return f"hydrogen_tank_{name}_level_kg"
+
+
+def tank_offtake_kg_per_h(name: str) -> str:
+    """Hydrogen taken from a tank to be sold or used by the process."""
+    return f"hydrogen_tank_{name}_offtake_kg_per_h"

@@ -11,6 +11,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from controller.kinds import Solver
+
 
 class Objective(StrEnum):
     """The three objective tiers, each a quantity over the horizon."""
@@ -72,7 +74,7 @@ class DispatchConfig:
     """Lexicographic order. Each tier but the last two is solved alone and then held within
     its tolerance; the last tier is folded into the one before it with the weight
     tolerance / upper bound, which moves that tier by at most its tolerance (see
-    :mod:`controller.solve`)."""
+    :mod:`controller.solver.solve`)."""
     tolerances: dict[Objective, TierTolerance] = field(default_factory=_default_tolerances)
     penalties: Penalties = Penalties()
     storage_cycle_weight: float = 0.1
@@ -117,7 +119,7 @@ class DispatchConfig:
     plan that moves far from it: in a replay of chiping-aluminium from 2016-01-20 with
     15-minute re-planning, by 0.2 % on average and 0.5 % at most, and two plans in three
     needed an AC tightening round (a second solve) for that alone."""
-    solver: str = "HIGHS"
+    solver: Solver = Solver.HIGHS
     warm_start: bool = True
     """Start each solve from the previous optimal basis of the same compiled problem."""
     time_limit_s: float = 20.0

@@ -1,5 +1,5 @@
-"""The kinds and statuses of a plan: plain enums, importable without numpy or pandas (the
-command line's options take them). `controller.plan` re-exports both."""
+"""The kinds, statuses and solvers of a plan: plain enums, importable without numpy or pandas (the
+command line's options take them). `controller.plans.plan` re-exports both."""
 
 from __future__ import annotations
 
@@ -18,3 +18,18 @@ class PlanStatus(StrEnum):
     """Solved with soft constraints giving way (see ``Plan.relaxations``)."""
     FALLBACK = "fallback"
     """The solver failed or timed out: rule-based self-consumption dispatch within hard limits."""
+
+
+class Solver(StrEnum):
+    """What made a plan's dispatch (``PlanMetadata.solver``)."""
+
+    HIGHS = "HIGHS"
+    """The optimiser (``DispatchConfig.solver``)."""
+    RULE_BASED = "rule-based"
+    """The fallback rules (a FALLBACK plan)."""
+    NONE = "none"
+    """Nothing: a plan with no interval to plan."""
+
+    # shown as its value, as the plain string it replaced: a configuration's repr enters the
+    # plan's input hash, which must not change with the type
+    __repr__ = str.__repr__

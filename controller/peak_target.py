@@ -18,12 +18,12 @@ import dataclasses
 import pandas as pd
 
 from controller import columns as pc
-from controller.cache import ModelCache
 from controller.config import DEFAULT_CONFIG, DispatchConfig
-from controller.forecast_data import as_forecast
-from controller.plan import PlanKind, PlanStatus
+from controller.inputs.forecast_data import as_forecast
+from controller.inputs.state import MeasuredState, default_state
 from controller.planner import plan
-from controller.state import MeasuredState, default_state
+from controller.plans.plan import PlanKind, PlanStatus
+from controller.solver.cache import ModelCache
 from sites import Site
 
 TARGET_TIME_LIMIT_S = 600.0

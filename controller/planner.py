@@ -19,28 +19,30 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.cache import DEFAULT_CACHE, ModelCache
 from controller.config import DEFAULT_CONFIG, DispatchConfig
-from controller.dispatch import dispatch_frame
-from controller.fallback import fallback_dispatch
-from controller.highs import RunFunction, run_highs
-from controller.inputs import DispatchInputs, prepare
-from controller.kpi import compute_kpis
-from controller.network import injections_matrix, network_for
-from controller.plan import (
+from controller.fallback.relaxations import relaxations_from
+from controller.fallback.rules import fallback_dispatch
+from controller.inputs.dispatch_inputs import DispatchInputs, prepare
+from controller.inputs.state import NO_PEAK_NOTE, MeasuredState, default_state
+from controller.kinds import Solver
+from controller.network.linear import injections_matrix, network_for
+from controller.network.tightening import new_tightening, tighten, with_network
+from controller.plans.dispatch import dispatch_frame
+from controller.plans.kpi import compute_kpis
+from controller.plans.plan import (
     NetworkSummary,
     Plan,
     PlanKind,
     PlanMetadata,
     PlanStatus,
 )
-from controller.provenance import code_version, input_hash
-from controller.relaxations import relaxations_from
-from controller.solve import StageFailure, solve_model
-from controller.state import NO_PEAK_NOTE, MeasuredState, default_state
-from controller.tightening import new_tightening, tighten, with_network
-from network_models.verify import NetworkVerifier, Verification
+from controller.plans.provenance import code_version, input_hash
+from controller.solver.cache import DEFAULT_CACHE, ModelCache
+from controller.solver.highs import RunFunction, run_highs
+from controller.solver.solve import StageFailure, solve_model
+from network_models import NetworkVerifier, Verification
 from sites import Site
+from sites.time_step import HOURS_PER_STEP
 
 FALLBACK_ROUNDS = 6
 FALLBACK_BACKOFF = 0.7  # six rounds reach 0.7^6 = 12 % of the flexible power
@@ -75,7 +77,7 @@ def _summary(
         vm_max_pu=_nan_max(intervals["vm_max_pu"]),
         max_line_loading_percent=_nan_max(intervals["max_line_loading_percent"]),
         max_trafo_loading_percent=_nan_max(intervals["max_trafo_loading_percent"]),
-        losses_kwh=float(np.nansum(intervals["losses_kw"]) * 0.25),
+        losses_kwh=float(np.nansum(intervals["losses_kw"]) * HOURS_PER_STEP),
         max_import_error_kw=float(np.nanmax(np.abs(ac_net - planned))) if len(frame) else 0.0,
         tightened=tuple(dict.fromkeys(notes)),
         remaining=remaining,
@@ -99,7 +101,7 @@ class _Stamp:
     def metadata(
         self,
         status: PlanStatus,
-        solver: str,
+        solver: Solver,
         terms: dict[str, float],
         summary: NetworkSummary,
         rounds: int,
@@ -148,7 +150,8 @@ def plan(
     run: RunFunction = run_highs,
     cache: ModelCache | None = None,
 ) -> Plan:
-    """Plan the intervals of ``forecast`` (P50 columns; see :func:`controller.inputs.prepare`).
+    """Plan the intervals of ``forecast`` (P50 columns; see
+    :func:`controller.inputs.dispatch_inputs.prepare`).
 
     ``committed`` (intraday): the day-ahead plan or its connection-point schedule.
     ``forecast_fallbacks``: series of the forecast made by a fallback baseline, with why
@@ -221,7 +224,7 @@ def plan(
     terms = dict(result.tier_values) | result.terms
     terms["solve_seconds"] = result.solve_seconds
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
-    notes = (f"solver outcome: {result.outcome.value}",)
+    notes = (f"solver outcome: {result.outcome.value}", *result.notes)
     meta = dataclasses.replace(stamp, inputs=inputs).metadata(
         status, config.solver, terms, summary, rounds, notes
     )
@@ -251,7 +254,7 @@ def _netted(
     both_kw = np.minimum(np.clip(import_kw, 0.0, None), np.clip(export_kw, 0.0, None))
     both_kw = np.nan_to_num(both_kw)
     margin = frame[pc.PRICE_CNY_PER_KWH].to_numpy() - frame[pc.EXPORT_PRICE_CNY_PER_KWH].to_numpy()
-    return float(both_kw.sum() * 0.25), float((both_kw * margin).sum() * 0.25)
+    return float(both_kw.sum() * HOURS_PER_STEP), float((both_kw * margin).sum() * HOURS_PER_STEP)
 
 
 def rule_based_plan(
@@ -308,7 +311,9 @@ def _fallback_plan(
     relaxations = relaxations_from(site, inputs, dispatch, None, (), verification)
     summary = _summary(verification, frame, 0, [])
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
-    meta = stamp.metadata(PlanStatus.FALLBACK, "rule-based", {}, summary, 0, (f"{what}: {reason}",))
+    meta = stamp.metadata(
+        PlanStatus.FALLBACK, Solver.RULE_BASED, {}, summary, 0, (f"{what}: {reason}",)
+    )
     return Plan(meta, frame, kpis, relaxations, ())
 
 
@@ -317,7 +322,9 @@ def _empty_plan(stamp: _Stamp) -> Plan:
     frame = dispatch_frame(site, inputs, fallback_dispatch(site, inputs))
     nan = float("nan")
     summary = NetworkSummary(True, 0, 0, nan, nan, nan, nan, 0.0, 0.0)
-    meta = stamp.metadata(PlanStatus.FALLBACK, "none", {}, summary, 0, ("no interval to plan",))
+    meta = stamp.metadata(
+        PlanStatus.FALLBACK, Solver.NONE, {}, summary, 0, ("no interval to plan",)
+    )
     relaxations = relaxations_from(site, inputs, None, None, (), None)
     kpis = compute_kpis(site, frame, inputs.month_peak_import_kw)
     return Plan(meta, frame, kpis, relaxations, ())

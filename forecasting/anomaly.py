@@ -18,7 +18,8 @@ from forecasting.calendar import CalendarArrays
 from forecasting.lags import smooth_time_of_day, time_of_day_climatology
 from forecasting.medians import nanmedian_rows
 from forecasting.models import TRAIN_LEADS, lead_hour
-from forecasting.timeline import STEPS_PER_DAY, Pairs
+from forecasting.timeline import Pairs
+from sites.time_step import STEPS_PER_DAY
 
 MIN_BUCKET_ROWS = 30  # fewer rows than this in an hour of lead: keep the base alone
 ROBUST_ITERATIONS = 8  # iteratively reweighted least squares towards least absolute error

@@ -37,12 +37,13 @@ from forecasting.frame import (
 )
 from forecasting.models import METHOD_DESCRIPTIONS
 from forecasting.pv import ClearSkyCache, clear_sky_cache
-from forecasting.timeline import STEP, STEPS_PER_DAY, Panel, make_pairs, regular_grid
+from forecasting.timeline import Panel, make_pairs, regular_grid
 from forecasting.weather import WeatherForecast, align_weather, weather_p50
 from sites import columns
 from sites.errors import DataError
 from sites.history.series import SeriesKind, expected_series
 from sites.schema import Site
+from sites.time_step import STEP, STEPS_PER_DAY
 
 LOOKBACK_DAYS = 36  # longest feature window (28 days of similar days) plus a week of margin
 MAX_HORIZON = pd.Timedelta(days=7)  # weekly lags stay observed; models trained to 48 h

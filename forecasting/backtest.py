@@ -33,12 +33,13 @@ from forecasting.api import ForecastModels, fit
 from forecasting.baselines import Baseline, baseline_forecast
 from forecasting.pv import ClearSkyCache
 from forecasting.quality import site_index
-from forecasting.timeline import STEP, regular_grid
+from forecasting.timeline import regular_grid
 from sites import columns
 from sites.columns import quantile
 from sites.errors import DataError
 from sites.history.series import SeriesKind, SeriesSpec, expected_series
 from sites.schema import Site
+from sites.time_step import STEP
 
 BUCKETS = {"intraday 0-4 h": (0.0, 4.0), "day-ahead 12-36 h": (12.0, 36.0)}
 HORIZON = pd.Timedelta(hours=48)

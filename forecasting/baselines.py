@@ -18,7 +18,8 @@ import numpy as np
 
 from forecasting.lags import WEEK_STEPS, last_valid, periodic_lag
 from forecasting.models import Method
-from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
+from forecasting.timeline import Pairs, Panel
+from sites.time_step import STEPS_PER_DAY
 
 MAX_FALLBACK_DAYS = 7  # daily persistence looks back this many days past missing values
 ANOMALY_DECAY_STEPS = 32.0

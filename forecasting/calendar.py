@@ -26,9 +26,8 @@ import holidays
 import numpy as np
 import pandas as pd
 
-STEPS_PER_HOUR = 4
-STEPS_PER_DAY = 96
-_STEP_NS = pd.Timedelta(minutes=15).value
+from sites.time_step import STEP_NS as _STEP_NS
+
 _DAY_NS = pd.Timedelta(days=1).value
 _UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 

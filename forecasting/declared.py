@@ -46,6 +46,7 @@ from sites.history.climate import normal_temperature_degc
 from sites.history.derive import heating_degrees
 from sites.history.series import SeriesKind, SeriesSpec
 from sites.schema import PVArray, Site, WindTurbine
+from sites.time_step import HOURS_PER_STEP
 
 CLEAR_SKY_INDEX = 0.67
 """Annual ground irradiation over clear-sky irradiation on the North China Plain: about
@@ -56,7 +57,6 @@ MEAN_WIND_SPEED_10M_M_PER_S = 2.8
 HELLMAN_EXPONENT = 0.2  # inland terrain with buildings and trees: rougher than open land
 RAYLEIGH_SPEEDS_M_PER_S = np.linspace(0.0, 30.0, 601)
 HOURS_PER_YEAR = 8760.0
-HOURS_PER_STEP = 0.25
 LOAD_BAND_SHARE_OF_PEAK = 0.25
 HEAT_BAND_SHARE_OF_PEAK = 0.25
 TEMPERATURE_BAND_DEGC = 5.0

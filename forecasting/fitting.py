@@ -26,9 +26,10 @@ from forecasting import heat, load, pv, temperature, wind
 from forecasting.baselines import ANOMALY_DECAY_STEPS, PV_ANOMALY_DECAY_STEPS, FallbackModel
 from forecasting.models import TRAIN_LEADS, SeriesModel, TrainingSpan
 from forecasting.quantiles import QuantileTable, band_table, fit_quantile_table
-from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel, make_pairs, origins_every
+from forecasting.timeline import Pairs, Panel, make_pairs, origins_every
 from sites.history.series import SeriesKind, SeriesSpec
 from sites.schema import Site
+from sites.time_step import STEPS_PER_DAY
 
 CALIBRATION_FRACTION = 0.25
 CALIBRATION_MIN_DAYS = 7  # a week: every weekday once

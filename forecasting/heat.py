@@ -22,10 +22,11 @@ import pandas as pd
 
 from forecasting.anomaly import Blend, deviation_window, fit_blend, origin_anomalies
 from forecasting.models import Method, TrainingSpan, training_pairs
-from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
+from forecasting.timeline import Pairs, Panel
 from sites import columns
 from sites.history.derive import heating_degrees
 from sites.schema import HeatDemand, WasteHeatStream
+from sites.time_step import STEPS_PER_DAY
 
 MIN_TRAIN_DAYS = 7
 TRAIN_STRIDE = 16  # an origin every 4 h

@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecasting.calendar import CalendarArrays
 from forecasting.medians import nanmedian_rows
-from forecasting.timeline import STEPS_PER_DAY
+from sites.time_step import STEPS_PER_DAY
 
 WEEK_STEPS = 7 * STEPS_PER_DAY
 

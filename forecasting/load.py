@@ -37,8 +37,9 @@ from forecasting.lags import (
     window_mean,
 )
 from forecasting.models import Method, TrainingSpan, training_pairs
-from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
+from forecasting.timeline import Pairs, Panel
 from forecasting.trees import FastBooster
+from sites.time_step import STEPS_PER_DAY
 
 SIMILAR_DAYS = 3  # the median of three same-kind days shrugs off one odd day
 SIMILAR_LOOKBACK_DAYS = 28  # a kind (e.g. Saturday) is looked for this far back

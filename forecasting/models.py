@@ -16,7 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
-from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel, make_pairs, origins_every
+from forecasting.timeline import Pairs, Panel, make_pairs, origins_every
+from sites.time_step import STEPS_PER_DAY
 
 TRAIN_LEADS = 2 * STEPS_PER_DAY  # models are trained for leads up to 48 h
 

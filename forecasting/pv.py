@@ -23,9 +23,10 @@ import pvlib
 from forecasting.anomaly import ClimatologyBlend, ClimatologySettings, fit_climatology_blend
 from forecasting.calendar import wall_clock_ns
 from forecasting.models import Method, TrainingSpan, training_pairs
-from forecasting.timeline import STEP, STEPS_PER_DAY, Pairs, Panel
+from forecasting.timeline import Pairs, Panel
 from sites.history.solar import clear_sky_per_kwp
 from sites.schema import Location, PVArray
+from sites.time_step import STEP, STEPS_PER_DAY
 
 SYSTEM_LOSS = 0.14  # as in the clear-sky reference: soiling, wiring, mismatch, inverter
 GAMMA_PDC_PER_K = -0.004  # crystalline silicon power temperature coefficient

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sites.time_step import STEPS_PER_HOUR as _STEPS_PER_HOUR
+
 LEAD_BUCKET_EDGES_H = (1.0, 2.0, 4.0, 8.0, 12.0, 18.0, 24.0, 30.0, 36.0, 42.0)
 """Upper edges [h] of the lead-time buckets; leads beyond the last edge share one bucket."""
 LEVEL_BINS = 3
@@ -27,7 +29,6 @@ weeks are a small sample (an origin's errors over a day move together, so ~50 in
 days) of errors whose spread changes with the season, and quantiles estimated from such a
 sample cover less of the following weeks than they do of their own. In rolling backtests of
 the bundled year, 10/90 % residual quantiles covered 69-78 % day-ahead, 7.5/92.5 % about 80 %."""
-_STEPS_PER_HOUR = 4
 
 
 def lead_bucket(lead_steps: np.ndarray) -> np.ndarray:

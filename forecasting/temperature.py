@@ -16,7 +16,8 @@ import numpy as np
 
 from forecasting.anomaly import ClimatologyBlend, ClimatologySettings, fit_climatology_blend
 from forecasting.models import Method, TrainingSpan, training_pairs
-from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
+from forecasting.timeline import Pairs, Panel
+from sites.time_step import STEPS_PER_DAY
 
 SETTINGS = ClimatologySettings(
     window_days=14, median=False, min_days=5, smooth_steps=0, recent_steps=1, robust=False

@@ -18,9 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.calendar import CalendarArrays
-
-STEP = pd.Timedelta(minutes=15)
-STEPS_PER_DAY = 96
+from sites.time_step import STEP
 
 
 @dataclass(frozen=True)

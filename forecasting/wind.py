@@ -21,8 +21,9 @@ from windpowerlib import power_output, wind_speed
 
 from forecasting.anomaly import ClimatologyBlend, ClimatologySettings, fit_climatology_blend
 from forecasting.models import Method, TrainingSpan, training_pairs
-from forecasting.timeline import STEPS_PER_DAY, Pairs, Panel
+from forecasting.timeline import Pairs, Panel
 from sites.schema import WindTurbine
+from sites.time_step import STEPS_PER_DAY
 
 SETTINGS = ClimatologySettings(
     window_days=21, median=True, min_days=5, smooth_steps=8, recent_steps=1, robust=True

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from forecasting.api import ForecastModels, fit
-from forecasting.timeline import STEP
+from forecasting import ForecastModels, fit
 from sites import Site
+from sites.time_step import STEP
 
 DEFAULT_REFIT_EVERY = pd.Timedelta(days=7)
 """How often a replay refits its forecasting models. The service refits every day

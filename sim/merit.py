@@ -7,7 +7,7 @@ share of the storage's value it captured, over the period and per billing month.
   = (no-storage cost - the policy's cost) / storage value (1 = all of it, 0 = no better than
   having no storage, negative = worse).
 
-Costs are the KPIs' total costs (:func:`controller.kpi.compute_kpis`: the demand charge billed
+Costs are the KPIs' total costs (:func:`controller.plans.kpi.compute_kpis`: the demand charge billed
 per calendar month, deviation and lost production included). A month's figures come from the
 KPIs of that month's intervals alone, which bill that month's own peak.
 
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from controller.kpi import billing_months, compute_kpis
+from controller import billing_months, compute_kpis
 from sim.replay import ReplayResult
 from sites import Site
 
@@ -61,7 +61,8 @@ COST_COMPONENTS = {
     "deviation_cost_cny": 1.0,
     "lost_production_cny": 1.0,
 }
-"""The parts of :attr:`controller.kpi.Kpis.total_cost_cny`, each with its sign in the total."""
+"""The parts of :attr:`controller.plans.kpi.Kpis.total_cost_cny`, each with its sign in the
+total."""
 
 
 def regret_by_component(results: Mapping[str, ReplayResult]) -> pd.DataFrame:

@@ -57,13 +57,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from controller import columns as pc
-from controller import flexible as fx
-from controller import hydrogen as hy
-from controller.cop import heat_pump_cop
+from controller import heat_pump_cop
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
+from sites.time_step import HOURS_PER_STEP as HOURS
 
-HOURS = 0.25
 FOLLOW_TOL_KW = 1e-3  # a setpoint met within 1 W counts as followed (solver round-off)
 
 
@@ -75,7 +73,7 @@ class PlantState:
     """Each CHP unit's output in the last interval (the start of its ramp); none yet: free."""
     batch_delivered_kwh: dict[str, float] = field(default_factory=dict)
     """Energy each batch load has had in its window so far (the replay clears it where a
-    window opens: :func:`controller.flexible.delivered_in_open_windows`)."""
+    window opens: :func:`controller.inputs.flexible.delivered_in_open_windows`)."""
     shift_backlog_kwh: dict[str, float] = field(default_factory=dict)
     """Energy each shiftable load has deferred and not made up (negative: advanced)."""
     hydrogen_level_kg: dict[str, float] = field(default_factory=dict)
@@ -323,23 +321,23 @@ class Plant:
         loads = {x.name: out[columns.load_kw(x.name)] for x in a.electric_loads}
         draw = 0.0
         for batch in a.batch_loads:
-            col = fx.batch_kw(batch.name)
+            col = columns.batch_kw(batch.name)
             wanted = max(float(setpoint.get(col, 0.0)), 0.0)
             got = min(wanted, batch.max_kw)
             if 0.0 < got < batch.min_kw:
                 got = batch.min_kw
             out[col] = follow(col, wanted, got)
-            out[fx.batch_on(batch.name)] = 1.0 if got > 0.0 else 0.0
+            out[pc.batch_on(batch.name)] = 1.0 if got > 0.0 else 0.0
             delivered = state.batch_delivered_kwh.get(batch.name, 0.0)
             state.batch_delivered_kwh[batch.name] = delivered + got * HOURS
             draw += got
         for part in a.curtailable_loads:
-            col = fx.curtailed_kw(part.name)
+            col = columns.curtailed_kw(part.name)
             wanted = max(float(setpoint.get(col, 0.0)), 0.0)
             out[col] = follow(col, wanted, min(wanted, part.max_fraction * loads[part.load]))
             draw -= out[col]
         for shift in a.shiftable_loads:
-            down_col, up_col = fx.shift_down_kw(shift.name), fx.shift_up_kw(shift.name)
+            down_col, up_col = columns.shift_down_kw(shift.name), columns.shift_up_kw(shift.name)
             want_down = max(float(setpoint.get(down_col, 0.0)), 0.0)
             want_up = max(float(setpoint.get(up_col, 0.0)), 0.0)
             down = min(want_down, shift.max_fraction * loads[shift.load])
@@ -351,8 +349,8 @@ class Plant:
             recent = state.shift_recent_kwh.setdefault(shift.name, [])
             recent.append(shift.max_fraction * loads[shift.load] * HOURS)
             del recent[: -shift.shift_steps]
-            out[fx.shift_deferred_kwh(shift.name)] = max(backlog, 0.0)
-            out[fx.shift_advanced_kwh(shift.name)] = max(-backlog, 0.0)
+            out[pc.shift_deferred_kwh(shift.name)] = max(backlog, 0.0)
+            out[pc.shift_advanced_kwh(shift.name)] = max(-backlog, 0.0)
             draw += up - down
         return draw
 
@@ -380,10 +378,10 @@ class Plant:
             if 0.0 < got < low:
                 got = low
             out[col] = follow(col, wanted, got)
-            out[hy.electrolyser_on(e.name)] = 1.0 if got > 0.0 else 0.0
+            out[pc.electrolyser_on(e.name)] = 1.0 if got > 0.0 else 0.0
             kg = e.hydrogen_kg_per_h(got) if got > 0.0 else 0.0
-            out[hy.electrolyser_hydrogen_kg_per_h(e.name)] = kg
-            out[hy.electrolyser_vented_kg_per_h(e.name)] = 0.0
+            out[pc.electrolyser_hydrogen_kg_per_h(e.name)] = kg
+            out[pc.electrolyser_vented_kg_per_h(e.name)] = 0.0
             made[e.tank] += kg
             draw += got
         for tank in a.hydrogen_tanks:
@@ -397,10 +395,10 @@ class Plant:
                 wanted = max(float(setpoint.get(col, 0.0)), 0.0)
                 got = min(wanted, cell.rated_kw, level / HOURS * cell.kwh_per_kg)
                 out[col] = follow(col, wanted, got)
-                out[hy.fuel_cell_hydrogen_kg_per_h(cell.name)] = got / cell.kwh_per_kg
+                out[pc.fuel_cell_hydrogen_kg_per_h(cell.name)] = got / cell.kwh_per_kg
                 level -= got / cell.kwh_per_kg * HOURS
                 draw -= got
-            col = hy.tank_offtake_kg_per_h(tank.name)
+            col = pc.tank_offtake_kg_per_h(tank.name)
             wanted = max(float(setpoint.get(col, 0.0)), 0.0)
             got = min(wanted, tank.max_offtake_kg_per_h, max(level, 0.0) / HOURS)
             out[col] = follow(col, wanted, got)
@@ -410,12 +408,12 @@ class Plant:
             if vented > 0.0:
                 for e in a.electrolysers:  # the tank's electrolysers vent in their order
                     if e.tank == tank.name:
-                        kg = out[hy.electrolyser_hydrogen_kg_per_h(e.name)]
+                        kg = out[pc.electrolyser_hydrogen_kg_per_h(e.name)]
                         share = min(kg, vented)
-                        out[hy.electrolyser_vented_kg_per_h(e.name)] = share
+                        out[pc.electrolyser_vented_kg_per_h(e.name)] = share
                         vented -= share
             state.hydrogen_level_kg[tank.name] = level
-            out[hy.tank_level_kg(tank.name)] = level
+            out[pc.tank_level_kg(tank.name)] = level
         return draw
 
     def _boiler_heat_price(self, demand: HeatDemand, setpoint: Mapping[str, float]) -> float:

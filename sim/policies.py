@@ -16,24 +16,30 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from controller import (
+    DEFAULT_CONFIG,
+    Adherence,
+    DispatchConfig,
+    MeasuredState,
+    ModelCache,
+    MonthPeakTarget,
+    Plan,
+    PlanKind,
+    adherence_of,
+    as_forecast,
+    check_plan,
+    dispatch_frame,
+    fallback_dispatch,
+    outside_band_kw,
+    plan,
+    prepare,
+)
 from controller import columns as pc
-from controller.adherence import Adherence, adherence_of, outside_band_kw
-from controller.cache import ModelCache
-from controller.check import check_plan
-from controller.config import DEFAULT_CONFIG, DispatchConfig
-from controller.dispatch import dispatch_frame
-from controller.fallback import fallback_dispatch
-from controller.forecast_data import as_forecast
-from controller.inputs import prepare
-from controller.peak_target import MonthPeakTarget
-from controller.plan import Plan, PlanKind
-from controller.planner import plan
-from controller.state import MeasuredState
+from controller.horizons import STEP, at_gate, committed_schedule, plan_end
 from sim.forecaster import Call, PrefetchingForecaster
 from sites import Site
 from sites.history.series import expected_series
 
-STEP = pd.Timedelta(minutes=15)
 KEPT_PROBLEMS = 20
 BOUND_TIME_LIMIT_S = 600.0
 """A month-long problem solves in about 12 s on a quiet machine; the bound must not fall
@@ -74,7 +80,7 @@ class Decisions:
 
     plans: int = 0
     plans_failing_check: int = 0
-    """Plans whose invariant check (:func:`controller.check.check_plan`) found a problem."""
+    """Plans whose invariant check (:func:`controller.plans.check.check_plan`) found a problem."""
     check_problems: list[str] = field(default_factory=list)
     """The first problems found (at most ``KEPT_PROBLEMS``)."""
     latest_history_seen: pd.Timestamp | None = None
@@ -211,7 +217,7 @@ class OptimiserPolicy(Policy):
             for k, now in enumerate(steps):
                 kind = self.kind_at(now, k == 0)
                 if kind is not None:
-                    calls.append(Call(now, _plan_end(now, kind, committed)))
+                    calls.append(Call(now, _plan_end(self.site, now, kind, committed)))
                 if kind is PlanKind.DAY_AHEAD:  # commits today (at start-up) and tomorrow
                     committed |= {now.normalize(), now.normalize() + pd.Timedelta(days=1)}
             self.forecaster.expect(calls)
@@ -233,7 +239,7 @@ class OptimiserPolicy(Policy):
             state = dataclasses.replace(state, month_peak_target_kw=target)
         today = now.normalize()
         tomorrow = today + pd.Timedelta(days=1)
-        end_of_tomorrow = _end_of_tomorrow(now)
+        end_of_tomorrow = _end_of_tomorrow(self.site, now)
         kind = self.kind_at(now, self.current is None)
         if kind is PlanKind.DAY_AHEAD:
             # At the gate (or at start-up) the day-ahead plan runs to the end of tomorrow;
@@ -243,7 +249,7 @@ class OptimiserPolicy(Policy):
             self.committed.setdefault(today, made)
             self.current = made
         elif kind is PlanKind.INTRADAY:
-            end = _plan_end(now, kind, self.committed.keys())
+            end = _plan_end(self.site, now, kind, self.committed.keys())
             committed = self.committed.get(today)
             self.current = self._plan(now, end, state, history, PlanKind.INTRADAY, committed)
         assert self.current is not None  # the first call always plans
@@ -268,24 +274,6 @@ class OptimiserPolicy(Policy):
         return settled_deviation_kw(self.committed_schedule(), actual, self.config)
 
 
-def at_gate(site: Site, now: pd.Timestamp) -> bool:
-    """Whether ``now`` is the site's day-ahead gate time, when tomorrow's schedule is sent."""
-    gate = now.normalize() + pd.Timedelta(hours=site.gate_time.hour, minutes=site.gate_time.minute)
-    return bool(now == gate)
-
-
-def committed_schedule(frames: Mapping[pd.Timestamp, pd.DataFrame]) -> pd.DataFrame:
-    """The connection-point schedule of each committed day (``frames``: by the local date
-    they cover, the plan frame committed for it), one after the other."""
-    parts = [
-        frame.loc[day : day + pd.Timedelta(days=1) - STEP, [pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]]
-        for day, frame in sorted(frames.items())
-    ]
-    if not parts:
-        return pd.DataFrame(columns=[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW], dtype=float)
-    return pd.concat(parts)
-
-
 def settled_deviation_kw(
     schedule: pd.DataFrame, actual: pd.DataFrame, config: DispatchConfig
 ) -> np.ndarray:
@@ -299,21 +287,18 @@ def _net(frame: pd.DataFrame) -> pd.Series:
     return frame[pc.GRID_IMPORT_KW] - frame[pc.GRID_EXPORT_KW]
 
 
-def _end_of_tomorrow(now: pd.Timestamp) -> pd.Timestamp:
+def _end_of_tomorrow(site: Site, now: pd.Timestamp) -> pd.Timestamp:
     """The furthest end any plan made at ``now`` covers (the day-ahead plan's)."""
-    return now.normalize() + pd.Timedelta(days=2)
+    return plan_end(site, now, PlanKind.DAY_AHEAD, lambda day: False)
 
 
 def _plan_end(
-    now: pd.Timestamp, kind: PlanKind, committed: Collection[pd.Timestamp]
+    site: Site, now: pd.Timestamp, kind: PlanKind, committed: Collection[pd.Timestamp]
 ) -> pd.Timestamp:
-    """End of the plan made at ``now`` (``committed``: the days with a day-ahead plan): a
-    day-ahead plan (at the gate, or at start-up) runs to the end of tomorrow; an intraday
-    plan to the end of the day-ahead window, tomorrow included once it is committed."""
-    tomorrow = now.normalize() + pd.Timedelta(days=1)
-    if kind is PlanKind.DAY_AHEAD or tomorrow in committed:
-        return _end_of_tomorrow(now)
-    return tomorrow
+    """End of the plan made at ``now`` (``committed``: the days with a day-ahead plan, by
+    their midnight): :func:`controller.horizons.plan_end`."""
+    days = {day.date() for day in committed}
+    return plan_end(site, now, kind, days.__contains__)
 
 
 class RuleBasedPolicy(Policy):
@@ -336,7 +321,7 @@ class RuleBasedPolicy(Policy):
         if isinstance(self.forecaster, PrefetchingForecaster):
             self.forecaster.expect(
                 [
-                    Call(now, _end_of_tomorrow(now))
+                    Call(now, _end_of_tomorrow(self.site, now))
                     for k, now in enumerate(steps)
                     if k == 0 or at_gate(self.site, now)
                 ]
@@ -355,7 +340,7 @@ class RuleBasedPolicy(Policy):
     ) -> Mapping[str, float]:
         self.decisions.saw(now, history)
         if self.forecaster is not None and (not self.committed or at_gate(self.site, now)):
-            forecast = self.forecaster(now, _end_of_tomorrow(now), history)
+            forecast = self.forecaster(now, _end_of_tomorrow(self.site, now), history)
             inputs = prepare(self.site, forecast, state, PlanKind.DAY_AHEAD, DEFAULT_CONFIG)
             frame = dispatch_frame(self.site, inputs, fallback_dispatch(self.site, inputs))
             self.committed[now.normalize() + pd.Timedelta(days=1)] = frame

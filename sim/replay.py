@@ -8,7 +8,6 @@ losses and grid exchange are what the park really drew.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,14 +17,21 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from controller import (
+    Adherence,
+    Kpis,
+    MeasuredState,
+    RenewableTally,
+    adherence_of,
+    code_version,
+    compute_kpis,
+    delivered_in_open_windows,
+    electric_balance_error_kw,
+    replay_input_hash,
+    year_fraction_left,
+)
 from controller import columns as pc
-from controller import flexible as fx
-from controller.adherence import Adherence, adherence_of
-from controller.flexible import delivered_in_open_windows
-from controller.kpi import Kpis, compute_kpis
-from controller.planner import code_version
-from controller.state import MeasuredState, RenewableTally, year_fraction_left
-from network_models.verify import NetworkVerifier, Verification
+from network_models import NetworkVerifier, Verification
 from sim.plant import HOURS, Plant, PlantState
 from sim.policies import Policy
 from sites import Site, columns
@@ -69,10 +75,8 @@ class ReplayResult:
 
 
 def inputs_hash(site: Site, truth: pd.DataFrame, settings: dict[str, str]) -> str:
-    digest = hashlib.sha256(site.model_dump_json().encode())
-    digest.update(pd.util.hash_pandas_object(truth, index=True).to_numpy().tobytes())
-    digest.update(repr(sorted(settings.items())).encode())
-    return digest.hexdigest()
+    """:func:`controller.replay_input_hash`: the one definition of input hashes."""
+    return replay_input_hash(site, truth, settings)
 
 
 def replay(
@@ -246,40 +250,9 @@ def _with_ac(frame: pd.DataFrame, verification: Verification) -> pd.DataFrame:
 
 
 def energy_balance_error_kw(site: Site, frame: pd.DataFrame) -> np.ndarray:
-    """Per interval: (sources) - (uses + losses) of electricity [kW]; zero when conserved."""
-    a = site.assets
-    sources = frame[pc.GRID_IMPORT_KW].to_numpy().copy()
-    uses = frame[pc.GRID_EXPORT_KW].to_numpy() + frame[pc.NETWORK_LOSSES_KW].to_numpy()
-    for pv in a.pv:
-        sources += frame[columns.pv_kw(pv.name)].to_numpy()
-    for w in a.wind:
-        sources += frame[columns.wind_kw(w.name)].to_numpy()
-    for chp in a.chp:
-        sources += frame[columns.chp_kw(chp.name)].to_numpy()
-    for unit in a.recovery_power:
-        sources += frame[columns.recovery_kw(unit.name)].to_numpy()
-    for b in a.batteries:
-        sources += frame[columns.battery_discharge_kw(b.name)].to_numpy()
-        uses += frame[columns.battery_charge_kw(b.name)].to_numpy()
-    for ld in a.electric_loads:
-        uses += frame[columns.load_kw(ld.name)].to_numpy()
-    for hp in a.heat_pumps:
-        uses += frame[columns.heat_pump_kw(hp.name)].to_numpy()
-    for boiler in a.boilers:
-        if columns.boiler_kw(boiler.name) in frame.columns:
-            uses += frame[columns.boiler_kw(boiler.name)].to_numpy()
-    for e in a.electrolysers:
-        uses += frame[columns.electrolyser_kw(e.name)].to_numpy()
-    for cell in a.hydrogen_fuel_cells:
-        sources += frame[columns.hydrogen_fuel_cell_kw(cell.name)].to_numpy()
-    for batch in a.batch_loads:
-        uses += frame[fx.batch_kw(batch.name)].to_numpy()
-    for part in a.curtailable_loads:
-        uses -= frame[fx.curtailed_kw(part.name)].to_numpy()
-    for shift in a.shiftable_loads:
-        uses += frame[fx.shift_up_kw(shift.name)].to_numpy()
-        uses -= frame[fx.shift_down_kw(shift.name)].to_numpy()
-    return np.asarray(sources - uses)
+    """Per interval: (sources) - (uses + losses) of electricity [kW]; zero when conserved
+    (the plans' own balance, :func:`controller.electric_balance_error_kw`)."""
+    return electric_balance_error_kw(site, frame)
 
 
 __all__ = ["HOURS", "ReplayCounters", "ReplayResult", "energy_balance_error_kw", "replay"]

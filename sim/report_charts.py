@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from controller import billing_months, compute_kpis
 from controller import columns as pc
-from controller.kpi import billing_months, compute_kpis
 from sim.merit import BOUND
 from sim.replay import ReplayResult
 from sites import Site, columns
 from sites.schema.assets import Fuel
 from sites.tariff import site_tariff
+from sites.time_step import HOURS_PER_STEP, STEP
 
 WEEK = pd.Timedelta(days=7)
-STEP = pd.Timedelta(minutes=15)
 AXIS_PAD_FRACTION = 0.05
 """Room above the highest stack and below the lowest, as a share of the data's span."""
 SUMMER_MONTH, WINTER_MONTH = 7, 1
@@ -163,7 +163,7 @@ def monthly_sources_chart(site: Site, result: ReplayResult) -> Chart:
 
     sources, _ = sources_uses(site, result.frame)
     months = billing_months(pd.DatetimeIndex(sources.index))
-    energy_mwh = sources.groupby(months).sum() * 0.25 / 1000
+    energy_mwh = sources.groupby(months).sum() * HOURS_PER_STEP / 1000
     energy_mwh.index = [str(m) for m in energy_mwh.index]
     fig, ax = plt.subplots(figsize=(10, 3.8))
     energy_mwh.plot.bar(stacked=True, ax=ax, rot=0)
@@ -178,7 +178,7 @@ def monthly_sources_chart(site: Site, result: ReplayResult) -> Chart:
 
 
 def cumulative_cost_cny(site: Site, frame: pd.DataFrame) -> pd.Series:
-    """Total cost (:func:`controller.kpi.compute_kpis`) from the start to the end of each
+    """Total cost (:func:`controller.plans.kpi.compute_kpis`) from the start to the end of each
     day, indexed by the end of the day's last interval, after a 0 at the period's start; the
     last value is the period's total cost."""
     with_prices = frame.assign(

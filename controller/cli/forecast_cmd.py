@@ -98,8 +98,7 @@ def backtest(
     """Rolling-origin backtest on a park's history: skill, errors and coverage."""
 
     def action() -> None:
-        from forecasting.backtest import run_backtest
-        from forecasting.plot import plot_backtest
+        from forecasting import plot_backtest, run_backtest
 
         chosen = park_of(site, history, timezone)
         park = chosen.site

@@ -13,7 +13,7 @@ from controller.cli.sites_cmd import print_dropped, summary_table
 from sites import Site, bundled_sites
 
 if TYPE_CHECKING:
-    from network_models.design import DesignCheck
+    from network_models import DesignCheck
 
 app = typer.Typer(help="Network checks of a park.", no_args_is_help=True)
 
@@ -59,7 +59,7 @@ def violations_table(check: DesignCheck) -> Table:
 
 
 def print_check(site: Site) -> None:
-    from network_models.design import design_check
+    from network_models import design_check
 
     print_dropped(site)
     check = design_check(site)
@@ -96,7 +96,7 @@ def import_network(
 
     import yaml
 
-    from network_models.importer import site_from_pandapower
+    from network_models import site_from_pandapower
     from sites import load_site
 
     out.resolve().parent.mkdir(parents=True, exist_ok=True)

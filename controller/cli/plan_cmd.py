@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from controller.cli.plan_forecast import PlanForecast
-    from controller.kpi import Kpis
-    from controller.plan import Plan
-    from controller.state import MeasuredState
+    from controller.inputs.state import MeasuredState
+    from controller.plans.kpi import Kpis
+    from controller.plans.plan import Plan
     from sites.park import Park
 
 INTRADAY_FROM = time(12, 0)
@@ -44,7 +44,7 @@ class OutputFormat(StrEnum):
 
 def state_at(site: Site, day_ahead: Plan, at: pd.Timestamp) -> MeasuredState:
     """Storage levels the day-ahead plan expects at ``at`` (the end of the interval before)."""
-    from controller.state import MeasuredState, default_state
+    from controller.inputs.state import MeasuredState, default_state
 
     frame = day_ahead.frame
     before = frame[frame.index < at]
@@ -71,8 +71,8 @@ def make_plan(
     import pandas as pd
 
     from controller.cli.plan_forecast import day_forecast
+    from controller.inputs.state import default_state
     from controller.planner import plan
-    from controller.state import default_state
 
     site = park.site
     first = day_forecast(park, day, source)
@@ -226,7 +226,7 @@ def print_report(
         console.print("relaxations and data repairs:")
         for r in result.relaxations:
             console.print(f"  {r}", markup=False)
-    from controller.check import check_plan
+    from controller.plans.check import check_plan
 
     report = check_plan(site, result)
     console.print(f"invariant check: {report}", markup=False)
@@ -268,7 +268,7 @@ def plan_command(
     """
 
     def action() -> None:
-        from controller.serialise import plan_to_csv, plan_to_json
+        from controller.plans.serialise import plan_to_csv, plan_to_json
 
         park = park_of(site, history, timezone)
         result, used = make_plan(park, day.date(), kind, forecast)

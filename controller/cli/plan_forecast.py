@@ -13,8 +13,7 @@ from controller.cli.choices import ForecastSource
 from sites import DataError, Site, columns
 from sites.history.series import expected_series
 from sites.park import Park
-
-STEP = pd.Timedelta(minutes=15)
+from sites.time_step import STEP
 
 
 @dataclass(frozen=True)

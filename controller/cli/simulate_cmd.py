@@ -58,8 +58,7 @@ def simulate(
     def action() -> None:
         import pandas as pd
 
-        from sim.merit import monthly_storage_value_captured
-        from sim.run import run_policies
+        from sim import monthly_storage_value_captured, run_policies
 
         chosen = policy or [PolicyName.PRODUCTION, PolicyName.RULE_BASED]
         park = park_of(site, history, timezone)

@@ -191,7 +191,7 @@ def validate(file: Annotated[Path, typer.Argument(help="site YAML file")]) -> No
 
 def print_dropped(site: Site) -> None:
     """Warn about what of a pandapower file the site leaves out (not an error)."""
-    from network_models.build import dropped_elements
+    from network_models import dropped_elements
 
     for line in dropped_elements(site):
         console.print(f"warning: {line}", markup=False, soft_wrap=True)

@@ -105,17 +105,24 @@ def size_storage(
     def action() -> None:
         import pandas as pd
 
-        from sim.sizing.candidates import CandidateGrid, parse_values
-        from sim.sizing.economics import (
+        from sim import (
+            PERFECT,
+            PRODUCTION,
+            RULE_BASED,
             Annualisation,
+            CandidateGrid,
+            Period,
             SizingEconomics,
+            around_optimum,
+            lp_limits,
+            lp_promises,
             park_with_sizing,
+            parse_values,
             read_economics,
+            run_sweep,
+            solve_optimum,
+            write_outputs,
         )
-        from sim.sizing.evaluate import PERFECT, PRODUCTION, RULE_BASED, Period
-        from sim.sizing.report import write_outputs
-        from sim.sizing.search import around_optimum, lp_limits, lp_promises, solve_optimum
-        from sim.sizing.sweep import run_sweep
         from sites import DataError
 
         park, own = park_with_sizing(site, history, timezone)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import cvxpy as cp
 
 from controller.config import DispatchConfig, Objective
-from controller.layout import Layout
+from controller.inputs.layout import Layout
+from controller.kinds import PlanKind
 from controller.model.context import ModelContext
 from controller.model.electric import (
     add_battery,
@@ -44,8 +45,7 @@ from controller.model.objective import (
     tier_expressions,
     violation_expression,
 )
-from controller.network import LinearNetwork
-from controller.plan import PlanKind
+from controller.network.linear import LinearNetwork
 from sites import Site
 
 

@@ -10,10 +10,10 @@ import cvxpy as cp
 import numpy as np
 
 from controller.config import DispatchConfig
-from controller.inputs import HOURS_PER_STEP, DispatchInputs
-from controller.layout import Layout
-from controller.network import LinearNetwork
-from controller.plan import PlanKind
+from controller.inputs.dispatch_inputs import HOURS_PER_STEP, DispatchInputs
+from controller.inputs.layout import Layout
+from controller.kinds import PlanKind
+from controller.network.linear import LinearNetwork
 from sites import Site
 
 Feed = Callable[[DispatchInputs], np.ndarray | float]

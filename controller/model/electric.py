@@ -5,9 +5,9 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controller.inputs import DispatchInputs, prices_for
+from controller.inputs.dispatch_inputs import DispatchInputs, prices_for
+from controller.kinds import PlanKind
 from controller.model.context import ModelContext
-from controller.plan import PlanKind
 from sites import columns
 
 

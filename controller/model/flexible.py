@@ -31,8 +31,8 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from controller.flexible import FlexibleInputs, windows_per_horizon
-from controller.inputs import DispatchInputs
+from controller.inputs.dispatch_inputs import DispatchInputs
+from controller.inputs.flexible import FlexibleInputs, windows_per_horizon
 from controller.model.context import ModelContext
 from sites import columns
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controller.inputs import DispatchInputs, chp_was_on
+from controller.inputs.dispatch_inputs import DispatchInputs, chp_was_on
 from controller.model.context import ModelContext
 from controller.model.heat import heat_to
 from sites import columns
@@ -64,7 +64,7 @@ def _add_ramps(
 def _add_commitment(ctx: ModelContext, electric: cp.Variable) -> None:
     """On/off binaries and start indicators for the committed units: min x rating x on <= output <=
     rating x on; off in padding; start(t) >= on(t) - on(t-1), in the first real interval
-    against the unit's measured state (:attr:`controller.state.MeasuredState.chp_on`)."""
+    against the unit's measured state (:attr:`controller.inputs.state.MeasuredState.chp_on`)."""
     units = ctx.site.assets.chp
     committed = ctx.layout.committed_chp
     m, h = len(committed), ctx.horizon

@@ -23,7 +23,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from controller.inputs import DispatchInputs
+from controller.inputs.dispatch_inputs import DispatchInputs
 from controller.model.context import ModelContext
 from sites import columns
 

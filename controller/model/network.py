@@ -1,13 +1,13 @@
-"""Network limits in the model: the screened linear rows of :mod:`controller.network`."""
+"""Network limits in the model: the screened linear rows of :mod:`controller.network.linear`."""
 
 from __future__ import annotations
 
 import cvxpy as cp
 import numpy as np
 
-from controller.inputs import DispatchInputs
+from controller.inputs.dispatch_inputs import DispatchInputs
 from controller.model.context import ModelContext
-from controller.network import UNBOUNDED_RHS
+from controller.network.linear import UNBOUNDED_RHS
 
 
 def add_network(ctx: ModelContext) -> None:

@@ -10,21 +10,22 @@ import cvxpy as cp
 import numpy as np
 
 from controller.config import Objective
-from controller.inputs import NO_LIMIT, DispatchInputs
+from controller.inputs.dispatch_inputs import NO_LIMIT, DispatchInputs
 from controller.model.context import ModelContext
+from sites.time_step import HOURS_PER_STEP
 
 BIG_CAP = 10 * NO_LIMIT
 """A tier cap that does not bind (a cap parameter cannot be infinite; HiGHS gets inf)."""
 
 
 def available_renewable_kwh(inputs: DispatchInputs) -> float:
-    return float((inputs.pv_available_kw.sum() + inputs.wind_available_kw.sum()) * 0.25)
+    return float((inputs.pv_available_kw.sum() + inputs.wind_available_kw.sum()) * HOURS_PER_STEP)
 
 
 def add_policy_targets(ctx: ModelContext) -> None:
     """Self-consumption >= target and export <= target, as shares of the renewable energy
     available over the horizon, plus what the year so far leaves this horizon of the annual
-    budget (see :class:`controller.state.RenewableTally`); where the site sets one, the
+    budget (see :class:`controller.inputs.state.RenewableTally`); where the site sets one, the
     renewable share of consumption >= its target over the horizon. Soft, priced between
     spill and physical limits."""
     site = ctx.site

@@ -25,7 +25,8 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from controller.plan import PlanKind
+from controller.horizons import past_gate
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.runner import Runner
 from controller.service.store import plans as plan_store
@@ -50,7 +51,7 @@ def missing(runner: Runner, site: Site, now: datetime) -> list[Missing]:
     needed = []
     if has_today is None:
         needed.append(Missing(Job.DAY_AHEAD, today))
-    if local.time() >= site.gate_time and has_tomorrow is None:
+    if past_gate(site, local) and has_tomorrow is None:
         needed.append(Missing(Job.DAY_AHEAD, tomorrow))
     if not needed and in_force is None:
         needed.append(Missing(Job.INTRADAY, None))

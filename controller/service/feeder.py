@@ -29,22 +29,22 @@ from sqlalchemy import Engine
 
 from controller import columns as pc
 from controller.config import DEFAULT_CONFIG
-from controller.dispatch import dispatch_frame
-from controller.fallback import fallback_dispatch
-from controller.forecast_data import as_forecast
-from controller.inputs import prepare
-from controller.plan import PlanKind
+from controller.fallback.rules import fallback_dispatch
+from controller.inputs.dispatch_inputs import prepare
+from controller.inputs.forecast_data import as_forecast
+from controller.inputs.state import default_state
+from controller.plans.dispatch import dispatch_frame
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.parks import Parks
 from controller.service.store import measurements as measurement_store
 from controller.service.store.measurements import Point
-from controller.state import default_state
 from sites import Site
 from sites.history.derive import YEAR, load_history
 from sites.history.series import expected_series
+from sites.time_step import STEP
 
 log = logging.getLogger(__name__)
-STEP = pd.Timedelta(minutes=15)
 
 
 def source_times(index: pd.DatetimeIndex) -> pd.DatetimeIndex:

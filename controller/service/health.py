@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from controller.plan import PlanStatus
+from controller.plans.plan import PlanStatus
 from controller.service import db
 from controller.service.parks import Parks
 from controller.service.store import measurements as measurement_store

@@ -35,17 +35,26 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from controller import columns as pc
-from controller.dispatch import ON_KW
+from controller import horizons
+from controller.horizons import (
+    ONE_DAY,
+    STEP,
+    day_ahead_window_end,
+    day_end,
+    day_start,
+    issue_time,
+)
+from controller.inputs.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from controller.peak_target import MonthPeakTarget
-from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
 from controller.planner import rule_based_plan
+from controller.plans.dispatch import ON_KW
+from controller.plans.plan import Plan, PlanKind
 from controller.service import db
 from controller.service.jsonable import to_jsonable
 from controller.service.store import forecasts as forecast_store
@@ -53,12 +62,10 @@ from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
 from controller.service.tracking import measured_period
-from controller.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from forecasting import ForecastModels, fit
 from sites import Site, columns
 from sites.history.series import expected_series
 
-STEP = pd.Timedelta(minutes=15)
 Fitter = Callable[[Site, pd.DataFrame, pd.Timestamp], ForecastModels]
 """Fits a park's forecast models on the history complete by the issue time (``fit``, or
 :class:`controller.service.fitpool.ForecastFitter` in worker processes)."""
@@ -92,35 +99,28 @@ class Horizon:
     grid_limits_kw: tuple[tuple[pd.Timestamp, float, float], ...] = ()
     """Per-interval connection limits tighter than the site's (the utility's grid events,
     :func:`controller.service.gridevents.rule.plan_limits`), handed to the planner as
-    :attr:`controller.state.MeasuredState.grid_limits_kw`."""
+    :attr:`controller.inputs.state.MeasuredState.grid_limits_kw`."""
 
     @property
     def steps(self) -> int:
         return int((self.end - self.issue_time) / STEP)
 
 
-def issue_time(site: Site, now: datetime) -> pd.Timestamp:
-    return pd.Timestamp(now).tz_convert(site.location.timezone).floor("15min")
-
-
-def day_start(site: Site, day: date) -> pd.Timestamp:
-    return pd.Timestamp(
-        datetime.combine(day, datetime.min.time()), tz=ZoneInfo(site.location.timezone)
-    )
-
-
 def day_ahead_horizon(site: Site, now: datetime, target: date) -> Horizon:
     start = issue_time(site, now)
-    return Horizon(PlanKind.DAY_AHEAD, target, start, day_start(site, target + timedelta(days=1)))
+    return Horizon(PlanKind.DAY_AHEAD, target, start, day_end(site, target))
 
 
 def intraday_horizon(connection: Connection, site: Site, now: datetime) -> Horizon:
     start = issue_time(site, now)
     today = start.date()
-    last = today
-    while plan_store.for_date(connection, site.id, PlanKind.DAY_AHEAD, last + timedelta(days=1)):
-        last += timedelta(days=1)
-    return Horizon(PlanKind.INTRADAY, today, start, day_start(site, last + timedelta(days=1)))
+
+    def has_day_ahead(day: date) -> bool:
+        return plan_store.for_date(connection, site.id, PlanKind.DAY_AHEAD, day) is not None
+
+    return Horizon(
+        PlanKind.INTRADAY, today, start, day_ahead_window_end(site, today, has_day_ahead)
+    )
 
 
 def history_frame(
@@ -220,17 +220,16 @@ def _expected_levels(connection: Connection, site: Site, issue: pd.Timestamp) ->
 
 def committed_schedule(connection: Connection, site: Site, horizon: Horizon) -> pd.DataFrame | None:
     """Grid import and export of the latest day-ahead version of each day in the horizon."""
-    parts = []
+    frames: dict[date, pd.DataFrame] = {}
     day = horizon.issue_time.date()
     while day_start(site, day) < horizon.end:
         header = plan_store.for_date(connection, site.id, PlanKind.DAY_AHEAD, day)
         if header is not None:
             stored = plan_store.load(connection, header.id, site.location.timezone)
             if stored is not None:
-                frame = stored.frame[[pc.GRID_IMPORT_KW, pc.GRID_EXPORT_KW]]
-                parts.append(frame[pd.DatetimeIndex(frame.index).date == day])
-        day += timedelta(days=1)
-    return pd.concat(parts).astype(float) if parts else None
+                frames[day] = stored.frame
+        day += ONE_DAY
+    return horizons.committed_schedule(frames) if frames else None
 
 
 class Pipeline:

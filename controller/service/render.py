@@ -1,6 +1,6 @@
 """A stored plan as a JSON or CSV document (what the API serves; bytes, cached per plan).
 
-Both are the planner's own serialisations (:mod:`controller.serialise`): JSON is the store's
+Both are the planner's own serialisations (:mod:`controller.plans.serialise`): JSON is the store's
 identity of the plan (id, park, kind, date, version, status, content hash) followed by
 ``plan_to_dict`` (metadata with provenance, KPIs with the policy targets, relaxations,
 binding constraints, and the interval columns on the park's clock); CSV is ``plan_to_csv``
@@ -13,7 +13,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from controller.serialise import plan_to_csv
+from controller.plans.serialise import plan_to_csv
 from controller.service.store.plans import PlanHeader, StoredPlan
 
 

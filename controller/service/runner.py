@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.metrics import Metrics
 from controller.service.parks import Parks

@@ -2,7 +2,7 @@
 of the year and the month so far, and how much more the park may export this year; with them
 the month's demand-charge exposure: the peak import metered so far and the rate per kW.
 
-The ratios are :func:`controller.kpi.compute_kpis`'s, applied to a frame of what the meters
+The ratios are :func:`controller.plans.kpi.compute_kpis`'s, applied to a frame of what the meters
 posted: each PV and wind meter's output is the renewable energy available (curtailment is
 not metered, so a curtailed kWh counts neither as available nor as used), the connection
 point's export meter the export, and each CHP unit's output meter the park's own generation
@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from controller import columns as pc
-from controller.kpi import compute_kpis
+from controller.plans.kpi import compute_kpis
 from controller.service.store import measurements as measurement_store
 from sites import Site, columns
 from sites.tariff import site_tariff

@@ -35,6 +35,7 @@ from pvlib import solarposition
 from controller import columns as pc
 from sites import Site, columns
 from sites.history.series import SeriesKind, expected_series
+from sites.time_step import HOURS_PER_STEP, STEP
 
 FLOW_TOLERANCE = 1.1
 DEMAND_TOLERANCE = 1.5
@@ -48,7 +49,6 @@ SOLAR_YEARS = (1900, 2200)
 """The night rule looks at times in these years only (others are refused by the window)."""
 SOC_STEP_TOLERANCE = 1.1
 """A state of charge may move by the battery's power x 15 min x 1.1 between quarter hours."""
-STEP = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def series_bounds(site: Site) -> dict[str, Bound]:
         pv = rating if spec.kind is SeriesKind.PV else None
         bounds[column] = Bound(0.0, rating * tolerance, spec.unit, pv_rating_kw=pv)
     for battery in site.assets.batteries:
-        step = max(battery.charge_kw, battery.discharge_kw) * 0.25 * SOC_STEP_TOLERANCE
+        step = max(battery.charge_kw, battery.discharge_kw) * HOURS_PER_STEP * SOC_STEP_TOLERANCE
         bounds[pc.battery_soc_kwh(battery.name)] = Bound(
             0.0, battery.capacity_kwh, "kWh", soc_step_kwh=step
         )

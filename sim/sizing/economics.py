@@ -41,7 +41,7 @@ import pandas as pd
 import yaml
 from pydantic import Field, ValidationError
 
-from controller.kpi import billing_months
+from controller import billing_months
 from sites import ConfigProblem, DataError, SiteConfigError
 from sites.loader import bundled_site_paths, load_site_mapping
 from sites.park import Park, open_park

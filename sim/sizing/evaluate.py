@@ -14,14 +14,15 @@ from typing import Any
 
 import pandas as pd
 
+from controller import code_version
 from controller import columns as pc
-from controller.planner import code_version
 from sim.forecaster import DEFAULT_REFIT_EVERY
 from sim.policies import OptimiserPolicy, PerfectForesightPolicy, Policy, RuleBasedPolicy
 from sim.replay import ReplayResult, replay
 from sim.sizing.candidates import Candidate, scaled_truth, variant_site
 from sim.sizing.forecasts import StoredForecasts, make_forecasts
 from sites import Site, columns
+from sites.time_step import HOURS_PER_STEP
 
 PRODUCTION, RULE_BASED, PERFECT, NO_STORAGE = "production", "rule-based", "perfect", "no-storage"
 CANDIDATE_POLICIES = (PRODUCTION, RULE_BASED, PERFECT)
@@ -103,7 +104,7 @@ def _summary(result: ReplayResult, site: Site, seconds: float) -> dict[str, Any]
     )
     out["battery_discharged_kwh"] = float(
         sum(result.frame[columns.battery_discharge_kw(b.name)].sum() for b in site.assets.batteries)
-        * 0.25
+        * HOURS_PER_STEP
     )
     out["thermal_discharged_kwh_th"] = float(
         sum(
@@ -111,7 +112,7 @@ def _summary(result: ReplayResult, site: Site, seconds: float) -> dict[str, Any]
             for t in site.assets.thermal_storage
             if pc.thermal_storage_discharge_kw_th(t.name) in result.frame.columns
         )
-        * 0.25
+        * HOURS_PER_STEP
     )
     c = result.counters
     out["setpoints_not_followed"] = c.setpoints_not_followed

@@ -27,8 +27,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from forecasting.api import ForecastModels, fit
-from forecasting.timeline import STEP
+from forecasting import ForecastModels, fit
 from sim.forecaster import (
     DEFAULT_REFIT_EVERY,
     FALLBACK_REFIT_EVERY,
@@ -38,6 +37,7 @@ from sim.forecaster import (
 )
 from sim.policies import OptimiserPolicy, RuleBasedPolicy
 from sites import Site
+from sites.time_step import STEP
 
 DONE = "done.json"
 ISSUE = "issue_time"

@@ -44,14 +44,22 @@ import numpy as np
 import numpy_financial as npf
 import pandas as pd
 
-from controller.config import DEFAULT_CONFIG, DispatchConfig
-from controller.dispatch import dispatch_frame
-from controller.fallback import fallback_dispatch
-from controller.forecast_data import as_forecast
-from controller.highs import new_highs
-from controller.inputs import DispatchInputs, NetworkData, prepare
-from controller.kpi import billing_months
-from controller.layout import Layout
+from controller import (
+    DEFAULT_CONFIG,
+    DispatchConfig,
+    DispatchInputs,
+    Layout,
+    NetworkData,
+    PlanKind,
+    as_forecast,
+    billing_months,
+    default_state,
+    dispatch_frame,
+    fallback_dispatch,
+    network_for,
+    new_highs,
+    prepare,
+)
 from controller.model.context import ModelContext
 from controller.model.electric import (
     add_electric_balance,
@@ -69,9 +77,6 @@ from controller.model.heat import (
     heat_to,
 )
 from controller.model.objective import add_policy_targets, violation_expression
-from controller.network import network_for
-from controller.plan import PlanKind
-from controller.state import default_state
 from sim.sizing.candidates import Candidate
 from sim.sizing.economics import Annualisation, Investment, SizingEconomics, _cost_flows
 from sites import DataError, Site

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from controller.planner import code_version
+from controller import code_version
 from sim.sizing.candidates import Candidate, digest, frame_hash
 from sim.sizing.evaluate import (
     CANDIDATE_POLICIES,

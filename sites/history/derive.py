@@ -37,10 +37,9 @@ from sites.history.extract import load_benchmark_profiles
 from sites.history.series import SeriesKind, SeriesSpec, expected_series
 from sites.history.solar import pv_per_kwp_at_site
 from sites.schema import Site
+from sites.time_step import HOURS_PER_STEP, STEPS_PER_DAY
 
 YEAR = 2016
-STEPS_PER_DAY = 96
-HOURS_PER_STEP = 0.25
 HEATING_BASE_DEGC = 18.0
 HEATING_SEASON = ((11, 15), (3, 15))  # (month, day) start and end, inclusive
 _MAX_SHIFT_DAYS = 14  # a day of a wanted kind is looked for this far around its date

@@ -20,9 +20,9 @@ import pandas as pd
 from sites.errors import DataError
 from sites.history.series import expected_series
 from sites.schema import Site
+from sites.time_step import STEP
 
 TIMESTAMP = "timestamp"
-STEP = pd.Timedelta(minutes=15)
 _MAX_LISTED = 10  # rows listed per problem before "and N more"
 _UNIT = re.compile(r"_(kw|kw_th|mw|mw_th|w|kwh|mwh|degc|degf|k|pu)$")
 

@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from sites.time_step import STEP as _STEP
+
 SOURCE_LATITUDE_DEG = 51.0
 """Assumed source site: SimBench profiles are generic German data; central Germany."""
 SOURCE_LONGITUDE_DEG = 10.0
@@ -66,7 +68,6 @@ MAX_OUTPUT_KW_PER_KWP = 1.0
 
 _MIDPOINT = pd.Timedelta(minutes=7.5)
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
-_STEP = pd.Timedelta(minutes=15)
 
 
 def _check_index(index: pd.DatetimeIndex, what: str) -> None:

@@ -17,7 +17,7 @@ from own_park import HISTORY_START, OwnPark, history_frame, write_own_park
 from typer.testing import CliRunner
 
 from controller.cli.main import app
-from controller.plan import PlanStatus
+from controller.plans.plan import PlanStatus
 from sites import load_site
 
 PLANNED = {PlanStatus.OPTIMAL.value, PlanStatus.RELAXED.value}

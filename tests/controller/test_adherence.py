@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controller.adherence import schedule_adherence
 from controller.config import DEFAULT_CONFIG, DispatchConfig
+from controller.plans.adherence import schedule_adherence
 
 CONFIG = DispatchConfig(deviation_band_fraction=0.05, deviation_band_min_kw=200.0)
 

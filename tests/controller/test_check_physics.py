@@ -22,11 +22,11 @@ from dispatch_cases import (
 )
 
 from controller import columns as pc
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG, Objective
-from controller.plan import Plan, PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.plan import Plan, PlanStatus
 from sites import Site
 
 BEYOND_KWH = 14.0  # well above the checker's 0.05 kWh tolerance

@@ -29,14 +29,14 @@ from dispatch_cases import (
 )
 
 from controller import columns as pc
-from controller.check import check_plan
 from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG, Objective
-from controller.kpi import compute_kpis
-from controller.plan import PlanKind, PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.serialise import plan_from_json, plan_to_json
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.kpi import compute_kpis
+from controller.plans.plan import PlanKind, PlanStatus
+from controller.plans.serialise import plan_from_json, plan_to_json
 from network_models.build import build_network
 from network_models.verify import NetworkVerifier
 from sim.policies import PerfectForesightPolicy

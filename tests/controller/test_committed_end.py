@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from controller import columns as pc
-from controller.state import committed_end_levels
+from controller.inputs.state import committed_end_levels
 from sites import bundled_sites
 
 SITE = next(s for s in bundled_sites() if s.assets.batteries and s.assets.thermal_storage)

@@ -10,9 +10,9 @@ import pytest
 from dispatch_cases import DEEP_VALLEY, base_mapping, day_index, flat_prices, forecast, site_from
 
 from controller import columns as pc
-from controller.plan import PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.plan import PlanStatus
 from sites import columns
 
 POWER_TOL_KW = 0.5  # solver tolerances scaled to kW rows, far below anything metered

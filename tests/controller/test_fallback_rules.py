@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from controller.fallback import _column_totals
+from controller.fallback.rules import _column_totals
 
 
 def test_column_totals_add_in_the_order_of_a_single_column_sum() -> None:

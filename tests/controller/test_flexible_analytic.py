@@ -23,17 +23,17 @@ from dispatch_cases import (
 )
 from rich.console import Console
 
-from controller import flexible as fx
-from controller.check import check_plan
 from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG
-from controller.fallback import fallback_dispatch
-from controller.inputs import prepare
-from controller.kpi import compute_kpis
-from controller.plan import PlanKind, PlanStatus
+from controller.fallback.rules import fallback_dispatch
+from controller.inputs import flexible as fx
+from controller.inputs.dispatch_inputs import prepare
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.serialise import plan_from_json, plan_to_json
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.kpi import compute_kpis
+from controller.plans.plan import PlanKind, PlanStatus
+from controller.plans.serialise import plan_from_json, plan_to_json
 
 POWER_TOL_KW = 0.5  # solver tolerances on kW rows, far below anything metered
 ENERGY_TOL_KWH = 0.5

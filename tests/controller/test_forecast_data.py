@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from dispatch_cases import base_mapping, site_from
 
-from controller.forecast_data import _is_regular, clean_index
+from controller.inputs.forecast_data import _is_regular, clean_index
 
 ZONE = "Asia/Shanghai"
 REGULAR = pd.date_range("2016-06-06 10:00", periods=8, freq="15min", tz=ZONE)

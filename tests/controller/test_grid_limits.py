@@ -8,9 +8,9 @@ import pytest
 from dispatch_cases import base_mapping, day_index, forecast, site_from
 
 from controller import columns as pc
-from controller.plan import PlanStatus
+from controller.inputs.state import MeasuredState, default_state
 from controller.planner import plan
-from controller.state import MeasuredState, default_state
+from controller.plans.plan import PlanStatus
 
 TOL_KW = 1.0
 

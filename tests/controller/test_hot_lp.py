@@ -9,7 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 from controller.config import DEFAULT_CONFIG
-from controller.highs import HOT_CHANGE_LIMIT, HotLp, LpArrays, new_highs, pass_lp
+from controller.solver.highs import HOT_CHANGE_LIMIT, HotLp, new_highs, pass_lp
+from controller.solver.lp_arrays import LpArrays
 
 OBJECTIVE_RTOL = 1e-9  # both are simplex optima of the same LP: equal up to round-off
 

@@ -18,14 +18,14 @@ import pytest
 from dispatch_cases import base_mapping, day_index, forecast, site_from
 from rich.console import Console
 
-from controller import hydrogen as hy
-from controller.check import check_plan
+from controller import columns as pc
 from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG, Objective
-from controller.kpi import compute_kpis
-from controller.plan import PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.kpi import compute_kpis
+from controller.plans.plan import PlanStatus
 from sites import columns
 
 POWER_TOL_KW = 0.5  # solver tolerances on kW rows, far below anything metered
@@ -86,7 +86,7 @@ def test_the_electrolyser_runs_on_surplus_pv_rather_than_export_when_hydrogen_pa
     power = frame[columns.electrolyser_kw("pem")].to_numpy()
     np.testing.assert_allclose(power, surplus, atol=POWER_TOL_KW)
     assert frame["grid_export_kw"].sum() == pytest.approx(0.0, abs=POWER_TOL_KW)
-    made = frame[hy.electrolyser_hydrogen_kg_per_h("pem")].to_numpy()
+    made = frame[pc.electrolyser_hydrogen_kg_per_h("pem")].to_numpy()
     np.testing.assert_allclose(made, power / 50.0, atol=KG_TOL)
     kpis = compute_kpis(site, frame)
     assert kpis.hydrogen_made_kg == pytest.approx(surplus.sum() * 0.25 / 50.0, abs=KG_TOL)
@@ -128,9 +128,9 @@ def test_a_minimum_load_and_a_curve_make_it_run_where_its_hydrogen_pays_for_it()
     np.testing.assert_allclose(power[follows], surplus[follows], atol=POWER_TOL_KW)
     np.testing.assert_allclose(power[at_minimum], 250.0, atol=POWER_TOL_KW)
     assert power[off].sum() == pytest.approx(0.0, abs=POWER_TOL_KW)
-    on = frame[hy.electrolyser_on("pem")].to_numpy()
+    on = frame[pc.electrolyser_on("pem")].to_numpy()
     assert (on[follows | at_minimum] == 1.0).all() and (on[off] == 0.0).all()
-    made = frame[hy.electrolyser_hydrogen_kg_per_h("pem")].to_numpy()
+    made = frame[pc.electrolyser_hydrogen_kg_per_h("pem")].to_numpy()
     np.testing.assert_allclose(made[at_minimum], 250.0 / 45.0, atol=KG_TOL)
     np.testing.assert_allclose(made[follows].max(), 1000.0 / 50.0, atol=KG_TOL)
 

@@ -8,10 +8,10 @@ import pytest
 from dispatch_cases import day_index, forecast, heat_mapping, site_from
 
 from controller.config import DEFAULT_CONFIG
-from controller.cop import heat_pump_cop
-from controller.inputs import prepare
-from controller.plan import PlanKind
-from controller.state import MeasuredState
+from controller.inputs.cop import heat_pump_cop
+from controller.inputs.dispatch_inputs import prepare
+from controller.inputs.state import MeasuredState
+from controller.plans.plan import PlanKind
 from sites import columns
 
 HEAT_BAND_KW_TH = 100.0

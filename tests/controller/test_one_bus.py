@@ -14,11 +14,11 @@ from dispatch_cases import DEEP_VALLEY, base_mapping, day_index, flat_prices, fo
 from numpy.testing import assert_allclose
 
 from controller import columns as pc
-from controller.check import check_plan
-from controller.network import network_for
-from controller.plan import Plan, PlanStatus
+from controller.inputs.state import MeasuredState
+from controller.network.linear import network_for
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.plan import Plan, PlanStatus
 from network_models.verify import NetworkVerifier
 from sim.policies import PerfectForesightPolicy
 from sim.replay import replay

@@ -8,20 +8,21 @@ import numpy as np
 import pytest
 from dispatch_cases import history_forecast
 
-from controller.cache import ModelCache
 from controller.config import DEFAULT_CONFIG
-from controller.dispatch import dispatch_frame
-from controller.fallback import fallback_dispatch
-from controller.highs import HotLp, LpArrays, highs_lp, highs_results, new_highs, pass_lp
-from controller.inputs import prepare
-from controller.layout import Layout
-from controller.lp_data import ParametricLp
+from controller.fallback.rules import fallback_dispatch
+from controller.inputs.dispatch_inputs import prepare
+from controller.inputs.layout import Layout
+from controller.inputs.state import default_state
 from controller.model.objective import BIG_CAP
-from controller.network import injections_matrix, network_for
-from controller.plan import PlanKind
-from controller.solve import load_parameters
-from controller.state import default_state
-from controller.tightening import new_tightening, with_network
+from controller.network.linear import injections_matrix, network_for
+from controller.network.tightening import new_tightening, with_network
+from controller.plans.dispatch import dispatch_frame
+from controller.plans.plan import PlanKind
+from controller.solver.cache import ModelCache
+from controller.solver.highs import HotLp, highs_lp, highs_results, new_highs, pass_lp
+from controller.solver.lp_arrays import LpArrays
+from controller.solver.lp_data import ParametricLp
+from controller.solver.solve import load_parameters
 from sites import bundled_sites
 
 SUM_RTOL = 1e-12  # the same products summed in another order

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from controller import columns as pc
-from controller.forecast_data import as_forecast
+from controller.inputs.forecast_data import as_forecast
+from controller.inputs.state import default_state
 from controller.peak_target import MonthPeakTarget
-from controller.plan import PlanKind
 from controller.planner import plan
-from controller.state import default_state
+from controller.plans.plan import PlanKind
 from sites import load_bundled_site
 from sites.history.derive import load_history
 

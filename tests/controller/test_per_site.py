@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.inputs import SITE_CACHE_SIZE, per_site
+from controller.inputs.dispatch_inputs import SITE_CACHE_SIZE, per_site
 from sites import Site, load_bundled_site
 
 

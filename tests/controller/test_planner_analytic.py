@@ -17,12 +17,12 @@ from dispatch_cases import (
 )
 
 from controller import columns as pc
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG, Objective
-from controller.cop import KELVIN
-from controller.plan import PlanStatus
+from controller.inputs.cop import KELVIN
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.plan import PlanStatus
 from network_models.verify import NetworkVerifier
 from sites import columns
 

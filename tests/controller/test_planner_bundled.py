@@ -11,11 +11,11 @@ from dispatch_cases import history_forecast
 from reference_lp import reference_day
 
 from controller import columns as pc
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG, Objective
-from controller.plan import PlanStatus
+from controller.inputs.state import default_state
 from controller.planner import plan
-from controller.state import default_state
+from controller.plans.check import check_plan
+from controller.plans.plan import PlanStatus
 from network_models.verify import NetworkVerifier
 from sites import load_bundled_site
 
@@ -61,7 +61,7 @@ def test_bundled_park_plan_is_valid_and_matches_the_reference_lp(site_id: str, s
             reference.cost_cny, abs=REFERENCE_COST_ATOL_CNY
         )
     # the optimiser's cost tier also counted what it booked both ways at the connection, which
-    # the plan cancels (controller.dispatch.net_connection_flows)
+    # the plan cancels (controller.plans.dispatch.net_connection_flows)
     netted = result.metadata.connection_netted_cny
     assert terms[Objective.COST.value] == pytest.approx(
         result.kpis.total_cost_cny + netted, abs=1e-3

@@ -11,12 +11,12 @@ import pytest
 from dispatch_cases import base_mapping, day_index, forecast, site_from
 
 from controller import columns as pc
-from controller.cache import ModelCache
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG
-from controller.plan import PlanKind, PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.plan import PlanKind, PlanStatus
+from controller.solver.cache import ModelCache
 
 BAND_TOL_KW = 0.5
 
@@ -136,9 +136,9 @@ def test_same_inputs_same_hash_and_no_caller_data_mutated() -> None:
 
 
 def test_every_stage_problem_of_every_bundled_park_is_dpp() -> None:
-    from controller.cache import ModelCache
     from controller.config import DEFAULT_CONFIG
-    from controller.network import network_for
+    from controller.network.linear import network_for
+    from controller.solver.cache import ModelCache
     from sites import bundled_sites
 
     cache = ModelCache()

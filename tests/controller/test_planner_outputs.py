@@ -14,13 +14,13 @@ from dispatch_cases import base_mapping, day_index, flat_prices, forecast, heat_
 from typer.testing import CliRunner
 
 from controller import columns as pc
-from controller.check import check_plan
 from controller.cli.main import app
 from controller.config import DEFAULT_CONFIG, Objective
-from controller.kpi import compute_kpis
+from controller.inputs.state import NO_PEAK_NOTE, MeasuredState
 from controller.planner import plan
-from controller.serialise import plan_from_json, plan_to_csv, plan_to_json
-from controller.state import NO_PEAK_NOTE, MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.kpi import compute_kpis
+from controller.plans.serialise import plan_from_json, plan_to_csv, plan_to_json
 from sites import columns
 
 COST_TOL_CNY = DEFAULT_CONFIG.tolerances[Objective.COST].absolute

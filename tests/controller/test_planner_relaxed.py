@@ -12,13 +12,11 @@ import pytest
 from dispatch_cases import base_mapping, day_index, forecast, heat_mapping, site_from
 
 from controller import columns as pc
-from controller.cache import ModelCache
-from controller.check import check_plan
 from controller.config import DEFAULT_CONFIG
-from controller.lp_data import LpMapError, ParametricLp
-from controller.plan import Plan, PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.plan import Plan, PlanStatus
 from sites import columns
 
 POWER_TOL_KW = 0.5
@@ -87,13 +85,9 @@ def _raising(highs: Any) -> None:
     raise RuntimeError("injected solver failure")
 
 
-def _no_lp_map(*args: object) -> None:
-    raise LpMapError("injected: a form the LP maps do not cover")
-
-
-@pytest.mark.parametrize("how", ["raises", "zero_time_limit", "no_lp_map"])
+@pytest.mark.parametrize("how", ["raises", "zero_time_limit"])
 def test_solver_failure_gives_a_fallback_plan_within_hard_limits(
-    how: str, monkeypatch: pytest.MonkeyPatch
+    how: str,
 ) -> None:
     site = site_from(base_mapping())
     index = day_index()
@@ -102,9 +96,6 @@ def test_solver_failure_gives_a_fallback_plan_within_hard_limits(
     fc = forecast(site, index, pv_roof_kw=pv, load_plant_kw=800.0)
     if how == "raises":
         result = plan(site, fc, run=_raising)
-    elif how == "no_lp_map":
-        monkeypatch.setattr(ParametricLp, "compile", _no_lp_map)
-        result = plan(site, fc, cache=ModelCache())
     else:
         config = dataclasses.replace(DEFAULT_CONFIG, time_limit_s=0.0, warm_start=False)
         result = plan(site, fc, config=config)

@@ -7,9 +7,9 @@ import numpy as np
 from dispatch_cases import base_mapping, day_index, forecast, heat_mapping, site_from
 
 from controller import columns as pc
-from controller.check import check_plan
+from controller.inputs.state import MeasuredState, RenewableTally
 from controller.planner import plan
-from controller.state import MeasuredState, RenewableTally
+from controller.plans.check import check_plan
 
 YEAR_KWH = 3.0e6  # renewables available in the year so far
 ENERGY_TOL_KWH = 1.0  # the renewables tier's tolerance (controller.config)

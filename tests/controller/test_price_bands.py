@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from controller.inputs import BAND_SPAN_STEPS, prices_for
+from controller.inputs.dispatch_inputs import BAND_SPAN_STEPS, prices_for
 from sites import load_bundled_site
 from sites.tariff import site_tariff
 

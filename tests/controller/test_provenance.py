@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
 from dispatch_cases import base_mapping, day_index, forecast, site_from
 
 from controller.config import DEFAULT_CONFIG
-from controller.plan import PlanKind
+from controller.inputs.state import default_state
 from controller.planner import plan
-from controller.provenance import input_hash
-from controller.row_hash import frame_row_hashes
-from controller.state import default_state
+from controller.plans.plan import PlanKind
+from controller.plans.provenance import input_hash, replay_input_hash
+from controller.plans.row_hash import frame_row_hashes
+from sites import Site
 
 INDEX = pd.date_range("2016-06-06 10:00", periods=6, freq="15min", tz="Asia/Shanghai")
 
@@ -85,3 +88,22 @@ def test_a_committed_plan_hashes_as_its_frame() -> None:
     changed = committed.frame
     changed.iloc[5, 0] += 1.0
     assert by_plan != input_hash(*args, changed, DEFAULT_CONFIG)
+
+
+def test_a_replay_hashes_its_inputs_as_it_always_did() -> None:
+    """The replay's input hash is the planner's hashing of site and frame; its value is the
+    one replays stored before both were written once (site JSON, pandas' row hashes of the
+    replayed history, the settings)."""
+    site = site_from(base_mapping())
+    truth = history_frame(site)
+    settings = {"policy": "production", "from": "2016-03-01"}
+    before = hashlib.sha256(site.model_dump_json().encode())
+    before.update(pd.util.hash_pandas_object(truth, index=True).to_numpy().tobytes())
+    before.update(repr(sorted(settings.items())).encode())
+    assert replay_input_hash(site, truth, settings) == before.hexdigest()
+    assert replay_input_hash(site, truth, {**settings, "policy": "perfect"}) != before.hexdigest()
+
+
+def history_frame(site: Site) -> pd.DataFrame:
+    index = day_index(periods=4 * 96)
+    return forecast(site, index, load_plant_kw=np.linspace(500.0, 1500.0, len(index)))

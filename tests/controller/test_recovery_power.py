@@ -18,11 +18,11 @@ import pytest
 from dispatch_cases import day_index, forecast, heat_mapping, site_from
 
 from controller import columns as pc
-from controller.check import check_plan
-from controller.kpi import compute_kpis
-from controller.plan import PlanStatus
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.kpi import compute_kpis
+from controller.plans.plan import PlanStatus
 from network_models.build import build_network
 from sim.plant import Plant, PlantState
 from sites import SiteConfigError, columns, load_site_mapping
@@ -172,7 +172,7 @@ def test_the_plan_command_lists_the_recovered_energy() -> None:
 
 
 def test_a_plan_with_recovery_power_survives_json() -> None:
-    from controller.serialise import plan_from_json, plan_to_json
+    from controller.plans.serialise import plan_from_json, plan_to_json
 
     site, result, _ = _planned(must_run=False)
     again = plan_from_json(plan_to_json(result))

@@ -7,9 +7,9 @@ import pandas as pd
 from dispatch_cases import base_mapping, day_index, forecast, site_from
 
 from controller import columns as pc
-from controller.check import check_plan
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
 from network_models.verify import NetworkVerifier
 from sites import Site
 

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from real_plans import real_plan
 from sqlalchemy import Engine
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.field import records
 from controller.service.field.loop import FieldLoop

@@ -13,7 +13,7 @@ import yaml
 from field_helpers import OTHER_PARK, PARK, Plants, field_map_for, wait_for
 from real_plans import real_plan
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service.app import create_app
 from controller.service.auth import Role, create_key
 from controller.service.feeder import ReplayFeeder

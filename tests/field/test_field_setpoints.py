@@ -17,7 +17,7 @@ from real_plans import real_plan
 from sqlalchemy import Engine
 
 from controller import columns as pc
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.field import records
 from controller.service.field.devicemap import FieldMap

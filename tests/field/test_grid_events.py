@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from controller import columns as pc
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.app import create_app
 from controller.service.auth import Role, create_key

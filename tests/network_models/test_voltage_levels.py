@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from controller.network import build_linear_network
-from controller.tightening import row_rhs
+from controller.network.linear import build_linear_network
+from controller.network.tightening import row_rhs
 from network_models.build import build_network
 from network_models.design import design_check
 from sites import Site, load_bundled_site, load_site_mapping

@@ -11,7 +11,7 @@ from browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from real_plans import real_plan
 from service_helpers import PARK, TEST_PARKS, free_port, quarter_hour, server_process
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db, migrate
 from controller.service.auth import Role, create_key
 from controller.service.parks import load_parks

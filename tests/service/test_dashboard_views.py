@@ -20,7 +20,7 @@ from browser import CHROMIUM, CHROMIUM_ARGS, is_loopback, needs_chromium
 from real_plans import real_committed_plans, real_plan
 from service_helpers import OTHER_PARK, PARK, TEST_PARKS, free_port, quarter_hour, server_process
 
-from controller.plan import Plan, PlanKind
+from controller.plans.plan import Plan, PlanKind
 from controller.service import db, migrate
 from controller.service.auth import Role, create_key
 from controller.service.parks import load_parks

@@ -16,7 +16,7 @@ from real_plans import real_plan
 from service_helpers import PARK, quarter_hour
 from sqlalchemy.engine import make_url
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.pipeline import store_plan
 from controller.service.store import runs as run_store

@@ -18,7 +18,7 @@ from real_plans import real_plan
 from service_helpers import OTHER_PARK, PARK, quarter_hour
 from sqlalchemy import event
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.api.plans import PlanDocument
 from controller.service.app import create_app

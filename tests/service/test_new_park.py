@@ -20,7 +20,7 @@ from cold_start import HISTORY_DAYS, expected_methods
 from own_park import SITE_ID, OwnPark, history_frame, write_own_park
 from service_helpers import PARK
 
-from controller.plan import PlanStatus
+from controller.plans.plan import PlanStatus
 from controller.service.app import create_app
 from controller.service.auth import Role, create_key
 from controller.service.pipeline import Pipeline

@@ -11,7 +11,7 @@ from conftest import Harness
 from real_plans import real_plan
 from service_helpers import OTHER_PARK, PARK, quarter_hour
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.catchup import catch_up, missing
 from controller.service.pipeline import Pipeline, store_plan

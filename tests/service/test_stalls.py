@@ -28,7 +28,7 @@ from real_plans import real_plan
 from service_helpers import PARK, quarter_hour
 from sqlalchemy.engine import make_url
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db
 from controller.service.app import create_app
 from controller.service.auth import Role, create_key

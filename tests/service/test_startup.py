@@ -18,7 +18,7 @@ from processes import alive, gone_within
 from real_plans import real_plan
 from service_helpers import OTHER_PARK, PARK, quarter_hour
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service.catchup import catch_up
 from controller.service.feeder import replay_values
 from controller.service.fitpool import PARENT_CHECK_S, ForecastFitter

@@ -12,7 +12,7 @@ from real_plans import real_plan
 from service_helpers import PARK, quarter_hour
 from sqlalchemy import Engine, func, select
 
-from controller.plan import PlanKind
+from controller.plans.plan import PlanKind
 from controller.service import db, migrate
 from controller.service.models import metadata, plan_rows, plans
 from controller.service.pipeline import store_plan

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from controller import columns as pc
-from controller import flexible as fx
-from controller import hydrogen as hy
+from controller.inputs import flexible as fx
 from sim.plant import Plant, PlantState
 from sites import columns, load_site
 from sites.history.derive import load_history
@@ -52,7 +51,7 @@ def test_flexible_loads_change_the_import_by_exactly_their_draw() -> None:
     assert grid - before == pytest.approx(net, abs=POWER_TOL_KW)
     assert state.batch_delivered_kwh[BATCH.name] == pytest.approx(900.0 * 0.25)
     assert state.shift_backlog_kwh[SHIFT.name] == pytest.approx(share * 0.25)
-    assert actual[fx.shift_deferred_kwh(SHIFT.name)] == pytest.approx(share * 0.25)
+    assert actual[pc.shift_deferred_kwh(SHIFT.name)] == pytest.approx(share * 0.25)
     assert state.shift_recent_kwh[SHIFT.name] == [pytest.approx(share * 0.25)]
 
 
@@ -62,23 +61,23 @@ def test_a_full_tank_vents_what_the_electrolyser_makes_and_an_empty_one_gives_no
     set_ = {columns.electrolyser_kw(UNIT.name): 1000.0}
     result, state = _step(set_, state)
     made = UNIT.hydrogen_kg_per_h(1000.0)
-    assert result.actual[hy.electrolyser_hydrogen_kg_per_h(UNIT.name)] == pytest.approx(made)
+    assert result.actual[pc.electrolyser_hydrogen_kg_per_h(UNIT.name)] == pytest.approx(made)
     kept = TANK.capacity_kg * TANK.kept_over(0.25)
     vented = (kept + made * 0.25 - TANK.capacity_kg) / 0.25
-    assert result.actual[hy.electrolyser_vented_kg_per_h(UNIT.name)] == pytest.approx(vented)
+    assert result.actual[pc.electrolyser_vented_kg_per_h(UNIT.name)] == pytest.approx(vented)
     assert state.hydrogen_level_kg[TANK.name] == pytest.approx(TANK.capacity_kg)
 
     state.hydrogen_level_kg[TANK.name] = 2.0  # kg: 32 kWh in the fuel cell
     set_ = {
         columns.hydrogen_fuel_cell_kw(CELL.name): 300.0,
-        hy.tank_offtake_kg_per_h(TANK.name): 10.0,
+        pc.tank_offtake_kg_per_h(TANK.name): 10.0,
     }
     result, state = _step(set_, state)
     got = result.actual[columns.hydrogen_fuel_cell_kw(CELL.name)]
     assert got == pytest.approx(2.0 * TANK.kept_over(0.25) / 0.25 * CELL.kwh_per_kg)
-    assert result.actual[hy.tank_offtake_kg_per_h(TANK.name)] == 0.0
+    assert result.actual[pc.tank_offtake_kg_per_h(TANK.name)] == 0.0
     assert state.hydrogen_level_kg[TANK.name] == pytest.approx(0.0, abs=1e-9)
     assert set(result.not_followed) >= {
         columns.hydrogen_fuel_cell_kw(CELL.name),
-        hy.tank_offtake_kg_per_h(TANK.name),
+        pc.tank_offtake_kg_per_h(TANK.name),
     }

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from controller import flexible as fx
-from controller import hydrogen as hy
-from controller.check import check_plan
-from controller.forecast_data import as_forecast
-from controller.plan import PlanStatus
+from controller import columns as pc
+from controller.inputs import flexible as fx
+from controller.inputs.forecast_data import as_forecast
+from controller.inputs.state import MeasuredState
 from controller.planner import plan
-from controller.state import MeasuredState
+from controller.plans.check import check_plan
+from controller.plans.plan import PlanStatus
 from sim.forecaster import PrefetchingForecaster
 from sim.policies import OptimiserPolicy, RuleBasedPolicy
 from sim.replay import ReplayResult, energy_balance_error_kw, replay
@@ -119,14 +119,14 @@ def test_the_hydrogen_tank_follows_its_flows_within_its_capacity(week: ReplayRes
     (tank,) = SITE.assets.hydrogen_tanks
     (unit,) = SITE.assets.electrolysers
     (cell,) = SITE.assets.hydrogen_fuel_cells
-    level = frame[hy.tank_level_kg(tank.name)].to_numpy()
+    level = frame[pc.tank_level_kg(tank.name)].to_numpy()
     assert level.min() >= 0.0 and level.max() <= tank.capacity_kg + KG_TOL
-    made = frame[hy.electrolyser_hydrogen_kg_per_h(unit.name)].to_numpy()
+    made = frame[pc.electrolyser_hydrogen_kg_per_h(unit.name)].to_numpy()
     power = frame[columns.electrolyser_kw(unit.name)].to_numpy()
     np.testing.assert_allclose(made, [unit.hydrogen_kg_per_h(p) for p in power], atol=KG_TOL)
-    vented = frame[hy.electrolyser_vented_kg_per_h(unit.name)].to_numpy()
+    vented = frame[pc.electrolyser_vented_kg_per_h(unit.name)].to_numpy()
     drawn = frame[columns.hydrogen_fuel_cell_kw(cell.name)].to_numpy() / cell.kwh_per_kg
-    offtake = frame[hy.tank_offtake_kg_per_h(tank.name)].to_numpy()
+    offtake = frame[pc.tank_offtake_kg_per_h(tank.name)].to_numpy()
     assert offtake.max() <= tank.max_offtake_kg_per_h + KG_TOL
     before = np.concatenate([[tank.capacity_kg * tank.initial_level_fraction], level[:-1]])
     flows = (made - vented - drawn - offtake) * 0.25

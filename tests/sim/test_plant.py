@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from controller import columns as pc
-from controller.cop import heat_pump_cop
+from controller.inputs.cop import heat_pump_cop
 from sim.plant import Plant, PlantState
 from sites import columns, load_bundled_site
 from sites.history.derive import load_history

@@ -17,9 +17,9 @@ import numpy_financial as npf
 import pandas as pd
 import pytest
 
-from controller.cop import heat_pump_cop
+from controller.inputs.cop import heat_pump_cop
+from controller.inputs.state import default_state
 from controller.planner import plan
-from controller.state import default_state
 from sim.sizing.candidates import Candidate, CandidateGrid, variant_site
 from sim.sizing.economics import Annualisation, SizingEconomics, TechnologyCosts
 from sim.sizing.lp import SizeLimits, SizingSolution, solve_sizing_lp, unit_costs

@@ -12,10 +12,10 @@ import yaml
 from own_park import NETWORK_FILE, site_mapping, write_network
 
 from controller import columns as pc
-from controller.cache import ModelCache
-from controller.check import check_plan
-from controller.network import network_for
+from controller.network.linear import network_for
 from controller.planner import plan
+from controller.plans.check import check_plan
+from controller.solver.cache import ModelCache
 from sites import Site, SiteConfigError, columns, load_site
 from sites.schema.tariff import PostedPrice
 from sites.tariff import site_tariff, with_posted_prices

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
+from controller.plans.plan import Plan, PlanKind
 from controller.service.feeder import replay_values
 from sites import columns, load_bundled_site
 

@@ -2,7 +2,7 @@
 
 The frame the KPIs are computed from is, per interval of the period, the row of the plan
 that was in force at that interval (the newest plan covering it made before it ended): what
-the park was dispatched to do. :func:`controller.kpi.compute_kpis` then applies exactly the
+the park was dispatched to do. :func:`controller.plans.kpi.compute_kpis` then applies exactly the
 definitions every plan and replay uses.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel
 
-from controller.kpi import compute_kpis
+from controller.plans.kpi import compute_kpis
 from controller.service import db
 from controller.service.api.deps import ServiceDep, UtilitySite
 from controller.service.store import plans as plan_store

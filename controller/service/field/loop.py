@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -36,11 +36,11 @@ from controller.service.field.park import (
 from controller.service.field.records import SetpointStatus
 from controller.service.field.status import FieldStatus
 from sites import Site
+from sites.time_step import STEP
 
 log = logging.getLogger(__name__)
 CLOCK_JUMP_S = 30.0
 JUMP_ALARM_S = 900.0
-STEP = timedelta(minutes=15)
 MQTT_START_S = 5.0
 RETRY_S = 60.0
 """A device that did not answer its setpoints is sent them again this often (and at once

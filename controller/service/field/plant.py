@@ -45,9 +45,9 @@ from controller.service.field.devicemap import (
 )
 from controller.service.field.mqtt import Broker, topic_of
 from sites import Site, columns
+from sites.time_step import STEP
 
 log = logging.getLogger(__name__)
-STEP = pd.Timedelta(minutes=15)
 BLOCK = 256
 TELEMETRY_S = 2.0
 """MQTT devices publish their telemetry (retained) at least this often, and at once when an
@@ -88,7 +88,7 @@ class SimulatedPark:
     """The plant model and the device registers it feeds (no I/O of its own)."""
 
     def __init__(self, options: PlantOptions) -> None:
-        from sim.plant import Plant, PlantState
+        from sim import Plant, PlantState
 
         self.options = options
         self.site = Site.model_validate_json(options.site_json)
@@ -130,7 +130,7 @@ class SimulatedPark:
         return True
 
     def _step(self, now: float, commit: bool) -> dict[str, float]:
-        from sim.plant import PlantState
+        from sim import PlantState
 
         state = self.state
         if not commit:

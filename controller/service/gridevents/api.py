@@ -36,10 +36,10 @@ from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
 from controller.service.store.runs import Job, Trigger
 from sites import Site
+from sites.time_step import STEP
 
 router = APIRouter(prefix="/api/v1/sites/{site_id}/grid-events", tags=["grid events"])
 MAX_WINDOW = timedelta(days=7)
-STEP = timedelta(minutes=15)
 FOLLOW_TOL_KW = 1.0
 """A measured or planned flow within this of the cap counts as kept to it (metering)."""
 

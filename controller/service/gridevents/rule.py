@@ -3,7 +3,7 @@ limits.
 
 Every event overlapping a plan's horizon gives limits for the intervals of its window
 (:attr:`controller.service.pipeline.Horizon.grid_limits_kw`, handed to the planner as
-:attr:`controller.state.MeasuredState.grid_limits_kw`), so a plan made before a window
+:attr:`controller.inputs.state.MeasuredState.grid_limits_kw`), so a plan made before a window
 already prepares for it (a battery charged ahead of a demand-response hour) and the
 intervals after it keep the connection's own limits:
 
@@ -33,10 +33,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine
 
+from controller.horizons import STEP
 from controller.service import db
 from controller.service.gridevents import store
 from controller.service.gridevents.store import GridEvent, GridEventKind
-from controller.service.pipeline import STEP, Horizon
+from controller.service.pipeline import Horizon
 from sites import Site
 
 INSTANT = timedelta(microseconds=1)

@@ -14,8 +14,8 @@ from controller.service.db import insert_on_conflict
 from controller.service.models import measurement_deletions as d_t
 from controller.service.models import measurements as m_t
 from sites import Site
+from sites.time_step import STEP
 
-STEP = pd.Timedelta(minutes=15)
 _CHUNK = 5_000  # rows per executemany call: bounded parameter lists, same transaction
 
 

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Row, func, select
 
-from controller.plan import Plan, PlanKind
-from controller.serialise import INDEX_NAME, plan_from_dict, plan_to_dict
+from controller.plans.plan import Plan, PlanKind
+from controller.plans.serialise import INDEX_NAME, plan_from_dict, plan_to_dict
 from controller.service.models import plan_rows as r_t
 from controller.service.models import plans as p_t
+from sites.time_step import STEP
 
-STEP = pd.Timedelta(minutes=15)
 _HEADER = [c for c in p_t.c if c.name not in ("plan_metadata", "kpis", "report", "columns")]
 
 
@@ -62,7 +62,8 @@ class StoredPlan:
     """Interval rows on the park's local index."""
 
     def document(self) -> dict[str, Any]:
-        """The plan in the planner's serialisation (:func:`controller.serialise.plan_to_dict`)."""
+        """The plan in the planner's serialisation
+        (:func:`controller.plans.serialise.plan_to_dict`)."""
         meta = dict(self.metadata)
         format_version = meta.pop("format_version")
         index = pd.DatetimeIndex(self.frame.index)
@@ -128,7 +129,7 @@ def insert(
     """Store ``plan`` as the next version of its (park, kind, date); call inside one transaction.
 
     Header and report are kept in the planner's own serialisation
-    (:func:`controller.serialise.plan_to_dict`), with the version the store assigned.
+    (:func:`controller.plans.serialise.plan_to_dict`), with the version the store assigned.
     """
     meta = plan.metadata
     version = next_version(connection, meta.site_id, meta.kind, plan_date)

@@ -16,17 +16,21 @@ itself is held afterwards, so later stages may cycle the battery for money.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 
-from controller.cache import CachedModel
 from controller.config import DispatchConfig, Objective
-from controller.dispatch import Dispatch
-from controller.extract import binding, extract
-from controller.highs import (
+from controller.inputs.dispatch_inputs import DispatchInputs
+from controller.model.build import DispatchModel
+from controller.model.objective import BIG_CAP, co2_upper_bound_kg, tier_offset
+from controller.plans.dispatch import Dispatch
+from controller.plans.plan import Binding
+from controller.solver.cache import CachedModel
+from controller.solver.extract import binding, extract
+from controller.solver.highs import (
     FEASIBLE_SOLUTION,
     HIGHS_STATUS,
     HotLp,
@@ -39,11 +43,7 @@ from controller.highs import (
     pass_lp,
     run_highs,
 )
-from controller.inputs import DispatchInputs
-from controller.lp_data import LpMapError, ParametricLp
-from controller.model.build import DispatchModel
-from controller.model.objective import BIG_CAP, co2_upper_bound_kg, tier_offset
-from controller.plan import Binding
+from controller.solver.lp_data import ParametricLp
 
 VIOLATION_ATOL = 1e-3  # penalty units (CNY-equivalent): 1e-6 kWh of a physical limit
 
@@ -65,6 +65,8 @@ class SolveResult:
     outcome: SolveOutcome
     solve_seconds: float
     stage_seconds: tuple[float, ...]
+    notes: tuple[str, ...] = ()
+    """How the solve went where it left its usual path."""
 
 
 def load_parameters(model: DispatchModel, inputs: DispatchInputs) -> None:
@@ -143,10 +145,8 @@ def _run_highs_stages(
         _prepare_stage(model, config, k, inputs, values)
         lp = entry.lps.get(k)
         if lp is None:
-            try:
-                lp = ParametricLp.compile(stage.problem, model.ctx.constraints, _expressions(model))
-            except LpMapError as exc:
-                raise StageFailure(stage.tier.value, SolveOutcome.SOLVER_ERROR, str(exc)) from exc
+            # a form the maps do not cover raises LpMapError: cvxpy's own path then solves it
+            lp = ParametricLp.compile(stage.problem, model.ctx.constraints, _expressions(model))
             entry.lps[k] = lp
         hot = entry.solvers.get(k) if config.warm_start else None
         warm = hot is not None
@@ -266,25 +266,47 @@ def solve_model(
     config: DispatchConfig,
     run: RunFunction = run_highs,
 ) -> SolveResult:
-    """Run the stages on new data. Raises :class:`StageFailure` if any stage fails."""
+    """Run the stages on new data. Raises :class:`StageFailure` if any stage fails.
+
+    A problem for HiGHS takes the fast path (:func:`_run_highs_stages` for an LP,
+    :func:`_run_milp_stages` with binaries), which reads cvxpy's compiled problem past its
+    public interface. Should that path fail in itself (a compiled
+    form its maps do not cover, or a cvxpy whose internals moved: any exception but a
+    stage's own verdict), the stages run again on cvxpy's own path, the compiled problem
+    keeps to that path from then on, and the result says so in its notes. Anything that
+    fails on cvxpy's own path is a :class:`StageFailure`: the planner then plans by its
+    rules."""
     model = entry.model
     with entry.lock:
         start = time.perf_counter()
         load_parameters(model, inputs)
-        for cap in model.caps.values():
-            cap.value = BIG_CAP
-        model.fold_weight.value = 0.0
-        if config.solver.upper() == "HIGHS" and model.stages[0].problem.is_mixed_integer():
-            outcome, stage_seconds, values = _run_milp_stages(model, inputs, config, run)
-        elif config.solver.upper() == "HIGHS":
-            outcome, stage_seconds, values = _run_highs_stages(entry, inputs, config, run)
+        notes: tuple[str, ...] = ()
+        if config.solver.upper() == "HIGHS" and entry.fast_path_error is None:
+            mixed = model.stages[0].problem.is_mixed_integer()
+            try:
+                outcome, stage_seconds, values = _reset_and(
+                    model,
+                    lambda: (
+                        _run_milp_stages(model, inputs, config, run)
+                        if mixed
+                        else _run_highs_stages(entry, inputs, config, run)
+                    ),
+                )
+                dispatch, bound = _read(model, inputs)
+            except StageFailure:
+                raise
+            except Exception as exc:  # any failure of the fast path's own code
+                entry.fast_path_error = f"{type(exc).__name__}: {exc}"
+                entry.lps.clear()
+                entry.solvers.clear()
+                outcome, stage_seconds, values, dispatch, bound = _own_path(model, inputs, config)
         else:
-            outcome, stage_seconds, values = _run_cvxpy_stages(model, inputs, config)
-        dispatch = extract(model, inputs)
+            outcome, stage_seconds, values, dispatch, bound = _own_path(model, inputs, config)
+        if entry.fast_path_error is not None:
+            notes = (f"solved on cvxpy's own path: the fast path failed ({entry.fast_path_error})",)
         tier_values = {t.value: values[_tier_key(t)] + tier_offset(t, inputs) for t in model.tiers}
         terms = {name: values[_term_key(name)] for name in model.ctx.terms}
         terms["violation_penalty"] = values[VIOLATIONS]
-        bound = binding(model, inputs)
         return SolveResult(
             dispatch,
             tier_values,
@@ -293,4 +315,39 @@ def solve_model(
             outcome,
             time.perf_counter() - start,
             tuple(stage_seconds),
+            notes,
         )
+
+
+_Stages = tuple[SolveOutcome, list[float], dict[str, float]]
+
+
+def _reset_and(model: DispatchModel, stages: Callable[[], _Stages]) -> _Stages:
+    """Run ``stages`` from open caps (no tier held yet, nothing folded)."""
+    for cap in model.caps.values():
+        cap.value = BIG_CAP
+    model.fold_weight.value = 0.0
+    return stages()
+
+
+def _read(model: DispatchModel, inputs: DispatchInputs) -> tuple[Dispatch, tuple[Binding, ...]]:
+    return extract(model, inputs), binding(model, inputs)
+
+
+def _own_path(
+    model: DispatchModel, inputs: DispatchInputs, config: DispatchConfig
+) -> tuple[SolveOutcome, list[float], dict[str, float], Dispatch, tuple[Binding, ...]]:
+    """The stages on cvxpy's own path (its solve, its inversion of the solution); any failure
+    there is a :class:`StageFailure`."""
+    try:
+        outcome, seconds, values = _reset_and(
+            model, lambda: _run_cvxpy_stages(model, inputs, config)
+        )
+        dispatch, bound = _read(model, inputs)
+    except StageFailure:
+        raise
+    except Exception as exc:
+        raise StageFailure(
+            "cvxpy", SolveOutcome.SOLVER_ERROR, f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return outcome, seconds, values, dispatch, bound

@@ -17,48 +17,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from controller.columns import (
+    electrolyser_hydrogen_kg_per_h,
+    electrolyser_on,
+    electrolyser_vented_kg_per_h,
+    fuel_cell_hydrogen_kg_per_h,
+    tank_level_kg,
+    tank_offtake_kg_per_h,
+)
 from sites import Site
 from sites.columns import electrolyser_kw, hydrogen_fuel_cell_kw
+from sites.time_step import HOURS_PER_STEP as DT
 
 if TYPE_CHECKING:
-    from controller.inputs import DispatchInputs
-    from controller.state import MeasuredState
+    from controller.inputs.state import MeasuredState
 
 __all__ = ["electrolyser_kw", "hydrogen_fuel_cell_kw"]
 
-DT = 0.25
 ON_KW = 1e-3
 """Input above which an electrolyser counts as running [kW] (solver noise is below)."""
-
-
-def electrolyser_hydrogen_kg_per_h(name: str) -> str:
-    """Hydrogen an electrolyser makes (along its curve at its input)."""
-    return f"electrolyser_{name}_hydrogen_kg_per_h"
-
-
-def electrolyser_vented_kg_per_h(name: str) -> str:
-    """Hydrogen an electrolyser makes that its tank does not take (vented)."""
-    return f"electrolyser_{name}_vented_kg_per_h"
-
-
-def electrolyser_on(name: str) -> str:
-    """1 where an electrolyser runs in the interval, 0 where it is off."""
-    return f"electrolyser_{name}_on"
-
-
-def fuel_cell_hydrogen_kg_per_h(name: str) -> str:
-    """Hydrogen a fuel cell draws from its tank."""
-    return f"hydrogen_fuel_cell_{name}_hydrogen_kg_per_h"
-
-
-def tank_level_kg(name: str) -> str:
-    """Hydrogen in a tank at the end of the interval."""
-    return f"hydrogen_tank_{name}_level_kg"
-
-
-def tank_offtake_kg_per_h(name: str) -> str:
-    """Hydrogen taken from a tank to be sold or used by the process."""
-    return f"hydrogen_tank_{name}_offtake_kg_per_h"
 
 
 def has_hydrogen(site: Site) -> bool:
@@ -159,46 +136,3 @@ def hydrogen_frame(
         data[tank_level_kg(tank.name)] = level
         cost -= tank.value_cny_per_kg * offtake
     return data, draw, cost
-
-
-def fallback_hydrogen(
-    site: Site, inputs: DispatchInputs, surplus_kw: np.ndarray | None = None
-) -> HydrogenDispatch:
-    """The rule-based plan's hydrogen: each electrolyser, in site order, takes what is left
-    of ``surplus_kw`` (renewable surplus after the batteries; none: nothing) up to its
-    rating, where that reaches its minimum load, its hydrogen is worth more per kWh than
-    the interval's export price and its tank has room for all it makes (else it is off:
-    it never vents); fuel cells off and nothing taken from the tanks, which keep their
-    level less the standing loss."""
-    a = site.assets
-    n = inputs.n_steps
-    level0 = inputs.hydrogen.level0_kg if inputs.hydrogen is not None else np.zeros(0)
-    power = np.zeros((len(a.electrolysers), n))
-    stored = np.zeros((len(a.electrolysers), n))
-    if surplus_kw is not None and a.electrolysers:
-        left = np.asarray(surplus_kw, dtype=float).copy()
-        export_price = inputs.real(inputs.export_price_cny_per_kwh)
-        tanks = {t.name: (k, t) for k, t in enumerate(a.hydrogen_tanks)}
-        level = np.asarray(level0, dtype=float).copy()
-        for t in range(n):
-            level = level * np.array([x.kept_over(DT) for x in a.hydrogen_tanks])
-            for k, unit in enumerate(a.electrolysers):
-                j, tank = tanks[unit.tank]
-                p = min(left[t], unit.rated_kw)
-                if p <= ON_KW or p < unit.min_load_fraction * unit.rated_kw:
-                    continue
-                made = unit.hydrogen_kg_per_h(p)
-                if tank.value_cny_per_kg * made / p <= export_price[t]:
-                    continue
-                if level[j] + made * DT > tank.capacity_kg:
-                    continue
-                power[k, t], stored[k, t] = p, made
-                level[j] += made * DT
-                left[t] -= p
-    return HydrogenDispatch(
-        power,
-        stored,
-        np.zeros((len(a.hydrogen_fuel_cells), n)),
-        np.zeros((len(a.hydrogen_tanks), n)),
-        np.asarray(level0, dtype=float),
-    )

@@ -45,13 +45,11 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller import flexible as fx
-from controller import hydrogen as hy
+from controller.inputs import flexible as fx
 from sites import Site, columns
 from sites.schema import Fuel
 from sites.tariff import site_tariff
-
-HOURS_PER_STEP = 0.25
+from sites.time_step import HOURS_PER_STEP
 
 
 @dataclass(frozen=True)
@@ -298,7 +296,7 @@ def flexible_kpis(site: Site, frame: pd.DataFrame) -> dict[str, float]:
     cost += sum(x.cost_cny_per_kwh * shifted[x.name] for x in a.shiftable_loads)
     return {
         "batch_energy_kwh": _energy(frame, [fx.batch_kw(b.name) for b in a.batch_loads]),
-        "batch_run_hours": _energy(frame, [fx.batch_on(b.name) for b in a.batch_loads]),
+        "batch_run_hours": _energy(frame, [pc.batch_on(b.name) for b in a.batch_loads]),
         "load_curtailed_kwh": float(sum(curtailed.values())),
         "curtailment_cost_cny": float(cost),
         "load_shifted_kwh": float(sum(shifted.values())),
@@ -308,13 +306,13 @@ def flexible_kpis(site: Site, frame: pd.DataFrame) -> dict[str, float]:
 def hydrogen_kpis(site: Site, frame: pd.DataFrame) -> dict[str, float]:
     """Hydrogen made, vented and taken off in kg; its value; electricity in and out."""
     a = site.assets
-    offtake = {t.name: _energy(frame, [hy.tank_offtake_kg_per_h(t.name)]) for t in a.hydrogen_tanks}
+    offtake = {t.name: _energy(frame, [pc.tank_offtake_kg_per_h(t.name)]) for t in a.hydrogen_tanks}
     return {
         "hydrogen_made_kg": _energy(
-            frame, [hy.electrolyser_hydrogen_kg_per_h(e.name) for e in a.electrolysers]
+            frame, [pc.electrolyser_hydrogen_kg_per_h(e.name) for e in a.electrolysers]
         ),
         "hydrogen_vented_kg": _energy(
-            frame, [hy.electrolyser_vented_kg_per_h(e.name) for e in a.electrolysers]
+            frame, [pc.electrolyser_vented_kg_per_h(e.name) for e in a.electrolysers]
         ),
         "hydrogen_offtake_kg": float(sum(offtake.values())),
         "hydrogen_value_cny": float(

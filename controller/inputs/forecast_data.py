@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sites import Site, columns
-
-STEP_NS = 15 * 60 * 1_000_000_000
+from sites.time_step import STEP_NS
 
 
 def _is_regular(index: pd.Index) -> bool:

@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from controller.config import DispatchConfig
-
-HOURS_PER_STEP = 0.25
+from sites.time_step import HOURS_PER_STEP
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.inputs import DispatchInputs, NetworkData, connection_limits, layout_for
-from controller.network import UNBOUNDED_RHS, LinearNetwork
-from network_models.verify import VIOLATION_COLUMNS, Verification
+from controller.inputs.dispatch_inputs import (
+    DispatchInputs,
+    NetworkData,
+    connection_limits,
+    layout_for,
+)
+from controller.network.linear import UNBOUNDED_RHS, LinearNetwork, RowKind
+from network_models import VIOLATION_COLUMNS, Verification
 from sites import Site, columns
 
 INTERVAL_SCREEN_FRACTION = 0.9
@@ -50,7 +55,7 @@ def row_rhs(
         return rhs
     linear_x0 = linear.coef @ x0.T  # (rows, T)
     raw = np.zeros((linear.n_rows, n))
-    flow, high, low = (linear.rows_of_kind[k] for k in ("flow", "vm_max", "vm_min"))
+    flow, high, low = (linear.rows_of_kind[k] for k in RowKind)
     from_bus = linear.from_bus[flow]
     vm_from = vm0[:, from_bus].T
     vm_from = np.where(np.isnan(vm_from), linear.bus_vm_min_pu[from_bus, None], vm_from)
@@ -145,12 +150,12 @@ def tighten(
         held = [r for r in rows if tightening.screened[r]]
         for r in held or rows:
             row = linear.rows[r]
-            if row.kind == "flow":
+            if row.kind is RowKind.FLOW:
                 vm_from = vm[t, linear.from_bus[r]]
                 excess = (value / limit - 1.0 + margin_fraction) * linear.rating_mva[r] * vm_from
-            elif row.kind == "vm_max" and value > limit:
+            elif row.kind is RowKind.VM_MAX and value > limit:
                 excess = value - limit + VM_MARGIN_PU
-            elif row.kind == "vm_min" and value < limit:
+            elif row.kind is RowKind.VM_MIN and value < limit:
                 excess = limit - value + VM_MARGIN_PU
             else:
                 continue
@@ -194,7 +199,7 @@ def forecast_margin(linear: LinearNetwork, inputs: DispatchInputs) -> np.ndarray
     """(n_rows, T) [raw units] how far the true loads, PV and wind may bring each row above
     its value at the plan: the root sum of squares over the columns of ``linear.coef`` times
     the forecast error in the direction that raises the row
-    (:attr:`controller.inputs.DispatchInputs.forecast_error_kw`; errors taken as
+    (:attr:`controller.inputs.dispatch_inputs.DispatchInputs.forecast_error_kw`; errors taken as
     independent)."""
     squares = np.zeros((linear.n_rows, inputs.n_steps))
     for j, column in enumerate(linear.columns):

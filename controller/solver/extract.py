@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from controller.dispatch import Dispatch
-from controller.flexible import FlexibleDispatch, has_flexible
-from controller.hydrogen import HydrogenDispatch, has_hydrogen
-from controller.inputs import DispatchInputs
+from controller.inputs.dispatch_inputs import DispatchInputs
+from controller.inputs.flexible import FlexibleDispatch, has_flexible
+from controller.inputs.hydrogen import HydrogenDispatch, has_hydrogen
 from controller.model.build import DispatchModel
-from controller.plan import Binding
+from controller.plans.dispatch import Dispatch
+from controller.plans.plan import Binding
+from sites.errors import MicrogridError
 
 DUAL_TOL = 1e-7  # a constraint with a dual below this did not bind
 
 
+class ModelReadError(MicrogridError):
+    """A solved model read for a variable it does not hold, or one the solve left without a
+    value: a mismatch between the model and its reader, never read as zeros."""
+
+
 def _value(model: DispatchModel, name: str, rows: int, start: int) -> np.ndarray:
+    """The solution of variable ``name`` with ``rows`` rows (assets), from interval
+    ``start``. An asset family the site lacks has no variable and reads as no rows."""
+    if rows == 0:
+        return np.zeros((0, model.ctx.horizon - start))
     variable = model.ctx.variables.get(name)
-    if variable is None or variable.value is None:
-        return np.zeros((rows, model.ctx.horizon - start))
+    if variable is None:
+        raise ModelReadError(
+            f"the model holds no variable {name!r} (it holds {sorted(model.ctx.variables)})"
+        )
+    if variable.value is None:
+        raise ModelReadError(f"variable {name!r} has no value: the model was not solved")
     return np.asarray(variable.value, dtype=float).reshape(rows, -1)[:, start:]
 
 

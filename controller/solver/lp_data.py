@@ -5,7 +5,7 @@ to the problem data. Its ``get_problem_data`` applies that tensor again on every
 re-formats the result for the solver, and ``unpack_results`` walks the inversion chain back
 to the variables and constraints: together several milliseconds for our LPs, every step.
 :class:`ParametricLp` reads the tensor once and afterwards makes the very same
-:class:`~controller.highs.LpArrays` with one sparse product, the matrix structure fixed;
+:class:`~controller.solver.highs.LpArrays` with one sparse product, the matrix structure fixed;
 it puts HiGHS's columns and row duals back on the variables and named constraints with
 index maps found once. ``tests/controller/test_parametric_lp.py`` holds both equal to
 cvxpy's own path.
@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from cvxpy.cvxcore.python import canonInterface
 from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_dict
 
-from controller.highs import LpArrays, lp_arrays
+from controller.solver.lp_arrays import LpArrays, lp_arrays
 from sites.errors import MicrogridError
 
 

@@ -24,8 +24,8 @@ Per interval, in order:
   a curtailable one as much as the park's load less renewables and CHP takes;
 - flexible process loads: each batch runs at its full draw from the opening of its window
   until its energy is in, no load is curtailed, nothing is shifted but a backlog the
-  horizon starts with, settled as soon as it can be (:func:`controller.flexible.
-  fallback_flexible`);
+  horizon starts with, settled as soon as it can be
+  (:func:`controller.fallback.flexible.fallback_flexible`);
 - hydrogen: an electrolyser takes what the batteries leave of a renewable surplus (up to its
   rating, from its minimum load) where its hydrogen is worth more than the export price and
   its tank has room for it; fuel cells off, nothing taken from the tanks.
@@ -42,10 +42,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.dispatch import Dispatch
-from controller.flexible import fallback_flexible, flexible_frame, has_flexible
-from controller.hydrogen import fallback_hydrogen, has_hydrogen
-from controller.inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
+from controller.fallback.flexible import fallback_flexible, fallback_hydrogen
+from controller.inputs.dispatch_inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
+from controller.inputs.flexible import flexible_frame, has_flexible
+from controller.inputs.hydrogen import has_hydrogen
+from controller.plans.dispatch import Dispatch
 from sites import Site
 from sites.schema import Fuel
 
@@ -65,8 +66,8 @@ class _Battery:
 @dataclass(frozen=True)
 class _Rules:
     """What the rules read of a site, by heat demand, as plain numbers. Built once per Site
-    (see :func:`controller.inputs.per_site`): the loop over intervals reads it for every
-    interval, and the site's pydantic models and the layout are slow to read that often."""
+    (see :func:`controller.inputs.dispatch_inputs.per_site`): the loop over intervals reads it for
+    every interval, and the site's pydantic models and the layout are slow to read that often."""
 
     backup_kw_th: np.ndarray
     """(n_demands,) boiler and storage capacity serving each demand: the heat order."""

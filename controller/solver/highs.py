@@ -11,7 +11,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -21,8 +20,8 @@ import numpy as np
 from cvxpy.reductions.solvers.conic_solvers.highs_conif import dims_to_solver_dict
 
 from controller.config import DispatchConfig
-from controller.inputs import NO_LIMIT
-from controller.singletons import Folded, SingletonFold
+from controller.solver.lp_arrays import LpArrays, lp_arrays
+from controller.solver.single_entry_rows import Folded, SingletonFold
 
 
 class SolveOutcome(StrEnum):
@@ -106,57 +105,8 @@ def new_highs(config: DispatchConfig) -> Any:
     return highs
 
 
-@dataclass(frozen=True)
-class LpArrays:
-    """An LP in HiGHS's column-wise arrays: min c x, row_lower <= A x <= row_upper,
-    col_lower <= x <= col_upper."""
-
-    cost: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    start: np.ndarray
-    index: np.ndarray
-    value: np.ndarray
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self.row_lower), len(self.cost)
-
-
-def lp_arrays(
-    cost: np.ndarray,
-    col_lower: np.ndarray,
-    col_upper: np.ndarray,
-    b: np.ndarray,
-    n_eq: int,
-    start: np.ndarray,
-    index: np.ndarray,
-    value: np.ndarray,
-) -> LpArrays:
-    """The LP ``A x = b`` (first ``n_eq`` rows), ``A x <= b`` (the rest), with 'no limit'
-    sentinels in ``b`` as infinite bounds."""
-    import highspy
-
-    inf = highspy.kHighsInf
-    upper = np.asarray(b, dtype=float).copy()
-    upper[upper >= NO_LIMIT] = inf
-    lower = np.concatenate([upper[:n_eq], np.full(len(upper) - n_eq, -inf)])
-    return LpArrays(
-        cost=np.ascontiguousarray(cost, dtype=np.float64),
-        col_lower=np.asarray(col_lower, dtype=np.float64),
-        col_upper=np.asarray(col_upper, dtype=np.float64),
-        row_lower=lower,
-        row_upper=upper,
-        start=np.ascontiguousarray(start, dtype=np.int32),
-        index=np.ascontiguousarray(index, dtype=np.int32),
-        value=np.ascontiguousarray(value, dtype=np.float64),
-    )
-
-
 def highs_lp(data: dict[str, Any]) -> LpArrays:
-    """cvxpy's HiGHS problem data as arrays (the reference :mod:`controller.lp_data` is held
+    """cvxpy's HiGHS problem data as arrays (the reference :mod:`controller.solver.lp_data` is held
     to)."""
     matrix = data[s.A].tocsc()
     n_col = matrix.shape[1]
@@ -245,8 +195,8 @@ class HotLp:
     (``setBasis``) has to rebuild and refactorise everything first. Where the structure
     differs (or too much of the matrix changed), the model is passed afresh and the last
     basis set on it. The LP's single-entry rows reach HiGHS as column bounds (see
-    :mod:`controller.singletons`); :meth:`values` and :meth:`row_duals` answer for the LP as
-    loaded. The instance may be run again from scratch after :meth:`restart`.
+    :mod:`controller.solver.single_entry_rows`); :meth:`values` and :meth:`row_duals` answer for
+    the LP as loaded. The instance may be run again from scratch after :meth:`restart`.
     """
 
     def __init__(self, config: DispatchConfig) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from controller.dispatch import Dispatch
-from controller.inputs import DispatchInputs
-from controller.network import LinearNetwork
-from controller.plan import Relaxation
-from network_models.verify import Verification
+from controller.inputs.dispatch_inputs import DispatchInputs
+from controller.network.linear import LinearNetwork
+from controller.plans.dispatch import Dispatch
+from controller.plans.plan import Relaxation
+from network_models import Verification
 from sites import Site
 
 SLACK_TOL = 1e-2  # kW, kWh or kW-eq: below 10 W (Wh) a slack is solver noise, not a relaxation

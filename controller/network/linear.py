@@ -13,22 +13,29 @@ Rows (one per limit and, for branches, per side of a polygon):
 Rows that no injection within its rating can bring near its limit are screened out. Each row
 is scaled by 1 / its largest coefficient (kW-equivalents), so one unit of slack is about one
 kW at the most sensitive injection. Per-step right-hand sides and the AC tightening are in
-:mod:`controller.tightening`.
+:mod:`controller.network.tightening`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
 
-from controller.inputs import NO_LIMIT, per_site, structure_json
-from controller.layout import Layout
-from network_models.build import KW_PER_MW, ParkNetwork, build_network
-from network_models.sensitivity import BranchSensitivities, injection_incidence, sensitivities
-from network_models.verify import NetworkVerifier
+from controller.inputs.dispatch_inputs import NO_LIMIT, per_site, structure_json
+from controller.inputs.layout import Layout
+from network_models import (
+    KW_PER_MW,
+    BranchSensitivities,
+    NetworkVerifier,
+    ParkNetwork,
+    build_network,
+    injection_incidence,
+    sensitivities,
+)
 from sites import Site
 
 FLOW_SIDES = 16
@@ -39,12 +46,22 @@ COEF_RTOL = 1e-6
 UNBOUNDED_RHS = NO_LIMIT  # right-hand side of a row in padding intervals
 
 
+class RowKind(StrEnum):
+    """What a network row limits."""
+
+    FLOW = "flow"
+    """A branch side's flow (MW along the side's normal) below its rating."""
+    VM_MAX = "vm_max"
+    """A bus voltage below its upper limit."""
+    VM_MIN = "vm_min"
+    """A bus voltage above its lower limit."""
+
+
 @dataclass(frozen=True)
 class NetworkRow:
     element: str
     """As the AC verifier names it: 'line l_x', 'trafo t1', 'bus f1'."""
-    kind: str
-    """'flow', 'vm_max' or 'vm_min'."""
+    kind: RowKind
     position: int
     """Branch position (lines, then transformers) or bus position (``net.bus`` order)."""
 
@@ -77,11 +94,11 @@ class LinearNetwork:
         return len(self.rows)
 
     @cached_property
-    def rows_of_kind(self) -> dict[str, np.ndarray]:
+    def rows_of_kind(self) -> dict[RowKind, np.ndarray]:
         """Row numbers of each kind ('flow', 'vm_max', 'vm_min'), found once per network:
         the right-hand sides are computed for all rows of a kind at once."""
         kinds = np.array([row.kind for row in self.rows], dtype=object)
-        return {kind: np.flatnonzero(kinds == kind) for kind in ("flow", "vm_max", "vm_min")}
+        return {kind: np.flatnonzero(kinds == kind) for kind in RowKind}
 
     @cached_property
     def rows_of_element(self) -> dict[str, tuple[int, ...]]:
@@ -161,7 +178,7 @@ def _branch_rows(
             coef = c * dp[b] + s * dq[b]
             # flow at x = 0 by the linear model around the reference point
             offset = c * branches.p_from_mw_base[b] + s * branches.q_from_mvar_base[b]
-            rows.append(NetworkRow(f"{name} {names[b]}", "flow", first_position + b))
+            rows.append(NetworkRow(f"{name} {names[b]}", RowKind.FLOW, first_position + b))
             coefs.append(coef)
             offsets.append(float(offset))
             ratings.append(rating)
@@ -182,9 +199,9 @@ def network_for(site: Site) -> tuple[LinearNetwork, NetworkVerifier]:
     """The site's linear network and AC verifier (built once per site and process).
 
     Keyed by the site's configuration (its JSON without posted prices,
-    :func:`controller.inputs.structure_json`), so equal sites share one build; the JSON
-    of a site costs more than planning steps should pay, so each Site object finds its entry
-    by identity after the first call (see :func:`controller.inputs.per_site`)."""
+    :func:`controller.inputs.dispatch_inputs.structure_json`), so equal sites share one build; the
+    JSON of a site costs more than planning steps should pay, so each Site object finds its entry
+    by identity after the first call (see :func:`controller.inputs.dispatch_inputs.per_site`)."""
     return _linear_network_cached(structure_json(site))
 
 
@@ -251,8 +268,8 @@ def build_linear_network(site: Site, park: ParkNetwork) -> LinearNetwork:
         cap = np.array([caps.get(c, 0.0) for c in columns])
         high = base + float(np.clip(dvm[k], 0, None) @ cap)
         low = base + float(np.clip(dvm[k], None, 0) @ cap)
-        vm_rows.append((NetworkRow(f"bus {names[k]}", "vm_max", k), dvm[k], high))
-        vm_rows.append((NetworkRow(f"bus {names[k]}", "vm_min", k), -dvm[k], low))
+        vm_rows.append((NetworkRow(f"bus {names[k]}", RowKind.VM_MAX, k), dvm[k], high))
+        vm_rows.append((NetworkRow(f"bus {names[k]}", RowKind.VM_MIN, k), -dvm[k], low))
 
     cap = np.array([caps.get(c, 0.0) for c in columns])
     screened = [
@@ -265,7 +282,7 @@ def build_linear_network(site: Site, park: ParkNetwork) -> LinearNetwork:
         offsets.append(0.0)
         ratings.append(0.0)
         from_buses.append(-1)
-        if row.kind == "vm_max":
+        if row.kind is RowKind.VM_MAX:
             screened.append(worst > vm_max[row.position] - VOLTAGE_SCREEN_MARGIN_PU)
         else:
             screened.append(worst < vm_min[row.position] + VOLTAGE_SCREEN_MARGIN_PU)

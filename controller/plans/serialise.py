@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from controller.kpi import Kpis
-from controller.plan import (
+from controller.kinds import Solver
+from controller.plans.kpi import Kpis
+from controller.plans.plan import (
     Binding,
     NetworkSummary,
     Plan,
@@ -136,7 +137,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         forecast_issued_at=issued.to_pydatetime() if issued is not None else None,
         input_hash=m["input_hash"],
         code_version=m["code_version"],
-        solver=m["solver"],
+        solver=Solver(m["solver"]),
         status=PlanStatus(m["status"]),
         solve_time_s=float(m["solve_time_s"]),
         objective_terms={

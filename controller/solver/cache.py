@@ -9,19 +9,19 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from controller.config import DispatchConfig
-from controller.highs import HotLp
-from controller.inputs import structure_json
-from controller.lp_data import ParametricLp
+from controller.inputs.dispatch_inputs import structure_json
+from controller.kinds import PlanKind
 from controller.model.build import DispatchModel, build_model
-from controller.network import LinearNetwork
-from controller.plan import PlanKind
+from controller.network.linear import LinearNetwork
+from controller.solver.highs import HotLp
+from controller.solver.lp_data import ParametricLp
 from sites import Site
 
 MODEL_CACHE_SIZE = 32
 DATA_ONLY = {"demand_charge_share": 1.0, "peak_margin_scale": 1.0, "network_margin_scale": 1.0}
 """Settings that only scale the data a compiled problem is given (see
-:func:`controller.inputs.prepare`), not its structure: problems that differ in them alone are
-one compiled problem (the month's target is chosen daily with a new share in a month
+:func:`controller.inputs.dispatch_inputs.prepare`), not its structure: problems that differ in them
+alone are one compiled problem (the month's target is chosen daily with a new share in a month
 without history)."""
 
 
@@ -33,7 +33,10 @@ class CachedModel:
     """Each stage's LP data as a map of the parameters, read once from the compiled stage."""
     solvers: dict[int, HotLp] = field(default_factory=dict)
     """Each stage's HiGHS instance, holding its last optimal basis: the next solve starts
-    from it (see :class:`controller.highs.HotLp`)."""
+    from it (see :class:`controller.solver.highs.HotLp`)."""
+    fast_path_error: str | None = None
+    """Why the fast path failed on this problem, once it has: its solves then take cvxpy's
+    own path (:func:`controller.solver.solve.solve_model`)."""
 
 
 class ModelCache:

@@ -20,25 +20,23 @@ import pandas as pd
 
 from controller import columns as pc
 from controller.config import DispatchConfig
-from controller.cop import heat_pump_cop
-from controller.flexible import FlexibleInputs, prepare_flexible
-from controller.forecast_data import clean_index, read_series, spread
-from controller.hydrogen import HydrogenInputs, prepare_hydrogen
-from controller.layout import Layout
-from controller.plan import PlanKind
-from controller.state import (
+from controller.inputs.cop import heat_pump_cop
+from controller.inputs.flexible import FlexibleInputs, prepare_flexible
+from controller.inputs.forecast_data import clean_index, read_series, spread
+from controller.inputs.hydrogen import HydrogenInputs, prepare_hydrogen
+from controller.inputs.layout import Layout
+from controller.inputs.state import (
     MeasuredState,
     battery_start,
     committed_end_levels,
     storage_start,
 )
+from controller.kinds import PlanKind
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel
 from sites.tariff import Tariff, site_tariff
+from sites.time_step import HOURS_PER_STEP, STEP, STEP_NS
 
-STEP = pd.Timedelta(minutes=15)
-STEP_NS = STEP.value
-HOURS_PER_STEP = 0.25
 HOURS_PER_YEAR = 8760.0
 NO_LIMIT = 1e9
 """Stands in for 'unbounded' in a parameter (cvxpy parameters cannot be infinite); the HiGHS
@@ -105,7 +103,7 @@ class NetworkData:
     """Right-hand sides of the linear network rows and the expected losses, per interval."""
 
     rhs: np.ndarray
-    """(n_rows, horizon) in the rows' scaled units (see :mod:`controller.network`)."""
+    """(n_rows, horizon) in the rows' scaled units (see :mod:`controller.network.linear`)."""
     losses_kw: np.ndarray
     """(horizon,)"""
 
@@ -114,7 +112,7 @@ class NetworkData:
 class DispatchInputs:
     """Everything one planning step needs, as arrays padded to ``horizon`` intervals.
 
-    Rows follow :class:`~controller.layout.Layout`. The real intervals are the last
+    Rows follow :class:`~controller.inputs.layout.Layout`. The real intervals are the last
     ``n_steps`` columns; the columns before them (``start`` of them) are padding in which
     nothing can run (zero availability, demand, grid limits and ``active``; data that
     multiplies a variable, such as prices and COPs, repeats the first real value, so the
@@ -173,21 +171,21 @@ class DispatchInputs:
     """Per load, PV and wind column, how far the true value may lie above and below the plan's
     P50 in each real interval (see ``_forecast_error_kw``; times
     ``DispatchConfig.network_margin_scale``): the network rows keep that margin (see
-    :func:`controller.tightening.forecast_margin`)."""
+    :func:`controller.network.tightening.forecast_margin`)."""
     issues: tuple[str, ...] = field(default=())
     month_peak_metered: bool = True
-    """From the state (:attr:`controller.state.MeasuredState.month_peak_metered`)."""
+    """From the state (:attr:`controller.inputs.state.MeasuredState.month_peak_metered`)."""
     chp_was_on: np.ndarray | None = None
     """(n_chp,) 1 where a CHP unit runs as the horizon starts, from the state (``None``:
     the site file's ``initially_on``)."""
     grid_caps_kw: np.ndarray | None = None
     """(2, horizon) import and export limits below the connection's, per interval, from
-    :attr:`controller.state.MeasuredState.grid_limits_kw` (``NO_LIMIT`` where none);
+    :attr:`controller.inputs.state.MeasuredState.grid_limits_kw` (``NO_LIMIT`` where none);
     ``None``: the connection's limits throughout (see :func:`connection_limits`)."""
     flexible: FlexibleInputs | None = None
-    """The flexible process loads' windows and backlogs (:mod:`controller.flexible`)."""
+    """The flexible process loads' windows and backlogs (:mod:`controller.inputs.flexible`)."""
     hydrogen: HydrogenInputs | None = None
-    """The hydrogen tanks' start levels (:mod:`controller.hydrogen`)."""
+    """The hydrogen tanks' start levels (:mod:`controller.inputs.hydrogen`)."""
 
     @property
     def n_steps(self) -> int:
@@ -472,7 +470,7 @@ def prepare(
     config: DispatchConfig,
     committed: pd.DataFrame | None = None,
 ) -> DispatchInputs:
-    """Arrays of one planning step (without network data; see :mod:`controller.network`)."""
+    """Arrays of one planning step (without network data; see :mod:`controller.network.linear`)."""
     issues: list[str] = []
     frame = clean_index(site, forecast, issues)
     index = pd.DatetimeIndex(frame.index)

@@ -7,8 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 from controller.config import DEFAULT_CONFIG
-from controller.highs import HotLp, LpArrays, new_highs, pass_lp
-from controller.singletons import SingletonFold
+from controller.solver.highs import HotLp, new_highs, pass_lp
+from controller.solver.lp_arrays import LpArrays
+from controller.solver.single_entry_rows import SingletonFold
 
 SOLUTION_ATOL = 1e-7  # HiGHS's primal and dual feasibility tolerances
 

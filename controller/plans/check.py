@@ -10,19 +10,20 @@ and exports in the same interval, whatever was relaxed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller import flexible as fx
-from controller import hydrogen as hy
-from controller.layout import Layout
-from controller.plan import Plan
+from controller.inputs import flexible as fx
+from controller.inputs import hydrogen as hy
+from controller.inputs.layout import Layout
+from controller.plans.plan import Plan
 from sites import Site, columns
+from sites.time_step import HOURS_PER_STEP as DT
 
-DT = 0.25
 # HiGHS holds constraints to 1e-7 relative to rows of up to ~1e5 kW; 0.05 kW is far above
 # that and far below anything metered.
 POWER_ATOL_KW = 0.05
@@ -117,20 +118,66 @@ def _non_negative(c: _Checker, frame: pd.DataFrame) -> None:
                 )
 
 
-def _electric(c: _Checker, site: Site) -> None:
+def electric_sources_and_uses_kw(
+    site: Site, column: Callable[[str], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per interval, the park's electric sources (grid import, PV and wind used, battery
+    discharge, CHP, waste-heat and waste-pressure power, hydrogen fuel cells) and uses (grid
+    export, network losses, loads, battery charge, heat pumps, electric boilers,
+    electrolysers, flexible loads' batches, sheds and moves) [kW], each column read by
+    ``column``: the one definition of the electric balance, for plans (:func:`check_plan`)
+    and replayed actuals (:func:`electric_balance_error_kw`)."""
     a = site.assets
-    layout = Layout(site)
-    supply = c.col(pc.GRID_IMPORT_KW).copy()
-    demand = c.col(pc.GRID_EXPORT_KW) + c.col(pc.NETWORK_LOSSES_KW)
+    sources = column(pc.GRID_IMPORT_KW).copy()
+    uses = column(pc.GRID_EXPORT_KW) + column(pc.NETWORK_LOSSES_KW)
     for array in a.pv:
+        sources = sources + column(columns.pv_kw(array.name))
+    for turbine in a.wind:
+        sources = sources + column(columns.wind_kw(turbine.name))
+    for load in a.electric_loads:
+        uses = uses + column(columns.load_kw(load.name))
+    for battery in a.batteries:
+        sources = sources + column(columns.battery_discharge_kw(battery.name))
+        uses = uses + column(columns.battery_charge_kw(battery.name))
+    for pump in a.heat_pumps:
+        uses = uses + column(columns.heat_pump_kw(pump.name))
+    for k in Layout(site).electric_boilers:
+        uses = uses + column(columns.boiler_kw(a.boilers[k].name))
+    for chp in a.chp:
+        sources = sources + column(columns.chp_kw(chp.name))
+    for unit in a.recovery_power:
+        sources = sources + column(columns.recovery_kw(unit.name))
+    for e in a.electrolysers:
+        uses = uses + column(columns.electrolyser_kw(e.name))
+    for cell in a.hydrogen_fuel_cells:
+        sources = sources + column(columns.hydrogen_fuel_cell_kw(cell.name))
+    for batch in a.batch_loads:
+        uses = uses + column(fx.batch_kw(batch.name))
+    for part in a.curtailable_loads:
+        uses = uses - column(fx.curtailed_kw(part.name))
+    for shift in a.shiftable_loads:
+        uses = uses + column(fx.shift_up_kw(shift.name)) - column(fx.shift_down_kw(shift.name))
+    return sources, uses
+
+
+def electric_balance_error_kw(site: Site, frame: pd.DataFrame) -> np.ndarray:
+    """Per interval of ``frame`` (a plan's or a replay's): sources - uses of electricity
+    [kW]; zero where energy is conserved."""
+    sources, uses = electric_sources_and_uses_kw(
+        site, lambda name: frame[name].to_numpy(dtype=float)
+    )
+    return np.asarray(sources - uses)
+
+
+def _electric(c: _Checker, site: Site) -> None:
+    for array in site.assets.pv:
         used, cut, avail = (
             c.col(columns.pv_kw(array.name)),
             c.col(pc.pv_curtailed_kw(array.name)),
             c.col(pc.pv_available_kw(array.name)),
         )
         c.close(f"pv {array.name} used + curtailed = available", used + cut, avail, POWER_ATOL_KW)
-        supply = supply + used
-    for turbine in a.wind:
+    for turbine in site.assets.wind:
         used, cut, avail = (
             c.col(columns.wind_kw(turbine.name)),
             c.col(pc.wind_curtailed_kw(turbine.name)),
@@ -139,31 +186,10 @@ def _electric(c: _Checker, site: Site) -> None:
         c.close(
             f"wind {turbine.name} used + curtailed = available", used + cut, avail, POWER_ATOL_KW
         )
-        supply = supply + used
-    for load in a.electric_loads:
-        demand = demand + c.col(columns.load_kw(load.name))
-    for battery in a.batteries:
-        supply = supply + c.col(columns.battery_discharge_kw(battery.name))
-        demand = demand + c.col(columns.battery_charge_kw(battery.name))
-    for pump in a.heat_pumps:
-        demand = demand + c.col(columns.heat_pump_kw(pump.name))
-    for k in layout.electric_boilers:
-        demand = demand + c.col(columns.boiler_kw(a.boilers[k].name))
-    for chp in a.chp:
-        supply = supply + c.col(columns.chp_kw(chp.name))
-    for e in a.electrolysers:
-        demand = demand + c.col(columns.electrolyser_kw(e.name))
-    for cell in a.hydrogen_fuel_cells:
-        supply = supply + c.col(columns.hydrogen_fuel_cell_kw(cell.name))
-    for batch in a.batch_loads:
-        demand = demand + c.col(fx.batch_kw(batch.name))
-    for part in a.curtailable_loads:
-        supply = supply + c.col(fx.curtailed_kw(part.name))
-    for shift in a.shiftable_loads:
-        demand = demand + c.col(fx.shift_up_kw(shift.name)) - c.col(fx.shift_down_kw(shift.name))
+    a = site.assets
     if a.recovery_power:
         loads = np.vstack([c.col(columns.load_kw(x.name)) for x in a.electric_loads])
-        available = layout.recovery_available_kw(loads)
+        available = Layout(site).recovery_available_kw(loads)
     for k, unit in enumerate(a.recovery_power):
         out = c.col(columns.recovery_kw(unit.name))
         c.close(
@@ -175,7 +201,7 @@ def _electric(c: _Checker, site: Site) -> None:
         c.physical(f"recovery_available[{unit.name}]", out, available[k], POWER_ATOL_KW)
         if unit.must_run:
             c.physical(f"recovery_must_run[{unit.name}]", available[k] - out, 0.0, POWER_ATOL_KW)
-        supply = supply + out
+    supply, demand = electric_sources_and_uses_kw(site, c.col)
     c.close("electric balance (supply = demand)", supply, demand, POWER_ATOL_KW)
     grid = site.grid_connection
     c.at_most("grid_import_limit", c.col(pc.GRID_IMPORT_KW), grid.import_limit_kw, POWER_ATOL_KW)
@@ -383,8 +409,8 @@ def _flexible(c: _Checker, site: Site) -> None:
     for shift in a.shiftable_loads:
         down = c.col(fx.shift_down_kw(shift.name))
         up = c.col(fx.shift_up_kw(shift.name))
-        deferred = c.col(fx.shift_deferred_kwh(shift.name))
-        advanced = c.col(fx.shift_advanced_kwh(shift.name))
+        deferred = c.col(pc.shift_deferred_kwh(shift.name))
+        advanced = c.col(pc.shift_advanced_kwh(shift.name))
         share = shift.max_fraction * loads[shift.load]
         c.physical(f"shift_share[{shift.name}]", down, share, POWER_ATOL_KW)
         c.physical(f"shift_extra[{shift.name}]", up, shift.max_extra_kw, POWER_ATOL_KW)
@@ -440,17 +466,17 @@ def _hydrogen(c: _Checker, site: Site) -> None:
         c.physical(f"electrolyser_rating[{e.name}]", power, e.rated_kw, POWER_ATOL_KW)
         low = np.where(power > hy.ON_KW, e.min_load_fraction * e.rated_kw - power, 0.0)
         c.physical(f"electrolyser_min_load[{e.name}]", low, 0.0, POWER_ATOL_KW)
-        made = c.col(hy.electrolyser_hydrogen_kg_per_h(e.name))
+        made = c.col(pc.electrolyser_hydrogen_kg_per_h(e.name))
         curve = np.array([e.hydrogen_kg_per_h(p) for p in power])
         c.close(f"electrolyser {e.name} hydrogen along its curve", made, curve, KG_ATOL)
-        vented = c.col(hy.electrolyser_vented_kg_per_h(e.name))
+        vented = c.col(pc.electrolyser_vented_kg_per_h(e.name))
         c.physical(f"electrolyser_vented[{e.name}]", vented, made, KG_ATOL)
         c.physical(f"electrolyser_vented_negative[{e.name}]", -vented, 0.0, KG_ATOL)
         into[e.tank] = into[e.tank] + made - vented
     for cell in a.hydrogen_fuel_cells:
         power = c.col(columns.hydrogen_fuel_cell_kw(cell.name))
         c.physical(f"hydrogen_fuel_cell_rating[{cell.name}]", power, cell.rated_kw, POWER_ATOL_KW)
-        drawn = c.col(hy.fuel_cell_hydrogen_kg_per_h(cell.name))
+        drawn = c.col(pc.fuel_cell_hydrogen_kg_per_h(cell.name))
         c.close(
             f"fuel cell {cell.name} hydrogen = output / kWh per kg",
             drawn,
@@ -459,8 +485,8 @@ def _hydrogen(c: _Checker, site: Site) -> None:
         )
         into[cell.tank] = into[cell.tank] - drawn
     for tank in a.hydrogen_tanks:
-        level = c.col(hy.tank_level_kg(tank.name))
-        offtake = c.col(hy.tank_offtake_kg_per_h(tank.name))
+        level = c.col(pc.tank_level_kg(tank.name))
+        offtake = c.col(pc.tank_offtake_kg_per_h(tank.name))
         c.physical(f"hydrogen_offtake[{tank.name}]", offtake, tank.max_offtake_kg_per_h, KG_ATOL)
         c.physical(f"hydrogen_offtake_negative[{tank.name}]", -offtake, 0.0, KG_ATOL)
         c.physical(f"hydrogen_tank_capacity[{tank.name}]", level, tank.capacity_kg, KG_ATOL)
@@ -493,7 +519,7 @@ def _cost(c: _Checker, site: Site) -> None:
         cost = cost + chp.fuel_price_cny_per_kwh * fuel + c.col(pc.chp_start_cny(chp.name)) / DT
         co2 = co2 + chp.emission_factor_kg_per_kwh_fuel * fuel
     for tank in a.hydrogen_tanks:
-        cost = cost - tank.value_cny_per_kg * c.col(hy.tank_offtake_kg_per_h(tank.name))
+        cost = cost - tank.value_cny_per_kg * c.col(pc.tank_offtake_kg_per_h(tank.name))
     for part in a.curtailable_loads:
         cost = cost + part.cost_cny_per_kwh * c.col(fx.curtailed_kw(part.name))
     for shift in a.shiftable_loads:

@@ -13,8 +13,9 @@ from sites.schema import AMBIENT, Fuel
 
 @dataclass(frozen=True)
 class Layout:
-    """Positions of a site's assets in the arrays of :class:`~controller.inputs.DispatchInputs`
-    and :class:`~controller.dispatch.Dispatch` (rows = assets, in site order)."""
+    """Positions of a site's assets in the arrays of
+    :class:`~controller.inputs.dispatch_inputs.DispatchInputs`
+    and :class:`~controller.plans.dispatch.Dispatch` (rows = assets, in site order)."""
 
     site: Site
 

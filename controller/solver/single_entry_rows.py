@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # controller.highs holds the solver instance that folds
-    from controller.highs import LpArrays
+from controller.solver.lp_arrays import LpArrays
 
 
 @dataclass(frozen=True)

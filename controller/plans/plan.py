@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.kinds import PlanKind, PlanStatus
-from controller.kpi import Kpis
-from controller.row_hash import frame_row_hashes
+from controller.kinds import PlanKind, PlanStatus, Solver
+from controller.plans.kpi import Kpis
+from controller.plans.row_hash import frame_row_hashes
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class PlanMetadata:
     forecast_issued_at: datetime | None
     input_hash: str
     code_version: str
-    solver: str
+    solver: Solver
     status: PlanStatus
     solve_time_s: float
     """Wall time of planning: preparation, every solve and AC check."""
@@ -89,7 +89,7 @@ class PlanMetadata:
     forecast_fallbacks: Mapping[str, str] = field(default_factory=dict)
     connection_netted_kwh: float = 0.0
     """Energy the optimiser booked as imported and exported in the same intervals, cancelled
-    in the plan (see :func:`controller.dispatch.net_connection_flows`)."""
+    in the plan (see :func:`controller.plans.dispatch.net_connection_flows`)."""
     connection_netted_cny: float = 0.0
     """What the optimiser's cost counted for that energy (import cost minus export revenue):
     its cost tier exceeds the plan's KPIs by this much."""

@@ -9,9 +9,15 @@ import numpy as np
 import pandas as pd
 
 from controller import columns as pc
-from controller.flexible import FlexibleDispatch, flexible_frame
-from controller.hydrogen import HydrogenDispatch, hydrogen_frame
-from controller.inputs import HOURS_PER_STEP, NO_LIMIT, DispatchInputs, chp_was_on, layout_for
+from controller.inputs.dispatch_inputs import (
+    HOURS_PER_STEP,
+    NO_LIMIT,
+    DispatchInputs,
+    chp_was_on,
+    layout_for,
+)
+from controller.inputs.flexible import FlexibleDispatch, flexible_frame
+from controller.inputs.hydrogen import HydrogenDispatch, hydrogen_frame
 from sites import Site, columns
 
 

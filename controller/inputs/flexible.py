@@ -28,13 +28,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from controller.columns import batch_on, shift_advanced_kwh, shift_deferred_kwh
 from sites import Site
 from sites.columns import batch_kw, curtailed_kw, shift_down_kw, shift_up_kw
 from sites.schema import BatchLoad
+from sites.time_step import HOURS_PER_STEP as DT
+from sites.time_step import STEPS_PER_DAY
 
 if TYPE_CHECKING:
-    from controller.inputs import DispatchInputs
-    from controller.state import MeasuredState
+    from controller.inputs.state import MeasuredState
 
 __all__ = [
     "batch_kw",
@@ -43,26 +45,9 @@ __all__ = [
     "shift_up_kw",
 ]
 
-DT = 0.25
 """Interval length [h]."""
-STEPS_PER_DAY = 96
 ON_KW = 1e-3
 """Draw above which a batch counts as running [kW] (solver noise is below)."""
-
-
-def batch_on(name: str) -> str:
-    """1 where a batch load runs in the interval, 0 where it does not."""
-    return f"batch_{name}_on"
-
-
-def shift_deferred_kwh(name: str) -> str:
-    """Energy a shiftable load has deferred and not yet made up, at the end of the interval."""
-    return f"shift_{name}_deferred_kwh"
-
-
-def shift_advanced_kwh(name: str) -> str:
-    """Energy a shiftable load has taken early and not yet taken off, at the interval's end."""
-    return f"shift_{name}_advanced_kwh"
 
 
 def backlog_kwh(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -296,53 +281,3 @@ def flexible_frame(
         draw += up - down
         cost += shift.cost_cny_per_kwh * down
     return data, draw, cost
-
-
-def fallback_flexible(site: Site, inputs: DispatchInputs) -> FlexibleDispatch:
-    """The rule-based plan's flexible loads: batches as early as allowed
-    (:func:`fallback_batches`), no curtailment, nothing shifted but the starting backlog,
-    settled as soon as the extra draw (deferred energy) or the load's share (advanced
-    energy) allows."""
-    a = site.assets
-    n = inputs.n_steps
-    flexible = inputs.flexible
-    delivered = np.zeros(len(a.batch_loads)) if flexible is None else flexible.batch_delivered_kwh
-    backlog0 = np.zeros(len(a.shiftable_loads)) if flexible is None else flexible.shift_backlog0_kwh
-    out = FlexibleDispatch.idle(site, n, backlog0)
-    batches = fallback_batches(
-        site, inputs.index, {b.name: float(delivered[k]) for k, b in enumerate(a.batch_loads)}
-    )
-    loads = inputs.real(inputs.load_kw)
-    down, up = out.shift_down_kw.copy(), out.shift_up_kw.copy()
-    for k, shift in enumerate(a.shiftable_loads):
-        left = float(backlog0[k])
-        share = shift.max_fraction * loads[load_position(site, shift.load)]
-        for t in range(n):
-            if abs(left) <= 1e-9:
-                break
-            if left > 0:
-                up[k, t] = min(shift.max_extra_kw, left / DT)
-                left -= up[k, t] * DT
-            else:
-                down[k, t] = min(share[t], -left / DT)
-                left += down[k, t] * DT
-    return FlexibleDispatch(batches, out.curtailed_kw, down, up, out.shift_backlog0_kwh)
-
-
-def fallback_batches(
-    site: Site, index: pd.DatetimeIndex, delivered: dict[str, float]
-) -> np.ndarray:
-    """(n_batch, T) the rule-based plan's batches: each runs at ``max_kw`` from the opening
-    of its window (or the horizon's start) until its energy is in (what
-    is left, spread evenly over the intervals it needs at ``max_kw``, at least ``min_kw``)."""
-    a = site.assets
-    out = np.zeros((len(a.batch_loads), len(index)))
-    for k, batch in enumerate(a.batch_loads):
-        for window in batch_windows(batch, index, delivered.get(batch.name, 0.0)):
-            left = max(batch.energy_kwh - window.delivered_kwh, 0.0)
-            if left <= 1e-9:
-                continue
-            steps = min(int(math.ceil(left / (batch.max_kw * DT) - 1e-9)), len(window.positions))
-            power = min(max(left / (steps * DT), batch.min_kw), batch.max_kw)
-            out[k, window.positions[:steps]] = power
-    return out
