@@ -127,7 +127,8 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         settings.run_lock_timeout_s,
         clock,
         on_plan=lambda: holder[0].plans_changed(),
-        on_unrecorded=lambda what, exc: holder[0].background_failed(what, exc),
+        on_unrecorded=lambda site_id, what, exc: holder[0].background_failed(what, exc, site_id),
+        on_succeeded=lambda site_id: holder[0].recovered(site_id),
     )
     service = Service(
         settings=settings,
@@ -157,10 +158,13 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
                 h.degraded,
                 (now - h.plan_in_force.created_at).total_seconds() if h.plan_in_force else None,
             )
-            for site_id, h in all_health(engine, parks, now).items()
+            for site_id, h in all_health(engine, parks, now, service.alarms()).items()
         }
 
     metrics.watch_health(probe)
+    metrics.background_failures_active.set_function(
+        lambda: len(service.recent_background_failures())
+    )
     return service
 
 

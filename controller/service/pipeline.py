@@ -5,7 +5,8 @@ the service (API, scheduler, store) knows neither. Every plan is made the same w
 the scheduler, the start-up catch-up or an operator asked for it:
 
 1. the issue time is the start of the current quarter hour (park's clock); the history is
-   the last ``history_days`` of measurements strictly before it;
+   the last ``history_days`` of measurements strictly before it, spikes left out
+   (:func:`~controller.service.validation.without_spikes`);
 2. the horizon runs from the issue time to the end of the target day: tomorrow for a
    day-ahead plan at the gate time (today when catching up a missing plan for today); for an
    intraday plan, the end of the day-ahead window (the last day with a day-ahead plan, at
@@ -50,6 +51,7 @@ from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
 from controller.service.tracking import measured_period
+from controller.service.validation import bounds_of, without_spikes
 from controller.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from forecasting import ForecastModels, fit
 from sites import Site
@@ -272,6 +274,7 @@ class Pipeline:
             raise ValueError(f"{site.id}: nothing to plan for {horizon.plan_date} at {now}")
         with db.read(self._engine) as connection:
             history = history_frame(connection, site, horizon.issue_time, self._history_days)
+        history = without_spikes(history, bounds_of(site))
         models = self.models(site, history, horizon.issue_time)
         made = models.predict(horizon.issue_time, horizon.end - horizon.issue_time, history)
         forecast = made.frame
