@@ -152,18 +152,27 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         )
 
     def probe() -> dict[str, tuple[bool, float | None]]:
+        """Per park, as ``/health`` says; none while the database does not answer (the
+        scrape still answers, with ``microgrid_database_failing``)."""
         now = service.now()
+        try:
+            found = all_health(engine, parks, now, service.alarms())
+        except db.DatabaseUnavailable:
+            return {}
         return {
             site_id: (
                 h.degraded,
                 (now - h.plan_in_force.created_at).total_seconds() if h.plan_in_force else None,
             )
-            for site_id, h in all_health(engine, parks, now, service.alarms()).items()
+            for site_id, h in found.items()
         }
 
     metrics.watch_health(probe)
     metrics.background_failures_active.set_function(
         lambda: len(service.recent_background_failures())
+    )
+    metrics.database_failing.set_function(
+        lambda: 0.0 if health.database_dependency(service)["status"] == "ok" else 1.0
     )
     return service
 

@@ -71,6 +71,11 @@ class Metrics:
             "successful run)",
             registry=self.registry,
         )
+        self.database_failing = Gauge(
+            "microgrid_database_failing",
+            "1 while /health names the database as failing (busy, read-only, full or down)",
+            registry=self.registry,
+        )
         self.requests = Counter(
             "microgrid_http_requests",
             "HTTP requests by route template and status",

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import secrets
 import sqlite3
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,9 +29,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 import pytest
 from conftest import service_settings
+from live_service import Relay
 from service_helpers import PARK
+from sqlalchemy.engine import make_url
 
 from controller import columns as pc
 from controller.plan import PlanStatus
@@ -342,3 +347,97 @@ def test_a_solution_not_proven_optimal_is_an_alarm_until_a_proven_one(
     monkeypatch.setattr(pipeline_module, "make_plan", real_planner)
     assert park.run().status is RunStatus.SUCCEEDED
     park.assert_healthy()
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def _postgres_fault(fault: str, base: str, relay: Relay) -> Iterator[None]:
+    """``read-only``: the server takes no writes in new sessions (as a standby after a
+    failover); ``down``: the server's port closed (the relay cut). Over when the block ends."""
+    database = make_url(base).database
+    with psycopg.connect(_libpq(base), autocommit=True) as admin:  # a session from before
+        if fault == "down":
+            relay.cut()
+        else:
+            admin.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+        try:
+            yield
+        finally:
+            if fault == "down":
+                relay.restore()
+            else:
+                admin.execute(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+
+
+@pytest.mark.parametrize("fault", ["read-only", "down"])
+def test_postgresql_read_only_or_down_during_a_write_keeps_the_plan_and_loses_nothing(
+    request: pytest.FixtureRequest, fault: str
+) -> None:
+    base = request.getfixturevalue("postgres_database")
+    schema = f"t_{secrets.token_hex(4)}"
+    with psycopg.connect(_libpq(base), autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    url = make_url(base)
+    relay = Relay(url.host or "127.0.0.1", url.port or 5432)
+    relayed = (
+        url.set(host="127.0.0.1", port=relay.port)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+    parks = _park(relayed, db_busy_timeout_s=1.0, db_write_wait_s=2.0)
+    park = next(parks)
+    try:
+        park.feed()
+        good = park.run()
+        assert good.status is RunStatus.SUCCEEDED, good.error
+        utility = create_key(park.service.engine, Role.UTILITY, [PARK], [PARK]).token
+        poll = f"/api/v1/sites/{PARK}/plans/current"
+        bearer = {"Authorization": f"Bearer {utility}"}
+        assert park.client.get(poll, headers=bearer).json()["id"] == good.plan_id
+        park.assert_healthy()
+        with db.read(park.service.engine) as connection:
+            stored = measurement_store.count(connection, PARK)
+        point = {"series": "grid_import_kw", "ts": (NOW - STEP).isoformat(), "value": 1.0}
+        with _postgres_fault(fault, base, relay):
+            park.service.engine.dispose()  # new sessions: read-only, or refused
+            with pytest.raises(db.DatabaseUnavailable):
+                park.run()  # its start cannot be recorded: shown instead, and raised
+            refused = park.client.post(
+                f"/api/v1/sites/{PARK}/measurements",
+                json={"points": [point]},
+                headers=park.operator,
+            )
+            assert refused.status_code == 503 and refused.headers["Retry-After"].isdigit()
+            assert refused.json()["detail"]["code"] == "database_unavailable"
+            word = "read-only" if fault == "read-only" else "unavailable"
+            assert word in refused.json()["detail"]["message"], refused.text
+            cached = park.client.get(poll, headers=bearer)  # the last good plan, still served
+            assert cached.status_code == 200 and cached.json()["id"] == good.plan_id
+            health = park.client.get("/health").json()
+            if fault == "read-only":
+                (failure,) = health["background_failures"]
+                assert "could not be recorded" in failure and "read-only" in failure
+                assert health["dependencies"]["database"]["status"] == "down"
+            else:
+                assert health["status"] == "unavailable", health
+            metrics = park.metrics()
+            assert "microgrid_database_failing 1.0" in metrics
+            assert "microgrid_background_failures_active 1.0" in metrics
+        park.service.engine.dispose()
+        again = park.run()  # the next good run
+        assert again.status is RunStatus.SUCCEEDED, again.error
+        park.assert_healthy()
+        metrics = park.metrics()
+        assert "microgrid_database_failing 0.0" in metrics
+        assert "microgrid_background_failures_active 0.0" in metrics
+        with db.read(park.service.engine) as connection:
+            assert measurement_store.count(connection, PARK) == stored  # the 503 stored nothing
+        accepted = park.client.post(
+            f"/api/v1/sites/{PARK}/measurements", json={"points": [point]}, headers=park.operator
+        )
+        assert accepted.status_code == 201
+    finally:
+        parks.close()
