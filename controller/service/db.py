@@ -283,6 +283,8 @@ def classify(exc: BaseException) -> DatabaseUnavailable | None:
         return DatabaseUnavailable(f"database is read-only: {message}")
     if "disk" in lowered and "full" in lowered:
         return DatabaseUnavailable(f"database disk full: {message}")
+    if "disk i/o error" in lowered:  # SQLite: a write the disk refused (a file-size limit)
+        return DatabaseUnavailable(f"database disk write failed (full or failing): {message}")
     return DatabaseUnavailable(f"database unavailable: {message}")
 
 

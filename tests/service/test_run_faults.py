@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import resource
 import secrets
 import sqlite3
 import warnings
@@ -441,3 +442,75 @@ def test_postgresql_read_only_or_down_during_a_write_keeps_the_plan_and_loses_no
         assert accepted.status_code == 201
     finally:
         parks.close()
+
+
+DISK_ROOM_BYTES = 256 * 1024
+"""Room left for the store's files to grow: a few batches of a day's points."""
+
+
+@contextmanager
+def _files_limited(folder: Path) -> Iterator[None]:
+    """No file of this process may grow past its largest store file plus
+    :data:`DISK_ROOM_BYTES` (the kernel's ``RLIMIT_FSIZE``: a write past it fails as on a
+    full disk) until the block ends: the disk is then freed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    largest = max(p.stat().st_size for p in folder.glob("store.db*"))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (largest + DISK_ROOM_BYTES, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_a_full_disk_refuses_writes_with_the_reason_keeps_the_plan_and_loses_nothing(
+    park: Park, tmp_path: Path
+) -> None:
+    park.feed()
+    good = park.run()
+    assert good.status is RunStatus.SUCCEEDED, good.error
+    with db.read(park.service.engine) as connection:
+        before = measurement_store.count(connection, PARK)
+    first = pd.Timestamp(NOW) - pd.Timedelta(days=HISTORY_DAYS + 2)  # before the history
+
+    def post(day: int) -> Any:
+        times = pd.date_range(first - pd.Timedelta(days=day), periods=96, freq="15min")
+        points = [
+            {"series": "grid_import_kw", "ts": t.isoformat(), "value": 100.0 + i}
+            for i, t in enumerate(times)
+        ]
+        return park.client.post(
+            f"/api/v1/sites/{PARK}/measurements", json={"points": points}, headers=park.operator
+        )
+
+    acknowledged = 0
+    with _files_limited(tmp_path):
+        day, answer = 0, post(0)
+        while answer.status_code == 201 and day < 100:
+            acknowledged += 96
+            day += 1
+            answer = post(day)
+        assert answer.status_code == 503, answer.text  # full: refused, with the reason
+        assert answer.headers["Retry-After"].isdigit()
+        assert "disk" in answer.json()["detail"]["message"], answer.text
+        assert acknowledged > 0  # the store took writes until it was full
+        try:  # a run now: its start may still fit, its forecast and plan do not
+            failed = park.run()
+            assert failed.status is RunStatus.FAILED
+        except db.DatabaseUnavailable:
+            assert park.client.get("/health").json()["background_failures"]
+        assert park.in_force().id == good.plan_id  # the last good plan stays in force
+        health = park.client.get("/health").json()
+        database = health["dependencies"]["database"]
+        assert database["status"] == "down" and "disk" in database["reason"], database
+        assert health["status"] == "degraded"
+        assert "microgrid_database_failing 1.0" in park.metrics()
+    again = post(day)  # space freed: the refused batch is taken
+    assert again.status_code == 201, again.text
+    acknowledged += 96
+    assert park.run().status is RunStatus.SUCCEEDED  # the next good run
+    park.assert_healthy()
+    assert "microgrid_database_failing 0.0" in park.metrics()
+    with db.read(park.service.engine) as connection:
+        assert measurement_store.count(connection, PARK) == before + acknowledged
+    with sqlite3.connect(tmp_path / "store.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
