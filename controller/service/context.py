@@ -21,6 +21,7 @@ from controller.service.flight import SingleFlight
 from controller.service.inforce import InForce, PlansInForce
 from controller.service.metrics import Metrics
 from controller.service.parks import Parks
+from controller.service.planpool import Planner
 from controller.service.runner import Clock, Runner
 from controller.service.settings import ServiceSettings
 
@@ -40,6 +41,8 @@ class Service:
     clock: Clock
     fitter: ForecastFitter | None = None
     """Fits forecast models for the pipeline (in worker processes unless configured off)."""
+    planner: Planner | None = None
+    """Makes the pipeline's plans (in a worker process unless configured off)."""
     demo_key: str | None = None
     executor: ThreadPoolExecutor | None = None
     """Runs operator-triggered re-plans in the background (set while the app runs)."""

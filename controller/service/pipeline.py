@@ -40,12 +40,12 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from controller import columns as pc
-from controller.peak_target import MonthPeakTarget
 from controller.plan import Plan, PlanKind
 from controller.planner import plan as make_plan
 from controller.planner import rule_based_plan
 from controller.service import db
 from controller.service.jsonable import to_jsonable
+from controller.service.planpool import Planner
 from controller.service.store import forecasts as forecast_store
 from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
@@ -224,8 +224,9 @@ class Pipeline:
 
     The forecaster's fitted models are kept per park and refitted on the newest history
     once they are ``refit_hours`` old (fitting is the slow part; predicting is fast), by
-    ``fitter``. Runs of different parks may run at once (one at a time per park: the
-    runner's lock).
+    ``fitter``. The month's peak target is chosen and the plan made by ``planner`` (in a
+    worker process: :mod:`controller.service.planpool`). Runs of different parks may run at
+    once (one at a time per park: the runner's lock).
     """
 
     def __init__(
@@ -235,6 +236,7 @@ class Pipeline:
         refit_hours: float = 24.0,
         fitter: Fitter = fit,
         limits: Limits | None = None,
+        planner: Planner | None = None,
     ) -> None:
         self._engine = engine
         self._limits = limits
@@ -242,7 +244,7 @@ class Pipeline:
         self._refit = pd.Timedelta(hours=refit_hours)
         self._fit = fitter
         self._models: dict[str, ForecastModels] = {}
-        self._peak_targets: dict[str, MonthPeakTarget] = {}
+        self._planner = planner or Planner(0)
 
     def models(self, site: Site, history: pd.DataFrame, issue: pd.Timestamp) -> ForecastModels:
         models = self._models.get(site.id)
@@ -291,12 +293,12 @@ class Pipeline:
                 committed_schedule(connection, site, horizon) if kind is PlanKind.INTRADAY else None
             )
             version = plan_store.next_version(connection, site.id, kind, horizon.plan_date)
-        peak_target = self._peak_targets.setdefault(site.id, MonthPeakTarget(site))
-        chosen = peak_target(horizon.issue_time, state, history)
+        chosen = self._planner.peak_target(site, horizon.issue_time, state, history)
         state = dataclasses.replace(
             state, month_peak_target_kw=chosen, grid_limits_kw=horizon.grid_limits_kw
         )
-        plan = make_plan(
+        plan = self._planner.plan(
+            make_plan,
             site,
             forecast,
             state,

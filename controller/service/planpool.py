@@ -1,0 +1,136 @@
+"""The planner in a worker process of its own, away from the API's interpreter.
+
+Planning holds the interpreter lock for most of a run: cvxpy compiling a problem, scipy and
+pandas calls that keep it for tens of milliseconds each, the month's peak target planned
+over a whole month of history once a day. In the API's process, every plan poll then waits
+for the lock between those calls, however small its own work (the polls' p99 rose to
+65 ms while the parks were planned). In a worker process the API's event loop keeps its
+interpreter to itself; the planning thread only waits for the worker's answer.
+
+One worker (``spawn``: a clean interpreter) plans every park, so each park's compiled
+problems and warm-started solver instances are kept in one place between runs, as they were
+in the service's own process. The month's peak targets are chosen there too
+(:class:`controller.peak_target.MonthPeakTarget`, one per park, kept in the worker). Inputs
+and the plan travel pickled (milliseconds). If the worker dies, a fresh one is started and
+that plan is made in the calling thread, so a run never fails for the worker's sake; the
+worker exits by itself within a second of the service's end (see
+:mod:`controller.service.fitpool`). ``processes=0`` plans in the calling thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import pandas as pd
+
+from controller.peak_target import MonthPeakTarget
+from controller.plan import Plan
+from controller.service.fitpool import _worker_start
+from controller.state import MeasuredState
+from sites import Site
+
+log = logging.getLogger(__name__)
+
+_TARGETS: dict[str, MonthPeakTarget] = {}
+"""In the worker: per park, its month peak target chooser."""
+
+
+def choose_peak_target(
+    site: Site,
+    issue: pd.Timestamp,
+    state: MeasuredState,
+    history: pd.DataFrame,
+    targets: dict[str, MonthPeakTarget] | None = None,
+) -> float:
+    """The month's target peak import for a plan issued at ``issue`` (see
+    :class:`~controller.peak_target.MonthPeakTarget`), from the park's chooser in
+    ``targets`` (default: the worker's own)."""
+    chooser = (_TARGETS if targets is None else targets).setdefault(site.id, MonthPeakTarget(site))
+    return chooser(issue, state, history)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class Planner:
+    """Plans and chooses peak targets in a worker process (``processes=1``) or in the
+    calling thread (``processes=0``)."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = min(processes, 1)
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self._targets: dict[str, MonthPeakTarget] = {}
+        """Per park, its month peak target chooser when planning in the calling thread."""
+
+    def plan(self, planner: Callable[..., Plan], *args: Any, **kwargs: Any) -> Plan:
+        """``planner(*args, **kwargs)`` (:func:`controller.planner.plan`) in the worker."""
+        return self._call(planner, *args, **kwargs)
+
+    def peak_target(
+        self, site: Site, issue: pd.Timestamp, state: MeasuredState, history: pd.DataFrame
+    ) -> float:
+        """:func:`choose_peak_target` in the worker (or with this planner's own choosers)."""
+        if self._get_pool() is None:
+            return choose_peak_target(site, issue, state, history, self._targets)
+        return float(self._call(choose_peak_target, site, issue, state, history))
+
+    def _call(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        pool = self._get_pool()
+        if pool is None:
+            return work(*args, **kwargs)
+        try:
+            return pool.submit(work, *args, **kwargs).result()
+        except BrokenProcessPool:  # the worker died (killed, out of memory): a fresh one next
+            log.warning("the planning worker process died; this plan is made in the service")
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+        except RuntimeError:  # the pool was shut down meanwhile: the service is stopping
+            if not self._closed:
+                raise
+        if work is choose_peak_target:  # with this planner's own choosers
+            return work(*args, targets=self._targets)
+        return work(*args, **kwargs)
+
+    def warm(self) -> None:
+        """Start the worker now (it imports the planner) instead of at the first plan."""
+        pool = self._get_pool()
+        if pool is not None:
+            pool.submit(_ready)
+
+    def pid(self) -> int | None:
+        """The worker's process id (None: planning in the calling thread, or not started)."""
+        pool = self._get_pool()
+        return pool.submit(_ready).result() if pool is not None else None
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _get_pool(self) -> ProcessPoolExecutor | None:
+        if self.processes <= 0:
+            return None
+        with self._lock:
+            if self._closed:
+                return None
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_start,
+                    initargs=(os.getpid(),),
+                )
+            return self._pool
