@@ -19,6 +19,7 @@ worker exits by itself within a second of the service's end (see
 
 from __future__ import annotations
 
+import copyreg
 import logging
 import multiprocessing
 import os
@@ -26,6 +27,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -58,6 +60,26 @@ def choose_peak_target(
 
 def _ready() -> int:
     return os.getpid()
+
+
+def _read_only(values: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(values)
+
+
+def _pickle_mapping_proxy(proxy: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+    return _read_only, (dict(proxy),)
+
+
+def picklable_read_only_mappings() -> None:
+    """Let pickle carry read-only mappings (``MappingProxyType``, which a plan's metadata
+    and a measured state hold) as copies, in this process: needed on both sides of the
+    worker's queue."""
+    copyreg.pickle(MappingProxyType, _pickle_mapping_proxy)
+
+
+def _worker_init(parent: int) -> None:
+    _worker_start(parent)
+    picklable_read_only_mappings()
 
 
 class Planner:
@@ -127,10 +149,11 @@ class Planner:
             if self._closed:
                 return None
             if self._pool is None:
+                picklable_read_only_mappings()
                 self._pool = ProcessPoolExecutor(
                     1,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_worker_start,
+                    initializer=_worker_init,
                     initargs=(os.getpid(),),
                 )
             return self._pool
