@@ -115,7 +115,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
     if processes is None:
         processes = min(os.cpu_count() or 1, len(parks.ids))
     fitter = ForecastFitter(processes)
-    planner = Planner(settings.planning_processes)
+    planner = Planner(settings.planning_processes, settings.plan_cache_size)
     runner = Runner(
         engine,
         parks,

@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from controller.cache import ModelCache
 from controller.peak_target import MonthPeakTarget
 from controller.plan import Plan
 from controller.service.fitpool import _worker_start
@@ -39,9 +40,23 @@ from controller.state import MeasuredState
 from sites import Site
 
 log = logging.getLogger(__name__)
+PLAN_CACHE_SIZE = 8
+"""Compiled problems kept (least recently used out). A park plans on a few at a time: its
+intraday horizon's bucket changes every 4 hours (:attr:`DispatchConfig.horizon_bucket_steps`)
+and its day-ahead plan once a day; a bucket is compiled again in well under a second to a
+few seconds. The planner's own default (32, :data:`controller.cache.MODEL_CACHE_SIZE`) kept
+each park's every bucket and network-row variant, tens of MB each: the planning process grew
+by about 150 MB a simulated day until it held 32 of them."""
 
 _TARGETS: dict[str, MonthPeakTarget] = {}
 """In the worker: per park, its month peak target chooser."""
+_CACHE: ModelCache | None = None
+"""In the worker: its compiled problems (:func:`_worker_init` sizes it)."""
+
+
+def _plan_in_worker(planner: Callable[..., Plan], *args: Any, **kwargs: Any) -> Plan:
+    """``planner`` with the worker's own compiled problems."""
+    return planner(*args, cache=_CACHE, **kwargs)
 
 
 def choose_peak_target(
@@ -77,17 +92,22 @@ def picklable_read_only_mappings() -> None:
     copyreg.pickle(MappingProxyType, _pickle_mapping_proxy)
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, cache_size: int) -> None:
+    global _CACHE
     _worker_start(parent)
     picklable_read_only_mappings()
+    _CACHE = ModelCache(cache_size)
 
 
 class Planner:
     """Plans and chooses peak targets in a worker process (``processes=1``) or in the
     calling thread (``processes=0``)."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, cache_size: int = PLAN_CACHE_SIZE) -> None:
         self.processes = min(processes, 1)
+        self.cache_size = cache_size
+        self._cache = ModelCache(cache_size)
+        """The compiled problems when planning in the calling thread."""
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
         self._lock = threading.Lock()
@@ -95,8 +115,11 @@ class Planner:
         """Per park, its month peak target chooser when planning in the calling thread."""
 
     def plan(self, planner: Callable[..., Plan], *args: Any, **kwargs: Any) -> Plan:
-        """``planner(*args, **kwargs)`` (:func:`controller.planner.plan`) in the worker."""
-        return self._call(planner, *args, **kwargs)
+        """``planner(*args, **kwargs)`` (:func:`controller.planner.plan`) in the worker, with
+        the worker's compiled problems (or this planner's own, in the calling thread)."""
+        if self._get_pool() is None:
+            return planner(*args, cache=self._cache, **kwargs)
+        return self._call(_plan_in_worker, planner, *args, **kwargs)
 
     def peak_target(
         self, site: Site, issue: pd.Timestamp, state: MeasuredState, history: pd.DataFrame
@@ -123,6 +146,9 @@ class Planner:
                 raise
         if work is choose_peak_target:  # with this planner's own choosers
             return work(*args, targets=self._targets)
+        if work is _plan_in_worker:  # with this planner's own compiled problems
+            planner, *rest = args
+            return planner(*rest, cache=self._cache, **kwargs)
         return work(*args, **kwargs)
 
     def warm(self) -> None:
@@ -154,6 +180,6 @@ class Planner:
                     1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_init,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), self.cache_size),
                 )
             return self._pool
