@@ -49,7 +49,13 @@ from controller.service.feeder import ReplayFeeder
 from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
 from controller.service.store.runs import Job, JobRun, RunStatus, Trigger
-from controller.service.validation import SPIKE_RATIO, SPIKE_SHARE_OF_BOUND, bounds_of
+from controller.service.validation import (
+    SPIKE_RATIO,
+    SPIKE_SHARE_OF_BOUND,
+    Bound,
+    bounds_of,
+    without_spikes,
+)
 from forecasting import ForecastModels
 from sites.history.series import SeriesKind, expected_series
 
@@ -514,3 +520,13 @@ def test_a_full_disk_refuses_writes_with_the_reason_keeps_the_plan_and_loses_not
         assert measurement_store.count(connection, PARK) == before + acknowledged
     with sqlite3.connect(tmp_path / "store.db") as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_spike_is_made_missing_in_the_history_and_a_lasting_rise_is_not() -> None:
+    bound = {"load_kw": Bound(0.0, 1000.0, "kW")}
+    index = pd.date_range("2026-06-01", periods=6, freq="15min", tz="Asia/Shanghai")
+    spiked = pd.DataFrame({"load_kw": [100.0, 110.0, 900.0, 105.0, 400.0, 410.0]}, index=index)
+    cleaned = without_spikes(spiked, bound)
+    assert np.isnan(cleaned["load_kw"].iloc[2])  # 900 among 110 and 105: a spike
+    assert cleaned["load_kw"].drop(index[2]).tolist() == [100.0, 110.0, 105.0, 400.0, 410.0]
+    assert spiked["load_kw"].iloc[2] == 900.0  # the caller's frame is left alone
