@@ -5,7 +5,11 @@ start, :func:`~controller.service.store.runs.close_interrupted`) is shown but do
 degrade the park: nothing is wrong with the park, and the last good plan stays in force
 (a park left without any plan in force is degraded for that). A measurement series whose
 newest values have not moved for hours (a frozen sensor,
-:func:`~controller.service.validation.frozen_series`) degrades the park with a warning.
+:func:`~controller.service.validation.frozen_series`) degrades the park with a warning, and so
+do a spike among them, a battery's newest level outside its window, a clock jump the running
+service saw between the park's runs, and a plan in force whose making went wrong in a way it
+records (:func:`plan_alarms`: forecast data repaired, a solution not proven optimal, a
+measured level brought back into its window).
 """
 
 from __future__ import annotations

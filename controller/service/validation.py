@@ -19,7 +19,9 @@ Beyond the bounds (:func:`check_points`), a batch is refused whole, naming each 
   minutes (:data:`SOC_STEP_TOLERANCE` for metering).
 
 Frozen sensors are flagged by :func:`frozen_series` (a warning in ``/health``), not refused:
-a value repeated for hours is suspicious, not impossible.
+a value repeated for hours is suspicious, not impossible. So are spikes
+(:func:`spike_positions`: one quarter hour far above both neighbours), which are also left
+out of the history the forecaster sees (:func:`without_spikes`).
 """
 
 from __future__ import annotations
