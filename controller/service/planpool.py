@@ -20,6 +20,9 @@ worker exits by itself within a second of the service's end (see
 from __future__ import annotations
 
 import copyreg
+import ctypes
+import ctypes.util
+import functools
 import logging
 import multiprocessing
 import os
@@ -55,8 +58,30 @@ _CACHE: ModelCache | None = None
 
 
 def _plan_in_worker(planner: Callable[..., Plan], *args: Any, **kwargs: Any) -> Plan:
-    """``planner`` with the worker's own compiled problems."""
-    return planner(*args, cache=_CACHE, **kwargs)
+    """``planner`` with the worker's own compiled problems; then the C heap's free memory
+    is handed back to the system (:func:`_trim`)."""
+    try:
+        return planner(*args, cache=_CACHE, **kwargs)
+    finally:
+        _trim()
+
+
+def _trim() -> None:
+    """glibc keeps memory freed by a plan (a compiled problem evicted, its solver instances,
+    the scipy matrices of a compile) in its heaps for reuse, where the next compile's
+    different sizes fragment it: ``malloc_trim`` returns what is free to the system. Nothing
+    where the C library is not glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)
+    except OSError:
+        return None
 
 
 def choose_peak_target(
