@@ -72,11 +72,18 @@ class SimClock:
         return self.now
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of this process (or of process ``pid``), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def worker_rss_mb(service: Any) -> float:
+    """Resident memory of the service's planning worker process (NaN: it plans in-process)."""
+    pid = service.planner.pid() if service.planner is not None else None
+    return rss_mb(pid) if pid is not None else float("nan")
 
 
 class Poller(threading.Thread):
@@ -126,6 +133,7 @@ class Soak:
         self.stalls = 0
         self.restarts = 0
         self.stall_writes: dict[int, int] = {}
+        self.worker_start = self.worker_end = float("nan")
 
     def settings(self) -> ServiceSettings:
         return ServiceSettings(
@@ -202,6 +210,7 @@ class Soak:
         poller = Poller(parks, utility)
         poller.start()
         rss_start: float | None = None
+        worker_start: float | None = None
         started = time.perf_counter()
         step = 0
         stall_every = int(args.stall_hours * 4)
@@ -236,9 +245,11 @@ class Soak:
                     if stall_every and step % stall_every == 0:
                         self.stall(base, poller, operator, parks[0])
                     if step == min(96, steps // 4):  # warmed up: models fitted, caches full
-                        rss_start = rss_mb()
+                        rss_start, worker_start = rss_mb(), worker_rss_mb(service)
                     if step % 96 == 0:
-                        self.report_day(step, started, poller)
+                        self.report_day(step, started, poller, service)
+                    if step == steps:
+                        self.worker_end = worker_rss_mb(service)
                     if restart_every and step % restart_every == 0 and step < steps:
                         with db.write(engine) as connection:  # what a killed run leaves
                             run_store.start(
@@ -256,6 +267,7 @@ class Soak:
                 health = self.health_after_restart(app, parks[0])
                 print(f"restart {self.restarts}: {health}", flush=True)
         rss_end = rss_mb()
+        self.worker_start = worker_start if worker_start is not None else self.worker_end
         return self.finish(
             app, service, parks, poller, utility, rss_start or rss_end, rss_end, started
         )
@@ -288,10 +300,11 @@ class Soak:
             if r.status_code != 201:
                 print(f"operator post refused: {r.status_code} {r.text[:300]}", flush=True)
 
-    def report_day(self, step: int, started: float, poller: Poller) -> None:
+    def report_day(self, step: int, started: float, poller: Poller, service: Any) -> None:
         print(
             f"day {step / 96:.0f}: {time.perf_counter() - started:.0f} s wall, "
-            f"RSS {rss_mb():.0f} MB, polls {len(poller.normal) + len(poller.during_stall)}",
+            f"RSS {rss_mb():.0f} MB (planning worker {worker_rss_mb(service):.0f} MB), "
+            f"polls {len(poller.normal) + len(poller.during_stall)}",
             flush=True,
         )
 
@@ -342,7 +355,8 @@ class Soak:
         )
         warm = min(96, int(self.args.days * 96) // 4) / 4
         print(
-            f"RSS: start {rss_start:.0f} MB (after {warm:g} simulated hours), end {rss_end:.0f} MB"
+            f"RSS: start {rss_start:.0f} MB (after {warm:g} simulated hours), end {rss_end:.0f} MB;"
+            f" planning worker start {self.worker_start:.0f} MB, end {self.worker_end:.0f} MB"
         )
         print(
             f"plan polls: {len(poller.normal)} outside stalls p50 {pct(poller.normal, 50)} "

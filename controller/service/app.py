@@ -58,6 +58,7 @@ from controller.service.inforce import PlansInForce
 from controller.service.metrics import Metrics
 from controller.service.parks import load_parks
 from controller.service.pipeline import Pipeline, chained
+from controller.service.planpool import Planner
 from controller.service.prices.api import router as prices_router
 from controller.service.prices.rule import plan_prices
 from controller.service.runner import Clock, Runner, utc_now
@@ -83,6 +84,7 @@ class Background:
     executor: ThreadPoolExecutor | None = None
     watcher: StoreWatcher | None = None
     fitter: ForecastFitter | None = None
+    planner: Planner | None = None
     plants: tuple[BaseProcess, ...] = ()
     """The demo's simulated plant processes (with field devices)."""
 
@@ -113,6 +115,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
     if processes is None:
         processes = min(os.cpu_count() or 1, len(parks.ids))
     fitter = ForecastFitter(processes)
+    planner = Planner(settings.planning_processes, settings.plan_cache_size)
     runner = Runner(
         engine,
         parks,
@@ -122,12 +125,14 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
             settings.forecast_refit_hours,
             fitter,
             limits=chained(plan_limits(engine), plan_prices(engine)),
+            planner=planner,
         ),
         metrics,
         settings.run_lock_timeout_s,
         clock,
         on_plan=lambda: holder[0].plans_changed(),
-        on_unrecorded=lambda what, exc: holder[0].background_failed(what, exc),
+        on_unrecorded=lambda site_id, what, exc: holder[0].background_failed(what, exc, site_id),
+        on_succeeded=lambda site_id: holder[0].recovered(site_id),
     )
     service = Service(
         settings=settings,
@@ -140,6 +145,7 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         in_force=PlansInForce(engine, clock),
         clock=clock,
         fitter=fitter,
+        planner=planner,
         health=HealthMonitor(),
     )
     holder.append(service)
@@ -151,16 +157,28 @@ def build_service(settings: ServiceSettings, clock: Clock = utc_now) -> Service:
         )
 
     def probe() -> dict[str, tuple[bool, float | None]]:
+        """Per park, as ``/health`` says; none while the database does not answer (the
+        scrape still answers, with ``microgrid_database_failing``)."""
         now = service.now()
+        try:
+            found = all_health(engine, parks, now, service.alarms())
+        except db.DatabaseUnavailable:
+            return {}
         return {
             site_id: (
                 h.degraded,
                 (now - h.plan_in_force.created_at).total_seconds() if h.plan_in_force else None,
             )
-            for site_id, h in all_health(engine, parks, now).items()
+            for site_id, h in found.items()
         }
 
     metrics.watch_health(probe)
+    metrics.background_failures_active.set_function(
+        lambda: len(service.recent_background_failures())
+    )
+    metrics.database_failing.set_function(
+        lambda: 0.0 if health.database_dependency(service)["status"] == "ok" else 1.0
+    )
     return service
 
 
@@ -180,6 +198,7 @@ def _start_background(service: Service) -> Background:
     background = Background(
         executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="run"),
         fitter=service.fitter,
+        planner=service.planner,
     )
     service.executor = background.executor
     background.watcher = StoreWatcher(
@@ -209,6 +228,8 @@ def _start_background(service: Service) -> Background:
     parallel = len(service.parks.ids) if fitter is not None and fitter.processes > 0 else 1
     if fitter is not None and (settings.scheduler or settings.startup_catch_up):
         fitter.warm()  # the workers import the forecaster while the history is written
+    if service.planner is not None and (settings.scheduler or settings.startup_catch_up):
+        service.planner.warm()
 
     def startup_work() -> None:
         try:
@@ -235,6 +256,8 @@ def _stop_background(background: Background, service: Service) -> None:
         background.executor.shutdown(wait=True)
     if background.fitter is not None:
         background.fitter.close()
+    if background.planner is not None:
+        background.planner.close()
 
 
 class RequestMetrics:

@@ -81,25 +81,38 @@ class DatabaseState:
 
     last_failure: DatabaseUnavailable | None = None
     last_failure_at: float = 0.0
+    last_failure_in_write: bool = False
     last_success_at: float = field(default_factory=time.monotonic)
+    last_write_success_at: float = field(default_factory=time.monotonic)
     writers_waiting: int = 0
     _waits: dict[int, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def failed(self, problem: DatabaseUnavailable) -> None:
+    def failed(self, problem: DatabaseUnavailable, writing: bool = False) -> None:
         self.last_failure, self.last_failure_at = problem, time.monotonic()
+        self.last_failure_in_write = writing
 
-    def succeeded(self) -> None:
+    def succeeded(self, writing: bool = False) -> None:
         self.last_success_at = time.monotonic()
+        if writing:
+            self.last_write_success_at = self.last_success_at
 
     def recent_failure(self) -> DatabaseUnavailable | None:
+        """The last failure, while it lasts: a lock or timeout (busy) for
+        :data:`RECENT_FAILURE_S`; a database that did not answer until it answers again; one
+        that refused a write (read-only, disk full) until a write succeeds, however long that
+        takes (reads going on meanwhile say nothing of writes)."""
         if self.last_failure is None:
             return None
-        if time.monotonic() - self.last_failure_at > RECENT_FAILURE_S:
+        if isinstance(self.last_failure, DatabaseBusy):
+            if time.monotonic() - self.last_failure_at > RECENT_FAILURE_S:
+                return None
+            return self.last_failure
+        if self.last_failure_in_write:
+            return None if self.last_write_success_at > self.last_failure_at else self.last_failure
+        if self.last_success_at > self.last_failure_at:
             return None
-        if self.last_success_at > self.last_failure_at and not isinstance(
-            self.last_failure, DatabaseBusy
-        ):
+        if time.monotonic() - self.last_failure_at > RECENT_FAILURE_S:
             return None
         return self.last_failure
 
@@ -236,6 +249,16 @@ _BUSY_WORDS = ("database is locked", "database table is locked", "lock timeout",
 _BUSY_SQLSTATES = {"55P03", "57014", "40P01", "40001"}
 """PostgreSQL: lock not available, statement timeout (query cancelled), deadlock,
 serialization failure."""
+_STATE_SQLSTATES = {
+    "25006": "is read-only",
+    "53100": "disk full",
+    "53200": "out of memory",
+    "53300": "refuses connections (too many)",
+    "57P01": "shut down by its administrator",
+    "57P03": "not accepting connections yet",
+}
+"""PostgreSQL errors about the server's state, not the statement (psycopg raises some as
+``InternalError``: a read-only transaction on a standby, a full disk)."""
 
 
 def classify(exc: BaseException) -> DatabaseUnavailable | None:
@@ -244,12 +267,14 @@ def classify(exc: BaseException) -> DatabaseUnavailable | None:
         return exc
     if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection free in time
         return DatabaseBusy(f"database busy: no connection free within the pool timeout ({exc})")
+    original = getattr(exc, "orig", None)
+    sqlstate = getattr(original, "sqlstate", None)
     if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
             return DatabaseUnavailable(f"database connection lost: {_first_line(exc)}")
+        if isinstance(exc, sa_exc.DBAPIError) and sqlstate in _STATE_SQLSTATES:
+            return DatabaseUnavailable(f"database {_STATE_SQLSTATES[sqlstate]}: {_first_line(exc)}")
         return None
-    original = getattr(exc, "orig", None)
-    sqlstate = getattr(original, "sqlstate", None)
     message = _first_line(exc)
     lowered = message.lower()
     if sqlstate in _BUSY_SQLSTATES or any(word in lowered for word in _BUSY_WORDS):
@@ -258,6 +283,8 @@ def classify(exc: BaseException) -> DatabaseUnavailable | None:
         return DatabaseUnavailable(f"database is read-only: {message}")
     if "disk" in lowered and "full" in lowered:
         return DatabaseUnavailable(f"database disk full: {message}")
+    if "disk i/o error" in lowered:  # SQLite: a write the disk refused (a file-size limit)
+        return DatabaseUnavailable(f"database disk write failed (full or failing): {message}")
     return DatabaseUnavailable(f"database unavailable: {message}")
 
 
@@ -268,7 +295,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def _noting(engine: Engine) -> Iterator[None]:
+def _noting(engine: Engine, writing: bool = False) -> Iterator[None]:
     """Database failures in the block become :class:`DatabaseUnavailable` and are noted."""
     extras = _extras(engine)
     try:
@@ -277,11 +304,11 @@ def _noting(engine: Engine) -> Iterator[None]:
         problem = classify(exc)
         if problem is None:
             raise
-        extras.state.failed(problem)
+        extras.state.failed(problem, writing)
         if problem is exc:
             raise
         raise problem from exc
-    extras.state.succeeded()
+    extras.state.succeeded(writing)
 
 
 @contextmanager
@@ -303,7 +330,7 @@ def write(engine: Engine) -> Iterator[Connection]:
             extras.state.failed(problem)
             raise problem
         try:
-            with _noting(engine), engine.connect() as connection:
+            with _noting(engine, writing=True), engine.connect() as connection:
                 connection = connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
                 with connection.begin():
                     yield connection

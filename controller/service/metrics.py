@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -63,6 +63,17 @@ class Metrics:
             "microgrid_background_failures",
             "Background work (re-plans, scheduled runs) that failed outside a recorded run",
             ["what"],
+            registry=self.registry,
+        )
+        self.background_failures_active = Gauge(
+            "microgrid_background_failures_active",
+            "Background failures /health shows now (for an hour, or until the park's next "
+            "successful run)",
+            registry=self.registry,
+        )
+        self.database_failing = Gauge(
+            "microgrid_database_failing",
+            "1 while /health names the database as failing (busy, read-only, full or down)",
             registry=self.registry,
         )
         self.requests = Counter(

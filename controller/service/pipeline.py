@@ -5,7 +5,8 @@ the service (API, scheduler, store) knows neither. Every plan is made the same w
 the scheduler, the start-up catch-up or an operator asked for it:
 
 1. the issue time is the start of the current quarter hour (park's clock); the history is
-   the last ``history_days`` of measurements strictly before it;
+   the last ``history_days`` of measurements strictly before it, spikes left out
+   (:func:`~controller.service.validation.without_spikes`);
 2. the horizon runs from the issue time to the end of the target day: tomorrow for a
    day-ahead plan at the gate time (today when catching up a missing plan for today); for an
    intraday plan, the end of the day-ahead window (the last day with a day-ahead plan, at
@@ -50,18 +51,19 @@ from controller.horizons import (
     issue_time,
 )
 from controller.inputs.state import MeasuredState, RenewableTally, default_state, year_fraction_left
-from controller.peak_target import MonthPeakTarget
 from controller.planner import plan as make_plan
 from controller.planner import rule_based_plan
 from controller.plans.dispatch import ON_KW
 from controller.plans.plan import Plan, PlanKind
 from controller.service import db
 from controller.service.jsonable import to_jsonable
+from controller.service.planpool import Planner
 from controller.service.store import forecasts as forecast_store
 from controller.service.store import measurements as measurement_store
 from controller.service.store import plans as plan_store
 from controller.service.store import runs as run_store
 from controller.service.tracking import measured_period
+from controller.service.validation import bounds_of, without_spikes
 from forecasting import ForecastModels, fit
 from sites import Site, columns
 from sites.history.series import expected_series
@@ -237,8 +239,9 @@ class Pipeline:
 
     The forecaster's fitted models are kept per park and refitted on the newest history
     once they are ``refit_hours`` old (fitting is the slow part; predicting is fast), by
-    ``fitter``. Runs of different parks may run at once (one at a time per park: the
-    runner's lock).
+    ``fitter``. The month's peak target is chosen and the plan made by ``planner`` (in a
+    worker process: :mod:`controller.service.planpool`). Runs of different parks may run at
+    once (one at a time per park: the runner's lock).
     """
 
     def __init__(
@@ -248,6 +251,7 @@ class Pipeline:
         refit_hours: float = 24.0,
         fitter: Fitter = fit,
         limits: Limits | None = None,
+        planner: Planner | None = None,
     ) -> None:
         self._engine = engine
         self._limits = limits
@@ -255,7 +259,7 @@ class Pipeline:
         self._refit = pd.Timedelta(hours=refit_hours)
         self._fit = fitter
         self._models: dict[str, ForecastModels] = {}
-        self._peak_targets: dict[str, MonthPeakTarget] = {}
+        self._planner = planner or Planner(0)
 
     def models(self, site: Site, history: pd.DataFrame, issue: pd.Timestamp) -> ForecastModels:
         models = self._models.get(site.id)
@@ -287,6 +291,7 @@ class Pipeline:
             raise ValueError(f"{site.id}: nothing to plan for {horizon.plan_date} at {now}")
         with db.read(self._engine) as connection:
             history = history_frame(connection, site, horizon.issue_time, self._history_days)
+        history = without_spikes(history, bounds_of(site))
         models = self.models(site, history, horizon.issue_time)
         made = models.predict(horizon.issue_time, horizon.end - horizon.issue_time, history)
         forecast = made.frame
@@ -303,12 +308,12 @@ class Pipeline:
                 committed_schedule(connection, site, horizon) if kind is PlanKind.INTRADAY else None
             )
             version = plan_store.next_version(connection, site.id, kind, horizon.plan_date)
-        peak_target = self._peak_targets.setdefault(site.id, MonthPeakTarget(site))
-        chosen = peak_target(horizon.issue_time, state, history)
+        chosen = self._planner.peak_target(site, horizon.issue_time, state, history)
         state = dataclasses.replace(
             state, month_peak_target_kw=chosen, grid_limits_kw=horizon.grid_limits_kw
         )
-        plan = make_plan(
+        plan = self._planner.plan(
+            make_plan,
             site,
             forecast,
             state,

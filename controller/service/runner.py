@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -29,6 +29,9 @@ from controller.service.store.runs import Job, JobRun, RunStatus, Trigger
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+CLOCK_JUMP = timedelta(minutes=30)
+"""A run's clock more than this apart from the time that passed since the park's last run
+is a clock jump (an accelerated test clock moves at most 15 minutes between runs)."""
 KIND_OF_JOB = {Job.DAY_AHEAD: PlanKind.DAY_AHEAD, Job.INTRADAY: PlanKind.INTRADAY}
 
 
@@ -46,7 +49,8 @@ class Runner:
         lock_timeout_s: float,
         clock: Clock = utc_now,
         on_plan: Callable[[], None] = lambda: None,
-        on_unrecorded: Callable[[str, BaseException], None] | None = None,
+        on_unrecorded: Callable[[str, str, BaseException], None] | None = None,
+        on_succeeded: Callable[[str], None] = lambda site_id: None,
     ) -> None:
         self.engine = engine
         self.parks = parks
@@ -56,8 +60,13 @@ class Runner:
         self._lock_timeout_s = lock_timeout_s
         self._on_plan = on_plan
         self._on_unrecorded = on_unrecorded
-        """Told of a run the store could not record (its start or its failure): shown in
-        ``/health`` and ``/metrics`` instead."""
+        """Told of a run the store could not record (park, what, why): shown in ``/health``
+        and ``/metrics`` instead."""
+        self._on_succeeded = on_succeeded
+        """Told of each park's successful run (its earlier unrecorded failures are over)."""
+        self._clock_seen: dict[str, tuple[datetime, float]] = {}
+        self.clock_jumps: dict[str, str] = {}
+        """Per park, the clock jump its last run found (:meth:`_check_clock`)."""
         self._locks = {site_id: threading.Lock() for site_id in parks.ids}
 
     def begin(
@@ -80,11 +89,14 @@ class Runner:
         :meth:`begin`); never raises for a failed plan (only when the store cannot record)."""
         site = self.parks.by_id[site_id]
         lock = self._locks[site_id]
+        self._check_clock(site_id, self.clock())
         if run_id is None:
             try:
                 run_id = self.begin(site_id, job, trigger, scheduled_for)
             except Exception as exc:
-                self._unrecorded(f"{job.value} run of {site_id} (could not be recorded)", exc)
+                self._unrecorded(
+                    site_id, f"{job.value} run of {site_id} (could not be recorded)", exc
+                )
                 raise
         started = time.perf_counter()
         status = RunStatus.FAILED
@@ -97,6 +109,7 @@ class Runner:
                 self._pipeline.run(site, KIND_OF_JOB[job], self.clock(), run_id, target)
                 status = RunStatus.SUCCEEDED
                 self._on_plan()
+                self._on_succeeded(site_id)
             finally:
                 lock.release()
         except Exception as exc:  # any failure is recorded and the service goes on
@@ -107,6 +120,7 @@ class Runner:
                     run_store.finish(connection, run_id, RunStatus.FAILED, error=detail)
             except Exception as unrecorded:
                 self._unrecorded(
+                    site_id,
                     f"{job.value} run {run_id} of {site_id} failed ({detail}); the failure "
                     "could not be recorded",
                     unrecorded,
@@ -132,11 +146,35 @@ class Runner:
             log.warning("%s: stored rule-based fallback plan %d (%s)", site_id, made.id, reason)
             self._on_plan()
 
-    def _unrecorded(self, what: str, exc: BaseException) -> None:
+    def _unrecorded(self, site_id: str, what: str, exc: BaseException) -> None:
         if self._on_unrecorded is not None:
-            self._on_unrecorded(what, exc)
+            self._on_unrecorded(site_id, what, exc)
         else:
             log.error("%s: %s", what, exc)
+
+    def _check_clock(self, site_id: str, now: datetime) -> None:
+        """Compare how far the clock moved since this park's last run with the time that
+        passed (a monotonic clock): more than :data:`CLOCK_JUMP` apart is a clock jump (set
+        back or forward by hand or by a bad time sync, a host resumed from suspend), shown
+        for the park until a run finds the clock steady again. The run goes on at the new
+        time: its plan starts at the new quarter hour."""
+        passed_s = time.monotonic()
+        seen = self._clock_seen.get(site_id)
+        self._clock_seen[site_id] = (now, passed_s)
+        if seen is None:
+            return
+        moved = now - seen[0]
+        passed = timedelta(seconds=passed_s - seen[1])
+        jump = moved - passed
+        if abs(jump) <= CLOCK_JUMP:
+            self.clock_jumps.pop(site_id, None)
+            return
+        way = "forward" if jump > timedelta(0) else "back"
+        self.clock_jumps[site_id] = (
+            f"the clock jumped {way} by {abs(jump).total_seconds() / 3600:.1f} h between the "
+            f"park's last two runs (it moved {moved.total_seconds() / 3600:+.2f} h while "
+            f"{passed.total_seconds() / 3600:.2f} h passed); planned at the new time"
+        )
 
     def busy(self, site_id: str) -> bool:
         return self._locks[site_id].locked()

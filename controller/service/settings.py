@@ -78,6 +78,19 @@ class ServiceSettings(BaseSettings):
         description="worker processes fitting forecast models (parks fit in parallel); "
         "0 = fit in the planning thread; default: one per core, at most one per park",
     )
+    planning_processes: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="1 = plans are made in a worker process of their own (plan polls never "
+        "wait for the planner's interpreter); 0 = in the planning thread",
+    )
+    plan_cache_size: int = Field(
+        default=8,
+        ge=1,
+        description="compiled planning problems kept (each park plans on a few at a time; "
+        "each is tens of MB)",
+    )
     forecast_retention_days: int = Field(default=7, ge=1)
     run_lock_timeout_s: float = Field(
         default=600.0, gt=0, description="how long a run waits for the park's previous run"

@@ -19,7 +19,9 @@ Beyond the bounds (:func:`check_points`), a batch is refused whole, naming each 
   minutes (:data:`SOC_STEP_TOLERANCE` for metering).
 
 Frozen sensors are flagged by :func:`frozen_series` (a warning in ``/health``), not refused:
-a value repeated for hours is suspicious, not impossible.
+a value repeated for hours is suspicious, not impossible. So are spikes
+(:func:`spike_positions`: one quarter hour far above both neighbours), which are also left
+out of the history the forecaster sees (:func:`without_spikes`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 from pvlib import solarposition
 
@@ -279,6 +283,16 @@ def _soc_jumps(
     return problems
 
 
+@lru_cache(maxsize=64)
+def _bounds(site_json: str) -> dict[str, Bound]:
+    return series_bounds(Site.model_validate_json(site_json))
+
+
+def bounds_of(site: Site) -> dict[str, Bound]:
+    """:func:`series_bounds`, made once per park (the caller must not change it)."""
+    return _bounds(site.model_dump_json())
+
+
 def soc_series(bounds: dict[str, Bound]) -> list[str]:
     return [name for name, b in bounds.items() if b.soc_step_kwh is not None]
 
@@ -296,3 +310,59 @@ def frozen_series(values: dict[str, list[float]]) -> list[str]:
         if len(tail) == FROZEN_INTERVALS and tail[0] != 0.0 and len(set(tail)) == 1:
             frozen.append(series)
     return frozen
+
+
+SPIKE_RATIO = 2.0
+"""A point is a spike when it is more than twice both its neighbours..."""
+SPIKE_SHARE_OF_BOUND = 0.25
+"""...and above both by more than a quarter of the series' bound (a load's design peak x
+:data:`DEMAND_TOLERANCE`, a PV array's rating x :data:`FLOW_TOLERANCE`): one quarter hour
+jumping up and straight back by that much is a metering fault, not a process (a PV array
+under breaking clouds, a furnace starting, stays up for more than one quarter hour or moves
+less)."""
+
+
+def spike_positions(values: Sequence[float], bound_high: float) -> list[int]:
+    """Positions in ``values`` (one series in time order) of points that jump up from both
+    neighbours and straight back (:data:`SPIKE_RATIO`, :data:`SPIKE_SHARE_OF_BOUND`); the
+    first and last points have one neighbour and are not judged. NaN is never a spike."""
+    series = np.asarray(values, dtype=float)
+    if series.size < 3:
+        return []
+    value, before, after = series[1:-1], series[:-2], series[2:]
+    higher = np.maximum(before, after)  # NaN where a neighbour is missing: never a spike
+    with np.errstate(invalid="ignore"):
+        spiked = (value - higher > SPIKE_SHARE_OF_BOUND * bound_high) & (
+            value > SPIKE_RATIO * higher
+        )
+    return [int(i) + 1 for i in np.flatnonzero(spiked)]
+
+
+def spiked_series(values: dict[str, list[float]], bounds: dict[str, Bound]) -> dict[str, float]:
+    """Per series with a spike among its newest values (``values``: in time order), the
+    largest spiked value."""
+    found = {}
+    for series, newest in values.items():
+        bound = bounds.get(series)
+        if bound is None:
+            continue
+        positions = spike_positions(newest, bound.high)
+        if positions:
+            found[series] = max(newest[i] for i in positions)
+    return found
+
+
+def without_spikes(history: pd.DataFrame, bounds: dict[str, Bound]) -> pd.DataFrame:
+    """``history`` (a copy) with every spike (:func:`spike_positions`) of a bounded series
+    made missing: the forecaster and the planner never see it."""
+    cleaned = history.copy()
+    for column in cleaned.columns:
+        bound = bounds.get(str(column))
+        if bound is None or bound.soc_step_kwh is not None:
+            continue
+        values = cleaned[column].to_numpy(dtype=float, copy=True)
+        positions = spike_positions(values.tolist(), bound.high)
+        if positions:
+            values[positions] = math.nan
+            cleaned[column] = values
+    return cleaned

@@ -97,6 +97,7 @@ def service_settings(database_url: str, **overrides: Any) -> ServiceSettings:
         "demo": False,
         "key_cache_ttl_s": 0.0,
         "forecast_processes": 0,
+        "planning_processes": 0,
         # the tests post measurements of fixed dates (2026): accepted for ten years
         "measurement_max_age_days": 3650.0,
         # the tests send many refused keys on purpose (test_door tests the throttle)

@@ -87,3 +87,11 @@ class Relay:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
+
+    def restore(self) -> None:
+        """Listen again on the same port after :meth:`cut` (the server is back)."""
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        self._cut = False
+        with self._lock:
+            self._sockets = []
+        threading.Thread(target=self._accept, name="relay", daemon=True).start()

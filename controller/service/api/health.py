@@ -61,7 +61,7 @@ def health_document(service: Service) -> tuple[int, dict[str, Any]]:
         }
     now = service.now()
     parks = {}
-    for site_id, h in all_health(service.engine, service.parks, now).items():
+    for site_id, h in all_health(service.engine, service.parks, now, service.alarms()).items():
         field = service.field_loop.alarms(site_id) if service.field_loop is not None else []
         field += manual_reasons(service, site_id)
         parks[site_id] = {

@@ -17,7 +17,6 @@ deletion followed by a post of the right values.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -29,7 +28,7 @@ from controller.service.errors import SERVICE_UNAVAILABLE, Refusal, refuse
 from controller.service.field import records as field_records
 from controller.service.store import measurements as measurement_store
 from controller.service.store.measurements import Deletion, Point
-from controller.service.validation import Bound, Window, check_points, series_bounds, soc_series
+from controller.service.validation import Bound, Window, bounds_of, check_points, soc_series
 from sites import Site
 
 router = APIRouter(prefix="/api/v1/sites/{site_id}/measurements", tags=["measurements"])
@@ -95,15 +94,6 @@ class MeasurementOut(BaseModel):
         description="a value read from a field device: its quality flag (good); the flags "
         "of readings that were not stored: GET .../field/readings. Absent: posted over REST",
     )
-
-
-@cache
-def _bounds(site_json: str) -> dict[str, Bound]:
-    return series_bounds(Site.model_validate_json(site_json))
-
-
-def bounds_of(site: Site) -> dict[str, Bound]:
-    return _bounds(site.model_dump_json())
 
 
 def _window(service: Any) -> Window:

@@ -124,7 +124,7 @@ async def replan(
             return JSONResponse(body, status.HTTP_201_CREATED)
         # the run failed: no new plan; whatever plan was in force stays in force
         return JSONResponse(body, status.HTTP_500_INTERNAL_SERVER_ERROR)
-    service.submit(run, f"re-plan run {run_id} of {site.id}")
+    service.submit(run, f"re-plan run {run_id} of {site.id}", site.id)
     accepted = Accepted(
         site_id=site.id, job=job, run_id=run_id, message="started; see /api/v1/job-runs"
     )

@@ -266,6 +266,23 @@ def forecast_fallbacks(connection: Connection, plan_id: int) -> dict[str, str]:
     return dict(metadata.get("forecast_fallbacks") or {})
 
 
+def notes_and_relaxations(
+    connection: Connection, plan_id: int
+) -> tuple[list[str], list[Mapping[str, Any]]]:
+    """A stored plan's notes (the solver's outcome among them) and relaxations (each with
+    its constraint, amount, unit and detail), read without its rows."""
+    row = connection.execute(
+        select(p_t.c.plan_metadata, p_t.c.report).where(p_t.c.id == plan_id)
+    ).first()
+    if row is None:
+        return [], []
+    metadata = row.plan_metadata if isinstance(row.plan_metadata, Mapping) else {}
+    report = row.report if isinstance(row.report, Mapping) else {}
+    notes = [str(n) for n in metadata.get("notes") or []]
+    relaxations = [r for r in report.get("relaxations") or [] if isinstance(r, Mapping)]
+    return notes, relaxations
+
+
 def load(connection: Connection, plan_id: int, timezone: str) -> StoredPlan | None:
     row = connection.execute(select(p_t).where(p_t.c.id == plan_id)).first()
     if row is None:
