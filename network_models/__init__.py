@@ -4,8 +4,9 @@ extremes. The public API is in ``__all__``."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from sites.lazy_api import lazy_api
 
 if TYPE_CHECKING:
     from network_models.build import KW_PER_MW, ParkNetwork, build_network, dropped_elements
@@ -49,14 +50,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_api(__name__, _HOME, globals(), __all__)

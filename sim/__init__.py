@@ -3,8 +3,9 @@ sizing sweeps, reports. The public API is in ``__all__``."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from sites.lazy_api import lazy_api
 
 if TYPE_CHECKING:
     from sim.merit import monthly_storage_value_captured
@@ -74,14 +75,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_api(__name__, _HOME, globals(), __all__)
