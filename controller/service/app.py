@@ -290,6 +290,7 @@ def create_app(settings: ServiceSettings, clock: Clock = utc_now) -> FastAPI:
     service = build_service(settings, clock)
     if settings.demo:
         service.demo_key = demo_key(service)
+    service.health.prime(service)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -17,10 +17,12 @@ waiting for its lock, its last failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from fastapi import APIRouter, Response, status
@@ -45,6 +47,9 @@ router = APIRouter(tags=["health"])
 HEALTH_BUDGET_S = 0.8
 """How long ``/health`` waits for a fresh document before sending the last one."""
 BUSY_AFTER_S = 1.0
+PRIME_WITHIN_S = 5.0
+"""How long the service's start waits for its first ``/health`` document (it carries on
+without it past that; the document is kept when it comes)."""
 """A write waiting this long for the database's lock makes the database "busy"."""
 
 
@@ -125,6 +130,16 @@ class HealthMonitor:
         if made[0] == status.HTTP_200_OK:
             self._last = (made[0], made[1], time.monotonic())
         return made
+
+    def prime(self, service: Service) -> None:
+        """Make the first document as the service starts (waiting up to
+        ``PRIME_WITHIN_S``), so that a first ``/health`` that the database is too slow to
+        answer within ``HEALTH_BUDGET_S`` sends it, marked with its age, rather than a 503
+        for a database that answers."""
+        with self._lock:
+            running = self._running = self._executor.submit(self._made, service)
+        with contextlib.suppress(FutureTimeout):
+            running.result(timeout=PRIME_WITHIN_S)
 
     async def document(self, service: Service) -> tuple[int, dict[str, Any]]:
         with self._lock:
