@@ -22,8 +22,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import pandas as pd
 
@@ -54,8 +56,13 @@ def _ready() -> int:
     return os.getpid()
 
 
-class ForecastFitter:
-    """Callable like :func:`forecasting.fit`; fits in ``processes`` worker processes."""
+class SpawnedPool:
+    """Worker processes started at first use (spawned: they inherit none of the service's
+    threads), a dead worker replaced by a fresh pool, closed once: what the forecast fitter
+    and the planner share."""
+
+    kind = "worker"
+    """What the workers do, for the log."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -63,16 +70,28 @@ class ForecastFitter:
         self._closed = False
         self._lock = threading.Lock()
 
-    def __call__(
-        self, site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None
-    ) -> ForecastModels:
+    def _initargs(self) -> tuple[Any, ...]:
+        """The arguments of :func:`_worker_start` (or a subclass's initializer)."""
+        return (os.getpid(),)
+
+    def _initializer(self) -> Callable[..., None]:
+        return _worker_start
+
+    def _starting(self) -> None:
+        """Called in the service before a pool is started."""
+        return None
+
+    def _run(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        """``work(*args, **kwargs)`` in a worker: ``(True, its result)``, or ``(False, None)``
+        where no worker ran it (none configured, the pool closed, or the worker died: a
+        fresh pool next time), for the caller to run it in this process."""
         pool = self._get_pool()
         if pool is None:
-            return fit(site, history, until)
+            return False, None
         try:
-            return pool.submit(fit, site, history, until).result()
+            return True, pool.submit(work, *args, **kwargs).result()
         except BrokenProcessPool:  # a worker died (killed, out of memory): a fresh pool next
-            log.warning("a forecast worker process died; %s is fitted in this process", site.id)
+            log.warning("a %s process died; its work is done in the service", self.kind)
             with self._lock:
                 if self._pool is pool:
                     self._pool = None
@@ -80,16 +99,10 @@ class ForecastFitter:
         except RuntimeError:  # the pool was shut down meanwhile: the service is stopping
             if not self._closed:
                 raise
-        return fit(site, history, until)
-
-    def warm(self) -> list[Future[int]]:
-        """Start every worker now (each imports the forecaster) instead of at the first fit;
-        the futures give the workers' process ids."""
-        pool = self._get_pool()
-        return [pool.submit(_ready) for _ in range(self.processes)] if pool else []
+        return False, None
 
     def close(self) -> None:
-        """Stop the workers; later fits are made in the calling thread."""
+        """Stop the workers; later work is done in the calling thread."""
         with self._lock:
             pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
@@ -102,10 +115,29 @@ class ForecastFitter:
             if self._closed:
                 return None
             if self._pool is None:
+                self._starting()
                 self._pool = ProcessPoolExecutor(
                     self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_worker_start,
-                    initargs=(os.getpid(),),
+                    initializer=self._initializer(),
+                    initargs=self._initargs(),
                 )
             return self._pool
+
+
+class ForecastFitter(SpawnedPool):
+    """Callable like :func:`forecasting.fit`; fits in ``processes`` worker processes."""
+
+    kind = "forecast worker"
+
+    def __call__(
+        self, site: Site, history: pd.DataFrame, until: pd.Timestamp | None = None
+    ) -> ForecastModels:
+        done, models = self._run(fit, site, history, until)
+        return models if done else fit(site, history, until)
+
+    def warm(self) -> list[Future[int]]:
+        """Start every worker now (each imports the forecaster) instead of at the first fit;
+        the futures give the workers' process ids."""
+        pool = self._get_pool()
+        return [pool.submit(_ready) for _ in range(self.processes)] if pool else []

@@ -24,12 +24,8 @@ import ctypes
 import ctypes.util
 import functools
 import logging
-import multiprocessing
 import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from types import MappingProxyType
 from typing import Any
 
@@ -38,7 +34,7 @@ import pandas as pd
 from controller.inputs.state import MeasuredState
 from controller.peak_target import MonthPeakTarget
 from controller.plans.plan import Plan
-from controller.service.fitpool import _worker_start
+from controller.service.fitpool import SpawnedPool, _worker_start
 from controller.solver.cache import ModelCache
 from sites import Site
 
@@ -124,20 +120,28 @@ def _worker_init(parent: int, cache_size: int) -> None:
     _CACHE = ModelCache(cache_size)
 
 
-class Planner:
+class Planner(SpawnedPool):
     """Plans and chooses peak targets in a worker process (``processes=1``) or in the
     calling thread (``processes=0``)."""
 
+    kind = "planning worker"
+
     def __init__(self, processes: int, cache_size: int = PLAN_CACHE_SIZE) -> None:
-        self.processes = min(processes, 1)
+        super().__init__(min(processes, 1))
         self.cache_size = cache_size
         self._cache = ModelCache(cache_size)
         """The compiled problems when planning in the calling thread."""
-        self._pool: ProcessPoolExecutor | None = None
-        self._closed = False
-        self._lock = threading.Lock()
         self._targets: dict[str, MonthPeakTarget] = {}
         """Per park, its month peak target chooser when planning in the calling thread."""
+
+    def _initargs(self) -> tuple[Any, ...]:
+        return (os.getpid(), self.cache_size)
+
+    def _initializer(self) -> Callable[..., None]:
+        return _worker_init
+
+    def _starting(self) -> None:
+        picklable_read_only_mappings()
 
     def plan(self, planner: Callable[..., Plan], *args: Any, **kwargs: Any) -> Plan:
         """``planner(*args, **kwargs)`` (:func:`controller.planner.plan`) in the worker, with
@@ -155,20 +159,9 @@ class Planner:
         return float(self._call(choose_peak_target, site, issue, state, history))
 
     def _call(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        pool = self._get_pool()
-        if pool is None:
-            return work(*args, **kwargs)
-        try:
-            return pool.submit(work, *args, **kwargs).result()
-        except BrokenProcessPool:  # the worker died (killed, out of memory): a fresh one next
-            log.warning("the planning worker process died; this plan is made in the service")
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
-        except RuntimeError:  # the pool was shut down meanwhile: the service is stopping
-            if not self._closed:
-                raise
+        done, result = self._run(work, *args, **kwargs)
+        if done:
+            return result
         if work is choose_peak_target:  # with this planner's own choosers
             return work(*args, targets=self._targets)
         if work is _plan_in_worker:  # with this planner's own compiled problems
@@ -186,25 +179,3 @@ class Planner:
         """The worker's process id (None: planning in the calling thread, or not started)."""
         pool = self._get_pool()
         return pool.submit(_ready).result() if pool is not None else None
-
-    def close(self) -> None:
-        with self._lock:
-            pool, self._pool, self._closed = self._pool, None, True
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def _get_pool(self) -> ProcessPoolExecutor | None:
-        if self.processes <= 0:
-            return None
-        with self._lock:
-            if self._closed:
-                return None
-            if self._pool is None:
-                picklable_read_only_mappings()
-                self._pool = ProcessPoolExecutor(
-                    1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_worker_init,
-                    initargs=(os.getpid(), self.cache_size),
-                )
-            return self._pool
