@@ -145,6 +145,12 @@ def batch_on(name: str) -> str:
     return f"batch_{name}_on"
 
 
+def batch_delivered_kwh(name: str) -> str:
+    """Energy a batch load has had in its window at the end of the interval (0 outside its
+    windows): the state the next plan starts from."""
+    return f"batch_{name}_delivered_kwh"
+
+
 def shift_deferred_kwh(name: str) -> str:
     """Energy a shiftable load has deferred and not yet made up, at the end of the interval."""
     return f"shift_{name}_deferred_kwh"

@@ -178,6 +178,49 @@ def asset_table(site: Site) -> Table:
             f"up to {r.rated_kw:,.0f} kW, {r.kw_per_process_kw:g} kW per kW of "
             f"{r.process_load}{', must run' if r.must_run else ''}",
         )
+    for batch in a.batch_loads:
+        table.add_row(
+            "batch load",
+            batch.name,
+            batch.bus,
+            f"{batch.energy_kwh:,.0f} kWh a day, {batch.window_start_hour:g}-"
+            f"{batch.window_end_hour:g} h, up to {batch.max_kw:,.0f} kW",
+        )
+    for cut in a.curtailable_loads:
+        table.add_row(
+            "curtailable load",
+            cut.name,
+            "",
+            f"{cut.max_fraction:.0%} of {cut.load}, {cut.cost_cny_per_kwh:g} CNY/kWh shed",
+        )
+    for shift in a.shiftable_loads:
+        table.add_row(
+            "shiftable load",
+            shift.name,
+            "",
+            f"{shift.max_fraction:.0%} of {shift.load}, by up to {shift.max_shift_h:g} h, "
+            f"+{shift.max_extra_kw:,.0f} kW",
+        )
+    for el in a.electrolysers:
+        minimum = f", minimum {el.min_load_fraction:.0%}" if el.min_load_fraction else ""
+        table.add_row(
+            "electrolyser", el.name, el.bus, f"{el.rated_kw:,.0f} kW -> {el.tank}{minimum}"
+        )
+    for tank in a.hydrogen_tanks:
+        table.add_row(
+            "hydrogen tank",
+            tank.name,
+            "",
+            f"{tank.capacity_kg:,.0f} kg, offtake up to {tank.max_offtake_kg_per_h:g} kg/h at "
+            f"{tank.value_cny_per_kg:g} CNY/kg",
+        )
+    for fc in a.hydrogen_fuel_cells:
+        table.add_row(
+            "fuel cell",
+            fc.name,
+            fc.bus,
+            f"{fc.rated_kw:,.0f} kW from {fc.tank}, {fc.kwh_per_kg:g} kWh/kg",
+        )
     return table
 
 

@@ -28,7 +28,7 @@ def fallback_flexible(site: Site, inputs: DispatchInputs) -> FlexibleDispatch:
     flexible = inputs.flexible
     delivered = np.zeros(len(a.batch_loads)) if flexible is None else flexible.batch_delivered_kwh
     backlog0 = np.zeros(len(a.shiftable_loads)) if flexible is None else flexible.shift_backlog0_kwh
-    out = FlexibleDispatch.idle(site, n, backlog0)
+    out = FlexibleDispatch.idle(site, n, backlog0, delivered)
     batches = fallback_batches(
         site, inputs.index, {b.name: float(delivered[k]) for k, b in enumerate(a.batch_loads)}
     )
@@ -46,7 +46,9 @@ def fallback_flexible(site: Site, inputs: DispatchInputs) -> FlexibleDispatch:
             else:
                 down[k, t] = min(share[t], -left / DT)
                 left += down[k, t] * DT
-    return FlexibleDispatch(batches, out.curtailed_kw, down, up, out.shift_backlog0_kwh)
+    return FlexibleDispatch(
+        batches, out.curtailed_kw, down, up, out.shift_backlog0_kwh, out.batch_delivered0_kwh
+    )
 
 
 def fallback_batches(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from controller.columns import batch_on, shift_advanced_kwh, shift_deferred_kwh
+from controller.columns import batch_delivered_kwh, batch_on, shift_advanced_kwh, shift_deferred_kwh
 from sites import Site
 from sites.columns import batch_kw, curtailed_kw, shift_down_kw, shift_up_kw
 from sites.schema import BatchLoad
@@ -54,6 +54,20 @@ def backlog_kwh(frame: pd.DataFrame, name: str) -> np.ndarray:
     """A shiftable load's backlog from a plan frame: deferred - advanced [kWh]."""
     deferred = frame[shift_deferred_kwh(name)].to_numpy(dtype=float)
     return deferred - frame[shift_advanced_kwh(name)].to_numpy(dtype=float)
+
+
+def delivered_by_interval(
+    batch: BatchLoad, index: pd.DatetimeIndex, power_kw: np.ndarray, delivered_kwh: float
+) -> np.ndarray:
+    """(T,) energy the batch has had in its window at the end of each interval of ``index``
+    running at ``power_kw``, 0 outside its windows: a window open at the horizon's start
+    counts from ``delivered_kwh`` (:func:`batch_windows`), every other one from 0. What the
+    service takes as the state of the next plan (:data:`controller.columns.batch_delivered_kwh`)."""
+    out = np.zeros(len(index))
+    for found in batch_windows(batch, index, delivered_kwh):
+        energy = np.cumsum(np.asarray(power_kw, dtype=float)[found.positions]) * DT
+        out[found.positions] = found.delivered_kwh + energy
+    return out
 
 
 def windows_per_horizon(horizon: int) -> int:
@@ -224,9 +238,13 @@ class FlexibleDispatch:
     shift_down_kw: np.ndarray
     shift_up_kw: np.ndarray
     shift_backlog0_kwh: np.ndarray
+    batch_delivered0_kwh: np.ndarray
+    """(n_batch,) what a window open at the start had had (``FlexibleInputs``)."""
 
     @classmethod
-    def idle(cls, site: Site, n_steps: int, backlog0: np.ndarray) -> FlexibleDispatch:
+    def idle(
+        cls, site: Site, n_steps: int, backlog0: np.ndarray, delivered0: np.ndarray
+    ) -> FlexibleDispatch:
         a = site.assets
         return cls(
             np.zeros((len(a.batch_loads), n_steps)),
@@ -234,6 +252,7 @@ class FlexibleDispatch:
             np.zeros((len(a.shiftable_loads), n_steps)),
             np.zeros((len(a.shiftable_loads), n_steps)),
             np.asarray(backlog0, dtype=float),
+            np.asarray(delivered0, dtype=float),
         )
 
 
@@ -247,10 +266,11 @@ def load_position(site: Site, load: str) -> int:
 
 
 def flexible_frame(
-    site: Site, d: FlexibleDispatch
+    site: Site, d: FlexibleDispatch, index: pd.DatetimeIndex | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The plan columns of the flexible loads, their net draw on the park [kW] and their
-    cost [CNY per h] (curtailment and shifting) per interval."""
+    cost [CNY per h] (curtailment and shifting) per interval; with the plan's ``index``,
+    each batch's energy in its window too."""
     a = site.assets
     data: dict[str, np.ndarray] = {}
     n = d.batch_kw.shape[-1]  # every array is (assets, intervals), with or without assets
@@ -260,6 +280,11 @@ def flexible_frame(
         power[power < 1e-6] = 0.0
         data[batch_kw(batch.name)] = power
         data[batch_on(batch.name)] = (power > ON_KW).astype(float)
+        if index is not None:
+            delivered = float(d.batch_delivered0_kwh[k]) if d.batch_delivered0_kwh.size else 0.0
+            data[batch_delivered_kwh(batch.name)] = delivered_by_interval(
+                batch, index, power, delivered
+            )
         draw += power
     for k, curtail in enumerate(a.curtailable_loads):
         shed = np.clip(d.curtailed_kw[k], 0.0, None)

@@ -118,7 +118,7 @@ class MeasuredState:
 
 
 def default_state(site: Site, month_peak_import_kw: float = 0.0) -> MeasuredState:
-    """Every battery and tank at its configured initial fraction."""
+    """Every battery and tank (heat and hydrogen) at its configured initial fraction."""
     return MeasuredState(
         battery_soc_kwh={
             b.name: b.capacity_kwh * b.initial_soc_fraction for b in site.assets.batteries
@@ -128,6 +128,9 @@ def default_state(site: Site, month_peak_import_kw: float = 0.0) -> MeasuredStat
             for t in site.assets.thermal_storage
         },
         month_peak_import_kw=month_peak_import_kw,
+        hydrogen_level_kg={
+            t.name: t.capacity_kg * t.initial_level_fraction for t in site.assets.hydrogen_tanks
+        },
     )
 
 

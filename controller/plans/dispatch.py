@@ -222,7 +222,7 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         co2 = co2 + x.emission_factor_kg_per_kwh_fuel * data[pc.boiler_fuel_kw(x.name)]
     cost, co2 = cost + chp_cost, co2 + chp_co2
     if d.flexible is not None:
-        flexible, _, flexible_cost = flexible_frame(site, d.flexible)
+        flexible, _, flexible_cost = flexible_frame(site, d.flexible, inputs.index)
         data.update(flexible)
         cost = cost + flexible_cost
     if d.hydrogen is not None:

@@ -50,6 +50,7 @@ from controller.horizons import (
     day_start,
     issue_time,
 )
+from controller.inputs.flexible import delivered_in_open_windows
 from controller.inputs.state import MeasuredState, RenewableTally, default_state, year_fraction_left
 from controller.planner import plan as make_plan
 from controller.planner import rule_based_plan
@@ -67,6 +68,7 @@ from controller.service.validation import bounds_of, without_spikes
 from forecasting import ForecastModels, fit
 from sites import Site, columns
 from sites.history.series import expected_series
+from sites.time_step import HOURS_PER_STEP
 
 Fitter = Callable[[Site, pd.DataFrame, pd.Timestamp], ForecastModels]
 """Fits a park's forecast models on the history complete by the issue time (``fit``, or
@@ -150,6 +152,17 @@ def measured_state(connection: Connection, site: Site, issue: pd.Timestamp) -> M
         levels[tank.name] = _level(
             connection, site, column, at, expected, base.thermal_storage_level_kwh_th[tank.name]
         )
+    hydrogen = {
+        tank.name: _level(
+            connection,
+            site,
+            pc.tank_level_kg(tank.name),
+            at,
+            expected,
+            base.hydrogen_level_kg[tank.name],
+        )
+        for tank in site.assets.hydrogen_tanks
+    }
     month_start = issue.normalize().replace(day=1).to_pydatetime()
     peak = measurement_store.maximum(connection, site.id, pc.GRID_IMPORT_KW, month_start, at)
     return MeasuredState(
@@ -159,7 +172,61 @@ def measured_state(connection: Connection, site: Site, issue: pd.Timestamp) -> M
         month_peak_metered=peak is not None,
         renewables_year_to_date=_year_to_date(connection, site, issue),
         chp_on=_chp_on(connection, site, at),
+        batch_delivered_kwh=_batch_delivered(connection, site, issue, expected),
+        shift_backlog_kwh={
+            shift.name: expected.get(pc.shift_deferred_kwh(shift.name), 0.0)
+            - expected.get(pc.shift_advanced_kwh(shift.name), 0.0)
+            for shift in site.assets.shiftable_loads
+        },
+        shift_recent_kwh=_shift_recent(connection, site, issue),
+        hydrogen_level_kg=hydrogen,
     )
+
+
+def _batch_delivered(
+    connection: Connection, site: Site, issue: pd.Timestamp, expected: Mapping[str, float]
+) -> dict[str, float]:
+    """What each batch has had in its window open at ``issue``: the sum of its metered draw
+    where it is metered in that window, else what the plan in force expected (0 where no
+    window is open, or one opens at ``issue``)."""
+    local = issue.tz_convert(site.location.timezone)
+    delivered: dict[str, float] = {}
+    for batch in site.assets.batch_loads:
+        opened = local.normalize() + pd.Timedelta(hours=batch.window_start_hour)
+        draw = measurement_store.frame(
+            connection,
+            site,
+            [columns.batch_kw(batch.name)],
+            opened.to_pydatetime(),
+            issue.to_pydatetime(),
+        ).iloc[:, 0]
+        if draw.notna().any():
+            delivered[batch.name] = float(draw.fillna(0.0).clip(lower=0.0).sum()) * HOURS_PER_STEP
+        else:
+            delivered[batch.name] = expected.get(pc.batch_delivered_kwh(batch.name), 0.0)
+    return delivered_in_open_windows(site, local, delivered)
+
+
+def _shift_recent(
+    connection: Connection, site: Site, issue: pd.Timestamp
+) -> dict[str, tuple[float, ...]]:
+    """Each shiftable share's baseline energy in the intervals before ``issue`` that its
+    shift window reaches back to, from its load's metered draw (a load not metered in every
+    one of them is left out: the plan then takes its starting backlog as deferred just
+    now)."""
+    recent: dict[str, tuple[float, ...]] = {}
+    for shift in site.assets.shiftable_loads:
+        steps = shift.shift_steps - 1
+        if steps <= 0:
+            continue
+        start = (issue - steps * STEP).to_pydatetime()
+        draw = measurement_store.frame(
+            connection, site, [columns.load_kw(shift.load)], start, issue.to_pydatetime()
+        ).iloc[:, 0]
+        if len(draw) == steps and draw.notna().all():
+            share = shift.max_fraction * draw.clip(lower=0.0) * HOURS_PER_STEP
+            recent[shift.name] = tuple(float(x) for x in share)
+    return recent
 
 
 def _chp_on(connection: Connection, site: Site, at: datetime) -> dict[str, bool]:
@@ -215,8 +282,13 @@ def _expected_levels(connection: Connection, site: Site, issue: pd.Timestamp) ->
     if stored is None or (issue - STEP) not in stored.frame.index:
         return {}
     row = stored.frame.loc[issue - STEP]
-    names = [pc.battery_soc_kwh(b.name) for b in site.assets.batteries]
-    names += [pc.thermal_storage_level_kwh_th(t.name) for t in site.assets.thermal_storage]
+    a = site.assets
+    names = [pc.battery_soc_kwh(b.name) for b in a.batteries]
+    names += [pc.thermal_storage_level_kwh_th(t.name) for t in a.thermal_storage]
+    names += [pc.tank_level_kg(t.name) for t in a.hydrogen_tanks]
+    names += [pc.batch_delivered_kwh(b.name) for b in a.batch_loads]
+    for shift in a.shiftable_loads:
+        names += [pc.shift_deferred_kwh(shift.name), pc.shift_advanced_kwh(shift.name)]
     return {n: float(row[n]) for n in names if n in row.index and pd.notna(row[n])}
 
 

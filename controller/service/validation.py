@@ -2,7 +2,8 @@
 plausibility rules a point must pass at the door.
 
 History series (:func:`sites.history.series.expected_series`) plus the measured state the
-planner starts from (battery SoC, tank level) and the connection point's import and export.
+planner starts from (battery SoC, heat and hydrogen tank levels, CHP and recovery output,
+batch draw) and the connection point's import and export.
 A value outside its bound is rejected, never clipped: bounds are the physical capacity with a
 tolerance for metering (:data:`FLOW_TOLERANCE`, or :data:`DEMAND_TOLERANCE` for demands,
 whose configured peak is a design value a real day may exceed).
@@ -112,6 +113,10 @@ def series_bounds(site: Site) -> dict[str, Bound]:
         bounds[columns.chp_kw(chp.name)] = Bound(0.0, chp.rated_electric_kw * FLOW_TOLERANCE, "kW")
     for unit in site.assets.recovery_power:
         bounds[columns.recovery_kw(unit.name)] = Bound(0.0, unit.rated_kw * FLOW_TOLERANCE, "kW")
+    for batch in site.assets.batch_loads:  # its draw tells the planner what a batch has had
+        bounds[columns.batch_kw(batch.name)] = Bound(0.0, batch.max_kw * FLOW_TOLERANCE, "kW")
+    for h2 in site.assets.hydrogen_tanks:
+        bounds[pc.tank_level_kg(h2.name)] = Bound(0.0, h2.capacity_kg, "kg")
     grid = site.grid_connection
     bounds[pc.GRID_IMPORT_KW] = Bound(0.0, grid.import_limit_kw * DEMAND_TOLERANCE, "kW")
     bounds[pc.GRID_EXPORT_KW] = Bound(0.0, max(grid.export_limit_kw, 1.0) * DEMAND_TOLERANCE, "kW")

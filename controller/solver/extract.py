@@ -103,12 +103,14 @@ def _flexible(model: DispatchModel, inputs: DispatchInputs) -> FlexibleDispatch 
     a = site.assets
     flexible = inputs.flexible
     backlog0 = flexible.shift_backlog0_kwh if flexible is not None else np.zeros(0)
+    delivered0 = flexible.batch_delivered_kwh if flexible is not None else np.zeros(0)
     return FlexibleDispatch(
         _value(model, "batch_power", len(a.batch_loads), n),
         _value(model, "curtailed", len(a.curtailable_loads), n),
         _value(model, "shift_down", len(a.shiftable_loads), n),
         _value(model, "shift_up", len(a.shiftable_loads), n),
         np.asarray(backlog0, dtype=float),
+        np.asarray(delivered0, dtype=float),
     )
 
 

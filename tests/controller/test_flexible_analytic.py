@@ -23,6 +23,7 @@ from dispatch_cases import (
 )
 from rich.console import Console
 
+from controller import columns as pc
 from controller.cli.plan_cmd import kpi_table
 from controller.config import DEFAULT_CONFIG
 from controller.fallback.rules import fallback_dispatch
@@ -93,6 +94,31 @@ def test_a_batch_lands_in_the_cheapest_window_that_fits(min_kw: float) -> None:
     kpis = compute_kpis(site, frame)
     assert kpis.batch_energy_kwh == pytest.approx(3000.0, abs=ENERGY_TOL_KWH)
     assert kpis.batch_run_hours >= 3.0 - 1e-9
+
+
+def test_a_batch_in_the_valley_counts_its_energy_in_the_plan_until_its_window_closes() -> None:
+    # what the service reads back as the next plan's state (batch_delivered_kwh)
+    site = _site(batch_loads=[_batch()])
+    frame = _plan(site).frame
+    delivered = frame[pc.batch_delivered_kwh("melt")].to_numpy()
+    hours = _hours(frame)
+    inside = (hours >= 6) & (hours < 22)
+    np.testing.assert_allclose(
+        delivered[inside], np.cumsum(frame[fx.batch_kw("melt")].to_numpy()[inside]) * 0.25
+    )
+    assert delivered[~inside].max() == 0.0
+    assert delivered[hours == 21.75] == pytest.approx(3000.0, abs=ENERGY_TOL_KWH)
+
+
+def test_a_window_open_at_the_start_counts_on_from_what_it_had() -> None:
+    (batch,) = _site(batch_loads=[_batch()]).assets.batch_loads
+    # 21:00 to 07:00 the next day: an hour of today's window, then tomorrow's from 06:00
+    index = pd.date_range("2026-03-02 21:00", periods=40, freq="15min", tz="Asia/Shanghai")
+    power = np.full(40, 1000.0)
+    delivered = fx.delivered_by_interval(batch, index, power, delivered_kwh=1800.0)
+    np.testing.assert_allclose(delivered[:4], 1800.0 + 250.0 * np.arange(1, 5))
+    assert (delivered[4:36] == 0.0).all()  # 22:00 to 06:00: no window open
+    np.testing.assert_allclose(delivered[36:], 250.0 * np.arange(1, 5))
 
 
 def test_a_plan_with_every_flexible_load_round_trips_and_shows_its_kpis() -> None:
