@@ -265,7 +265,7 @@ def _units(rules: _Rules, cops: np.ndarray, scale: np.ndarray) -> _Units:
     n = cops.shape[1]
     cop = np.ones((len(rules.units), n))
     rating = np.zeros((len(rules.units), n))
-    per_heat = []
+    per_heat: list[list[np.ndarray]] = []
     for u, unit in enumerate(rules.units):
         if len(unit) == 1:  # a pump on its own: its own COP and rating, exactly
             cop[u], rating[u] = cops[unit[0]], rules.ratings[unit[0]] * scale

@@ -6,6 +6,7 @@ costs less than the gas boiler's heat."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -216,3 +217,24 @@ def test_the_fallback_keeps_each_stage_within_its_rating() -> None:
     assert d.heat_pump_kw[1] == pytest.approx(100.0)
     assert d.heat_pump_heat_kw_th[0] == pytest.approx(most)
     assert d.boiler_heat_kw_th[0] == pytest.approx(STEAM_KW_TH - most)
+
+
+def test_the_check_finds_a_cascade_whose_stages_do_not_balance() -> None:
+    # the low stage 10 kW above the balance (its heat to the loop raised with it, so that
+    # only the cascade's balance breaks): 35 kW_th more than the high stage takes, far
+    # above the check's 0.05 kW
+    site = site_from(cascade_mapping(0.5))
+    result = plan(site, _forecast(site), NO_DEMAND_CHARGE)
+    assert check_plan(site, result).ok
+    frame = result.frame.copy()
+    frame[columns.heat_pump_kw("hp_low")] += 10.0
+    frame[pc.heat_pump_to_stage_kw_th("hp_low")] += 10.0 * COP_LOW
+    broken = dataclasses.replace(result, _frame=frame)
+    problems = [p for p in check_plan(site, broken).problems if "cascade" in p]
+    assert len(problems) == 1
+    assert "heat pump cascade hp_low -> hp_high" in problems[0]
+    # and a low stage that also counts its heat at the demand is counted twice: found
+    frame = result.frame.copy()
+    frame[pc.heat_pump_heat_kw_th("hp_low")] = frame[pc.heat_pump_to_stage_kw_th("hp_low")]
+    doubled = dataclasses.replace(result, _frame=frame)
+    assert any("hp_low (a lower stage)" in p for p in check_plan(site, doubled).problems)
