@@ -611,7 +611,7 @@ class Plant:
         every stage's setpoint lets through: the upper stage takes at most what the lower one
         gives, the lower gives no more than the upper takes. Returns those pumps by demand
         and, per cascade, (stage name, input per kW_th delivered, its COP) top first."""
-        pumps_of = self._pumps_of
+        merged: dict[str, HeatPump] = {}
         shares: dict[str, list[tuple[str, float, float]]] = {}
         for unit in self._units:
             if len(unit) == 1:
@@ -633,12 +633,12 @@ class Plant:
             ]
             cop[top.name] = combined
             planned[top.name] = heat_planned / combined
-            merged = top.model_copy(
+            merged[top.name] = top.model_copy(
                 update={"source": unit[-1].source, "electric_kw": heat_rating / combined}
             )
-            if pumps_of is self._pumps_of:
-                pumps_of = {d: list(p) for d, p in pumps_of.items()}
-            pumps_of[top.supplies] = [merged if p is top else p for p in pumps_of[top.supplies]]
+        if not merged:
+            return self._pumps_of, shares
+        pumps_of = {d: [merged.get(p.name, p) for p in ps] for d, ps in self._pumps_of.items()}
         return pumps_of, shares
 
     @staticmethod
