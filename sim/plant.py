@@ -61,9 +61,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from controller import cascade_electric_per_heat, heat_pump_cop, site_heat_pump_cops
+from controller import Layout, cascade_electric_per_heat, heat_pump_cop, site_heat_pump_cops
 from controller import columns as pc
-from controller.inputs.layout import Layout
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
 from sites.time_step import HOURS_PER_STEP as HOURS
