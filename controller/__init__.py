@@ -16,7 +16,12 @@ from sites.lazy_api import lazy_api
 if TYPE_CHECKING:
     from controller.config import DEFAULT_CONFIG, DispatchConfig, Objective
     from controller.fallback.rules import fallback_dispatch
-    from controller.inputs.cop import heat_pump_cop
+    from controller.inputs.cop import (
+        cascade_cop,
+        cascade_electric_per_heat,
+        heat_pump_cop,
+        site_heat_pump_cops,
+    )
     from controller.inputs.dispatch_inputs import DispatchInputs, NetworkData, prepare
     from controller.inputs.flexible import delivered_in_open_windows
     from controller.inputs.forecast_data import as_forecast
@@ -92,6 +97,9 @@ _HOME: dict[str, str] = {
     "electric_sources_and_uses_kw": "controller.plans.check",
     "fallback_dispatch": "controller.fallback.rules",
     "heat_pump_cop": "controller.inputs.cop",
+    "site_heat_pump_cops": "controller.inputs.cop",
+    "cascade_cop": "controller.inputs.cop",
+    "cascade_electric_per_heat": "controller.inputs.cop",
     "input_hash": "controller.plans.provenance",
     "net_connection_flows": "controller.plans.dispatch",
     "network_for": "controller.network.linear",
@@ -150,6 +158,9 @@ __all__ = [
     "electric_sources_and_uses_kw",
     "fallback_dispatch",
     "heat_pump_cop",
+    "site_heat_pump_cops",
+    "cascade_cop",
+    "cascade_electric_per_heat",
     "input_hash",
     "net_connection_flows",
     "network_for",

@@ -50,11 +50,18 @@ def battery_soc_kwh(name: str) -> str:
 
 
 def heat_pump_heat_kw_th(name: str) -> str:
+    """Heat a heat pump delivers to its heat demand (0 for the lower stage of a cascade)."""
     return f"heat_pump_{name}_heat_kw_th"
 
 
 def heat_pump_cop(name: str) -> str:
     return f"heat_pump_{name}_cop"
+
+
+def heat_pump_to_stage_kw_th(name: str) -> str:
+    """Heat the lower stage of a cascade gives its upper stage's evaporator (all its heat out;
+    a plan has the column for lower stages only)."""
+    return f"heat_pump_{name}_to_stage_kw_th"
 
 
 def waste_heat_available_kw_th(name: str) -> str:

@@ -16,6 +16,11 @@ What the plant does with a plan's setpoints and the interval's true conditions:
   demand needs and up to its rating where the demand needs more than planned (from what the
   stream has left once every pump has had its planned share); it counts as
   not followed only where it gave less than both its setpoint and what its demand needed;
+- a cascade of heat pumps runs as one pump at its combined true COP, drawing on its lowest
+  stage's source: its upper stage takes at most the heat its lower stage gives at its setpoint
+  and the lower stage gives no more than the upper takes (the loop between them holds
+  none); each stage's input is its share
+  (:func:`controller.inputs.cop.cascade_electric_per_heat`), within its rating;
 - stream beyond what the plan counted on (the plan's ``waste_heat_*_available_kw_th``: it
   plans on a low quantile of each stream) goes to its heat pumps, up to their rating and
   their demand's need, ahead of the boilers' planned heat: the heat pump leads and the boiler
@@ -56,8 +61,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from controller import Layout, cascade_electric_per_heat, heat_pump_cop, site_heat_pump_cops
 from controller import columns as pc
-from controller import heat_pump_cop
 from sites import Site, columns
 from sites.schema import AMBIENT, Fuel, HeatDemand, HeatPump
 from sites.time_step import HOURS_PER_STEP as HOURS
@@ -125,16 +130,17 @@ class Plant:
         self._by_backup = sorted(a.heat_demands, key=lambda d: backup[d.name])
         """Heat demands by the boiler and storage capacity behind them, least first: the order
         in which they draw on shared waste-heat streams."""
+        fixed = site_heat_pump_cops(site, np.zeros(1))[:, 0]
         self._stream_cop = {
-            hp.name: float(
-                heat_pump_cop(hp, np.array([self._stream[hp.source].supply_temperature_degc]))[0]
-            )
-            for hp in a.heat_pumps
-            if hp.source != AMBIENT
+            hp.name: float(fixed[k]) for k, hp in enumerate(a.heat_pumps) if hp.source != AMBIENT
         }
-        """COP of each waste-heat pump (its source temperature is fixed)."""
+        """COP of each pump on a waste-heat stream or a lower stage (its source temperature
+        is fixed)."""
+        self._units = [[a.heat_pumps[k] for k in unit] for unit in Layout(site).heat_pump_units]
+        """Each pump that delivers heat with the stages below it, top first (a cascade runs
+        as one pump: :meth:`_cascade_units`)."""
         self._pumps_of = {
-            d.name: [h for h in a.heat_pumps if h.supplies == d.name] for d in a.heat_demands
+            d.name: [u[0] for u in self._units if u[0].supplies == d.name] for d in a.heat_demands
         }
         self._direct = {
             d.name: [w for w in a.waste_heat if w.supply_temperature_degc >= d.temperature_degc]
@@ -462,6 +468,7 @@ class Plant:
                 cop[hp.name] = float(heat_pump_cop(hp, ambient)[0])
             wanted = float(setpoint.get(columns.heat_pump_kw(hp.name), 0.0))
             planned[hp.name] = min(max(wanted, 0.0), hp.electric_kw)
+        pumps_of, shares = self._cascade_units(cop, planned)
         for w in a.waste_heat:
             out[pc.waste_heat_direct_kw_th(w.name)] = 0.0
 
@@ -491,7 +498,7 @@ class Plant:
                 stream[w.name] -= used
                 out[pc.waste_heat_direct_kw_th(w.name)] += used
                 left -= used
-            for hp in self._pumps_of[demand.name]:
+            for hp in pumps_of[demand.name]:
                 k = cop[hp.name]
                 target[hp.name] = min(planned[hp.name], max(left, 0.0) / k)  # asked and needed
                 electric[hp.name] = draw(hp, k, target[hp.name])
@@ -508,7 +515,7 @@ class Plant:
         price = float(setpoint.get(pc.PRICE_CNY_PER_KWH, 0.0))
         for demand in sorted(self._by_backup, key=lambda d: -self._boiler_heat_price(d, setpoint)):
             left = need[demand.name]
-            for hp in self._pumps_of[demand.name]:
+            for hp in pumps_of[demand.name]:
                 k = cop[hp.name]
                 if hp.source not in unplanned or price / k >= self._boiler_heat_price(
                     demand, setpoint
@@ -535,7 +542,7 @@ class Plant:
             the givers' demands then need that much more. Returns what is still missing."""
             k = cop[hp.name]
             for other in givers:
-                for giver in self._pumps_of[other.name]:
+                for giver in pumps_of[other.name]:
                     want = min(left / k, hp.electric_kw - electric[hp.name])
                     if want <= 0.0 or hp.source == AMBIENT or giver.source != hp.source:
                         continue
@@ -552,7 +559,7 @@ class Plant:
         hp_electric = e_boiler = 0.0
         for position, demand in enumerate(self._by_backup):
             left = need[demand.name]
-            pumps, boilers = self._pumps_of[demand.name], self._boiler_of[demand.name]
+            pumps, boilers = pumps_of[demand.name], self._boiler_of[demand.name]
             for hp in pumps:
                 k = cop[hp.name]
                 more = draw(hp, k, min(max(left, 0.0) / k, hp.electric_kw - electric[hp.name]))
@@ -569,6 +576,8 @@ class Plant:
                 out[columns.heat_pump_kw(hp.name)] = electric[hp.name]
                 out[pc.heat_pump_heat_kw_th(hp.name)] = electric[hp.name] * cop[hp.name]
                 hp_electric += electric[hp.name]
+                if hp.name in shares:
+                    self._split(hp.name, shares[hp.name], out)
             for b in boilers:
                 out[pc.boiler_heat_kw_th(b.name)] = heat[b.name]
                 if b.fuel is Fuel.ELECTRIC:
@@ -581,7 +590,8 @@ class Plant:
                 result.heat_unmet_kwh_th += left * HOURS
             elif left < -FOLLOW_TOL_KW:
                 result.heat_dumped_kwh_th += -left * HOURS
-        for hp in a.heat_pumps:  # less than both its setpoint and what its demand needed
+        for unit in self._units:  # less than both its setpoint and what its demand needed
+            hp = unit[0]
             if electric[hp.name] < target[hp.name]:
                 follow(columns.heat_pump_kw(hp.name), target[hp.name], electric[hp.name])
         for w in a.waste_heat:
@@ -591,22 +601,75 @@ class Plant:
             )
         return hp_electric, e_boiler
 
+    def _cascade_units(
+        self, cop: dict[str, float], planned: dict[str, float]
+    ) -> tuple[dict[str, list[HeatPump]], dict[str, list[tuple[str, float, float]]]]:
+        """Each demand's heat pumps with a cascade as one pump: named as its top stage, on
+        its lowest stage's source, at its combined COP (``cop`` updated), rated at the most
+        input every stage's rating allows and planned (``planned`` updated) at the heat
+        every stage's setpoint lets through: the upper stage takes at most what the lower one
+        gives, the lower gives no more than the upper takes. Returns those pumps by demand
+        and, per cascade, (stage name, input per kW_th delivered, its COP) top first."""
+        merged: dict[str, HeatPump] = {}
+        shares: dict[str, list[tuple[str, float, float]]] = {}
+        for unit in self._units:
+            if len(unit) == 1:
+                continue
+            top = unit[0]
+            per_heat = [
+                float(x) for x in cascade_electric_per_heat([np.array(cop[h.name]) for h in unit])
+            ]
+            # a stage at COP 1 lifts nothing: those below it draw nothing and limit nothing
+            heat_rating = min(
+                h.electric_kw / x for h, x in zip(unit, per_heat, strict=True) if x > 0.0
+            )
+            heat_planned = min(
+                planned[h.name] / x for h, x in zip(unit, per_heat, strict=True) if x > 0.0
+            )
+            combined = 1.0 / sum(per_heat)
+            shares[top.name] = [
+                (h.name, x, cop[h.name]) for h, x in zip(unit, per_heat, strict=True)
+            ]
+            cop[top.name] = combined
+            planned[top.name] = heat_planned / combined
+            merged[top.name] = top.model_copy(
+                update={"source": unit[-1].source, "electric_kw": heat_rating / combined}
+            )
+        if not merged:
+            return self._pumps_of, shares
+        pumps_of = {d: [merged.get(p.name, p) for p in ps] for d, ps in self._pumps_of.items()}
+        return pumps_of, shares
+
+    @staticmethod
+    def _split(top: str, stages: list[tuple[str, float, float]], out: dict[str, float]) -> None:
+        """A cascade's flows in ``out`` from its combined input (in its top stage's columns):
+        each stage's input is its share; a lower stage's heat goes to the stage above it,
+        none to the demand."""
+        heat = out[pc.heat_pump_heat_kw_th(top)]
+        for position, (name, per_heat, stage_cop) in enumerate(stages):
+            out[columns.heat_pump_kw(name)] = heat * per_heat
+            if position > 0:
+                out[pc.heat_pump_heat_kw_th(name)] = 0.0
+                out[pc.heat_pump_to_stage_kw_th(name)] = heat * per_heat * stage_cop
+
     def _shed_heat_pumps(self, out: dict[str, float], excess_kw: float) -> float:
         """Hold the import ceiling where the batteries could not: hand heat from heat pumps
-        to their demand's fuel boilers (within the boilers' spare capacity), the pumps that
-        draw the most per kWh_th first, as a demand limiter sheds electric heat that fuel can
-        replace. Their flows, fuel and stream use in ``out`` are updated. Returns the relief
-        [kW]."""
+        to their demand's fuel boilers (within the boilers' spare capacity), the pumps (a
+        cascade as one) that draw the most per kWh_th first, as a demand limiter sheds
+        electric heat that fuel can replace. Their flows, fuel and stream use in ``out`` are
+        updated. Returns the relief [kW]."""
         relief = 0.0
+
+        def input_kw(unit: list[HeatPump]) -> float:
+            return sum(out[columns.heat_pump_kw(h.name)] for h in unit)
+
         by_cop = sorted(
-            self.site.assets.heat_pumps,
-            key=lambda hp: (
-                out[pc.heat_pump_heat_kw_th(hp.name)]
-                / max(out[columns.heat_pump_kw(hp.name)], 1e-9)
-            ),
+            self._units,
+            key=lambda unit: out[pc.heat_pump_heat_kw_th(unit[0].name)] / max(input_kw(unit), 1e-9),
         )
-        for hp in by_cop:
-            electric = out[columns.heat_pump_kw(hp.name)]
+        for unit in by_cop:
+            hp, source = unit[0], unit[-1].source
+            before = electric = input_kw(unit)
             if relief >= excess_kw or electric <= 0.0:
                 continue
             k = out[pc.heat_pump_heat_kw_th(hp.name)] / electric
@@ -619,9 +682,12 @@ class Plant:
                 relief += shed
                 out[pc.boiler_heat_kw_th(b.name)] += shed * k
                 out[pc.boiler_fuel_kw(b.name)] += shed * k / b.efficiency
-                if hp.source != AMBIENT:
-                    out[pc.waste_heat_to_heat_pump_kw_th(hp.source)] -= shed * (k - 1.0)
-            out[columns.heat_pump_kw(hp.name)] = electric
+                if source != AMBIENT:
+                    out[pc.waste_heat_to_heat_pump_kw_th(source)] -= shed * (k - 1.0)
+            for stage in unit:  # a cascade's stages keep their shares of its input
+                out[columns.heat_pump_kw(stage.name)] *= electric / before
+                if stage is not hp:
+                    out[pc.heat_pump_to_stage_kw_th(stage.name)] *= electric / before
             out[pc.heat_pump_heat_kw_th(hp.name)] = electric * k
         return relief
 

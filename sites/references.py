@@ -362,32 +362,8 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
     loads = {a.get("name") for a in _items(assets, "electric_loads")}
     waste = {a.get("name"): a for a in _items(assets, "waste_heat")}
     demands = {a.get("name"): a for a in _items(assets, "heat_demands")}
-    for i, hp in _indexed(assets, "heat_pumps"):
-        source = hp.get("source")
-        if source != AMBIENT and source not in waste:
-            add(
-                f"assets.heat_pumps[{i}].source",
-                source,
-                f"must be '{AMBIENT}' or a waste-heat stream "
-                f"({', '.join(map(str, waste)) or 'none'})",
-            )
-        sink = hp.get("sink_temperature_degc")
-        demand = demands.get(hp.get("supplies"))
-        need = demand.get("temperature_degc") if demand else None
-        if isinstance(sink, int | float) and isinstance(need, int | float) and sink < need:
-            add(
-                f"assets.heat_pumps[{i}].sink_temperature_degc",
-                sink,
-                f"must reach the {need} degC of heat demand '{hp.get('supplies')}' it supplies",
-            )
-        src = waste.get(source)
-        src_t = src.get("supply_temperature_degc") if src else None
-        if isinstance(sink, int | float) and isinstance(src_t, int | float) and src_t >= sink:
-            add(
-                f"assets.heat_pumps[{i}].sink_temperature_degc",
-                sink,
-                f"must be above its source '{source}' at {src_t} degC",
-            )
+    _heat_pump_problems(assets, waste, demands, add)
+    _supply_temperature_problems(assets, demands, add)
     for fam in _SUPPLIERS:
         for i, a in _indexed(assets, fam):
             if fam == "chp" and a.get("supplies") is None:
@@ -428,6 +404,145 @@ def reference_problems(raw: Any, file: str, base_dir: Path | None) -> list[Confi
                 f"must name a benchmark profile ({', '.join(benchmark_columns())})",
             )
     return problems
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _heat_pump_problems(
+    assets: Mapping[str, Any],
+    waste: Mapping[Any, Mapping[str, Any]],
+    demands: Mapping[Any, Mapping[str, Any]],
+    add: Any,
+) -> None:
+    """Each heat pump's source exists and is colder than its sink; its sink reaches its
+    demand's temperature, unless it is the lower stage of a cascade (another pump names it as
+    its source): then its upper stage serves the same demand, hotter than it, and it feeds
+    that one stage only, in a chain without cycles."""
+    pumps = dict(_indexed(assets, "heat_pumps"))
+    by_name = {hp.get("name"): (i, hp) for i, hp in pumps.items()}
+    fed_by: dict[Any, list[int]] = defaultdict(list)  # lower stage name -> upper stages
+    for i, hp in pumps.items():
+        source = hp.get("source")
+        if source in by_name and source != hp.get("name"):
+            fed_by[source].append(i)
+    for i, hp in pumps.items():
+        name, source = hp.get("name"), hp.get("source")
+        sink = _number(hp.get("sink_temperature_degc"))
+        if source == name:
+            add(
+                f"assets.heat_pumps[{i}].source",
+                source,
+                "must not name the heat pump itself: give the lower stage of its cascade, a "
+                f"waste-heat stream or '{AMBIENT}'",
+            )
+        elif source != AMBIENT and source not in waste and source not in by_name:
+            add(
+                f"assets.heat_pumps[{i}].source",
+                source,
+                f"must be '{AMBIENT}' or a waste-heat stream "
+                f"({', '.join(map(str, waste)) or 'none'}), or another heat pump, the lower "
+                "stage of a cascade "
+                f"({', '.join(str(n) for n in by_name if n != name) or 'none'})",
+            )
+        if name in fed_by:  # a lower stage: its heat goes to the stage above it
+            _lower_stage_problems(i, hp, [pumps[u] for u in fed_by[name]], fed_by[name], add)
+        else:
+            demand = demands.get(hp.get("supplies"))
+            need = _number(demand.get("temperature_degc")) if demand else None
+            if sink is not None and need is not None and sink < need:
+                add(
+                    f"assets.heat_pumps[{i}].sink_temperature_degc",
+                    sink,
+                    f"must reach the {need:g} degC of heat demand '{hp.get('supplies')}' "
+                    "it supplies",
+                )
+        src = waste.get(source)
+        src_t = _number(src.get("supply_temperature_degc")) if src else None
+        if sink is not None and src_t is not None and src_t >= sink:
+            add(
+                f"assets.heat_pumps[{i}].sink_temperature_degc",
+                sink,
+                f"must be above its source '{source}' at {src_t:g} degC",
+            )
+    for i, hp in pumps.items():
+        chain = [hp.get("name")]
+        below = hp.get("source")
+        while below in by_name and below != chain[-1]:
+            if below in chain:
+                add(
+                    f"assets.heat_pumps[{i}].source",
+                    hp.get("source"),
+                    "heat pumps in a cascade must not feed each other in a cycle ("
+                    + " <- ".join(map(str, [*chain, below]))
+                    + "): the lowest stage draws on a waste-heat stream or ambient air",
+                )
+                break
+            chain.append(below)
+            below = by_name[below][1].get("source")
+
+
+def _lower_stage_problems(
+    i: int, lower: Mapping[str, Any], uppers: list[Mapping[str, Any]], at: list[int], add: Any
+) -> None:
+    """The lower stage ``lower`` (at ``assets.heat_pumps[i]``) of the ``uppers`` that name
+    it (at ``at``): exactly one upper stage, serving the same demand, with a hotter sink."""
+    name = lower.get("name")
+    if len(uppers) > 1:
+        add(
+            f"assets.heat_pumps[{i}].name",
+            name,
+            "a lower stage of a cascade feeds exactly one upper stage; named as source by "
+            + ", ".join(f"assets.heat_pumps[{u}]" for u in at),
+        )
+        return
+    (upper,), (u,) = uppers, at
+    if lower.get("supplies") != upper.get("supplies"):
+        add(
+            f"assets.heat_pumps[{i}].supplies",
+            lower.get("supplies"),
+            f"must be '{upper.get('supplies')}', the heat demand of its upper stage "
+            f"'{upper.get('name')}' (its heat reaches that demand through it)",
+        )
+    sink, upper_sink = (
+        _number(lower.get("sink_temperature_degc")),
+        _number(upper.get("sink_temperature_degc")),
+    )
+    if sink is not None and upper_sink is not None and sink >= upper_sink:
+        add(
+            f"assets.heat_pumps[{i}].sink_temperature_degc",
+            sink,
+            f"must be below the {upper_sink:g} degC sink of its upper stage "
+            f"'{upper.get('name')}' (assets.heat_pumps[{u}]), which lifts its heat further",
+        )
+
+
+# Heat sources whose delivery temperature must reach their demand's: (family, field).
+_SUPPLY_TEMPERATURES = (
+    ("thermal_storage", "temperature_degc"),
+    ("chp", "heat_temperature_degc"),
+    ("boilers", "supply_temperature_degc"),
+)
+
+
+def _supply_temperature_problems(
+    assets: Mapping[str, Any], demands: Mapping[Any, Mapping[str, Any]], add: Any
+) -> None:
+    """A tank, CHP unit or boiler that states its heat's temperature must reach the
+    temperature of the heat demand it supplies."""
+    for fam, key in _SUPPLY_TEMPERATURES:
+        for i, a in _indexed(assets, fam):
+            given = _number(a.get(key))
+            demand = demands.get(a.get("supplies"))
+            need = _number(demand.get("temperature_degc")) if demand else None
+            if given is not None and need is not None and given < need:
+                add(
+                    f"assets.{fam}[{i}].{key}",
+                    given,
+                    f"must reach the {need:g} degC of heat demand '{a.get('supplies')}' it "
+                    f"supplies (at least {need:g})",
+                )
 
 
 def _load_share_problems(assets: Mapping[str, Any], loads: set[Any], add: Any) -> None:

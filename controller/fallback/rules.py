@@ -4,7 +4,10 @@ Per interval, in order:
 
 - heat, per demand (the demand whose boilers and storage could least cover it first, so
   that shared waste heat goes where nothing else can replace it): hot-enough waste heat
-  directly, then heat pumps (within rating and their source's remaining waste heat), then
+  directly, then heat pumps (within rating and their source's remaining waste heat; a
+  cascade runs as one unit at its combined COP, its stages' input split as
+  :func:`controller.inputs.cop.cascade_electric_per_heat` says, within every stage's
+  rating), then
   thermal storage, then fuel boilers, then electric boilers; what is left is unmet heat;
 - electricity: a renewable surplus charges the batteries (power, SoC window), then is
   exported (up to the export limit), then curtailed; a deficit discharges the batteries
@@ -43,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from controller.fallback.flexible import fallback_flexible, fallback_hydrogen
+from controller.inputs.cop import cascade_electric_per_heat
 from controller.inputs.dispatch_inputs import HOURS_PER_STEP, DispatchInputs, layout_for, per_site
 from controller.inputs.flexible import flexible_frame, has_flexible
 from controller.inputs.hydrogen import has_hydrogen
@@ -75,8 +79,13 @@ class _Rules:
     """Per tank: share of the level kept over an interval (standing loss)."""
     direct: tuple[tuple[tuple[int, int], ...], ...]
     """Per demand: (pair, stream) of each direct waste-heat pair serving it."""
-    heat_pumps: tuple[tuple[tuple[int, float, int], ...], ...]
-    """Per demand: (heat pump, electric rating, source stream or -1) serving it."""
+    heat_pumps: tuple[tuple[tuple[int, int], ...], ...]
+    """Per demand: (heat-pump unit, source stream or -1) serving it; units as in
+    ``Layout.heat_pump_units`` (a pump on its own, or a cascade by its top stage)."""
+    units: tuple[tuple[int, ...], ...]
+    """``Layout.heat_pump_units``: each unit's stages, top first."""
+    ratings: tuple[float, ...]
+    """Electric rating of each heat pump."""
     storage: tuple[tuple[tuple[int, float], ...], ...]
     """Per demand: (tank, discharge rating) serving it."""
     boilers: tuple[tuple[tuple[int, float], ...], ...]
@@ -109,12 +118,14 @@ def _rules(site: Site) -> _Rules:
         ),
         heat_pumps=tuple(
             tuple(
-                (k, hp.electric_kw, layout.heat_pump_source[k])
-                for k, hp in enumerate(a.heat_pumps)
-                if layout.heat_pump_demand[k] == d
+                (u, layout.heat_pump_source[unit[-1]])
+                for u, unit in enumerate(layout.heat_pump_units)
+                if layout.heat_pump_demand[unit[0]] == d
             )
             for d in demands
         ),
+        units=layout.heat_pump_units,
+        ratings=tuple(hp.electric_kw for hp in a.heat_pumps),
         storage=tuple(
             tuple(
                 (k, store.discharge_kw_th)
@@ -205,12 +216,20 @@ def _serve_heat(
     order = np.argsort(rules.backup_kw_th[:, None] - heat_demand, axis=0, kind="stable")
     waste_left = real(inputs.waste_heat_available_kw_th).astype(float)
     remaining = heat_demand.astype(float)
+    units = _units(rules, cops, scale)
     with np.errstate(divide="ignore", invalid="ignore"):
         for rank in range(n_demands):
             for d in range(n_demands):
                 here = order[rank] == d
                 if here.any():
-                    _serve_from_waste(rules, d, here, cops, scale, waste_left, remaining, out)
+                    _serve_from_waste(rules, d, here, units, waste_left, remaining, out)
+    for u, unit in enumerate(rules.units):  # each stage's share of its unit's input
+        if len(unit) == 1:
+            out.heat_pump_kw[unit[0]] = units.electric_kw[u]
+            continue
+        heat = units.cop[u] * units.electric_kw[u]
+        for k, per_heat in zip(unit, units.per_heat[u], strict=True):
+            out.heat_pump_kw[k] = heat * per_heat
     if n_tanks:
         _serve_from_storage(rules, inputs.storage_level0_kwh_th, remaining, out)
     for d in range(n_demands):
@@ -226,18 +245,57 @@ def _serve_heat(
     return out
 
 
+@dataclass
+class _Units:
+    """Heat-pump units (``Layout.heat_pump_units``: a pump, or a cascade run as one) over the
+    real intervals."""
+
+    cop: np.ndarray
+    """(n_units, T) heat delivered per kW of the unit's input (a cascade's combined COP)."""
+    rating_kw: np.ndarray
+    """(n_units, T) most input the unit may take: every stage within its rating (x flex)."""
+    per_heat: list[list[np.ndarray]]
+    """Per cascade, per stage (top first): the stage's input per kW_th delivered (empty for
+    a pump on its own)."""
+    electric_kw: np.ndarray
+    """(n_units, T) the unit's input the rules set (filled in by the rules)."""
+
+
+def _units(rules: _Rules, cops: np.ndarray, scale: np.ndarray) -> _Units:
+    n = cops.shape[1]
+    cop = np.ones((len(rules.units), n))
+    rating = np.zeros((len(rules.units), n))
+    per_heat: list[list[np.ndarray]] = []
+    for u, unit in enumerate(rules.units):
+        if len(unit) == 1:  # a pump on its own: its own COP and rating, exactly
+            cop[u], rating[u] = cops[unit[0]], rules.ratings[unit[0]] * scale
+            per_heat.append([])
+            continue
+        shares = cascade_electric_per_heat([cops[k] for k in unit])
+        cop[u] = 1.0 / np.sum(shares, axis=0)
+        # a stage below one at COP 1 draws nothing and limits nothing
+        limits = [
+            np.where(x > 0.0, rules.ratings[k] / np.where(x > 0.0, x, 1.0), np.inf)
+            for k, x in zip(unit, shares, strict=True)
+        ]
+        heat_kw_th = np.min(limits, axis=0)
+        rating[u] = heat_kw_th / cop[u] * scale
+        per_heat.append(shares)
+    return _Units(cop, rating, per_heat, np.zeros_like(cop))
+
+
 def _serve_from_waste(
     rules: _Rules,
     d: int,
     here: np.ndarray,
-    cops: np.ndarray,
-    scale: np.ndarray,
+    units: _Units,
     waste_left: np.ndarray,
     remaining: np.ndarray,
     out: _Heat,
 ) -> None:
-    """Demand ``d`` in the intervals ``here``: hot-enough waste heat directly, then heat pumps
-    within rating and their source's waste heat (``waste_left``, ``remaining`` updated)."""
+    """Demand ``d`` in the intervals ``here``: hot-enough waste heat directly, then heat-pump
+    units within rating and their source's waste heat (``waste_left``, ``remaining`` and the
+    units' input updated)."""
     left = remaining[d]
     for k, w in rules.direct[d]:
         serve = here & (left > 0)
@@ -245,10 +303,10 @@ def _serve_from_waste(
         out.direct_kw_th[k] = np.where(serve, take, out.direct_kw_th[k])
         waste_left[w] = np.where(serve, waste_left[w] - take, waste_left[w])
         left = np.where(serve, left - take, left)
-    for k, rating, stream in rules.heat_pumps[d]:
+    for k, stream in rules.heat_pumps[d]:
         serve = here & ~(left <= 0)
-        cop = cops[k]
-        electric = _lesser(rating * scale, left / cop)
+        cop = units.cop[k]
+        electric = _lesser(units.rating_kw[k], left / cop)
         if stream >= 0:
             sourced = serve & (cop > 1)
             electric = np.where(
@@ -259,7 +317,7 @@ def _serve_from_waste(
             out.to_heat_pump_kw_th[stream] = np.where(
                 sourced, out.to_heat_pump_kw_th[stream] + taken, out.to_heat_pump_kw_th[stream]
             )
-        out.heat_pump_kw[k] = np.where(serve, electric, out.heat_pump_kw[k])
+        units.electric_kw[k] = np.where(serve, electric, units.electric_kw[k])
         left = np.where(serve, left - cop * electric, left)
     remaining[d] = left
 
@@ -504,7 +562,7 @@ def fallback_dispatch(
         battery_discharge_kw=dis,
         battery_soc_kwh=soc,
         heat_pump_kw=heat.heat_pump_kw,
-        heat_pump_heat_kw_th=cops * heat.heat_pump_kw,
+        heat_pump_heat_kw_th=layout_for(site).heat_to_demand(cops, heat.heat_pump_kw),
         waste_heat_direct_kw_th=heat.direct_kw_th,
         waste_heat_to_heat_pump_kw_th=heat.to_heat_pump_kw_th,
         storage_charge_kw_th=np.zeros_like(heat.storage_discharge_kw_th),

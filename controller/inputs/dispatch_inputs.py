@@ -20,7 +20,7 @@ import pandas as pd
 
 from controller import columns as pc
 from controller.config import DispatchConfig
-from controller.inputs.cop import heat_pump_cop
+from controller.inputs.cop import cascade_cop, site_heat_pump_cops
 from controller.inputs.flexible import FlexibleInputs, prepare_flexible
 from controller.inputs.forecast_data import clean_index, read_series, spread
 from controller.inputs.hydrogen import HydrogenInputs, prepare_hydrogen
@@ -33,7 +33,7 @@ from controller.inputs.state import (
 )
 from controller.kinds import PlanKind
 from sites import Site, columns
-from sites.schema import AMBIENT, Fuel
+from sites.schema import Fuel
 from sites.tariff import Tariff, site_tariff
 from sites.time_step import HOURS_PER_STEP, STEP, STEP_NS
 
@@ -394,13 +394,18 @@ def _electric_backup(
     site: Site, demand: str, cops: list[np.ndarray]
 ) -> tuple[str, np.ndarray] | None:
     """The electric source of ``demand`` that draws the most per kWh_th, and that draw per
-    interval [kW per kW_th]; None for a demand without one."""
+    interval [kW per kW_th]; None for a demand without one. A cascade of heat pumps counts as
+    one source at its combined COP, its draw put on its top stage's column."""
     a = site.assets
     boilers = [b for b in a.boilers if b.supplies == demand and b.fuel is Fuel.ELECTRIC]
     if boilers:
         boiler = min(boilers, key=lambda b: b.efficiency)
         return columns.boiler_kw(boiler.name), np.asarray(1.0 / boiler.efficiency)
-    pumps = [(hp, cop) for hp, cop in zip(a.heat_pumps, cops, strict=True) if hp.supplies == demand]
+    pumps = [
+        (a.heat_pumps[unit[0]], cascade_cop([cops[k] for k in unit]))
+        for unit in layout_for(site).heat_pump_units
+        if a.heat_pumps[unit[0]].supplies == demand
+    ]
     if not pumps:
         return None
     hp, cop = min(pumps, key=lambda pair: float(np.mean(pair[1])))
@@ -477,7 +482,6 @@ def prepare(
     n = len(index)
     horizon = padded_horizon(n, config.horizon_bucket_steps)
     a = site.assets
-    layout = layout_for(site)
 
     pv = [
         read_series(frame, columns.pv_kw(x.name), 0.0, issues, upper=x.inverter_kva) for x in a.pv
@@ -502,13 +506,7 @@ def prepare(
     ambient = read_series(
         frame, columns.AMBIENT_TEMPERATURE_DEGC, DEFAULT_AMBIENT_DEGC, issues, non_negative=False
     )
-    cops = []
-    for hp, source in zip(a.heat_pumps, layout.heat_pump_source, strict=True):
-        if hp.source == AMBIENT:
-            cops.append(heat_pump_cop(hp, ambient))
-        else:
-            temperature = a.waste_heat[source].supply_temperature_degc
-            cops.append(heat_pump_cop(hp, np.full(n, temperature)))
+    cops = list(site_heat_pump_cops(site, ambient))
 
     site_prices = prices_for(site)
     tariff = site_prices.tariff

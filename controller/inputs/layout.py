@@ -29,11 +29,50 @@ class Layout:
 
     @cached_property
     def heat_pump_source(self) -> tuple[int, ...]:
-        """Waste-heat stream position feeding each heat pump, -1 for ambient air."""
+        """Waste-heat stream position feeding each heat pump, -1 for ambient air or another
+        heat pump (the upper stage of a cascade)."""
         streams = {w.name: i for i, w in enumerate(self.site.assets.waste_heat)}
+        return tuple(streams.get(h.source, -1) for h in self.site.assets.heat_pumps)
+
+    @cached_property
+    def cascade_pairs(self) -> tuple[tuple[int, int], ...]:
+        """(lower, upper) heat-pump positions of each stage of a cascade: the lower stage's
+        whole heat output is the upper stage's source."""
+        pumps = {h.name: k for k, h in enumerate(self.site.assets.heat_pumps)}
         return tuple(
-            -1 if h.source == AMBIENT else streams[h.source] for h in self.site.assets.heat_pumps
+            (pumps[h.source], k)
+            for k, h in enumerate(self.site.assets.heat_pumps)
+            if h.source in pumps and h.source != AMBIENT
         )
+
+    @cached_property
+    def lower_stages(self) -> frozenset[int]:
+        """Heat pumps that feed another pump and deliver no heat to a demand directly."""
+        return frozenset(lower for lower, _ in self.cascade_pairs)
+
+    @cached_property
+    def heat_pump_units(self) -> tuple[tuple[int, ...], ...]:
+        """Each heat pump that delivers heat to its demand with the stages below it, top
+        first: ``(k,)`` for a pump on its own, ``(upper, lower)`` for a two-stage cascade.
+        The last stage draws on the unit's source (``heat_pump_source``)."""
+        below = {upper: lower for lower, upper in self.cascade_pairs}
+        units = []
+        for k in range(len(self.site.assets.heat_pumps)):
+            if k in self.lower_stages:
+                continue
+            chain = [k]
+            while chain[-1] in below:
+                chain.append(below[chain[-1]])
+            units.append(tuple(chain))
+        return tuple(units)
+
+    def heat_to_demand(self, cop: np.ndarray, electric_kw: np.ndarray) -> np.ndarray:
+        """(n_heat_pumps, T) heat each pump delivers to its demand: COP x electric input,
+        0 for a lower stage of a cascade (its heat goes to its upper stage)."""
+        heat = np.asarray(cop) * np.asarray(electric_kw)
+        for k in self.lower_stages:
+            heat[k] = 0.0
+        return heat
 
     @cached_property
     def direct_pairs(self) -> tuple[tuple[int, int], ...]:

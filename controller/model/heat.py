@@ -19,7 +19,10 @@ def heat_to(ctx: ModelContext, demand: int, expression: cp.Expression) -> None:
 
 def add_heat_pump(ctx: ModelContext) -> None:
     """Heat out = COP(t) x electric input (COP is data); the heat taken from the source,
-    heat out - electric in, is drawn from its waste-heat stream (ambient air is unlimited)."""
+    heat out - electric in, is drawn from its waste-heat stream (ambient air is unlimited).
+    In a cascade the lower stage's whole heat out is its upper stage's source (an
+    intermediate loop without storage): lower heat out = upper heat out - upper electric in,
+    and only the upper stage's heat reaches the demand."""
     pumps = ctx.site.assets.heat_pumps
     n, h = len(pumps), ctx.horizon
     if n == 0:
@@ -33,8 +36,15 @@ def add_heat_pump(ctx: ModelContext) -> None:
     heat = cp.multiply(cop, electric)
     source = cp.multiply(cop_minus_one, electric)
     ctx.electric_out.append(cp.sum(electric, axis=0))
+    for lower, upper in ctx.layout.cascade_pairs:
+        ctx.add(
+            f"heat_pump_cascade_{pumps[upper].name}",
+            heat[lower] == source[upper],
+            inequality=False,
+        )
     for k, x in enumerate(pumps):
-        heat_to(ctx, ctx.layout.heat_pump_demand[k], heat[k])
+        if k not in ctx.layout.lower_stages:
+            heat_to(ctx, ctx.layout.heat_pump_demand[k], heat[k])
         stream = ctx.layout.heat_pump_source[k]
         if stream >= 0:
             ctx.heat_pump_source.setdefault(stream, []).append(source[k])

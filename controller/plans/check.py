@@ -238,22 +238,45 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
     layout = Layout(site)
     supply = {d.name: np.zeros(len(c.frame)) for d in a.heat_demands}
     source_use = {w.name: np.zeros(len(c.frame)) for w in a.waste_heat}
+    stage_heat: dict[int, np.ndarray] = {}
     for k, hp in enumerate(a.heat_pumps):
         electric, heat = (
             c.col(columns.heat_pump_kw(hp.name)),
             c.col(pc.heat_pump_heat_kw_th(hp.name)),
         )
-        c.close(
-            f"heat pump {hp.name} heat = COP x electric",
-            heat,
-            c.col(pc.heat_pump_cop(hp.name)) * electric,
-            POWER_ATOL_KW,
-        )
+        out = c.col(pc.heat_pump_cop(hp.name)) * electric
+        if k in layout.lower_stages:  # all its heat to its upper stage, none to the demand
+            stage_heat[k] = c.col(pc.heat_pump_to_stage_kw_th(hp.name))
+            c.close(
+                f"heat pump {hp.name} heat to its upper stage = COP x electric",
+                stage_heat[k],
+                out,
+                POWER_ATOL_KW,
+            )
+            c.close(
+                f"heat pump {hp.name} (a lower stage) heat to its demand = 0",
+                heat,
+                np.zeros_like(heat),
+                POWER_ATOL_KW,
+            )
+        else:
+            c.close(f"heat pump {hp.name} heat = COP x electric", heat, out, POWER_ATOL_KW)
         c.at_most(f"heat_pump_rating[{hp.name}]", electric, hp.electric_kw, POWER_ATOL_KW)
         supply[hp.supplies] = supply[hp.supplies] + heat
         source = layout.heat_pump_source[k]
         if source >= 0:
-            source_use[a.waste_heat[source].name] += heat - electric
+            source_use[a.waste_heat[source].name] += out - electric
+    for lower, upper in layout.cascade_pairs:
+        pump = a.heat_pumps[upper]
+        electric = c.col(columns.heat_pump_kw(pump.name))
+        drawn = c.col(pc.heat_pump_cop(pump.name)) * electric - electric
+        c.close(
+            f"heat pump cascade {a.heat_pumps[lower].name} -> {pump.name}: lower stage heat = "
+            "upper stage COP x electric - electric",
+            stage_heat[lower],
+            drawn,
+            POWER_ATOL_KW,
+        )
     groups: dict[str, list[str]] = {}
     for w, stream in enumerate(a.waste_heat):
         to_pump = c.col(pc.waste_heat_to_heat_pump_kw_th(stream.name))

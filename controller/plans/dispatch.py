@@ -141,6 +141,8 @@ def dispatch_frame(site: Site, inputs: DispatchInputs, d: Dispatch) -> pd.DataFr
         data[columns.heat_pump_kw(pump.name)] = electric[i]
         data[pc.heat_pump_heat_kw_th(pump.name)] = heat[i]
         data[pc.heat_pump_cop(pump.name)] = cop[i]
+        if i in layout.lower_stages:
+            data[pc.heat_pump_to_stage_kw_th(pump.name)] = cop[i] * electric[i]
     waste = real(inputs.waste_heat_available_kw_th)
     to_pump = _flow(d.waste_heat_to_heat_pump_kw_th)
     direct_pairs = _clean(d.waste_heat_direct_kw_th)

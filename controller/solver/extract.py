@@ -60,7 +60,7 @@ def extract(model: DispatchModel, inputs: DispatchInputs) -> Dispatch:
         battery_discharge_kw=_value(model, "battery_discharge", len(a.batteries), n),
         battery_soc_kwh=_value(model, "battery_soc", len(a.batteries), n),
         heat_pump_kw=electric,
-        heat_pump_heat_kw_th=cop * electric,
+        heat_pump_heat_kw_th=ctx.layout.heat_to_demand(cop, electric),
         waste_heat_direct_kw_th=_value(model, "waste_heat_direct", len(ctx.layout.direct_pairs), n),
         waste_heat_to_heat_pump_kw_th=to_pump,
         storage_charge_kw_th=_value(model, "storage_charge", len(a.thermal_storage), n),

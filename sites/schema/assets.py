@@ -107,8 +107,14 @@ class HeatPump(StrictModel):
     bus: Name
     electric_kw: float = Field(gt=0)
     sink_temperature_degc: float = Field(gt=0, le=200)
-    source: str = Field(description=f"'{AMBIENT}' or the name of a waste-heat stream")
-    supplies: Name = Field(description="name of the heat demand it serves")
+    source: str = Field(
+        description=f"'{AMBIENT}', the name of a waste-heat stream, or the name of another heat "
+        "pump: the lower stage of a cascade, whose whole heat output this one lifts further"
+    )
+    supplies: Name = Field(
+        description="name of the heat demand it serves (for a lower stage of a cascade: the "
+        "demand its upper stage serves; its heat reaches it only through that stage)"
+    )
     carnot_quality: float | None = Field(default=None, gt=0, lt=1)
     cop_table: list[CopPoint] | None = Field(default=None, min_length=2)
     power_factor: float = Field(default=0.95, gt=0, le=1)
@@ -201,6 +207,9 @@ class BackupBoiler(StrictModel):
     fuel_price_cny_per_kwh: float = Field(
         ge=0, description="per kWh of fuel; ignored for electric boilers (they pay the tariff)"
     )
+    supply_temperature_degc: float | None = Field(
+        default=None, gt=0, description="temperature it delivers heat at; none: hot enough"
+    )
     emission_factor_kg_per_kwh_fuel: float = Field(
         ge=0, description="0.2 for natural gas; ignored for electric (grid factor applies)"
     )
@@ -258,6 +267,9 @@ class GasChp(StrictModel):
     electric_efficiency: float = Field(gt=0, lt=1, description="electric out / fuel in (LHV)")
     heat_efficiency: float = Field(
         default=0.0, ge=0, lt=1, description="heat out / fuel in (LHV); 0: no heat used"
+    )
+    heat_temperature_degc: float | None = Field(
+        default=None, gt=0, description="temperature its heat is delivered at; none: hot enough"
     )
     min_stable_fraction: float = Field(
         default=0.0, ge=0, lt=1, description="lowest output when on, share of the rating"
