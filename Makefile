@@ -27,8 +27,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# Test files run in parallel on TEST_WORKERS processes (pytest-xdist), each file whole on one
+# of them so that its module-scoped replays are made once.
+TEST_WORKERS ?= 2
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest
 
