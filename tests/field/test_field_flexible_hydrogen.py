@@ -35,6 +35,7 @@ DAY = pd.Timestamp("2026-04-12 00:00", tz="Asia/Shanghai")
 T0 = pd.Timestamp("2026-04-12 10:00", tz="Asia/Shanghai")
 BATCH = columns.batch_kw("resin_batch")
 ELECTROLYSER = columns.electrolyser_kw("pem_electrolyser")
+CURTAILED = columns.curtailed_kw("air_separation_turndown")
 LEVEL = pc.tank_level_kg("h2_store")
 FLOAT32_KW = 0.01
 """A kW value around 2,500 read back from a float32 register (resolution about 2e-4 kW)."""
@@ -57,11 +58,12 @@ def test_batch_and_electrolyser_setpoints_reach_the_plant_and_their_effect_is_me
 ) -> None:
     plan = real_plan(PARK, DAY, 96, PlanKind.DAY_AHEAD)
     header = store_plan(engine, plan, DAY.date(), None, None)
-    row = plan.frame.loc[T0]
+    frame = plan.frame
+    row = {name: float(frame[name].loc[T0]) for name in (BATCH, ELECTROLYSER, CURTAILED, LEVEL)}
     assert row[BATCH] > 1000.0 and row[ELECTROLYSER] > 100.0  # the plan runs both here
     tank = site.assets.hydrogen_tanks[0]
     kept = tank.kept_over(HOURS_PER_STEP)
-    planned_gain = float(row[LEVEL] - plan.frame.loc[T0 - STEP, LEVEL] * kept)
+    planned_gain = row[LEVEL] - float(frame[LEVEL].loc[T0 - STEP]) * kept
     assert planned_gain > 1.0  # the tank fills: the electrolyser's hydrogen is seen
 
     field_map = field_map_for(site)
@@ -104,9 +106,9 @@ def test_batch_and_electrolyser_setpoints_reach_the_plant_and_their_effect_is_me
     before, after, made = asyncio.run(run())
     sent = {s.setpoint: s for s in made.sent}
     assert made.plan_id == header.id
-    for name in (BATCH, ELECTROLYSER, columns.curtailed_kw("air_separation_turndown")):
+    for name in (BATCH, ELECTROLYSER, CURTAILED):
         assert sent[name].status is SetpointStatus.CONFIRMED, sent[name]
-        assert sent[name].value == pytest.approx(float(row[name]), abs=FLOAT32_KW)
+        assert sent[name].value == pytest.approx(row[name], abs=FLOAT32_KW)
     assert {s.status for s in sent.values()} == {SetpointStatus.CONFIRMED}
 
     # before the setpoints: no batch, and the tank only loses its standing loss
@@ -114,7 +116,7 @@ def test_batch_and_electrolyser_setpoints_reach_the_plant_and_their_effect_is_me
     assert before[LEVEL] == pytest.approx(initial * kept, abs=HYDROGEN_KG)
     assert before[BATCH] == 0.0
     # after: the batch draws its setpoint and the tank gains what the plan made there
-    assert after[BATCH] == pytest.approx(float(row[BATCH]), abs=FLOAT32_KW)
+    assert after[BATCH] == pytest.approx(row[BATCH], abs=FLOAT32_KW)
     assert after[LEVEL] - before[LEVEL] == pytest.approx(planned_gain, abs=HYDROGEN_KG)
     with db.read(engine) as connection:
         stored = measurement_store.read(
