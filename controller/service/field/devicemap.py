@@ -57,6 +57,10 @@ class Role(StrEnum):
     HEAT_METER = "heat_meter"
     CHP_CONTROLLER = "chp_controller"
     RECOVERY_CONTROLLER = "recovery_controller"
+    PROCESS_CONTROLLER = "process_controller"
+    ELECTROLYSER_CONTROLLER = "electrolyser_controller"
+    FUEL_CELL_CONTROLLER = "fuel_cell_controller"
+    HYDROGEN_TANK_SENSOR = "hydrogen_tank_sensor"
 
 
 class DataType(StrEnum):
@@ -183,6 +187,8 @@ def field_map_from_mapping(raw: Any, site: Site, source: str = "<mapping>") -> F
 
 ON_OFF_UNIT = "on/off"
 """Unit of an on/off setpoint (a CHP unit's ``chp_*_on``: 1 run, 0 stop)."""
+KG_PER_H_UNIT = "kg/h"
+"""Unit of a hydrogen flow setpoint (a tank's offtake)."""
 
 
 def setpoint_units(site: Site) -> dict[str, str]:
@@ -212,6 +218,19 @@ def setpoint_units(site: Site) -> dict[str, str]:
         names[pc.chp_on(chp.name)] = ON_OFF_UNIT
     for unit in a.recovery_power:  # an output limit, as a PV inverter's
         names[columns.recovery_kw(unit.name)] = "kW"
+    for batch in a.batch_loads:  # the batch's draw (0: it does not run)
+        names[columns.batch_kw(batch.name)] = "kW"
+    for part in a.curtailable_loads:  # power shed off the load
+        names[columns.curtailed_kw(part.name)] = "kW"
+    for shift in a.shiftable_loads:  # power moved off the load, and onto it
+        names[columns.shift_down_kw(shift.name)] = "kW"
+        names[columns.shift_up_kw(shift.name)] = "kW"
+    for e in a.electrolysers:
+        names[columns.electrolyser_kw(e.name)] = "kW"
+    for cell in a.hydrogen_fuel_cells:
+        names[columns.hydrogen_fuel_cell_kw(cell.name)] = "kW"
+    for h2 in a.hydrogen_tanks:  # what the process takes from the tank
+        names[pc.tank_offtake_kg_per_h(h2.name)] = KG_PER_H_UNIT
     return names
 
 
@@ -228,6 +247,12 @@ def _assets_of(site: Site, role: Role) -> list[str] | None:
         Role.HEAT_METER: [d.name for d in a.heat_demands] + [w.name for w in a.waste_heat],
         Role.CHP_CONTROLLER: [c.name for c in a.chp],
         Role.RECOVERY_CONTROLLER: [r.name for r in a.recovery_power],
+        Role.PROCESS_CONTROLLER: [b.name for b in a.batch_loads]
+        + [c.name for c in a.curtailable_loads]
+        + [s.name for s in a.shiftable_loads],
+        Role.ELECTROLYSER_CONTROLLER: [e.name for e in a.electrolysers],
+        Role.FUEL_CELL_CONTROLLER: [f.name for f in a.hydrogen_fuel_cells],
+        Role.HYDROGEN_TANK_SENSOR: [t.name for t in a.hydrogen_tanks],
     }
     return by_role.get(role)
 

@@ -4,9 +4,11 @@
 TCP servers and publishes its MQTT devices' telemetry on a broker. Behind them runs the
 simulator's plant model (:class:`sim.plant.Plant`, imported inside the process so that the
 service never imports ``sim`` at module level): the park's historical year is the truth, and
-the setpoints the devices receive drive the batteries, PV caps, heat pumps, boilers and
-thermal stores; the connection point's import limit is held by the batteries as the plan's
-import ceiling is (the lower of the two).
+the setpoints the devices receive drive the batteries, PV caps, heat pumps, boilers,
+thermal stores, CHP units, recovery turbines, flexible process loads (a batch's draw, a
+shed, a shift), electrolysers, fuel cells and a hydrogen tank's offtake; the connection
+point's import limit is held by the batteries as the plan's import ceiling is (the lower of
+the two).
 
 Time runs faster than the wall clock: interval ``k`` (starting ``start + k * 15 min``) lasts
 from ``wall0 + k * interval_s`` to the next such moment. During an interval the read points
@@ -17,13 +19,16 @@ A device whose map gives a heartbeat and whose counter has not changed for its
 ``timeout_s`` (wall seconds) falls back to its local rules: a PCS holds zero power, an
 inverter runs uncapped, a heat pump or boiler follows its demand, a tank's controller
 neither charges nor discharges, a CHP unit stops, a waste-heat or waste-pressure turbine runs
-uncapped, the connection point drops a lowered limit.
+uncapped, a process controller draws no batch power and sheds and moves nothing (its load
+runs as it would), an electrolyser or fuel cell stops, a hydrogen tank's controller gives no
+offtake, the connection point drops a lowered limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import math
@@ -130,11 +135,10 @@ class SimulatedPark:
         return True
 
     def _step(self, now: float, commit: bool) -> dict[str, float]:
-        from sim import PlantState
-
-        state = self.state
-        if not commit:
-            state = PlantState(dict(state.battery_soc_kwh), dict(state.tank_level_kwh_th))
+        # a preview runs from a copy of every level and memory (SoC, tanks, hydrogen, a
+        # CHP unit's last output, a batch's energy, a shift's backlog): the state at the
+        # interval's start stays as it is until the interval ends
+        state = self.state if commit else copy.deepcopy(self.state)
         result = self.plant.step(state, self._effective_setpoints(now), self.truth)
         return dict(result.actual)
 
@@ -229,6 +233,16 @@ class SimulatedPark:
             limits[pc.chp_on(c.name)] = 1.0
         for r in a.recovery_power:
             limits[columns.recovery_kw(r.name)] = r.rated_kw
+        for batch in a.batch_loads:
+            limits[columns.batch_kw(batch.name)] = batch.max_kw
+        for shift in a.shiftable_loads:  # a shed or a shift down: the plant takes what it can
+            limits[columns.shift_up_kw(shift.name)] = shift.max_extra_kw
+        for e in a.electrolysers:
+            limits[columns.electrolyser_kw(e.name)] = e.rated_kw
+        for cell in a.hydrogen_fuel_cells:
+            limits[columns.hydrogen_fuel_cell_kw(cell.name)] = cell.rated_kw
+        for h2 in a.hydrogen_tanks:
+            limits[pc.tank_offtake_kg_per_h(h2.name)] = h2.max_offtake_kg_per_h
         return limits.get(point.setpoint or "", math.inf)
 
     def telemetry(self) -> list[tuple[str, str]]:
