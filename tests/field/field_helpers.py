@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ports import free_port as free_port  # re-exported for the tests here
+
 from controller.service.field.devicemap import FieldMap, bundled_map_path, load_field_map
 from controller.service.field.mqtt import Broker
 from controller.service.field.plant import PlantOptions, run_plant
@@ -19,12 +21,6 @@ PARK = "gaotang-textile"
 OTHER_PARK = "chiping-aluminium"
 BROKER = Broker("127.0.0.1", 1883)
 REQUIRE_MQTT = os.environ.get("MICROGRID_REQUIRE_MQTT") == "1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def answers(host: str, port: int) -> bool:

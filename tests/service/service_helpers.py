@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from datetime import datetime
 
 import httpx
 import pandas as pd
+from ports import free_port as free_port  # re-exported for the tests here
 
 PARK = "gaotang-textile"
 OTHER_PARK = "chiping-aluminium"
@@ -21,12 +21,6 @@ TEST_PARKS = [PARK, OTHER_PARK]
 
 def quarter_hour(moment: datetime, zone: str) -> pd.Timestamp:
     return pd.Timestamp(moment).tz_convert(zone).floor("15min")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

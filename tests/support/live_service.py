@@ -11,14 +11,13 @@ from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
+from ports import free_port
 
 
 @contextlib.contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """``app`` served by uvicorn on a free port (lifespan on) until the block ends; its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
