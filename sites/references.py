@@ -449,15 +449,7 @@ def _heat_pump_problems(
         if name in fed_by:  # a lower stage: its heat goes to the stage above it
             _lower_stage_problems(i, hp, [pumps[u] for u in fed_by[name]], fed_by[name], add)
         else:
-            demand = demands.get(hp.get("supplies"))
-            need = _number(demand.get("temperature_degc")) if demand else None
-            if sink is not None and need is not None and sink < need:
-                add(
-                    f"assets.heat_pumps[{i}].sink_temperature_degc",
-                    sink,
-                    f"must reach the {need:g} degC of heat demand '{hp.get('supplies')}' "
-                    "it supplies",
-                )
+            _reaches_demand(f"assets.heat_pumps[{i}].sink_temperature_degc", sink, hp, demands, add)
         src = waste.get(source)
         src_t = _number(src.get("supply_temperature_degc")) if src else None
         if sink is not None and src_t is not None and src_t >= sink:
@@ -533,16 +525,26 @@ def _supply_temperature_problems(
     temperature of the heat demand it supplies."""
     for fam, key in _SUPPLY_TEMPERATURES:
         for i, a in _indexed(assets, fam):
-            given = _number(a.get(key))
-            demand = demands.get(a.get("supplies"))
-            need = _number(demand.get("temperature_degc")) if demand else None
-            if given is not None and need is not None and given < need:
-                add(
-                    f"assets.{fam}[{i}].{key}",
-                    given,
-                    f"must reach the {need:g} degC of heat demand '{a.get('supplies')}' it "
-                    f"supplies (at least {need:g})",
-                )
+            _reaches_demand(f"assets.{fam}[{i}].{key}", _number(a.get(key)), a, demands, add)
+
+
+def _reaches_demand(
+    field: str,
+    temperature: float | None,
+    source: Mapping[str, Any],
+    demands: Mapping[Any, Mapping[str, Any]],
+    add: Any,
+) -> None:
+    """The one rule of every heat source: its heat (at ``temperature``, where given) must
+    reach the temperature of the heat demand it ``supplies``."""
+    demand = demands.get(source.get("supplies"))
+    need = _number(demand.get("temperature_degc")) if demand else None
+    if temperature is not None and need is not None and temperature < need:
+        add(
+            field,
+            temperature,
+            f"must reach the {need:g} degC of heat demand '{source.get('supplies')}' it supplies",
+        )
 
 
 def _load_share_problems(assets: Mapping[str, Any], loads: set[Any], add: Any) -> None:

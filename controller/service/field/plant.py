@@ -40,6 +40,7 @@ from typing import Any, cast
 import pandas as pd
 
 from controller import columns as pc
+from controller.inputs.dispatch_inputs import layout_for
 from controller.service.field.codec import decode, encode
 from controller.service.field.devicemap import (
     CONNECTION_LIMITS,
@@ -210,33 +211,21 @@ class SimulatedPark:
         return applied
 
     def _physical_limit(self, point: Point) -> float:
+        """The rating a setpoint may not exceed: each electric column's
+        (:attr:`controller.inputs.layout.Layout.injection_capacity_kw`), and each heat,
+        on/off and hydrogen setpoint's."""
         a = self.site.assets
         limits: dict[str, float] = dict.fromkeys(
             (pc.GRID_IMPORT_CEILING_KW, *CONNECTION_LIMITS), math.inf
         )
-        for b in a.batteries:
-            limits[columns.battery_charge_kw(b.name)] = b.charge_kw
-            limits[columns.battery_discharge_kw(b.name)] = b.discharge_kw
-        for pv in a.pv:
-            limits[columns.pv_kw(pv.name)] = pv.inverter_kva
-        for w in a.wind:
-            limits[columns.wind_kw(w.name)] = w.total_rated_kw
-        for hp in a.heat_pumps:
-            limits[columns.heat_pump_kw(hp.name)] = hp.electric_kw
+        limits.update(layout_for(self.site).injection_capacity_kw)
         for bo in a.boilers:
             limits[pc.boiler_heat_kw_th(bo.name)] = bo.capacity_kw_th
         for t in a.thermal_storage:
             limits[pc.thermal_storage_charge_kw_th(t.name)] = t.charge_kw_th
             limits[pc.thermal_storage_discharge_kw_th(t.name)] = t.discharge_kw_th
         for c in a.chp:
-            limits[columns.chp_kw(c.name)] = c.rated_electric_kw
             limits[pc.chp_on(c.name)] = 1.0
-        for r in a.recovery_power:
-            limits[columns.recovery_kw(r.name)] = r.rated_kw
-        for batch in a.batch_loads:
-            limits[columns.batch_kw(batch.name)] = batch.max_kw
-        for shift in a.shiftable_loads:  # a shed or a shift down: the plant takes what it can
-            limits[columns.shift_up_kw(shift.name)] = shift.max_extra_kw
         for e in a.electrolysers:
             limits[columns.electrolyser_kw(e.name)] = e.rated_kw
         for cell in a.hydrogen_fuel_cells:
