@@ -219,6 +219,9 @@ class Soak:
         while step < steps:
             with serving(app) as base, httpx.Client(base_url=base, timeout=60) as client:
                 poller.base = base
+                if self.restarts:  # served again once, as a restarted process would be
+                    health = self.health_after_restart(client, parks[0])
+                    print(f"restart {self.restarts}: {health}", flush=True)
                 feeder = ReplayFeeder(engine, service.parks, self.clock, feeder_days)
                 feeder()
                 while step < steps:
@@ -264,17 +267,16 @@ class Soak:
                 app, service = self.build()  # start again on the same store
                 engine = service.engine
                 self.restarts += 1
-                health = self.health_after_restart(app, parks[0])
-                print(f"restart {self.restarts}: {health}", flush=True)
         rss_end = rss_mb()
         self.worker_start = worker_start if worker_start is not None else self.worker_end
         return self.finish(
             app, service, parks, poller, utility, rss_start or rss_end, rss_end, started
         )
 
-    def health_after_restart(self, app: FastAPI, park: str) -> str:
-        with serving(app) as base:
-            body = httpx.get(f"{base}/health", timeout=10).json()
+    def health_after_restart(self, client: httpx.Client, park: str) -> str:
+        # on the serving the soak goes on with: leaving a serving stops the service's
+        # workers for good (its planning worker among them), as a process's stop does
+        body = client.get("/health", timeout=10).json()
         reasons = body["sites"][park]["reasons"]
         interrupted = [r for r in reasons if "interrupted" in r]
         return (
