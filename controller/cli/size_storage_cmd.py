@@ -160,8 +160,9 @@ def size_storage(
         truth = park.history.frame
         optimum, promises = None, {}
         if lp or search is Search.LP:
+            limits = lp_limits(park.site, grid)
             optimum = solve_optimum(
-                park.site, truth, period.start, period.end, economics, lp_limits(park.site, grid)
+                park.site, truth, period.start, period.end, economics, limits, out
             )
             console.print(
                 f"sizing LP optimum: {optimum.candidate.label} ({optimum.solve_time_s:.1f} s)",
@@ -170,7 +171,7 @@ def size_storage(
             if search is Search.LP:
                 candidates = list(dict.fromkeys([*candidates, *around_optimum(optimum)]))
             promises = lp_promises(
-                park.site, truth, period.start, period.end, economics, candidates
+                park.site, truth, period.start, period.end, economics, candidates, out
             )
         console.print(f"{len(candidates)} candidates on {park.site.id}, {start} to {end}")
         result = run_sweep(park.site, truth, candidates, period, out, policies, scheduler, workers)

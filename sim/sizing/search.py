@@ -7,18 +7,30 @@ the sweep names (else four times the park's present storage), and the closed loo
 the sizes around its optimum: each size the LP chose times :data:`SEARCH_FACTORS`, one at a
 time (the battery's energy with its power at the LP's duration, then each tank), rounded to
 :data:`ROUND_KWH`.
+
+Solutions are kept in the sweep's output folder (``lp/<hash>.json``, by the hash of the
+LP's inputs: the park, its history over the period, the period, the economics, the limits
+or the fixed sizes, the code version), so that a rerun reuses them: a year's LP takes tens
+of minutes, where a week's takes seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
-from sim.sizing.candidates import Candidate, CandidateGrid
+from controller import code_version
+from sim.sizing.candidates import Candidate, CandidateGrid, digest, frame_hash
 from sim.sizing.economics import SizingEconomics
 from sim.sizing.lp import SizeLimits, SizingSolution, period_inputs, solve_sizing_lp
+from sim.sizing.sweep import write_atomic
 from sites import Site
+
+LP_FOLDER = "lp"
 
 SEARCH_FACTORS = (0.5, 1.0, 1.5)
 ROUND_KWH = 100.0
@@ -81,16 +93,26 @@ def lp_promises(
     end: pd.Timestamp,
     economics: SizingEconomics,
     candidates: Sequence[Candidate],
+    out: Path | None = None,
 ) -> dict[Candidate, SizingSolution]:
     """The LP at each candidate's sizes (those at the park's present renewables: the LP does
-    not scale PV or wind), sharing the period's prepared arrays."""
-    inputs = period_inputs(site, truth, start, end)
-    limits = SizeLimits()
-    return {
-        c: solve_sizing_lp(site, truth, start, end, economics, limits, fixed=c, inputs=inputs)
-        for c in candidates
-        if c.renewables == (1.0, 1.0)
-    }
+    not scale PV or wind), sharing the period's prepared arrays; kept in ``out``."""
+    shown = [c for c in candidates if c.renewables == (1.0, 1.0)]
+    inputs = None
+    found = {}
+    for c in shown:
+        key = _lp_key(site, truth, start, end, economics, "fixed", c.as_dict())
+
+        def solve(c: Candidate = c) -> SizingSolution:
+            nonlocal inputs
+            inputs = inputs or period_inputs(site, truth, start, end)
+            limits = SizeLimits()
+            return solve_sizing_lp(
+                site, truth, start, end, economics, limits, fixed=c, inputs=inputs
+            )
+
+        found[c] = _kept(out, key, solve)
+    return found
 
 
 def solve_optimum(
@@ -100,5 +122,42 @@ def solve_optimum(
     end: pd.Timestamp,
     economics: SizingEconomics,
     limits: SizeLimits,
+    out: Path | None = None,
 ) -> SizingSolution:
-    return solve_sizing_lp(site, truth, start, end, economics, limits)
+    """The LP's optimum within ``limits``; kept in ``out``."""
+    key = _lp_key(site, truth, start, end, economics, "limits", dataclasses.asdict(limits))
+    return _kept(out, key, lambda: solve_sizing_lp(site, truth, start, end, economics, limits))
+
+
+def _lp_key(
+    site: Site,
+    truth: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    economics: SizingEconomics,
+    *sizes: object,
+) -> str:
+    window = truth.loc[start : end - pd.Timedelta(minutes=15)]
+    return digest(
+        "sizing-lp",
+        site,
+        frame_hash(window),
+        str(start),
+        str(end),
+        economics.model_dump(mode="json"),
+        *sizes,
+        code_version(),
+    )
+
+
+def _kept(out: Path | None, key: str, solve: Callable[[], SizingSolution]) -> SizingSolution:
+    """The solution a run with the same inputs left in ``out/lp/<key>.json``, else solved
+    and written there."""
+    if out is None:
+        return solve()
+    path = out / LP_FOLDER / f"{key}.json"
+    if path.is_file():
+        return SizingSolution.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    solution = solve()
+    write_atomic(path, solution.as_dict())
+    return solution

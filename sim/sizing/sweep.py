@@ -83,7 +83,7 @@ class SweepResult:
     """Of the wall time: closing the client and the local cluster."""
 
 
-def _write_atomic(path: Path, record: dict[str, Any]) -> None:
+def write_atomic(path: Path, record: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     partial.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
@@ -127,7 +127,7 @@ def _candidate_task(
 
     record = guarded(work)
     if record["ok"]:
-        _write_atomic(Path(checkpoint), {**record, **meta})
+        write_atomic(Path(checkpoint), {**record, **meta})
     return record
 
 
@@ -146,7 +146,7 @@ def _baseline_task(
 
     record = guarded(work)
     if record["ok"]:
-        _write_atomic(Path(checkpoint), {**record, **meta})
+        write_atomic(Path(checkpoint), {**record, **meta})
     return record
 
 
@@ -251,7 +251,7 @@ def run_sweep(
             settings,
         )
     if result.failures:
-        _write_atomic(out / FAILURES, {"failures": result.failures})
+        write_atomic(out / FAILURES, {"failures": result.failures})
     elif (out / FAILURES).exists():
         (out / FAILURES).unlink()
     result.wall_time_s = time.perf_counter() - started

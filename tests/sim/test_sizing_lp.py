@@ -10,6 +10,7 @@ year, and the LP buys it exactly where that beats its annualised cost.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from controller.planner import plan
 from sim.sizing.candidates import Candidate, CandidateGrid, variant_site
 from sim.sizing.economics import Annualisation, SizingEconomics, TechnologyCosts
 from sim.sizing.lp import SizeLimits, SizingSolution, solve_sizing_lp, unit_costs
-from sim.sizing.search import around_optimum, lp_limits
+from sim.sizing.search import around_optimum, lp_limits, lp_promises, solve_optimum
 from sites import Site, columns, load_site_mapping
 from sites.history.series import expected_series
 
@@ -308,3 +309,25 @@ def test_the_lp_may_buy_up_to_the_largest_swept_sizes() -> None:
     present = lp_limits(site, CandidateGrid(tanks={"tank": [0, 9000]}))
     assert (present.battery_kwh, present.battery_kw) == (4 * 2000.0, 4 * 500.0)
     assert present.tank_kwh_th == {"tank": 9000.0}
+
+
+def test_a_solved_lp_is_kept_by_its_inputs_and_reused(tmp_path: Path) -> None:
+    # a year's LP takes tens of minutes: a rerun of the sweep reads what the last one solved
+    site = _site(_mapping(VALLEY))
+    truth = _truth(site)
+    start, end = truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15)
+    economics = _economics(0.95 * THRESHOLD_PER_KWH, PER_KW)
+    limits = SizeLimits(MAX_KWH, MAX_KW)
+    first = solve_optimum(site, truth, start, end, economics, limits, tmp_path)
+    kept = list((tmp_path / "lp").glob("*.json"))
+    assert len(kept) == 1
+    again = solve_optimum(site, truth, start, end, economics, limits, tmp_path)
+    assert again == first  # its solve time too: read, not solved again
+    dearer = _economics(1.05 * THRESHOLD_PER_KWH, PER_KW)
+    other = solve_optimum(site, truth, start, end, dearer, limits, tmp_path)
+    assert other.battery_kwh == pytest.approx(0.0, abs=SIZE_TOL_KWH)
+    assert len(list((tmp_path / "lp").glob("*.json"))) == 2  # other inputs: solved, kept
+    candidate = Candidate(MAX_KWH, MAX_KWH / VALLEY_HOURS)
+    promised = lp_promises(site, truth, start, end, economics, [candidate], tmp_path)
+    assert lp_promises(site, truth, start, end, economics, [candidate], tmp_path) == promised
+    assert promised[candidate].battery_kwh == pytest.approx(MAX_KWH)
