@@ -19,28 +19,16 @@ import statistics
 import time
 from typing import Any
 
-import pandas as pd
 import yaml
+from bench_optimiser import DAYS, forecast_of, ms  # the same days, forecasts and units
 
 from controller.inputs.state import default_state
 from controller.planner import plan
-from sites import Site, bundled_site_paths, columns, load_site_mapping
+from sites import bundled_site_paths, load_site_mapping
 from sites.history.derive import load_history
-from sites.history.series import expected_series
 
 SITE = "chiping-aluminium"
 CHP_PARK = "liaocheng-chemical-chp"
-DAYS = ["2016-01-20", "2016-03-15", "2016-05-10", "2016-07-13", "2016-09-05", "2016-11-22"]
-
-
-def forecast_of(site: Site, history: pd.DataFrame, day: str) -> pd.DataFrame:
-    return history.loc[day].rename(
-        columns={c: columns.quantile(c, 50) for c in expected_series(site)}
-    )
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.1f} ms"
 
 
 def _site_with_chp(min_stable_fraction: float, start_cost_cny: float) -> Any:

@@ -90,11 +90,8 @@ class PlantState:
     @classmethod
     def initial(cls, site: Site) -> PlantState:
         return cls(
-            {b.name: b.capacity_kwh * b.initial_soc_fraction for b in site.assets.batteries},
-            {
-                t.name: t.capacity_kwh_th * t.initial_level_fraction
-                for t in site.assets.thermal_storage
-            },
+            {b.name: b.initial_soc_kwh for b in site.assets.batteries},
+            {t.name: t.initial_level_kwh_th for t in site.assets.thermal_storage},
         )
 
 
@@ -391,7 +388,7 @@ class Plant:
             made[e.tank] += kg
             draw += got
         for tank in a.hydrogen_tanks:
-            default = tank.capacity_kg * tank.initial_level_fraction
+            default = tank.initial_level_kg
             level = state.hydrogen_level_kg.get(tank.name, default) * tank.kept_over(HOURS)
             level += made[tank.name] * HOURS
             for cell in a.hydrogen_fuel_cells:

@@ -63,7 +63,7 @@ def prepare_hydrogen(
     target = np.zeros(len(tanks))
     level_in = np.zeros((len(tanks), horizon))
     for k, tank in enumerate(tanks):
-        default = tank.capacity_kg * tank.initial_level_fraction
+        default = tank.initial_level_kg
         level = float(state.hydrogen_level_kg.get(tank.name, default))
         if not np.isfinite(level) or level < 0 or level > tank.capacity_kg:
             issues.append(

@@ -120,17 +120,12 @@ class MeasuredState:
 def default_state(site: Site, month_peak_import_kw: float = 0.0) -> MeasuredState:
     """Every battery and tank (heat and hydrogen) at its configured initial fraction."""
     return MeasuredState(
-        battery_soc_kwh={
-            b.name: b.capacity_kwh * b.initial_soc_fraction for b in site.assets.batteries
-        },
+        battery_soc_kwh={b.name: b.initial_soc_kwh for b in site.assets.batteries},
         thermal_storage_level_kwh_th={
-            t.name: t.capacity_kwh_th * t.initial_level_fraction
-            for t in site.assets.thermal_storage
+            t.name: t.initial_level_kwh_th for t in site.assets.thermal_storage
         },
         month_peak_import_kw=month_peak_import_kw,
-        hydrogen_level_kg={
-            t.name: t.capacity_kg * t.initial_level_fraction for t in site.assets.hydrogen_tanks
-        },
+        hydrogen_level_kg={t.name: t.initial_level_kg for t in site.assets.hydrogen_tanks},
     )
 
 
@@ -144,8 +139,8 @@ def committed_end_levels(
     """Intraday: end where the committed plan ends (at the horizon's last interval), or at
     the site's initial levels; the day-ahead plan already chose the day's end state."""
     a = site.assets
-    soc = np.array([b.capacity_kwh * b.initial_soc_fraction for b in a.batteries])
-    level = np.array([t.capacity_kwh_th * t.initial_level_fraction for t in a.thermal_storage])
+    soc = np.array([b.initial_soc_kwh for b in a.batteries])
+    level = np.array([t.initial_level_kwh_th for t in a.thermal_storage])
     position = _last_at_or_before(committed, index[-1]) if len(index) else None
     if committed is not None and position is not None:
         names = committed.columns
@@ -189,6 +184,15 @@ def _number(value: float, fallback: float) -> float:
     return float(value) if math.isfinite(value) else fallback
 
 
+def _within(what: str, value: float, capacity: float, unit: str, issues: list[str]) -> float:
+    """A storage's starting level within 0..``capacity``: clipped, and said so, where the
+    state gives it outside."""
+    if value < 0 or value > capacity:
+        issues.append(f"{what} {value:g} {unit} is outside 0..{capacity:g}; clipped")
+        return min(max(value, 0.0), capacity)
+    return value
+
+
 def battery_start(
     site: Site, state: MeasuredState, config: DispatchConfig, issues: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -197,13 +201,9 @@ def battery_start(
         issues.append(f"state names battery '{name}', which the site does not have; ignored")
     start, target = [], []
     for b in site.assets.batteries:
-        default = b.capacity_kwh * b.initial_soc_fraction
+        default = b.initial_soc_kwh
         soc = _number(state.battery_soc_kwh.get(b.name, default), default)
-        if soc < 0 or soc > b.capacity_kwh:
-            issues.append(
-                f"battery '{b.name}' SoC {soc:g} kWh is outside 0..{b.capacity_kwh:g}; clipped"
-            )
-            soc = min(max(soc, 0.0), b.capacity_kwh)
+        soc = _within(f"battery '{b.name}' SoC", soc, b.capacity_kwh, "kWh", issues)
         start.append(soc)
         inside = min(max(soc, b.soc_min_kwh), b.soc_max_kwh)
         target.append(inside if config.keep_storage_level else b.soc_min_kwh)
@@ -218,14 +218,11 @@ def storage_start(
         issues.append(f"state names thermal storage '{name}', which the site lacks; ignored")
     start, target = [], []
     for t in site.assets.thermal_storage:
-        default = t.capacity_kwh_th * t.initial_level_fraction
+        default = t.initial_level_kwh_th
         level = _number(state.thermal_storage_level_kwh_th.get(t.name, default), default)
-        if level < 0 or level > t.capacity_kwh_th:
-            issues.append(
-                f"thermal storage '{t.name}' level {level:g} kWh_th is outside "
-                f"0..{t.capacity_kwh_th:g}; clipped"
-            )
-            level = min(max(level, 0.0), t.capacity_kwh_th)
+        level = _within(
+            f"thermal storage '{t.name}' level", level, t.capacity_kwh_th, "kWh_th", issues
+        )
         start.append(level)
         target.append(level if config.keep_storage_level else 0.0)
     return np.asarray(start, dtype=float), np.asarray(target, dtype=float)

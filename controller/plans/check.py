@@ -221,7 +221,7 @@ def _battery(c: _Checker, site: Site, initial: dict[str, float]) -> None:
             1.0,
             RATIO_ATOL,
         )
-        start = initial.get(b.name, b.capacity_kwh * b.initial_soc_fraction)
+        start = initial.get(b.name, b.initial_soc_kwh)
         previous = np.concatenate([[start], soc[:-1]])
         expected = previous + DT * (
             b.charge_efficiency * charge - discharge / b.discharge_efficiency
@@ -298,7 +298,7 @@ def _heat(c: _Checker, site: Site, initial: dict[str, float]) -> None:
         charge = c.col(pc.thermal_storage_charge_kw_th(store.name))
         discharge = c.col(pc.thermal_storage_discharge_kw_th(store.name))
         level = c.col(pc.thermal_storage_level_kwh_th(store.name))
-        start = initial.get(store.name, store.capacity_kwh_th * store.initial_level_fraction)
+        start = initial.get(store.name, store.initial_level_kwh_th)
         previous = np.concatenate([[start], level[:-1]])
         keep = store.kept_over(DT)
         c.close(

@@ -96,6 +96,11 @@ class Battery(StrictModel):
     def soc_max_kwh(self) -> float:
         return self.capacity_kwh * self.soc_max_fraction
 
+    @property
+    def initial_soc_kwh(self) -> float:
+        """Where a plan, the checks, the replay and the plant start it when no state says."""
+        return self.capacity_kwh * self.initial_soc_fraction
+
 
 class CopPoint(StrictModel):
     source_temperature_degc: float
@@ -145,6 +150,11 @@ class ThermalStorage(StrictModel):
     standing_loss_fraction_per_hour: float = Field(ge=0, lt=1)
     temperature_degc: float = Field(gt=0)
     initial_level_fraction: float = Field(default=0.5, ge=0, le=1)
+
+    @property
+    def initial_level_kwh_th(self) -> float:
+        """Where a plan, the checks, the replay and the plant start it when no state says."""
+        return self.capacity_kwh_th * self.initial_level_fraction
 
     def kept_over(self, hours: float) -> float:
         """Share of the stored heat left after ``hours`` of standing loss (compounded):

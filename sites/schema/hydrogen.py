@@ -115,6 +115,11 @@ class HydrogenTank(StrictModel):
     )
     max_offtake_kg_per_h: float = Field(ge=0, description="largest offtake [kg/h]; 0: none")
 
+    @property
+    def initial_level_kg(self) -> float:
+        """Where a plan, the replay and the plant start it when no state says."""
+        return self.capacity_kg * self.initial_level_fraction
+
     def kept_over(self, hours: float) -> float:
         """Share of the stored hydrogen left after ``hours`` of standing loss (compounded):
         the one definition the planner, its checks, the fallback and the plant use."""

@@ -35,6 +35,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, cast
 
 import pandas as pd
@@ -204,14 +205,15 @@ class SimulatedPark:
 
     def write(self, device: _Device, point: Point, value: float, now: float) -> float:
         """A setpoint arrives: keep it within the asset's physical limit; returns what applies."""
-        applied = min(max(value, 0.0), self._physical_limit(point))
+        applied = min(max(value, 0.0), self._physical_limits.get(point.setpoint or "", math.inf))
         if point.setpoint is not None:
             self.setpoints[point.setpoint] = applied
         self.refresh(now)
         return applied
 
-    def _physical_limit(self, point: Point) -> float:
-        """The rating a setpoint may not exceed: each electric column's
+    @cached_property
+    def _physical_limits(self) -> dict[str, float]:
+        """The rating each setpoint may not exceed (made once): each electric column's
         (:attr:`controller.inputs.layout.Layout.injection_capacity_kw`), and each heat,
         on/off and hydrogen setpoint's."""
         a = self.site.assets
@@ -232,7 +234,7 @@ class SimulatedPark:
             limits[columns.hydrogen_fuel_cell_kw(cell.name)] = cell.rated_kw
         for h2 in a.hydrogen_tanks:
             limits[pc.tank_offtake_kg_per_h(h2.name)] = h2.max_offtake_kg_per_h
-        return limits.get(point.setpoint or "", math.inf)
+        return limits
 
     def telemetry(self) -> list[tuple[str, str]]:
         """(topic, payload) of every MQTT read point now."""
