@@ -165,7 +165,8 @@ def size_storage(
                 park.site, truth, period.start, period.end, economics, limits, out
             )
             console.print(
-                f"sizing LP optimum: {optimum.candidate.label} ({optimum.solve_time_s:.1f} s)",
+                f"sizing LP optimum: {optimum.candidate.label} ({optimum.step_minutes}-minute "
+                f"intervals, {optimum.solve_time_s:.1f} s)",
                 markup=False,
             )
             if search is Search.LP:

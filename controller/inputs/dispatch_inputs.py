@@ -186,6 +186,9 @@ class DispatchInputs:
     """The flexible process loads' windows and backlogs (:mod:`controller.inputs.flexible`)."""
     hydrogen: HydrogenInputs | None = None
     """The hydrogen tanks' start levels (:mod:`controller.inputs.hydrogen`)."""
+    hours_per_step: float = HOURS_PER_STEP
+    """The intervals' length [h]: the planner's step, or an hour where the sizing LP averages
+    them (:mod:`sim.sizing.coarse`)."""
 
     @property
     def n_steps(self) -> int:

@@ -12,14 +12,14 @@ import numpy as np
 from controller.config import Objective
 from controller.inputs.dispatch_inputs import NO_LIMIT, DispatchInputs
 from controller.model.context import ModelContext
-from sites.time_step import HOURS_PER_STEP
 
 BIG_CAP = 10 * NO_LIMIT
 """A tier cap that does not bind (a cap parameter cannot be infinite; HiGHS gets inf)."""
 
 
 def available_renewable_kwh(inputs: DispatchInputs) -> float:
-    return float((inputs.pv_available_kw.sum() + inputs.wind_available_kw.sum()) * HOURS_PER_STEP)
+    renewables = inputs.pv_available_kw.sum() + inputs.wind_available_kw.sum()
+    return float(renewables * inputs.hours_per_step)
 
 
 def add_policy_targets(ctx: ModelContext) -> None:

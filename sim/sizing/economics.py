@@ -46,6 +46,7 @@ from sites import ConfigProblem, DataError, SiteConfigError
 from sites.loader import bundled_site_paths, load_site_mapping
 from sites.park import Park, open_park
 from sites.schema.base import StrictModel
+from sites.time_step import HOURS_PER_STEP
 
 TECHNOLOGIES = ("battery", "thermal", "pv", "wind")
 DAYS_PER_YEAR = 365.0
@@ -67,8 +68,9 @@ class Annualisation:
     demand: float
 
     @staticmethod
-    def of(index: pd.DatetimeIndex) -> Annualisation:
-        days = len(index) / 96.0
+    def of(index: pd.DatetimeIndex, hours_per_step: float = HOURS_PER_STEP) -> Annualisation:
+        """Of the intervals of ``index``, each ``hours_per_step`` long."""
+        days = len(index) * hours_per_step / 24.0
         months = len(billing_months(index).unique())
         return Annualisation(DAYS_PER_YEAR / days, MONTHS_PER_YEAR / months)
 

@@ -79,6 +79,7 @@ from controller.model.heat import (
 )
 from controller.model.objective import add_policy_targets, violation_expression
 from sim.sizing.candidates import Candidate
+from sim.sizing.coarse import coarsenable, hourly
 from sim.sizing.economics import Annualisation, Investment, SizingEconomics, _cost_flows
 from sites import DataError, Site
 
@@ -87,11 +88,12 @@ LP_TIME_LIMIT_S = 600.0
 LP_TIME_LIMIT_S_PER_DAY = 20.0
 """A longer period's limit grows with it: a year took 1,663 s (interior point, on two cores
 shared with a year replay), past the 600 s a week needs at most."""
-INTERIOR_POINT_FROM_DAYS = 31
-"""Periods longer than a month are solved by HiGHS's interior point method (with crossover,
-so the solution is a vertex as the simplex's is): a year ran out of 600 s with the default
-simplex, and took 1,663 s with it; a month took 8.0 s with it and 9.7 s without, to the same
-optimum."""
+LONG_PERIOD_DAYS = 31
+"""Periods longer than a month are solved on hourly means where the park allows
+(:mod:`sim.sizing.coarse`), by HiGHS's interior point method (with crossover, so the solution
+is a vertex as the simplex's is): on 15-minute intervals a year ran out of 600 s with the
+default simplex, and took 1,663 s with the interior point method; a month took 8.0 s with it
+and 9.7 s without, to the same optimum."""
 SIZING_CONFIG = dataclasses.replace(DEFAULT_CONFIG, horizon_bucket_steps=1)
 """The planner's settings, with the horizon exactly the period (no padding)."""
 
@@ -157,6 +159,8 @@ class SizingSolution:
     violations_cny: float
     """Penalty of the soft limits that gave way (0 where none did)."""
     solve_time_s: float
+    step_minutes: int = 15
+    """The LP's interval: 60 where it was solved on hourly means (:mod:`sim.sizing.coarse`)."""
 
     @property
     def candidate(self) -> Candidate:
@@ -320,8 +324,20 @@ def solve_sizing_lp(
             "at the park's present PV and wind"
         )
     inputs = inputs or period_inputs(site, truth, start, end)
+    long_period = inputs.n_steps * inputs.hours_per_step / 24.0 > LONG_PERIOD_DAYS
+    if long_period and coarsenable(site, inputs):
+        inputs = hourly(inputs)
+    dt = inputs.hours_per_step
+    days = inputs.n_steps * dt / 24.0
     ctx = ModelContext(
-        site, Layout(site), inputs.horizon, PlanKind.DAY_AHEAD, config, network_for(site)[0], ()
+        site,
+        Layout(site),
+        inputs.horizon,
+        PlanKind.DAY_AHEAD,
+        config,
+        network_for(site)[0],
+        (),
+        dt=dt,
     )
     add_grid_connection(ctx)
     add_pv(ctx)
@@ -349,7 +365,7 @@ def solve_sizing_lp(
         + terms.get("start_cny", zero)
         - terms.get("export_revenue_cny", zero)
     )
-    weights = Annualisation.of(inputs.index)
+    weights = Annualisation.of(inputs.index, dt)
     units = unit_costs(economics)
     storage = units.battery_per_kwh * energy + units.battery_per_kw * power
     if tanks is not None:
@@ -358,8 +374,6 @@ def solve_sizing_lp(
     objective = weights.energy * (running + violations) + weights.demand * demand + storage
     problem = cp.Problem(cp.Minimize(objective), list(ctx.constraints.values()))
     new_highs(config)  # a process's first HiGHS prints a banner: made here, silently
-    days = len(inputs.index) * ctx.dt / 24.0
-    long_period = days > INTERIOR_POINT_FROM_DAYS
     problem.solve(
         solver=cp.HIGHS,
         ignore_dpp=True,
@@ -406,6 +420,7 @@ def solve_sizing_lp(
         battery_equivalent_full_cycles=discharged / battery_kwh if battery_kwh > 0 else 0.0,
         violations_cny=value(violations),
         solve_time_s=time.perf_counter() - began,
+        step_minutes=round(60 * dt),
     )
 
 
