@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -89,9 +90,9 @@ def worker_rss_mb(service: Any) -> float:
 class Poller(threading.Thread):
     """Utilities polling every park's plan in force, latencies kept with a stall flag."""
 
-    def __init__(self, sites: list[str], token: str) -> None:
+    def __init__(self, sites: list[str], token: str, every_s: float) -> None:
         super().__init__(name="poller", daemon=True)
-        self.sites, self.token = sites, token
+        self.sites, self.token, self.every_s = sites, token, every_s
         self.base: str | None = None
         self.stalled = False
         self.normal: list[float] = []
@@ -119,7 +120,7 @@ class Poller(threading.Thread):
                     (self.during_stall if stalled else self.normal).append(took)
                     if code not in (200, 404):  # 404: no plan in force yet (first step)
                         self.errors[code] = self.errors.get(code, 0) + 1
-                time.sleep(0.02)
+                time.sleep(self.every_s)
 
 
 class Soak:
@@ -134,6 +135,8 @@ class Soak:
         self.restarts = 0
         self.stall_writes: dict[int, int] = {}
         self.worker_start = self.worker_end = float("nan")
+        self.stopped_after: float | None = None
+        """Simulated days done where the soak was interrupted (Ctrl-C) before its end."""
 
     def settings(self) -> ServiceSettings:
         return ServiceSettings(
@@ -207,7 +210,7 @@ class Soak:
         operator = create_key(engine, Role.OPERATOR, [], parks, "soak operator").token
         feeder_days = args.history_days
         steps = int(args.days * 96)
-        poller = Poller(parks, utility)
+        poller = Poller(parks, utility, args.poll_every_s)
         poller.start()
         rss_start: float | None = None
         worker_start: float | None = None
@@ -216,57 +219,61 @@ class Soak:
         stall_every = int(args.stall_hours * 4)
         fail_every = int(args.solver_failure_hours * 4)
         restart_every = int(args.restart_days * 96)
-        while step < steps:
-            with serving(app) as base, httpx.Client(base_url=base, timeout=60) as client:
-                poller.base = base
-                if self.restarts:  # served again once, as a restarted process would be
-                    health = self.health_after_restart(client, parks[0])
-                    print(f"restart {self.restarts}: {health}", flush=True)
-                feeder = ReplayFeeder(engine, service.parks, self.clock, feeder_days)
-                feeder()
-                while step < steps:
-                    step += 1
-                    self.clock.now += STEP
+        try:
+            while step < steps:
+                with serving(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+                    poller.base = base
+                    if self.restarts:  # served again once, as a restarted process would be
+                        health = self.health_after_restart(client, parks[0])
+                        print(f"restart {self.restarts}: {health}", flush=True)
+                    feeder = ReplayFeeder(engine, service.parks, self.clock, feeder_days)
                     feeder()
-                    self.post_meter(client, engine, parks, operator)
-                    if fail_every and step % fail_every == 0:
-                        self.fail_next = True
-                    local_noon = {
-                        p: pd.Timestamp(self.clock.now)
-                        .tz_convert(service.parks.by_id[p].location.timezone)
-                        .hour
-                        == 12
-                        and pd.Timestamp(self.clock.now).minute == 0
-                        for p in parks
-                    }
-                    for park in parks:
-                        service.runner.run(park, Job.INTRADAY, Trigger.SCHEDULE, self.clock.now)
-                        if local_noon[park]:
-                            service.runner.run(
-                                park, Job.DAY_AHEAD, Trigger.SCHEDULE, self.clock.now
-                            )
-                    if stall_every and step % stall_every == 0:
-                        self.stall(base, poller, operator, parks[0])
-                    if step == min(96, steps // 4):  # warmed up: models fitted, caches full
-                        rss_start, worker_start = rss_mb(), worker_rss_mb(service)
-                    if step % 96 == 0:
-                        self.report_day(step, started, poller, service)
-                    if step == steps:
-                        self.worker_end = worker_rss_mb(service)
-                    if restart_every and step % restart_every == 0 and step < steps:
-                        with db.write(engine) as connection:  # what a killed run leaves
-                            run_store.start(
-                                connection, parks[0], Job.INTRADAY, Trigger.SCHEDULE, None
-                            )
-                        break
-                poller.base = None
-            if step < steps:
-                engine.dispose()
-                del app, service
-                gc.collect()  # a stopped process returns its memory; here, collect it
-                app, service = self.build()  # start again on the same store
-                engine = service.engine
-                self.restarts += 1
+                    while step < steps:
+                        step += 1
+                        self.clock.now += STEP
+                        feeder()
+                        self.post_meter(client, engine, parks, operator)
+                        if fail_every and step % fail_every == 0:
+                            self.fail_next = True
+                        local_noon = {
+                            p: pd.Timestamp(self.clock.now)
+                            .tz_convert(service.parks.by_id[p].location.timezone)
+                            .hour
+                            == 12
+                            and pd.Timestamp(self.clock.now).minute == 0
+                            for p in parks
+                        }
+                        for park in parks:
+                            service.runner.run(park, Job.INTRADAY, Trigger.SCHEDULE, self.clock.now)
+                            if local_noon[park]:
+                                service.runner.run(
+                                    park, Job.DAY_AHEAD, Trigger.SCHEDULE, self.clock.now
+                                )
+                        if stall_every and step % stall_every == 0:
+                            self.stall(base, poller, operator, parks[0])
+                        if step == min(96, steps // 4):  # warmed up: models fitted, caches full
+                            rss_start, worker_start = rss_mb(), worker_rss_mb(service)
+                        if step % 96 == 0:
+                            self.report_day(step, started, poller, service)
+                        if step == steps:
+                            self.worker_end = worker_rss_mb(service)
+                        if restart_every and step % restart_every == 0 and step < steps:
+                            with db.write(engine) as connection:  # what a killed run leaves
+                                run_store.start(
+                                    connection, parks[0], Job.INTRADAY, Trigger.SCHEDULE, None
+                                )
+                            break
+                    poller.base = None
+                if step < steps:
+                    engine.dispose()
+                    del app, service
+                    gc.collect()  # a stopped process returns its memory; here, collect it
+                    app, service = self.build()  # start again on the same store
+                    engine = service.engine
+                    self.restarts += 1
+        except KeyboardInterrupt:  # stopped early: the figures of the days simulated so far
+            poller.base = None  # its serving has ended: polls now would only fail
+            self.stopped_after = step / 96
         rss_end = rss_mb()
         self.worker_start = worker_start if worker_start is not None else self.worker_end
         return self.finish(
@@ -303,9 +310,10 @@ class Soak:
                 print(f"operator post refused: {r.status_code} {r.text[:300]}", flush=True)
 
     def report_day(self, step: int, started: float, poller: Poller, service: Any) -> None:
+        self.worker_end = worker_rss_mb(service)  # the last seen, where the soak is interrupted
         print(
             f"day {step / 96:.0f}: {time.perf_counter() - started:.0f} s wall, "
-            f"RSS {rss_mb():.0f} MB (planning worker {worker_rss_mb(service):.0f} MB), "
+            f"RSS {rss_mb():.0f} MB (planning worker {self.worker_end:.0f} MB), "
             f"polls {len(poller.normal) + len(poller.during_stall)}",
             flush=True,
         )
@@ -342,7 +350,9 @@ class Soak:
             return f"{np.percentile(values, q) * 1000:.1f} ms" if values else "n/a"
 
         print("\n=== soak ===")
-        print(f"simulated: {self.args.days:g} days of 15-minute steps, parks {', '.join(parks)}")
+        days = self.args.days if self.stopped_after is None else self.stopped_after
+        stopped = "" if self.stopped_after is None else f" (interrupted; {self.args.days:g} asked)"
+        print(f"simulated: {days:g} days of 15-minute steps{stopped}, parks {', '.join(parks)}")
         print(f"wall time: {time.perf_counter() - started:.0f} s")
         print(
             f"runs: {len(runs)} ({sum(r.status is RunStatus.SUCCEEDED for r in runs)} succeeded, "
@@ -370,7 +380,15 @@ class Soak:
         return 1 if unexpected or missing or poller.errors else 0
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
+    # Ctrl-C or SIGTERM (also where a background start ignored SIGINT) stops the soak early
+    # with the figures of the days done
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--parks", nargs="*", default=[], help="default: every bundled park")
@@ -380,6 +398,13 @@ def main() -> int:
     parser.add_argument("--solver-failure-hours", type=float, default=12.0)
     parser.add_argument("--restart-days", type=float, default=7.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--poll-every-s",
+        type=float,
+        default=0.25,
+        help="wall seconds between rounds of polls (each park's plan once a round); a "
+        "simulated step takes a few seconds, so this is several polls a simulated minute",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
