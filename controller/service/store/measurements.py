@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, String, delete, func, select, type_coerce
 
 from controller.service.db import insert_on_conflict
 from controller.service.models import measurement_deletions as d_t
@@ -158,16 +158,22 @@ def frame(
         if first < last
         else pd.DatetimeIndex([], tz=zone)
     )
-    points = read(connection, site.id, series, start, end)
     out = pd.DataFrame(np.nan, index=index, columns=list(series), dtype=float)
-    if points:
-        long = pd.DataFrame(
-            {
-                "series": [p.series for p in points],
-                "ts": pd.DatetimeIndex([p.ts for p in points]).tz_convert(zone),
-                "value": [p.value for p in points],
-            }
-        )
+    # the time stamps as the driver gives them, parsed at once (the column's own type
+    # converts one row at a time: most of a re-plan's reading time)
+    raw_ts = type_coerce(m_t.c.ts, String).label("ts")
+    query = select(m_t.c.series, raw_ts, m_t.c.value).where(
+        m_t.c.site_id == site.id,
+        m_t.c.ts >= start,
+        m_t.c.ts < end,
+        m_t.c.series.in_(list(series)),
+    )
+    result = connection.execute(query)
+    rows = result.cursor.fetchall() if result.cursor is not None else []  # plain tuples
+    result.close()
+    if rows:
+        long = pd.DataFrame.from_records(rows, columns=["series", "ts", "value"], coerce_float=True)
+        long["ts"] = pd.to_datetime(long["ts"], utc=True, format="ISO8601").dt.tz_convert(zone)
         wide = long.pivot(index="ts", columns="series", values="value")
         wide = wide.reindex(index=index.intersection(pd.DatetimeIndex(wide.index)))
         out.loc[wide.index, list(wide.columns)] = wide.to_numpy()
