@@ -228,42 +228,46 @@ class Soak:
                         print(f"restart {self.restarts}: {health}", flush=True)
                     feeder = ReplayFeeder(engine, service.parks, self.clock, feeder_days)
                     feeder()
-                    while step < steps:
-                        step += 1
-                        self.clock.now += STEP
-                        feeder()
-                        self.post_meter(client, engine, parks, operator)
-                        if fail_every and step % fail_every == 0:
-                            self.fail_next = True
-                        local_noon = {
-                            p: pd.Timestamp(self.clock.now)
-                            .tz_convert(service.parks.by_id[p].location.timezone)
-                            .hour
-                            == 12
-                            and pd.Timestamp(self.clock.now).minute == 0
-                            for p in parks
-                        }
-                        for park in parks:
-                            service.runner.run(park, Job.INTRADAY, Trigger.SCHEDULE, self.clock.now)
-                            if local_noon[park]:
+                    try:
+                        while step < steps:
+                            step += 1
+                            self.clock.now += STEP
+                            feeder()
+                            self.post_meter(client, engine, parks, operator)
+                            if fail_every and step % fail_every == 0:
+                                self.fail_next = True
+                            local_noon = {
+                                p: pd.Timestamp(self.clock.now)
+                                .tz_convert(service.parks.by_id[p].location.timezone)
+                                .hour
+                                == 12
+                                and pd.Timestamp(self.clock.now).minute == 0
+                                for p in parks
+                            }
+                            for park in parks:
                                 service.runner.run(
-                                    park, Job.DAY_AHEAD, Trigger.SCHEDULE, self.clock.now
+                                    park, Job.INTRADAY, Trigger.SCHEDULE, self.clock.now
                                 )
-                        if stall_every and step % stall_every == 0:
-                            self.stall(base, poller, operator, parks[0])
-                        if step == min(96, steps // 4):  # warmed up: models fitted, caches full
-                            rss_start, worker_start = rss_mb(), worker_rss_mb(service)
-                        if step % 96 == 0:
-                            self.report_day(step, started, poller, service)
-                        if step == steps:
-                            self.worker_end = worker_rss_mb(service)
-                        if restart_every and step % restart_every == 0 and step < steps:
-                            with db.write(engine) as connection:  # what a killed run leaves
-                                run_store.start(
-                                    connection, parks[0], Job.INTRADAY, Trigger.SCHEDULE, None
-                                )
-                            break
-                    poller.base = None
+                                if local_noon[park]:
+                                    service.runner.run(
+                                        park, Job.DAY_AHEAD, Trigger.SCHEDULE, self.clock.now
+                                    )
+                            if stall_every and step % stall_every == 0:
+                                self.stall(base, poller, operator, parks[0])
+                            if step == min(96, steps // 4):  # warmed up: models fitted, caches full
+                                rss_start, worker_start = rss_mb(), worker_rss_mb(service)
+                            if step % 96 == 0:
+                                self.report_day(step, started, poller, service)
+                            if step == steps:
+                                self.worker_end = worker_rss_mb(service)
+                            if restart_every and step % restart_every == 0 and step < steps:
+                                with db.write(engine) as connection:  # what a killed run leaves
+                                    run_store.start(
+                                        connection, parks[0], Job.INTRADAY, Trigger.SCHEDULE, None
+                                    )
+                                break
+                    finally:  # before the serving ends: polls after it would only fail
+                        poller.base = None
                 if step < steps:
                     engine.dispose()
                     del app, service
@@ -272,7 +276,6 @@ class Soak:
                     engine = service.engine
                     self.restarts += 1
         except KeyboardInterrupt:  # stopped early: the figures of the days simulated so far
-            poller.base = None  # its serving has ended: polls now would only fail
             self.stopped_after = step / 96
         rss_end = rss_mb()
         self.worker_start = worker_start if worker_start is not None else self.worker_end
