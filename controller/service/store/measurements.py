@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, delete, func, select, type_coerce
+from sqlalchemy import Connection, delete, func, select
 
 from controller.service.db import insert_on_conflict
 from controller.service.models import measurement_deletions as d_t
@@ -159,17 +159,17 @@ def frame(
         else pd.DatetimeIndex([], tz=zone)
     )
     out = pd.DataFrame(np.nan, index=index, columns=list(series), dtype=float)
-    # the time stamps as the driver gives them, parsed at once (the column's own type
-    # converts one row at a time: most of a re-plan's reading time)
-    raw_ts = type_coerce(m_t.c.ts, String).label("ts")
-    query = select(m_t.c.series, raw_ts, m_t.c.value).where(
+    query = select(m_t.c.series, m_t.c.ts, m_t.c.value).where(
         m_t.c.site_id == site.id,
         m_t.c.ts >= start,
         m_t.c.ts < end,
         m_t.c.series.in_(list(series)),
     )
+    # the driver's plain rows, their time stamps (SQLite: naive UTC text; PostgreSQL: aware)
+    # parsed at once: the column type's conversion row by row, and building each row, took
+    # most of a re-plan's reading time
     result = connection.execute(query)
-    rows = result.cursor.fetchall() if result.cursor is not None else []  # plain tuples
+    rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
     if rows:
         long = pd.DataFrame.from_records(rows, columns=["series", "ts", "value"], coerce_float=True)
