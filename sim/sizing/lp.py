@@ -29,7 +29,8 @@ What differs from the planner: one cost objective (the planner minimises spill f
 cost); the targets hold over the whole period (the annual targets where it is a year); the
 network's branch and voltage rows are left out (their screening depends on the sizes; the
 closed loop and its AC check hold them); a battery's cycle life is not in the LP (its
-replacement by years is); a CHP with a minimum load keeps its binaries (a MILP).
+replacement by years is); a CHP with a minimum load keeps its binaries (a MILP); periods
+longer than a month are solved on hourly means where the park allows (:mod:`sim.sizing.coarse`).
 """
 
 from __future__ import annotations
