@@ -236,22 +236,7 @@ class Soak:
                             self.post_meter(client, engine, parks, operator)
                             if fail_every and step % fail_every == 0:
                                 self.fail_next = True
-                            local_noon = {
-                                p: pd.Timestamp(self.clock.now)
-                                .tz_convert(service.parks.by_id[p].location.timezone)
-                                .hour
-                                == 12
-                                and pd.Timestamp(self.clock.now).minute == 0
-                                for p in parks
-                            }
-                            for park in parks:
-                                service.runner.run(
-                                    park, Job.INTRADAY, Trigger.SCHEDULE, self.clock.now
-                                )
-                                if local_noon[park]:
-                                    service.runner.run(
-                                        park, Job.DAY_AHEAD, Trigger.SCHEDULE, self.clock.now
-                                    )
+                            self.run_parks(service, parks)
                             if stall_every and step % stall_every == 0:
                                 self.stall(base, poller, operator, parks[0])
                             if step == min(96, steps // 4):  # warmed up: models fitted, caches full
@@ -282,6 +267,16 @@ class Soak:
         return self.finish(
             app, service, parks, poller, utility, rss_start or rss_end, rss_end, started
         )
+
+    def run_parks(self, service: Any, parks: list[str]) -> None:
+        """Every park's intraday run, and its day-ahead run at noon on its local clock."""
+        for park in parks:
+            service.runner.run(park, Job.INTRADAY, Trigger.SCHEDULE, self.clock.now)
+            local = pd.Timestamp(self.clock.now).tz_convert(
+                service.parks.by_id[park].location.timezone
+            )
+            if local.hour == 12 and local.minute == 0:
+                service.runner.run(park, Job.DAY_AHEAD, Trigger.SCHEDULE, self.clock.now)
 
     def health_after_restart(self, client: httpx.Client, park: str) -> str:
         # on the serving the soak goes on with: leaving a serving stops the service's

@@ -93,8 +93,8 @@ LONG_PERIOD_DAYS = 31
 """Periods longer than a month are solved on hourly means where the park allows
 (:mod:`sim.sizing.coarse`), by HiGHS's interior point method (with crossover, so the solution
 is a vertex as the simplex's is): on 15-minute intervals a year ran out of 600 s with the
-default simplex, and took 1,663 s with the interior point method; a month took 8.0 s with it
-and 9.7 s without, to the same optimum."""
+default simplex; a month took 8.0 s with the interior point method and 9.7 s without, to the
+same optimum."""
 SIZING_CONFIG = dataclasses.replace(DEFAULT_CONFIG, horizon_bucket_steps=1)
 """The planner's settings, with the horizon exactly the period (no padding)."""
 

@@ -17,6 +17,7 @@ of minutes, where a week's takes seconds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -97,22 +98,20 @@ def lp_promises(
 ) -> dict[Candidate, SizingSolution]:
     """The LP at each candidate's sizes (those at the park's present renewables: the LP does
     not scale PV or wind), sharing the period's prepared arrays; kept in ``out``."""
-    shown = [c for c in candidates if c.renewables == (1.0, 1.0)]
-    inputs = None
-    found = {}
-    for c in shown:
-        key = _lp_key(site, truth, start, end, economics, "fixed", c.as_dict())
+    prepared = functools.cache(lambda: period_inputs(site, truth, start, end))
+    period = _period_key(site, truth, start, end, economics)
 
-        def solve(c: Candidate = c) -> SizingSolution:
-            nonlocal inputs
-            inputs = inputs or period_inputs(site, truth, start, end)
-            limits = SizeLimits()
-            return solve_sizing_lp(
-                site, truth, start, end, economics, limits, fixed=c, inputs=inputs
-            )
+    def promise(c: Candidate) -> SizingSolution:
+        limits = SizeLimits()
+        return solve_sizing_lp(
+            site, truth, start, end, economics, limits, fixed=c, inputs=prepared()
+        )
 
-        found[c] = _kept(out, key, solve)
-    return found
+    return {
+        c: _kept(out, digest(period, "fixed", c.as_dict()), functools.partial(promise, c))
+        for c in candidates
+        if c.renewables == (1.0, 1.0)
+    }
 
 
 def solve_optimum(
@@ -125,18 +124,20 @@ def solve_optimum(
     out: Path | None = None,
 ) -> SizingSolution:
     """The LP's optimum within ``limits``; kept in ``out``."""
-    key = _lp_key(site, truth, start, end, economics, "limits", dataclasses.asdict(limits))
+    key = digest(
+        _period_key(site, truth, start, end, economics), "limits", dataclasses.asdict(limits)
+    )
     return _kept(out, key, lambda: solve_sizing_lp(site, truth, start, end, economics, limits))
 
 
-def _lp_key(
+def _period_key(
     site: Site,
     truth: pd.DataFrame,
     start: pd.Timestamp,
     end: pd.Timestamp,
     economics: SizingEconomics,
-    *sizes: object,
 ) -> str:
+    """The hash of what every LP of the period shares (its history hashed once per call)."""
     window = truth.loc[start : end - pd.Timedelta(minutes=15)]
     return digest(
         "sizing-lp",
@@ -145,7 +146,6 @@ def _lp_key(
         str(start),
         str(end),
         economics.model_dump(mode="json"),
-        *sizes,
         code_version(),
     )
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Select, delete, func, select
 
 from controller.service.db import insert_on_conflict
 from controller.service.models import measurement_deletions as d_t
@@ -53,14 +53,16 @@ def read(
     end: datetime,
 ) -> list[Point]:
     """Points in ``[start, end)``, ordered by series then time."""
+    query = _points(site_id, series, start, end).order_by(m_t.c.series, m_t.c.ts)
+    return [Point(r.series, r.ts, r.value) for r in connection.execute(query)]
+
+
+def _points(site_id: str, series: Iterable[str] | None, start: datetime, end: datetime) -> Select:
+    """(series, ts, value) of a park's ``series`` (None: all) in ``[start, end)``."""
     query = select(m_t.c.series, m_t.c.ts, m_t.c.value).where(
         m_t.c.site_id == site_id, m_t.c.ts >= start, m_t.c.ts < end
     )
-    wanted = list(series) if series is not None else None
-    if wanted is not None:
-        query = query.where(m_t.c.series.in_(wanted))
-    rows = connection.execute(query.order_by(m_t.c.series, m_t.c.ts))
-    return [Point(r.series, r.ts, r.value) for r in rows]
+    return query if series is None else query.where(m_t.c.series.in_(list(series)))
 
 
 @dataclass(frozen=True)
@@ -159,16 +161,10 @@ def frame(
         else pd.DatetimeIndex([], tz=zone)
     )
     out = pd.DataFrame(np.nan, index=index, columns=list(series), dtype=float)
-    query = select(m_t.c.series, m_t.c.ts, m_t.c.value).where(
-        m_t.c.site_id == site.id,
-        m_t.c.ts >= start,
-        m_t.c.ts < end,
-        m_t.c.series.in_(list(series)),
-    )
     # the driver's plain rows, their time stamps (SQLite: naive UTC text; PostgreSQL: aware)
     # parsed at once: the column type's conversion row by row, and building each row, took
     # most of a re-plan's reading time
-    result = connection.execute(query)
+    result = connection.execute(_points(site.id, series, start, end))
     rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
     if rows:
