@@ -20,9 +20,6 @@ worker exits by itself within a second of the service's end (see
 from __future__ import annotations
 
 import copyreg
-import ctypes
-import ctypes.util
-import functools
 import logging
 import os
 from collections.abc import Callable
@@ -34,6 +31,7 @@ import pandas as pd
 from controller.inputs.state import MeasuredState
 from controller.peak_target import MonthPeakTarget
 from controller.plans.plan import Plan
+from controller.service import heap
 from controller.service.fitpool import SpawnedPool, _worker_start
 from controller.solver.cache import ModelCache
 from sites import Site
@@ -55,29 +53,12 @@ _CACHE: ModelCache | None = None
 
 def _plan_in_worker(planner: Callable[..., Plan], *args: Any, **kwargs: Any) -> Plan:
     """``planner`` with the worker's own compiled problems; then the C heap's free memory
-    is handed back to the system (:func:`_trim`)."""
+    is handed back to the system (:func:`controller.service.heap.trim`: a plan's compile
+    leaves the most behind)."""
     try:
         return planner(*args, cache=_CACHE, **kwargs)
     finally:
-        _trim()
-
-
-def _trim() -> None:
-    """glibc keeps memory freed by a plan (a compiled problem evicted, its solver instances,
-    the scipy matrices of a compile) in its heaps for reuse, where the next compile's
-    different sizes fragment it: ``malloc_trim`` returns what is free to the system. Nothing
-    where the C library is not glibc."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim() -> Any:
-    try:
-        return getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)
-    except OSError:
-        return None
+        heap.trim()
 
 
 def choose_peak_target(

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from controller.plans.plan import PlanKind
-from controller.service import db
+from controller.service import db, heap
 from controller.service.metrics import Metrics
 from controller.service.parks import Parks
 from controller.service.pipeline import Pipeline
@@ -128,6 +128,7 @@ class Runner:
                 raise
             self._fall_back(site_id, job, target, detail)
         self._metrics.job_finished(site_id, job.value, status.value, time.perf_counter() - started)
+        heap.trim()  # what the run freed goes back to the system, not into fragments
         with db.read(self.engine) as connection:
             run = run_store.get(connection, run_id)
         assert run is not None
