@@ -166,17 +166,14 @@ def _economics(per_kwh: float, per_kw: float, thermal_per_kwh: float = 30.0) -> 
     )
 
 
+def _period(truth: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[start, end)`` of the intervals of ``truth``."""
+    return truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15)
+
+
 def _solve(site: Site, truth: pd.DataFrame, economics: SizingEconomics, **kw: Any) -> Any:
     limits = SizeLimits(MAX_KWH, MAX_KW, {t.name: 8000.0 for t in site.assets.thermal_storage})
-    return solve_sizing_lp(
-        site,
-        truth,
-        truth.index[0],
-        truth.index[-1] + pd.Timedelta(minutes=15),
-        economics,
-        limits,
-        **kw,
-    )
+    return solve_sizing_lp(site, truth, *_period(truth), economics, limits, **kw)
 
 
 ANNUITY = RATE / (1 - (1 + RATE) ** -YEARS)
@@ -319,7 +316,7 @@ def test_a_solved_lp_is_kept_by_its_inputs_and_reused(tmp_path: Path) -> None:
     # a year's LP takes tens of minutes: a rerun of the sweep reads what the last one solved
     site = _site(_mapping(VALLEY))
     truth = _truth(site)
-    start, end = truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15)
+    start, end = _period(truth)
     economics = _economics(0.95 * THRESHOLD_PER_KWH, PER_KW)
     limits = SizeLimits(MAX_KWH, MAX_KW)
     first = solve_optimum(site, truth, start, end, economics, limits, tmp_path)
@@ -349,7 +346,7 @@ on the heat the tank carries, less on the day's cost."""
 
 
 def _hourly(site: Site, truth: pd.DataFrame) -> DispatchInputs:
-    start, end = truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15)
+    start, end = _period(truth)
     inputs = period_inputs(site, truth, start, end)
     assert coarsenable(site, inputs)
     return hourly(inputs)
@@ -401,7 +398,7 @@ def test_a_load_swinging_within_the_hour_is_relaxed_never_dearer() -> None:
 def test_hourly_inputs_keep_the_period_and_its_totals() -> None:
     site = _site(_with_heat(_mapping(VALLEY)))
     truth = _truth(site, heat_kw_th=800.0)
-    start, end = truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15)
+    start, end = _period(truth)
     inputs = period_inputs(site, truth, start, end)
     coarse = hourly(inputs)
     assert (coarse.horizon, coarse.hours_per_step, inputs.hours_per_step) == (24, 1.0, 0.25)
@@ -414,7 +411,7 @@ def test_hourly_inputs_keep_the_period_and_its_totals() -> None:
 def test_parks_whose_rows_count_quarter_hours_keep_the_15_minute_lp() -> None:
     site = _site(_mapping(VALLEY))
     truth = _truth(site)
-    start, end = truth.index[0], truth.index[-1] + pd.Timedelta(minutes=15)
+    start, end = _period(truth)
     inputs = period_inputs(site, truth, start, end)
     flexible = load_bundled_site("liaocheng-chemical-chp")  # batch, shift and hydrogen families
     assert not coarsenable(flexible, inputs)
