@@ -44,7 +44,7 @@ def test_two_simulated_days_fail_only_where_failures_were_injected() -> None:
     assert injected == DAYS * 24 // 12  # one every 12 simulated hours
     assert interrupted == 1 and unexpected == 0
     assert succeeded + failed == total
-    assert "restart 1: interrupted run not degrading the park" in out
+    assert "restart 1: interrupted run not degrading the park; stopped service collected" in out
     stalls = re.search(
         r"stalls: (\d+) \(writes during them, by status: (\{.*\})\); restarts: 1", out
     )
